@@ -1,0 +1,5 @@
+"""xrdkit — X-ray powder diffraction of sodium closo-borate solid electrolytes."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

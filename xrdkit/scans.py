@@ -1,0 +1,184 @@
+"""The :class:`Scan` — one 1-D powder pattern with explicit units — and its validating gate.
+
+Readers for the file formats live in :mod:`xrdkit.readers` (text, .xrdml, .rasx,
+Bruker .raw) and :mod:`xrdkit.hdf5` (NeXus, stacks, pyFAI, bare groups); all of
+them return :class:`Scan` objects built through :func:`make_scan`, so every
+scan that reaches a model has passed the same checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from xrdkit.errors import InputError
+
+__all__ = ["Scan", "make_scan"]
+
+#: Two-theta values must lie strictly inside this open interval (degrees).
+TWO_THETA_LIMITS_DEG = (0.0, 180.0)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One powder pattern on a 2θ axis.
+
+    Attributes
+    ----------
+    two_theta_deg : ndarray, shape (n,)
+        Strictly increasing scattering angles in degrees.
+    counts : ndarray, shape (n,)
+        Intensities (counts or counts-like), non-negative and finite.
+    sigma : ndarray, shape (n,)
+        1σ uncertainty of ``counts`` (Poisson ``sqrt(max(counts, 1))`` unless the file gave one).
+    wavelength_angstrom : float or None
+        Primary wavelength if the file stated one.
+    source : str
+        Where the scan came from (``file`` or ``file::/hdf5/path``).
+    metadata : dict
+        Anything else the reader found (temperature, time, instrument …).
+    """
+
+    two_theta_deg: np.ndarray
+    counts: np.ndarray
+    sigma: np.ndarray
+    wavelength_angstrom: float | None = None
+    source: str = "<array>"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_points(self) -> int:
+        """Number of points."""
+        return int(self.two_theta_deg.size)
+
+    def crop(self, min_deg: float, max_deg: float) -> Scan:
+        """Return a new scan restricted to ``min_deg <= 2θ <= max_deg``."""
+        keep = (self.two_theta_deg >= min_deg) & (self.two_theta_deg <= max_deg)
+        if keep.sum() < 2:
+            raise InputError(
+                f"range {min_deg}–{max_deg}° 2θ keeps {int(keep.sum())} points "
+                f"(scan covers {self.two_theta_deg[0]:.3f}–{self.two_theta_deg[-1]:.3f}°)",
+                source=self.source,
+            )
+        return Scan(
+            self.two_theta_deg[keep],
+            self.counts[keep],
+            self.sigma[keep],
+            self.wavelength_angstrom,
+            self.source,
+            dict(self.metadata),
+        )
+
+
+def _as_1d_float(values: Any, what: str, source: str) -> np.ndarray:
+    try:
+        arr = np.array(values, dtype=float, copy=True)  # never alias the caller's data
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} is not numeric ({exc})", source=source) from None
+    if arr.ndim != 1:
+        raise InputError(f"{what} must be 1-D, got shape {arr.shape}", source=source)
+    return arr
+
+
+def make_scan(
+    two_theta_deg: Any,
+    counts: Any,
+    sigma: Any | None = None,
+    *,
+    wavelength_angstrom: float | None = None,
+    source: str = "<array>",
+    metadata: dict[str, Any] | None = None,
+    min_points: int = 2,
+) -> Scan:
+    """Validate arrays and return a read-only :class:`Scan`.
+
+    Parameters
+    ----------
+    two_theta_deg, counts : array_like, shape (n,)
+        Axis in degrees 2θ (strictly increasing) and intensities (finite, ≥ 0).
+    sigma : array_like, shape (n,), optional
+        1σ uncertainties (finite, > 0). Default: Poisson, ``sqrt(max(counts, 1))``.
+    wavelength_angstrom : float, optional
+        Primary wavelength, if known.
+    source : str
+        Name used in error messages (file, ``file::/path`` …).
+    metadata : dict, optional
+        Extra information, copied.
+    min_points : int
+        Minimum number of points.
+
+    Returns
+    -------
+    Scan
+
+    Raises
+    ------
+    InputError
+        Naming ``source`` and the first problem found: length mismatch, too few
+        points, NaN/inf, negative counts, 2θ outside (0, 180)° (radians, q or d
+        given where degrees were expected are caught by this check when they
+        fall outside the range, or by the monotonicity check), non-increasing or
+        duplicated 2θ, non-positive σ, an all-zero signal.
+    """
+    x = _as_1d_float(two_theta_deg, "2θ axis", source)
+    y = _as_1d_float(counts, "intensity", source)
+    if x.size != y.size:
+        raise InputError(
+            f"2θ axis has {x.size} points but intensity has {y.size}", source=source
+        )
+    if x.size < min_points:
+        raise InputError(f"scan has {x.size} points; at least {min_points} needed", source=source)
+    for arr, what in ((x, "2θ axis"), (y, "intensity")):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InputError(
+                f"{what} has {int(bad.sum())} non-finite values (first at index {i}: {arr[i]})",
+                source=source,
+            )
+    if (y < 0).any():
+        i = int(np.argmax(y < 0))
+        raise InputError(
+            f"intensity has {int((y < 0).sum())} negative values (first at index {i}, "
+            f"2θ={x[i]:.4f}°: {y[i]}); background-subtracted data are not counts — pass sigma "
+            "and add the background back",
+            source=source,
+        )
+    lo, hi = TWO_THETA_LIMITS_DEG
+    if x.min() <= lo or x.max() >= hi:
+        raise InputError(
+            f"2θ values must lie in ({lo}, {hi})° but span {x.min():.6g}–{x.max():.6g}; "
+            "is the axis in radians, q or d?",
+            source=source,
+        )
+    dx = np.diff(x)
+    if (dx <= 0).any():
+        i = int(np.argmax(dx <= 0))
+        kind = "duplicated" if dx[i] == 0 else "decreasing"
+        raise InputError(
+            f"2θ axis must be strictly increasing; {kind} at index {i + 1} "
+            f"({x[i]:.6g} → {x[i + 1]:.6g}°)",
+            source=source,
+        )
+    if not (y > 0).any():
+        raise InputError("intensity is zero everywhere", source=source)
+    if sigma is None:
+        s = np.sqrt(np.maximum(y, 1.0))
+    else:
+        s = _as_1d_float(sigma, "sigma", source)
+        if s.size != x.size:
+            raise InputError(f"sigma has {s.size} points but 2θ has {x.size}", source=source)
+        if not np.isfinite(s).all() or (s <= 0).any():
+            raise InputError("sigma must be finite and > 0 everywhere", source=source)
+    if wavelength_angstrom is not None:
+        wl = float(wavelength_angstrom)
+        if not np.isfinite(wl) or not 0.01 < wl < 10.0:
+            raise InputError(
+                f"wavelength {wavelength_angstrom!r} Å is outside 0.01–10 Å", source=source
+            )
+        wavelength_angstrom = wl
+    for arr in (x, y, s):
+        arr.setflags(write=False)
+    return Scan(x, y, s, wavelength_angstrom, source, dict(metadata or {}))
