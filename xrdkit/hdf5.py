@@ -1,0 +1,935 @@
+"""Find and read 1-D scans in HDF5 / NeXus files, whatever layout wrote them.
+
+Two layers:
+
+* a data-agnostic one (also used by irkit for spectra): :func:`find_1d_series`
+  lists every 1-D series in a file as picklable :class:`SeriesRef` objects and
+  :func:`read_series` returns a :class:`Series` (axis + axis units + signal +
+  optional errors + metadata) — no unit conversion;
+* an XRD one: :func:`list_scans`, :func:`read_ref`, :func:`read_hdf5_scan` and
+  :func:`iter_scans` turn series into :class:`xrdkit.scans.Scan` objects,
+  converting q (Å⁻¹ or nm⁻¹), d (Å or nm) and radian axes to degrees 2θ with the
+  file's wavelength (or the one given).
+
+Layouts recognised (the name is reported in ``SeriesRef.layout``):
+
+``nexus``
+    ``NXentry`` → ``NXdata`` with ``@signal`` / ``@axes`` (``@default`` chains
+    followed from the root and the entry; one series per entry; a 2-D signal
+    N×M in an NXdata gives N series, like a stack).
+``pyfai``
+    pyFAI ``integrate1d`` NeXus output (``NXmonopd`` / ``NXcanSAS`` entries with a
+    ``pyFAI`` ``NXprocess``); radial units such as ``2th_deg`` or ``q_nm^-1``
+    are read from the axis ``@units``.
+``stack``
+    A 2-D numeric dataset N×M with a monotonic 1-D axis dataset of length M in
+    the same group; 1-D numeric datasets of length N beside them (temperature,
+    time …) become per-scan metadata.
+``bare``
+    A group holding a monotonic 1-D axis dataset and a numeric signal of the
+    same length, without NeXus attributes.
+
+Files are opened read-only and never modified. Every problem is an
+:class:`~xrdkit.errors.InputError` naming ``file::/path`` and what is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from xrdkit.errors import InputError
+from xrdkit.scans import Scan, make_scan
+
+__all__ = [
+    "SeriesRef",
+    "ScanRef",
+    "Series",
+    "find_1d_series",
+    "read_series",
+    "list_scans",
+    "read_ref",
+    "read_hdf5_scan",
+    "iter_scans",
+    "split_spec",
+    "axis_to_two_theta_deg",
+    "canonical_unit",
+    "HDF5_SUFFIXES",
+]
+
+logger = logging.getLogger(__name__)
+
+#: File name endings treated as HDF5 without looking at the content.
+HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs", ".nx5", ".nx", ".he5")
+
+#: Separator between file name and in-file path in a scan spec.
+SPEC_SEPARATOR = "::"
+
+#: Names (lower case, without separators) of axis datasets, and the unit assumed
+#: when such a dataset carries no ``@units``. ``None``: the name says what the
+#: axis is, but its unit must be stated.
+_AXIS_NAMES: dict[str, str | None] = {
+    "twotheta": "deg",
+    "2theta": "deg",
+    "tth": "deg",
+    "2th": "deg",
+    "twothetadeg": "deg",
+    "polarangle": None,
+    "angle": None,
+    "q": None,
+    "d": None,
+    "dspacing": None,
+    "radial": None,
+    "x": None,
+    "wavenumber": None,
+    "wavenumbers": None,
+    "energy": None,
+}
+#: Names of signal datasets, in order of preference, for layouts without ``@signal``.
+_SIGNAL_NAMES = ("intensity", "intensities", "counts", "signal", "data", "i", "y",
+                 "absorbance", "transmittance", "spectrum", "spectra")
+#: Names of error datasets beside a signal.
+_ERROR_NAMES = ("errors", "sigma", "uncertainty", "intensity_errors", "idev")
+#: Per-scan metadata looked up (case-insensitive) in stacks and entries.
+_METADATA_NAMES = {
+    "temperature": "temperature",
+    "temperature_c": "temperature",
+    "temperature_k": "temperature",
+    "temp": "temperature",
+    "time": "time",
+    "time_s": "time",
+    "elapsed_time": "time",
+    "timestamp": "time",
+    "epoch": "time",
+}
+#: Datasets that hold a wavelength (searched inside the entry / file).
+_WAVELENGTH_NAMES = ("wavelength", "incident_wavelength", "k_alpha_one", "kalpha1",
+                     "k_alpha1", "wavelength_angstrom", "lambda")
+#: Listing of the file in an error message is cut after this many items.
+_MAX_LISTED = 40
+
+
+# --------------------------------------------------------------------------- units
+
+_UNIT_ALIASES: dict[str, str] = {
+    # angles
+    "deg": "deg", "degree": "deg", "degrees": "deg", "°": "deg", "2th_deg": "deg",
+    "deg2theta": "deg", "°2θ": "deg", "2theta_deg": "deg",
+    "rad": "rad", "radian": "rad", "radians": "rad", "2th_rad": "rad",
+    # reciprocal length (q)
+    "1/angstrom": "1/angstrom", "angstrom^-1": "1/angstrom", "1/å": "1/angstrom",
+    "å^-1": "1/angstrom", "å-1": "1/angstrom", "a^-1": "1/angstrom", "1/a": "1/angstrom",
+    "q_a^-1": "1/angstrom", "angstrom-1": "1/angstrom", "1/ang": "1/angstrom",
+    "ang^-1": "1/angstrom", "å⁻¹": "1/angstrom", "a-1": "1/angstrom",
+    "1/nm": "1/nm", "nm^-1": "1/nm", "nm-1": "1/nm", "q_nm^-1": "1/nm", "nm⁻¹": "1/nm",
+    # length (d)
+    "angstrom": "angstrom", "å": "angstrom", "a": "angstrom", "ang": "angstrom",
+    "d_a": "angstrom", "angstroms": "angstrom",
+    "nm": "nm", "d_nm": "nm", "nanometer": "nm", "nanometre": "nm",
+    "m": "m", "meter": "m", "metre": "m",
+    # wavenumber (IR)
+    "cm^-1": "1/cm", "1/cm": "1/cm", "cm-1": "1/cm", "cm⁻¹": "1/cm",
+}
+
+
+def canonical_unit(unit: str | bytes | None) -> str | None:
+    """Return the canonical spelling of an axis unit (``deg``, ``rad``, ``1/angstrom`` …).
+
+    Unknown units are returned stripped and lower-cased; ``None`` or an empty
+    string gives ``None``.
+    """
+    if unit is None:
+        return None
+    if isinstance(unit, bytes):
+        unit = unit.decode("utf-8", errors="replace")
+    text = str(unit).strip()
+    if not text:
+        return None
+    key = text.lower().replace(" ", "").replace("(", "").replace(")", "")
+    key = key.replace("\u212b", "å")  # ANGSTROM SIGN → LATIN A WITH RING
+    return _UNIT_ALIASES.get(key, key)
+
+
+def axis_to_two_theta_deg(
+    axis: np.ndarray, unit: str | None, wavelength_angstrom: float | None, *, source: str
+) -> np.ndarray:
+    """Convert an axis in ``unit`` to degrees 2θ (a new array).
+
+    Parameters
+    ----------
+    axis : ndarray
+        Axis values.
+    unit : str or None
+        Canonical unit (see :func:`canonical_unit`); ``None`` means degrees 2θ.
+    wavelength_angstrom : float or None
+        Needed for q and d axes.
+    source : str
+        Named in errors.
+
+    Raises
+    ------
+    InputError
+        Unknown unit, q/d axis without wavelength, values that have no 2θ
+        (``qλ/4π > 1`` or ``λ/2d > 1``).
+    """
+    a = np.asarray(axis, dtype=float)
+    if unit in (None, "deg"):
+        return a.copy()
+    if unit == "rad":
+        return np.degrees(a)
+    if unit in ("1/angstrom", "1/nm", "angstrom", "nm", "m"):
+        kind = "q" if unit.startswith("1/") else "d"
+        if wavelength_angstrom is None:
+            raise InputError(
+                f"axis is {kind} in {unit} but no wavelength was found in the file or given; "
+                "pass wavelength_angstrom to convert it to 2θ",
+                source=source,
+            )
+        lam = float(wavelength_angstrom)
+        if kind == "q":
+            q_per_angstrom = a / 10.0 if unit == "1/nm" else a
+            s = q_per_angstrom * lam / (4.0 * np.pi)
+        else:
+            scale = {"angstrom": 1.0, "nm": 10.0, "m": 1e10}[unit]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s = lam / (2.0 * a * scale)
+        finite = np.isfinite(s)
+        if finite.all() and ((s <= 0) | (s >= 1)).any():
+            i = int(np.argmax((s <= 0) | (s >= 1)))
+            raise InputError(
+                f"{kind} value {a[i]:.6g} {unit} (index {i}) has no 2θ at λ = {lam} Å "
+                f"(sin θ = {s[i]:.4g}); wrong unit or wavelength?",
+                source=source,
+            )
+        with np.errstate(invalid="ignore"):
+            return np.degrees(2.0 * np.arcsin(s))
+    raise InputError(
+        f"axis unit {unit!r} cannot be converted to 2θ (known: deg, rad, 1/angstrom, 1/nm, "
+        "angstrom, nm)",
+        source=source,
+    )
+
+
+# --------------------------------------------------------------------------- refs
+
+
+@dataclass(frozen=True)
+class SeriesRef:
+    """Where one 1-D series lives in an HDF5 file (picklable; holds no open handle).
+
+    Attributes
+    ----------
+    file : str
+        Path of the HDF5 file.
+    path : str
+        HDF5 path of the group the series belongs to (NXdata / stack / bare group).
+    index : int or None
+        Row of a 2-D (stack) signal, ``None`` for a 1-D signal.
+    layout : str
+        ``nexus``, ``pyfai``, ``stack`` or ``bare``.
+    signal_path, axis_path : str
+        HDF5 paths of the signal and axis datasets.
+    errors_path : str or None
+        HDF5 path of 1σ errors, if the file has them.
+    axis_units : str or None
+        Canonical axis unit (``deg``, ``1/angstrom`` …) or ``None`` if unstated.
+    wavelength_angstrom : float or None
+        Wavelength stated in the file.
+    metadata : dict
+        Per-scan metadata (temperature, time, sample name, entry …).
+    """
+
+    file: str
+    path: str
+    index: int | None
+    layout: str
+    signal_path: str
+    axis_path: str
+    errors_path: str | None = None
+    axis_units: str | None = None
+    wavelength_angstrom: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> str:
+        """``file::/path`` or ``file::/path[index]`` — accepted by :func:`read_hdf5_scan`."""
+        suffix = f"[{self.index}]" if self.index is not None else ""
+        return f"{self.file}{SPEC_SEPARATOR}{self.path}{suffix}"
+
+
+#: The XRD name for a series reference (same object: batch workers receive these).
+ScanRef = SeriesRef
+
+
+@dataclass(frozen=True)
+class Series:
+    """One 1-D series read from HDF5, in the file's own units.
+
+    Attributes
+    ----------
+    axis : ndarray, shape (n,)
+    axis_units : str or None
+    signal : ndarray, shape (n,)
+    errors : ndarray or None, shape (n,)
+    metadata : dict
+    source : str
+        ``file::/path[index]``.
+    """
+
+    axis: np.ndarray
+    axis_units: str | None
+    signal: np.ndarray
+    errors: np.ndarray | None
+    metadata: dict[str, Any]
+    source: str
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _text(value: Any) -> str:
+    """Decode an attribute / scalar dataset value to ``str``."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray):
+        if value.size == 1:
+            return _text(value.reshape(-1)[0])
+        return " ".join(_text(v) for v in value.reshape(-1))
+    return str(value)
+
+
+def _attr(obj: h5py.HLObject, name: str) -> str | None:
+    if name not in obj.attrs:
+        return None
+    try:
+        return _text(obj.attrs[name])
+    except (OSError, TypeError, ValueError):
+        return None
+
+
+def _nx_class(obj: h5py.HLObject) -> str | None:
+    return _attr(obj, "NX_class")
+
+
+def _norm_name(name: str) -> str:
+    return re.sub(r"[\s_\-()]", "", name.lower())
+
+
+def _is_numeric(ds: h5py.Dataset) -> bool:
+    return ds.dtype.kind in "iuf"
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def _open(file: str | Path) -> h5py.File:
+    path = Path(file)
+    if not path.is_file():
+        raise InputError("file not found", source=str(file))
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        why = (
+            "is truncated or damaged" if head.startswith(b"\x89HDF") else "is not an HDF5 file"
+        )
+        raise InputError(f"cannot open as HDF5: the file {why} ({exc})", source=str(file)) from None
+
+
+def _listing(h5: h5py.File) -> str:
+    items: list[str] = []
+
+    def visit(name: str, obj: Any) -> None:
+        if len(items) <= _MAX_LISTED:
+            if isinstance(obj, h5py.Dataset):
+                items.append(f"/{name} {obj.shape} {obj.dtype}")
+            else:
+                items.append(f"/{name}/")
+
+    try:
+        h5.visititems(visit)
+    except (OSError, RuntimeError, KeyError):
+        items.append("(rest unreadable)")
+    if not items:
+        return "the file is empty"
+    more = " …" if len(items) > _MAX_LISTED else ""
+    return "seen: " + ", ".join(items[:_MAX_LISTED]) + more
+
+
+def _get(group: h5py.Group, name: str, *, source: str, what: str) -> Any:
+    try:
+        return group[name]
+    except KeyError:
+        raise InputError(
+            f"{what} points at '{name}', which does not exist in {group.name}",
+            source=source,
+        ) from None
+    except (OSError, RuntimeError) as exc:
+        raise InputError(f"{what} '{name}' in {group.name} is unreadable ({exc})",
+                         source=source) from None
+
+
+def _units_of(ds: h5py.Dataset) -> str | None:
+    return canonical_unit(_attr(ds, "units"))
+
+
+def _scalar(ds: h5py.Dataset) -> Any:
+    try:
+        value = ds[()]
+    except (OSError, TypeError, ValueError):
+        return None
+    if isinstance(value, np.ndarray):
+        if value.size != 1:
+            return None
+        value = value.reshape(-1)[0]
+    if isinstance(value, bytes | np.bytes_ | str):
+        return _text(value)
+    if isinstance(value, np.integer | int):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        return float(value)
+    return None
+
+
+def _wavelength_from_ds(ds: h5py.Dataset) -> float | None:
+    value = _scalar(ds) if ds.shape in ((), (1,)) else None
+    if not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
+        return None
+    unit = _units_of(ds) or "angstrom"
+    scale = {"angstrom": 1.0, "nm": 10.0, "m": 1e10}.get(unit)
+    if scale is None:
+        return None
+    lam = float(value) * scale
+    return lam if 0.01 < lam < 10.0 else None
+
+
+def _find_wavelength(group: h5py.Group) -> float | None:
+    """First wavelength dataset or attribute inside ``group`` (breadth-first by name)."""
+    for name in _WAVELENGTH_NAMES:
+        if name in group.attrs:
+            try:
+                lam = float(np.asarray(group.attrs[name]).reshape(-1)[0])
+            except (TypeError, ValueError, IndexError):
+                continue
+            if 0.01 < lam < 10.0:
+                return lam
+    found: list[tuple[int, int, float]] = []
+
+    def visit(name: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Dataset) and _is_numeric(obj):
+            base = name.rsplit("/", 1)[-1].lower()
+            if base in _WAVELENGTH_NAMES:
+                lam = _wavelength_from_ds(obj)
+                if lam is not None:
+                    found.append((_WAVELENGTH_NAMES.index(base), name.count("/"), lam))
+
+    try:
+        group.visititems(visit)
+    except (OSError, RuntimeError, KeyError):
+        return None
+    return min(found)[2] if found else None
+
+
+def _entry_metadata(entry: h5py.Group) -> dict[str, Any]:
+    """Sample name, temperature, time and title from a NeXus entry (scalars only)."""
+    meta: dict[str, Any] = {}
+    candidates = {
+        "sample_name": ("sample/name", "sample/sample_name", "sample_name"),
+        "temperature": ("sample/temperature", "temperature"),
+        "time": ("time", "elapsed_time", "sample/time"),
+        "start_time": ("start_time",),
+        "title": ("title",),
+    }
+    for key, paths in candidates.items():
+        for p in paths:
+            obj = entry.get(p)
+            if isinstance(obj, h5py.Dataset):
+                value = _scalar(obj)
+                if value is not None and value != "":
+                    meta[key] = value
+                    unit = _attr(obj, "units")
+                    if unit and key in ("temperature", "time"):
+                        meta[f"{key}_units"] = unit
+                    break
+    for g in entry.values():
+        if isinstance(g, h5py.Group) and _nx_class(g) == "NXsample" and "sample_name" not in meta:
+            obj = g.get("name")
+            if isinstance(obj, h5py.Dataset):
+                value = _scalar(obj)
+                if value:
+                    meta["sample_name"] = value
+    return meta
+
+
+# --------------------------------------------------------------------------- NeXus
+
+
+def _nxdata_axis_name(nxdata: h5py.Group, signal_name: str, source: str) -> str | None:
+    axes = nxdata.attrs.get("axes")
+    if axes is not None:
+        if isinstance(axes, np.ndarray):
+            names = [_text(a) for a in axes.reshape(-1)]
+        else:
+            names = re.split(r"[,:\s]+", _text(axes).strip())
+        names = [n for n in names if n and n != "."]
+        if names:
+            return names[-1]  # the last axis runs along a 1-D row
+    sig = nxdata.get(signal_name)
+    if isinstance(sig, h5py.Dataset) and "axes" in sig.attrs:  # NeXus v2 style
+        names = [n for n in re.split(r"[,:\s]+", _text(sig.attrs["axes"])) if n]
+        if names:
+            return names[-1]
+    for name, obj in nxdata.items():  # NeXus v1 style: @axis=1 on the dataset
+        if isinstance(obj, h5py.Dataset) and _attr(obj, "axis") == "1":
+            return name
+    return None
+
+
+def _resolve_default(group: h5py.Group, source: str) -> h5py.Group | None:
+    """Follow ``@default`` from ``group`` one step; ``None`` if it has none."""
+    target = _attr(group, "default")
+    if target is None:
+        return None
+    obj = _get(group, target, source=source, what=f"@default of {group.name}")
+    if not isinstance(obj, h5py.Group):
+        raise InputError(f"@default of {group.name} points at dataset '{target}', not a group",
+                         source=source)
+    return obj
+
+
+def _nxdata_of_entry(entry: h5py.Group, source: str) -> list[h5py.Group]:
+    target = _resolve_default(entry, source)
+    if target is not None:
+        while _nx_class(target) != "NXdata":  # a chain: entry → subentry → data
+            nxt = _resolve_default(target, source)
+            if nxt is None:
+                raise InputError(
+                    f"@default chain from {entry.name} ends at {target.name}, which is not NXdata",
+                    source=source,
+                )
+            target = nxt
+        return [target]
+    found = [g for _, g in sorted(entry.items(), key=lambda kv: _natural_key(kv[0]))
+             if isinstance(g, h5py.Group) and _nx_class(g) == "NXdata" and "signal" in g.attrs]
+    return found[:1]
+
+
+def _series_from_nxdata(
+    file: str, nxdata: h5py.Group, entry: h5py.Group, layout: str
+) -> list[SeriesRef]:
+    source = f"{file}{SPEC_SEPARATOR}{nxdata.name}"
+    signal_name = _attr(nxdata, "signal")
+    if signal_name is None:
+        for name, obj in nxdata.items():  # NeXus v1: @signal=1 on the dataset
+            if isinstance(obj, h5py.Dataset) and _attr(obj, "signal") == "1":
+                signal_name = name
+                break
+    if signal_name is None:
+        raise InputError(f"NXdata group {nxdata.name} has no @signal attribute", source=source)
+    signal = _get(nxdata, signal_name, source=source, what="@signal")
+    if not isinstance(signal, h5py.Dataset):
+        raise InputError(f"@signal '{signal_name}' is a group, not a dataset", source=source)
+    axis_name = _nxdata_axis_name(nxdata, signal_name, source)
+    if axis_name is None:
+        raise InputError(
+            f"NXdata {nxdata.name} has no @axes attribute and no dataset with @axis=1; "
+            "cannot tell which dataset is the axis",
+            source=source,
+        )
+    axis = _get(nxdata, axis_name, source=source, what="@axes")
+    if not isinstance(axis, h5py.Dataset):
+        raise InputError(f"@axes '{axis_name}' is a group, not a dataset", source=source)
+    errors_path = None
+    for name in (f"{signal_name}_errors", "errors"):
+        obj = nxdata.get(name)
+        if isinstance(obj, h5py.Dataset) and obj.shape == signal.shape and _is_numeric(obj):
+            errors_path = obj.name
+            break
+    meta = _entry_metadata(entry)
+    meta["entry"] = entry.name
+    lam = _find_wavelength(entry)
+    return _make_refs(file, nxdata, signal, axis, errors_path, layout, lam, meta, entry)
+
+
+def _check_pair(signal: h5py.Dataset, axis: h5py.Dataset, source: str) -> None:
+    for ds, what in ((signal, "signal"), (axis, "axis")):
+        if not _is_numeric(ds):
+            raise InputError(
+                f"{what} dataset {ds.name} has dtype {ds.dtype}, not numbers", source=source
+            )
+    if axis.ndim != 1:
+        raise InputError(f"axis dataset {axis.name} has shape {axis.shape}; 1-D expected",
+                         source=source)
+    if signal.ndim not in (1, 2):
+        raise InputError(f"signal dataset {signal.name} has shape {signal.shape}; "
+                         "1-D (one scan) or 2-D (a stack) expected", source=source)
+    if signal.shape[-1] != axis.shape[0]:
+        raise InputError(
+            f"signal {signal.name} has {signal.shape[-1]} points per scan but axis "
+            f"{axis.name} has {axis.shape[0]}",
+            source=source,
+        )
+
+
+def _row_metadata(group: h5py.Group, n_rows: int, exclude: set[str]) -> dict[str, np.ndarray]:
+    """1-D numeric datasets of length ``n_rows`` in ``group``: per-row metadata."""
+    out: dict[str, np.ndarray] = {}
+    for name, obj in group.items():
+        if (
+            isinstance(obj, h5py.Dataset)
+            and obj.name not in exclude
+            and obj.ndim == 1
+            and obj.shape[0] == n_rows
+            and _is_numeric(obj)
+        ):
+            key = _METADATA_NAMES.get(name.lower(), name)
+            out.setdefault(key, np.asarray(obj[()], dtype=float))
+            unit = _attr(obj, "units")
+            if unit:
+                out.setdefault(f"{key}_units", unit)  # type: ignore[arg-type]
+    return out
+
+
+def _make_refs(
+    file: str,
+    group: h5py.Group,
+    signal: h5py.Dataset,
+    axis: h5py.Dataset,
+    errors_path: str | None,
+    layout: str,
+    lam: float | None,
+    meta: dict[str, Any],
+    meta_group: h5py.Group | None = None,
+) -> list[SeriesRef]:
+    source = f"{file}{SPEC_SEPARATOR}{group.name}"
+    _check_pair(signal, axis, source)
+    axis_units = _units_of(axis)
+    if axis_units is None:
+        axis_units = _AXIS_NAMES.get(_norm_name(axis.name.rsplit("/", 1)[-1]))
+    common = dict(file=file, path=group.name, signal_path=signal.name, axis_path=axis.name,
+                  errors_path=errors_path, axis_units=axis_units, wavelength_angstrom=lam)
+    if signal.ndim == 1:
+        return [SeriesRef(index=None, layout=layout, metadata=dict(meta), **common)]
+    n_rows = signal.shape[0]
+    rows = _row_metadata(group, n_rows, {signal.name, axis.name})
+    if meta_group is not None and meta_group.name != group.name:
+        for k, v in _row_metadata(meta_group, n_rows, {signal.name, axis.name}).items():
+            rows.setdefault(k, v)
+    refs = []
+    for i in range(n_rows):
+        m = dict(meta)
+        for k, v in rows.items():
+            m[k] = float(v[i]) if isinstance(v, np.ndarray) else v
+        refs.append(SeriesRef(index=i, layout=layout if layout != "nexus" else "nexus-stack",
+                              metadata=m, **common))
+    return refs
+
+
+def _is_pyfai(entry: h5py.Group) -> bool:
+    for name, g in entry.items():
+        if isinstance(g, h5py.Group) and _nx_class(g) == "NXprocess":
+            prog = g.get("program")
+            if name.lower() == "pyfai" or (
+                isinstance(prog, h5py.Dataset) and str(_scalar(prog)).lower() == "pyfai"
+            ):
+                return True
+    return False
+
+
+def _nexus_series(file: str, h5: h5py.File) -> list[SeriesRef]:
+    entries = [g for _, g in sorted(h5.items(), key=lambda kv: _natural_key(kv[0]))
+               if isinstance(g, h5py.Group) and _nx_class(g) == "NXentry"]
+    if not entries:
+        return []
+    root_default = _resolve_default(h5, file)  # validates a dangling root @default
+    if root_default is not None and root_default in entries:
+        entries.remove(root_default)
+        entries.insert(0, root_default)
+    refs: list[SeriesRef] = []
+    for entry in entries:
+        layout = "pyfai" if _is_pyfai(entry) else "nexus"
+        for nxdata in _nxdata_of_entry(entry, f"{file}{SPEC_SEPARATOR}{entry.name}"):
+            refs.extend(_series_from_nxdata(file, nxdata, entry, layout))
+    return refs
+
+
+# --------------------------------------------------------------------------- heuristics
+
+
+def _monotonic(ds: h5py.Dataset) -> bool:
+    if ds.ndim != 1 or ds.shape[0] < 2 or not _is_numeric(ds):
+        return False
+    try:
+        a = np.asarray(ds[()], dtype=float)
+    except (OSError, TypeError, ValueError):
+        return False
+    if not np.isfinite(a).all():
+        return False
+    d = np.diff(a)
+    return bool((d > 0).all() or (d < 0).all())
+
+
+def _heuristic_group(file: str, group: h5py.Group, lam: float | None) -> list[SeriesRef]:
+    datasets = {n: d for n, d in group.items() if isinstance(d, h5py.Dataset)}
+    axes = [d for n, d in datasets.items() if _norm_name(n) in _AXIS_NAMES and _monotonic(d)]
+    if not axes:
+        axes = [d for n, d in datasets.items() if d.ndim == 1 and _monotonic(d)
+                and d.shape[0] >= 3]
+    for axis in axes:
+        m = axis.shape[0]
+        candidates = [d for n, d in datasets.items()
+                      if d.name != axis.name and d.ndim in (1, 2) and d.shape[-1] == m]
+        if not candidates:
+            continue
+
+        def rank(d: h5py.Dataset) -> tuple[int, int]:
+            base = d.name.rsplit("/", 1)[-1].lower()
+            pref = _SIGNAL_NAMES.index(base) if base in _SIGNAL_NAMES else len(_SIGNAL_NAMES)
+            return (pref, 0 if d.ndim == 2 else 1)
+
+        named = [d for d in candidates
+                 if d.name.rsplit("/", 1)[-1].lower() not in _ERROR_NAMES]
+        if not named:
+            continue
+        signal = min(named, key=rank)
+        errors_path = None
+        for d in candidates:
+            if d.name.rsplit("/", 1)[-1].lower() in _ERROR_NAMES and d.shape == signal.shape:
+                errors_path = d.name
+        layout = "stack" if signal.ndim == 2 else "bare"
+        meta: dict[str, Any] = {}
+        for key in ("sample_name", "sample"):
+            if key in group.attrs:
+                meta["sample_name"] = _text(group.attrs[key])
+        return _make_refs(file, group, signal, axis, errors_path, layout,
+                          _find_wavelength(group) or lam, meta)
+    return []
+
+
+def _heuristic_series(file: str, h5: h5py.File) -> list[SeriesRef]:
+    lam_root = _find_wavelength(h5)
+    groups: list[h5py.Group] = [h5]
+
+    def visit(name: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Group):
+            groups.append(obj)
+
+    h5.visititems(visit)
+    refs: list[SeriesRef] = []
+    for g in sorted(groups, key=lambda g: _natural_key(g.name)):
+        refs.extend(_heuristic_group(file, g, lam_root))
+    return refs
+
+
+def _order(refs: list[SeriesRef]) -> list[SeriesRef]:
+    """Order a series by time, else by temperature, when every scan has that number."""
+    for key in ("time", "temperature"):
+        values = [r.metadata.get(key) for r in refs]
+        if len(refs) > 1 and all(isinstance(v, int | float) and np.isfinite(v) for v in values):
+            return [r for _, r in sorted(zip(values, range(len(refs)), refs, strict=True),
+                                         key=lambda t: (t[0], t[1]))]
+    return refs
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def find_1d_series(file: str | Path) -> list[SeriesRef]:
+    """List every 1-D series in an HDF5 / NeXus file, auto-detecting its layout.
+
+    Parameters
+    ----------
+    file : str or Path
+        HDF5 file (opened read-only).
+
+    Returns
+    -------
+    list of SeriesRef
+        In measurement order (by time, else temperature, when every series has
+        that metadata; else in the file's natural order). ``ref.layout`` says
+        which layout was found.
+
+    Raises
+    ------
+    InputError
+        Not HDF5 / truncated, dangling ``@default``, ``@signal`` / ``@axes``
+        pointing nowhere, non-numeric datasets, mismatched lengths, or no
+        recognisable series (the message lists what the file holds).
+    """
+    name = str(file)
+    with _open(file) as h5:
+        try:
+            refs = _nexus_series(name, h5)
+            layout_seen = "NeXus" if refs else None
+            if not refs:
+                refs = _heuristic_series(name, h5)
+        except InputError:
+            raise
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise InputError(f"cannot read the HDF5 structure ({exc})", source=name) from None
+        if not refs:
+            raise InputError(
+                "no 1-D scan found (no NXdata with @signal/@axes, no monotonic axis dataset "
+                f"with a signal of the same length); {_listing(h5)}",
+                source=name,
+            )
+    logger.debug("%s: %d series (%s, layout %s)", name, len(refs), layout_seen, refs[0].layout)
+    return _order(refs)
+
+
+def read_series(ref: SeriesRef, *, h5: h5py.File | None = None) -> Series:
+    """Read one series in the file's own units (no conversion).
+
+    Parameters
+    ----------
+    ref : SeriesRef
+        From :func:`find_1d_series`.
+    h5 : h5py.File, optional
+        An already open file (read-only) to avoid re-opening it for every series.
+
+    Raises
+    ------
+    InputError
+        Unreadable data or changed file.
+    """
+    if h5 is None:
+        with _open(ref.file) as f:
+            return read_series(ref, h5=f)
+    source = ref.spec
+    try:
+        sig_ds = h5[ref.signal_path]
+        axis = np.asarray(h5[ref.axis_path][()], dtype=float)
+        if ref.index is None:
+            signal = np.asarray(sig_ds[()], dtype=float)
+            errors = (np.asarray(h5[ref.errors_path][()], dtype=float)
+                      if ref.errors_path else None)
+        else:
+            if not 0 <= ref.index < sig_ds.shape[0]:
+                raise InputError(f"row {ref.index} outside 0–{sig_ds.shape[0] - 1}",
+                                 source=source)
+            signal = np.asarray(sig_ds[ref.index], dtype=float)
+            errors = (np.asarray(h5[ref.errors_path][ref.index], dtype=float)
+                      if ref.errors_path else None)
+    except InputError:
+        raise
+    except (KeyError, OSError, RuntimeError, TypeError, ValueError) as exc:
+        raise InputError(f"cannot read the series ({exc})", source=source) from None
+    if signal.shape != axis.shape:
+        raise InputError(f"signal has shape {signal.shape} but axis {axis.shape}", source=source)
+    meta = dict(ref.metadata)
+    meta["layout"] = ref.layout
+    return Series(axis, ref.axis_units, signal, errors, meta, source)
+
+
+def split_spec(spec: str | Path) -> tuple[str, str | None, int | None]:
+    """Split ``FILE::/path[index]`` into (file, path or None, index or None)."""
+    text = str(spec)
+    if SPEC_SEPARATOR not in text:
+        return text, None, None
+    file, _, inner = text.partition(SPEC_SEPARATOR)
+    m = re.fullmatch(r"(.*?)(?:\[(\d+)\])?", inner.strip())
+    path = (m.group(1) if m else inner).strip() or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    index = int(m.group(2)) if m and m.group(2) is not None else None
+    return file, path.rstrip("/") or "/", index
+
+
+def list_scans(file: str | Path) -> list[ScanRef]:
+    """All scans in an HDF5 file, in measurement order (see :func:`find_1d_series`)."""
+    return find_1d_series(file)
+
+
+def _scan_from_series(series: Series, ref: SeriesRef,
+                      wavelength_angstrom: float | None) -> Scan:
+    lam = wavelength_angstrom if wavelength_angstrom is not None else ref.wavelength_angstrom
+    if (wavelength_angstrom is not None and ref.wavelength_angstrom is not None
+            and abs(wavelength_angstrom - ref.wavelength_angstrom) > 1e-4):
+        logger.warning("%s: using the given wavelength %.5f Å instead of the file's %.5f Å",
+                       ref.spec, wavelength_angstrom, ref.wavelength_angstrom)
+    unit = series.axis_units
+    if unit is None:
+        raise InputError(
+            f"axis {ref.axis_path} has no @units and its name does not say what it is; "
+            "give it units 'deg', '1/angstrom', '1/nm', 'angstrom' …",
+            source=ref.spec,
+        )
+    tth = axis_to_two_theta_deg(series.axis, unit, lam, source=ref.spec)
+    y, s = series.signal, series.errors
+    if unit not in ("deg", "rad") and tth.size > 1 and tth[-1] < tth[0]:  # d axis: reverse
+        tth, y = tth[::-1], y[::-1]
+        s = s[::-1] if s is not None else None
+    meta = dict(series.metadata)
+    if unit != "deg":
+        meta["original_axis_units"] = unit
+    return make_scan(tth, y, s, wavelength_angstrom=lam, source=ref.spec, metadata=meta)
+
+
+def read_ref(ref: ScanRef, *, wavelength_angstrom: float | None = None,
+             h5: h5py.File | None = None) -> Scan:
+    """Read one scan as a validated :class:`Scan` on a 2θ axis.
+
+    Parameters
+    ----------
+    ref : ScanRef
+    wavelength_angstrom : float, optional
+        Overrides the file's wavelength (needed for q / d axes of files without one).
+    h5 : h5py.File, optional
+        Open handle to reuse (only within one process).
+    """
+    return _scan_from_series(read_series(ref, h5=h5), ref, wavelength_angstrom)
+
+
+def iter_scans(refs: Iterable[ScanRef], *,
+               wavelength_angstrom: float | None = None) -> Iterator[Scan]:
+    """Read many scans, opening each file once per run of consecutive refs."""
+    current: h5py.File | None = None
+    try:
+        for ref in refs:
+            if current is None or current.filename != str(Path(ref.file).resolve()):
+                if current is not None:
+                    current.close()
+                current = _open(ref.file)
+            yield read_ref(ref, wavelength_angstrom=wavelength_angstrom, h5=current)
+    finally:
+        if current is not None:
+            current.close()
+
+
+def select_ref(spec: str | Path) -> ScanRef:
+    """The :class:`ScanRef` a ``FILE::/path[index]`` spec names.
+
+    ``/path`` may be the entry, the NXdata / stack group, or the signal dataset.
+    Without a path the file must hold exactly one scan.
+    """
+    file, path, index = split_spec(spec)
+    refs = find_1d_series(file)
+    if path is None or path == "/":
+        chosen = refs
+    else:
+        chosen = [r for r in refs if path in (r.path, r.signal_path, r.metadata.get("entry"))
+                  or r.path.startswith(path + "/")]
+    if index is not None:
+        chosen = [r for r in chosen if r.index == index]
+    if len(chosen) == 1:
+        return chosen[0]
+    listed = ", ".join(r.spec.split(SPEC_SEPARATOR, 1)[1] for r in refs[:10])
+    more = " …" if len(refs) > 10 else ""
+    if not chosen:
+        raise InputError(f"no scan at {path}{'' if index is None else f'[{index}]'}; "
+                         f"the file holds {len(refs)}: {listed}{more}", source=str(spec))
+    raise InputError(f"{len(chosen)} scans match; name one of: {listed}{more}", source=str(spec))
+
+
+def read_hdf5_scan(spec: str | Path, *, wavelength_angstrom: float | None = None) -> Scan:
+    """Read ``FILE.h5::/path[index]`` (or a one-scan ``FILE.h5``) as a :class:`Scan`."""
+    return read_ref(select_ref(spec), wavelength_angstrom=wavelength_angstrom)
