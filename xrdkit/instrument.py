@@ -1,0 +1,179 @@
+"""The instrument: wavelengths, Lorentz–polarisation, peak-position aberrations and widths.
+
+An :class:`Instrument` is a frozen description; refinement changes copies of it
+(:meth:`Instrument.replace`).  Named presets live in
+``reference_data/instruments/*.json`` and load with :func:`load_instrument`.
+
+Conventions (all angles in degrees 2θ unless stated):
+
+- Lorentz–polarisation for a flat-plate Bragg–Brentano powder sample:
+  ``LP = P(2θ) / (sin²θ cosθ)`` with, for a laboratory tube and a monochromator at
+  2θ_m, ``P = (1 + cos²2θ_m cos²2θ) / (1 + cos²2θ_m)`` (2θ_m = 0: unpolarised beam,
+  as pymatgen's ``XRDCalculator`` assumes), and for a polarised synchrotron beam
+  ``P = p + (1 − p) cos²2θ`` with ``p`` the fraction polarised perpendicular to the
+  scattering plane.
+- Peak shift ``Δ2θ = zero + (−2 s cosθ / R) + (−sin2θ / (2 μ R))`` (radians inside the
+  brackets): zero shift, sample displacement ``s`` (mm, positive = sample above the
+  focusing circle) and specimen transparency with penetration depth ``1/μ`` (mm) on a
+  goniometer of radius ``R`` (mm) — Klug & Alexander, *X-ray Diffraction Procedures*
+  (1974), ch. 5.
+- Widths: Caglioti U, V, W (deg²) for the Gaussian part and X, Y (deg) for the
+  Lorentzian part (TCH pseudo-Voigt, see :mod:`xrdkit.profiles`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from xrdkit._paths import reference_data_dir
+from xrdkit.errors import InputError
+
+__all__ = ["Instrument", "load_instrument", "instrument_presets", "CU_KA1_ANGSTROM", "CU_KA2_ANGSTROM"]
+
+#: Cu Kα1 / Kα2 wavelengths (Å): Hölzer et al., Phys. Rev. A 56 (1997) 4554, doi:10.1103/PhysRevA.56.4554.
+CU_KA1_ANGSTROM = 1.540593
+CU_KA2_ANGSTROM = 1.544414
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A powder diffractometer.
+
+    Attributes
+    ----------
+    name : str
+        Preset name or ``"custom"``.
+    wavelengths_angstrom : tuple of float
+        Emission lines (first = primary).
+    wavelength_weights : tuple of float
+        Relative intensities (Kα2/Kα1 = 0.5 for Cu).
+    monochromator_two_theta_deg : float
+        Monochromator angle (0 = none).
+    beam_polarisation : float or None
+        Synchrotron: fraction of polarisation perpendicular to the scattering plane;
+        ``None`` = laboratory tube formula.
+    goniometer_radius_mm : float
+        Goniometer radius R.
+    zero_shift_deg, displacement_mm, penetration_depth_mm : float
+        Peak-position aberrations (see module docstring).
+    u_deg2, v_deg2, w_deg2, x_deg, y_deg : float
+        TCH width parameters.
+    asymmetry : float
+        Rietveld (1969) axial-asymmetry parameter P (profile × (1 − P·sgn(Δ)·Δ²/tanθ)).
+    provenance : str
+        Where the numbers come from.
+    """
+
+    name: str = "custom"
+    wavelengths_angstrom: tuple[float, ...] = (CU_KA1_ANGSTROM, CU_KA2_ANGSTROM)
+    wavelength_weights: tuple[float, ...] = (1.0, 0.5)
+    monochromator_two_theta_deg: float = 0.0
+    beam_polarisation: float | None = None
+    goniometer_radius_mm: float = 150.0
+    zero_shift_deg: float = 0.0
+    displacement_mm: float = 0.0
+    penetration_depth_mm: float = 0.0
+    u_deg2: float = 0.004
+    v_deg2: float = -0.002
+    w_deg2: float = 0.004
+    x_deg: float = 0.02
+    y_deg: float = 0.02
+    asymmetry: float = 0.0
+    provenance: str = "constructed: generic laboratory Cu Kα defaults"
+
+    def __post_init__(self) -> None:
+        wl = np.asarray(self.wavelengths_angstrom, dtype=float)
+        ww = np.asarray(self.wavelength_weights, dtype=float)
+        if wl.size == 0 or wl.size != ww.size:
+            raise InputError(
+                f"instrument {self.name!r}: {wl.size} wavelengths but {ww.size} weights"
+            )
+        if not (np.all(np.isfinite(wl)) and np.all(wl > 0)):
+            raise InputError(f"instrument {self.name!r}: wavelengths must be > 0 Å, got {wl.tolist()}")
+        if not (np.all(np.isfinite(ww)) and np.all(ww >= 0) and ww[0] > 0):
+            raise InputError(f"instrument {self.name!r}: wavelength weights must be ≥ 0, got {ww.tolist()}")
+        if not self.goniometer_radius_mm > 0:
+            raise InputError(f"instrument {self.name!r}: goniometer_radius_mm must be > 0")
+        if self.penetration_depth_mm < 0:
+            raise InputError(f"instrument {self.name!r}: penetration_depth_mm must be ≥ 0")
+        if self.beam_polarisation is not None and not 0 <= self.beam_polarisation <= 1:
+            raise InputError(f"instrument {self.name!r}: beam_polarisation must lie in [0, 1]")
+
+    @property
+    def wavelength_angstrom(self) -> float:
+        """Primary wavelength (Å)."""
+        return float(self.wavelengths_angstrom[0])
+
+    def replace(self, **changes: float | str | tuple | None) -> Instrument:
+        """Return a copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def without_ka2(self) -> Instrument:
+        """Return a copy with only the primary wavelength."""
+        return self.replace(
+            wavelengths_angstrom=self.wavelengths_angstrom[:1], wavelength_weights=(1.0,)
+        )
+
+    def polarisation(self, two_theta_deg: np.ndarray) -> np.ndarray:
+        """Polarisation factor P(2θ) (see module docstring)."""
+        c2 = np.cos(np.radians(two_theta_deg)) ** 2
+        if self.beam_polarisation is not None:
+            p = self.beam_polarisation
+            return p + (1.0 - p) * c2
+        cm2 = np.cos(np.radians(self.monochromator_two_theta_deg)) ** 2
+        return (1.0 + cm2 * c2) / (1.0 + cm2)
+
+    def lorentz_polarisation(self, two_theta_deg: np.ndarray) -> np.ndarray:
+        """Lorentz–polarisation factor for a Bragg–Brentano powder."""
+        th = np.radians(two_theta_deg) / 2.0
+        return self.polarisation(two_theta_deg) / (np.sin(th) ** 2 * np.cos(th))
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary of every field."""
+        return dataclasses.asdict(self)
+
+
+def _instrument_dir() -> Path:
+    return reference_data_dir() / "instruments"
+
+
+def instrument_presets() -> list[str]:
+    """Names of the bundled instrument presets."""
+    return sorted(p.stem for p in _instrument_dir().glob("*.json"))
+
+
+def load_instrument(name_or_path: str | Path | Instrument) -> Instrument:
+    """Load a preset by name, an instrument JSON file, or pass an :class:`Instrument` through.
+
+    Raises
+    ------
+    InputError
+        Unknown preset (the message lists the known ones), unreadable JSON or unknown fields.
+    """
+    if isinstance(name_or_path, Instrument):
+        return name_or_path
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = _instrument_dir() / f"{name_or_path}.json"
+        if not path.exists():
+            raise InputError(
+                f"unknown instrument preset {str(name_or_path)!r}; known: {', '.join(instrument_presets())}"
+            )
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read instrument file ({exc})", source=str(path)) from None
+    fields = {f.name for f in dataclasses.fields(Instrument)}
+    data = {k: v for k, v in data.items() if not k.startswith("_")}
+    unknown = set(data) - fields
+    if unknown:
+        raise InputError(f"unknown instrument fields {sorted(unknown)}", source=str(path))
+    for key in ("wavelengths_angstrom", "wavelength_weights"):
+        if key in data:
+            data[key] = tuple(float(v) for v in data[key])
+    return Instrument(**data)

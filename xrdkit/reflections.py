@@ -1,0 +1,370 @@
+"""Reflection lists: the part of a powder pattern that does not change during a fit.
+
+A :class:`ReflectionList` holds, for one phase, the symmetry-unique reflections
+(one representative *hkl* per family), their multiplicities and |F|² computed
+once from the structure (pymatgen's atomic scattering factors, the same ones
+``XRDCalculator`` uses; Debye–Waller factors per element optional).  When the
+lattice is refined, :meth:`ReflectionList.inverse_d2` recomputes 1/d² from the
+reciprocal metric tensor without touching |F|²; an overall isotropic B is applied
+later as ``exp(-B / (2 d²))`` on |F|².
+
+Families are found from the Laue group of the structure (point-group rotations
+from spglib via pymatgen, plus Friedel inversion), so reflections with equal d
+but different families (cubic (333)/(511)) stay separate — which matters for
+preferred orientation and for lattices refined away from an accidental
+coincidence.  The members of each family are kept for March–Dollase sums.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from pymatgen.analysis.diffraction.xrd import ATOMIC_SCATTERING_PARAMS
+from pymatgen.core import Lattice, Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from xrdkit.errors import InputError, PhaseError
+
+__all__ = ["ReflectionList", "compute_reflections", "crystal_system_parameters", "lattice_from_parameters"]
+
+log = logging.getLogger(__name__)
+
+#: Reflections weaker than this fraction of the strongest |F|²·m are dropped as absent.
+ABSENT_F2_REL_TOL = 1e-8
+#: Symmetry tolerance (Å) for spglib when finding the Laue group.
+SYMPREC_ANGSTROM = 0.01
+#: hkl enumerated down to d_min / D_MIN_MARGIN so a refined, slightly smaller cell stays covered.
+D_MIN_MARGIN = 1.05
+#: Rows of hkl per chunk when evaluating structure factors (bounds memory: chunk × sites complex).
+HKL_CHUNK = 2048
+
+
+def crystal_system_parameters(crystal_system: str) -> tuple[str, ...]:
+    """Names of the free lattice parameters of a crystal system.
+
+    Parameters
+    ----------
+    crystal_system : str
+        One of pymatgen's crystal system names (``"cubic"``, ``"hexagonal"`` …).
+
+    Returns
+    -------
+    tuple of str
+        Subset of ``("a", "b", "c", "alpha", "beta", "gamma")``.
+    """
+    table = {
+        "cubic": ("a",),
+        "tetragonal": ("a", "c"),
+        "hexagonal": ("a", "c"),
+        "trigonal": ("a", "c"),  # hexagonal setting; rhombohedral setting handled as triclinic-free below
+        "orthorhombic": ("a", "b", "c"),
+        "monoclinic": ("a", "b", "c", "beta"),
+        "triclinic": ("a", "b", "c", "alpha", "beta", "gamma"),
+    }
+    try:
+        return table[crystal_system]
+    except KeyError:
+        raise InputError(f"unknown crystal system {crystal_system!r}") from None
+
+
+def lattice_from_parameters(crystal_system: str, values: dict[str, float]) -> Lattice:
+    """Build a lattice from the free parameters of its crystal system (Å, degrees)."""
+    a = values["a"]
+    b = values.get("b", a)
+    c = values.get("c", a)
+    if crystal_system in ("hexagonal", "trigonal"):
+        return Lattice.hexagonal(a, c)
+    if crystal_system == "cubic":
+        return Lattice.cubic(a)
+    if crystal_system == "tetragonal":
+        return Lattice.tetragonal(a, c)
+    if crystal_system == "orthorhombic":
+        return Lattice.orthorhombic(a, b, c)
+    if crystal_system == "monoclinic":
+        return Lattice.monoclinic(a, b, c, values["beta"])
+    return Lattice.from_parameters(a, b, c, values["alpha"], values["beta"], values["gamma"])
+
+
+def _inverse_metric6(lattice: Lattice) -> np.ndarray:
+    """The six independent components of the reciprocal metric tensor G* (Å⁻²)."""
+    g = lattice.reciprocal_lattice_crystallographic.metric_tensor
+    return np.array([g[0, 0], g[1, 1], g[2, 2], 2 * g[0, 1], 2 * g[0, 2], 2 * g[1, 2]])
+
+
+def _monomials(hkl: np.ndarray) -> np.ndarray:
+    """(n, 6) quadratic monomials h², k², l², hk, hl, kl so that 1/d² = monomials @ G*6."""
+    h, k, l = hkl.T.astype(float)  # noqa: E741
+    return np.column_stack([h * h, k * k, l * l, h * k, h * l, k * l])
+
+
+@dataclass(frozen=True, eq=False)
+class ReflectionList:
+    """Symmetry-unique reflections of one phase with their fixed |F|².
+
+    Attributes
+    ----------
+    name : str
+        Phase name.
+    hkl : ndarray of int, shape (n, 3)
+        Representative Miller indices, sorted by decreasing d at the reference lattice.
+    multiplicity : ndarray of int, shape (n,)
+        Number of members of each family (Friedel pairs counted).
+    f2 : ndarray, shape (n,)
+        |F|² per cell (electrons²) of the representative, without the overall B.
+    members_hkl : ndarray of int, shape (m, 3)
+        All family members (for preferred-orientation sums).
+    member_family : ndarray of int, shape (m,)
+        Family index of each member.
+    crystal_system : str
+        Decides which lattice parameters are free.
+    lattice : pymatgen Lattice
+        Reference lattice the list was computed at.
+    cell_mass_amu : float
+        Mass of the cell contents (Z·M, amu), occupancies included.
+    volume_angstrom3 : float
+        Reference cell volume.
+    """
+
+    name: str
+    hkl: np.ndarray
+    multiplicity: np.ndarray
+    f2: np.ndarray
+    members_hkl: np.ndarray
+    member_family: np.ndarray
+    crystal_system: str
+    lattice: Lattice
+    cell_mass_amu: float
+    volume_angstrom3: float
+
+    @property
+    def n(self) -> int:
+        """Number of reflection families."""
+        return int(self.hkl.shape[0])
+
+    @property
+    def lattice_parameter_names(self) -> tuple[str, ...]:
+        """Free lattice parameters of this phase's crystal system."""
+        return crystal_system_parameters(self.crystal_system)
+
+    def lattice_values(self, lattice: Lattice | None = None) -> dict[str, float]:
+        """Free lattice parameters of ``lattice`` (default: the reference lattice)."""
+        lat = self.lattice if lattice is None else lattice
+        full = dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), lat.parameters, strict=True))
+        return {k: float(full[k]) for k in self.lattice_parameter_names}
+
+    def monomials(self) -> np.ndarray:
+        """(n, 6) quadratic hkl monomials for 1/d² = monomials @ G*6 (cached)."""
+        cached = self.__dict__.get("_monomials")
+        if cached is None:
+            cached = _monomials(self.hkl)
+            object.__setattr__(self, "_monomials", cached)
+        return cached
+
+    def inverse_d2(self, lattice_values: dict[str, float]) -> np.ndarray:
+        """1/d² (Å⁻²) of every family for the given free lattice parameters."""
+        lat = lattice_from_parameters(self.crystal_system, lattice_values)
+        return self.monomials() @ _inverse_metric6(lat)
+
+    def inverse_d2_gradient(self, lattice_values: dict[str, float]) -> np.ndarray:
+        """∂(1/d²)/∂p for every free lattice parameter p: shape (n, n_free).
+
+        Uses central differences on the 3×3 reciprocal metric (exact to ~1e-10
+        relative), then one matrix product — no per-reflection work.
+        """
+        names = self.lattice_parameter_names
+        cols = []
+        for name in names:
+            step = 1e-6 * max(abs(lattice_values[name]), 1.0)
+            up = dict(lattice_values, **{name: lattice_values[name] + step})
+            dn = dict(lattice_values, **{name: lattice_values[name] - step})
+            g_up = _inverse_metric6(lattice_from_parameters(self.crystal_system, up))
+            g_dn = _inverse_metric6(lattice_from_parameters(self.crystal_system, dn))
+            cols.append((g_up - g_dn) / (2 * step))
+        return self.monomials() @ np.column_stack(cols)
+
+    def d_spacing_angstrom(self, lattice_values: dict[str, float] | None = None) -> np.ndarray:
+        """d-spacings (Å) at the reference or given lattice."""
+        vals = self.lattice_values() if lattice_values is None else lattice_values
+        return 1.0 / np.sqrt(self.inverse_d2(vals))
+
+    def volume(self, lattice_values: dict[str, float]) -> float:
+        """Cell volume (Å³) for the given free lattice parameters."""
+        return float(lattice_from_parameters(self.crystal_system, lattice_values).volume)
+
+    def with_intensities(self, f2: np.ndarray, name: str | None = None) -> ReflectionList:
+        """Return a copy with other |F|² (used by Pawley/PONKCS phases)."""
+        f2 = np.asarray(f2, dtype=float)
+        if f2.shape != self.f2.shape:
+            raise InputError(f"need {self.n} intensities, got {f2.shape}")
+        return ReflectionList(
+            name or self.name, self.hkl, self.multiplicity, f2, self.members_hkl,
+            self.member_family, self.crystal_system, self.lattice, self.cell_mass_amu,
+            self.volume_angstrom3,
+        )
+
+
+def _form_factor(symbol: str, s2: np.ndarray) -> np.ndarray:
+    """pymatgen's atomic scattering factor f(s) = Z − 41.78214·s²·Σ aᵢ exp(−bᵢ s²)."""
+    from pymatgen.core import Element
+
+    try:
+        coeff = np.asarray(ATOMIC_SCATTERING_PARAMS[symbol])
+    except KeyError:
+        raise PhaseError(f"no X-ray scattering factors for element {symbol!r}") from None
+    z = Element(symbol).Z
+    return z - 41.78214 * s2 * np.sum(coeff[:, 0] * np.exp(-coeff[:, 1] * s2[:, None]), axis=1)
+
+
+def _structure_factor_sq(
+    structure: Structure, hkl: np.ndarray, s2: np.ndarray, b_iso: dict[str, float]
+) -> np.ndarray:
+    """|F(hkl)|² for all rows of ``hkl`` (shape (n,)), element by element, chunked."""
+    groups: dict[str, tuple[list[np.ndarray], list[float]]] = {}
+    for site in structure:
+        for sp, occ in site.species.items():
+            coords, occs = groups.setdefault(sp.symbol, ([], []))
+            coords.append(site.frac_coords)
+            occs.append(occ)
+    f = np.zeros(len(hkl), dtype=complex)
+    hkl_f = hkl.astype(float)
+    for symbol, (coords, occs) in groups.items():
+        fs = _form_factor(symbol, s2)  # (n,)
+        if b_iso.get(symbol):
+            fs = fs * np.exp(-b_iso[symbol] * s2)
+        xyz = np.asarray(coords)  # (sites, 3)
+        occ = np.asarray(occs)  # (sites,)
+        for start in range(0, len(hkl), HKL_CHUNK):
+            sl = slice(start, start + HKL_CHUNK)
+            phase = np.exp(2j * np.pi * (hkl_f[sl] @ xyz.T))  # (chunk, sites)
+            f[sl] += fs[sl] * (phase @ occ)
+    return f.real**2 + f.imag**2
+
+
+def _laue_rotations(structure: Structure) -> np.ndarray:
+    """Rotations (in reciprocal/Miller form) of the Laue group: shape (k, 3, 3) integer."""
+    try:
+        ops = SpacegroupAnalyzer(structure, symprec=SYMPREC_ANGSTROM).get_symmetry_operations(
+            cartesian=False
+        )
+        rots = [np.round(op.rotation_matrix).astype(int) for op in ops]
+    except Exception as exc:  # spglib failures on odd user cells: fall back to P-1
+        log.warning("symmetry analysis failed (%s); using the triclinic Laue group", exc)
+        rots = [np.eye(3, dtype=int)]
+    rots += [-r for r in rots]
+    uniq = np.unique(np.array(rots), axis=0)
+    return uniq
+
+
+def _checked_crystal_system(crystal_system: str, lattice: Lattice) -> str:
+    """The crystal system if its standard setting reproduces ``lattice``'s metric, else triclinic.
+
+    Non-standard settings (rhombohedral axes, monoclinic unique axis c …) keep all six
+    parameters free so the metric, and so every d-spacing, is always right.
+    """
+    full = dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), lattice.parameters, strict=True))
+    try:
+        trial = lattice_from_parameters(
+            crystal_system, {k: full[k] for k in crystal_system_parameters(crystal_system)}
+        )
+    except InputError:
+        return "triclinic"
+    if np.allclose(_inverse_metric6(trial), _inverse_metric6(lattice), rtol=1e-6, atol=1e-9):
+        return crystal_system
+    return "triclinic"
+
+
+def compute_reflections(
+    structure: Structure,
+    *,
+    wavelength_angstrom: float,
+    two_theta_max_deg: float,
+    name: str = "phase",
+    b_iso_by_element: dict[str, float] | None = None,
+    crystal_system: str | None = None,
+) -> ReflectionList:
+    """Compute the reflection list of a structure once.
+
+    Parameters
+    ----------
+    structure : pymatgen Structure
+        The phase (disordered sites allowed: occupancies multiply the form factors).
+    wavelength_angstrom : float
+        Shortest wavelength the list must cover.
+    two_theta_max_deg : float
+        Highest angle the list must cover (a 5 % margin in d is added for lattice refinement).
+    name : str
+        Phase name stored in the list.
+    b_iso_by_element : dict, optional
+        Debye–Waller B (Å²) per element folded into |F|² (default: none; an overall B can be
+        refined later without recomputing the list).
+    crystal_system : str, optional
+        Override the crystal system spglib finds (decides which lattice parameters refine).
+
+    Returns
+    -------
+    ReflectionList
+
+    Raises
+    ------
+    InputError
+        For a non-positive wavelength or a 2θ limit outside (0, 180)°.
+    PhaseError
+        For elements without scattering factors.
+    """
+    if not (np.isfinite(wavelength_angstrom) and wavelength_angstrom > 0):
+        raise InputError(f"wavelength_angstrom={wavelength_angstrom!r} must be > 0")
+    if not 0 < two_theta_max_deg < 180:
+        raise InputError(f"two_theta_max_deg={two_theta_max_deg!r} must lie in (0, 180)")
+    b_iso = dict(b_iso_by_element or {})
+    d_min = wavelength_angstrom / (2 * np.sin(np.radians(two_theta_max_deg) / 2)) / D_MIN_MARGIN
+    recip = structure.lattice.reciprocal_lattice_crystallographic
+    pts = recip.get_points_in_sphere([[0, 0, 0]], [0, 0, 0], 1.0 / d_min)
+    hkl = np.round(np.array([p[0] for p in pts], dtype=float)).astype(int).reshape(-1, 3)
+    hkl = hkl[np.any(hkl != 0, axis=1)]
+    if hkl.size == 0:
+        raise InputError(
+            f"phase {name!r}: no reflection with d ≥ {d_min:.3f} Å (2θ ≤ {two_theta_max_deg}°)"
+        )
+    inv_d2 = _monomials(hkl) @ _inverse_metric6(structure.lattice)
+    s2 = inv_d2 / 4.0  # (sinθ/λ)² = 1/(4d²)
+    f2_all = _structure_factor_sq(structure, hkl, s2, b_iso)
+
+    # group into Laue families: canonical key = lexicographically largest member
+    rots = _laue_rotations(structure)  # (k, 3, 3)
+    orbit = np.einsum("nj,kji->nki", hkl, rots)  # h' = h·R, shape (n, k, 3)
+    big = 4 * int(np.abs(orbit).max()) + 1
+    codes = (orbit[..., 0] * big + orbit[..., 1]) * big + orbit[..., 2]  # (n, k)
+    key = codes.max(axis=1)
+    uniq_keys, family, counts = np.unique(key, return_inverse=True, return_counts=True)
+    f2_fam = np.bincount(family, weights=f2_all) / counts
+    # representative: the canonical member itself
+    rep_idx = np.zeros(len(uniq_keys), dtype=int)
+    rep_idx[family] = np.arange(len(hkl))  # any member …
+    ident = int(np.nonzero((rots == np.eye(3, dtype=int)).all(axis=(1, 2)))[0][0])
+    is_canon = key == codes[:, ident]
+    rep_idx[family[is_canon]] = np.nonzero(is_canon)[0]  # … prefer the identity-canonical one
+    keep = f2_fam * counts > ABSENT_F2_REL_TOL * np.max(f2_fam * counts)
+    inv_d2_fam = inv_d2[rep_idx]
+    order = np.argsort(inv_d2_fam[keep], kind="stable")
+    fam_ids = np.nonzero(keep)[0][order]
+    remap = -np.ones(len(uniq_keys), dtype=int)
+    remap[fam_ids] = np.arange(len(fam_ids))
+    member_mask = remap[family] >= 0
+    cs = crystal_system or SpacegroupAnalyzer(structure, symprec=SYMPREC_ANGSTROM).get_crystal_system()
+    cs = _checked_crystal_system(cs, structure.lattice)
+    cell_mass = float(structure.composition.weight)
+    log.debug("phase %s: %d families from %d hkl (Laue order %d)", name, len(fam_ids), len(hkl), len(rots))
+    return ReflectionList(
+        name=name,
+        hkl=hkl[rep_idx[fam_ids]],
+        multiplicity=counts[fam_ids].astype(int),
+        f2=f2_fam[fam_ids],
+        members_hkl=hkl[member_mask],
+        member_family=remap[family[member_mask]],
+        crystal_system=cs,
+        lattice=structure.lattice,
+        cell_mass_amu=cell_mass,
+        volume_angstrom3=float(structure.lattice.volume),
+    )
