@@ -165,14 +165,21 @@ def line_list(
         _line_cache.move_to_end(key)
         return cached
     calc = XRDCalculator(wavelength=float(wavelength_angstrom))
-    try:
-        pattern = calc.get_pattern(structure, scaled=False, two_theta_range=(0.0, top))
-    except ValueError as exc:  # e.g. an element without scattering coefficients
-        raise InputError(f"pymatgen cannot compute lines: {exc}", source=structure.formula) from None
-    two_theta = np.asarray(pattern.x, dtype=float)
-    d = np.asarray(pattern.d_hkls, dtype=float)
-    intensity = np.asarray(pattern.y, dtype=float)
-    hkl = tuple(tuple(int(v) for v in fam[0]["hkl"]) for fam in pattern.hkls)
+    # pymatgen fails on an empty reciprocal sphere: its largest d-spacing is 1 / |shortest g|
+    shortest_g = min(structure.lattice.reciprocal_lattice_crystallographic.abc)
+    if 2.0 * math.sin(math.radians(top / 2.0)) / wavelength_angstrom < shortest_g:
+        two_theta, d, intensity, hkl = np.empty(0), np.empty(0), np.empty(0), ()
+    else:
+        try:
+            pattern = calc.get_pattern(structure, scaled=False, two_theta_range=(0.0, top))
+        except ValueError as exc:  # e.g. an element without scattering coefficients
+            raise InputError(
+                f"pymatgen cannot compute lines: {exc}", source=structure.formula
+            ) from None
+        two_theta = np.asarray(pattern.x, dtype=float)
+        d = np.asarray(pattern.d_hkls, dtype=float)
+        intensity = np.asarray(pattern.y, dtype=float)
+        hkl = tuple(tuple(int(v) for v in fam[0]["hkl"]) for fam in pattern.hkls)
     for arr in (two_theta, d, intensity):
         arr.setflags(write=False)
     lines = LineList(two_theta, d, intensity, hkl, float(wavelength_angstrom))
@@ -281,7 +288,8 @@ class Background:
         span = x2t[-1] - x2t[0]
         x = (x2t - x2t[0]) / span
         out = self.exp_amplitude * np.exp(-x2t / self.exp_decay_deg)
-        out = out + np.polynomial.polynomial.polyval(x, np.asarray(self.poly, dtype=float))
+        if self.poly:
+            out = out + np.polynomial.polynomial.polyval(x, np.asarray(self.poly, dtype=float))
         for centre, fwhm, height in self.humps:
             out = out + height * np.exp(-4.0 * math.log(2.0) * ((x2t - centre) / fwhm) ** 2)
         return out
