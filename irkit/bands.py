@@ -1,0 +1,183 @@
+"""The IR band library: priors for band positions, widths and heights, with provenance.
+
+The table lives in ``reference_data/ir_bands/bands.csv`` (see the README there for the columns
+and sources). Most closo-borate positions are *unverified priors*: :attr:`Band.status` says so and
+the fits keep each centre within ``position_cm1 ± bound_cm1``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from xrdkit._paths import reference_data_dir
+from xrdkit.errors import InputError
+
+__all__ = ["Band", "BandLibrary", "load_band_library", "ANION_SPECIES", "BAND_TABLE"]
+
+#: File name of the band table inside ``reference_data/ir_bands``.
+BAND_TABLE = "bands.csv"
+#: The two closo anions the electrolyte is made of.
+ANION_SPECIES = ("B12H12", "B10H10")
+_STATUS = ("lit", "lit-approx", "unverified", "constructed")
+_COLUMNS = ("species", "role", "mode", "position_cm1", "bound_cm1", "symmetry", "fwhm_cm1",
+            "fwhm_min_cm1", "fwhm_max_cm1", "relative_height", "marker", "status", "source")
+
+
+@dataclass(frozen=True)
+class Band:
+    """One band prior.
+
+    Attributes
+    ----------
+    species, role, mode : str
+        E.g. ``"B12H12"``, ``"anion"``, ``"nu_BH"``.
+    position_cm1, bound_cm1 : float
+        Prior centre and the half-width of the interval the fitted centre must stay in.
+    symmetry : str
+        Irreducible representation (empty if not applicable).
+    fwhm_cm1, fwhm_min_cm1, fwhm_max_cm1 : float
+        Width prior and its bounds.
+    relative_height : float
+        Peak height relative to the strongest band of the species.
+    marker : bool
+        Used by species templates for detection.
+    status : str
+        ``lit``, ``lit-approx``, ``unverified`` or ``constructed``.
+    source : str
+        Provenance.
+    """
+
+    species: str
+    role: str
+    mode: str
+    position_cm1: float
+    bound_cm1: float
+    symmetry: str
+    fwhm_cm1: float
+    fwhm_min_cm1: float
+    fwhm_max_cm1: float
+    relative_height: float
+    marker: bool
+    status: str
+    source: str
+
+    @property
+    def label(self) -> str:
+        """``species:mode``, unique in a library."""
+        return f"{self.species}:{self.mode}"
+
+    @property
+    def prefix(self) -> str:
+        """Parameter-name prefix used in fits (``B12H12_nu_BH_``)."""
+        clean = "".join(c if c.isalnum() else "_" for c in self.species)
+        return f"{clean}_{self.mode}_"
+
+
+@dataclass(frozen=True)
+class BandLibrary:
+    """An immutable collection of :class:`Band` priors."""
+
+    bands: tuple[Band, ...]
+    source: str = "<constructed>"
+
+    def __iter__(self):
+        return iter(self.bands)
+
+    def __len__(self) -> int:
+        return len(self.bands)
+
+    @property
+    def species(self) -> tuple[str, ...]:
+        """Species in table order."""
+        return tuple(dict.fromkeys(b.species for b in self.bands))
+
+    def select(self, species: str | tuple[str, ...] | None = None, *,
+               low_cm1: float = 0.0, high_cm1: float = float("inf"),
+               markers_only: bool = False) -> tuple[Band, ...]:
+        """Bands of the given species whose prior centre lies in ``[low_cm1, high_cm1]``."""
+        wanted = (species,) if isinstance(species, str) else species
+        if wanted is not None:
+            unknown = set(wanted) - set(self.species)
+            if unknown:
+                raise InputError(f"unknown species {sorted(unknown)}; library has "
+                                 f"{list(self.species)}", source=self.source)
+        return tuple(
+            b for b in self.bands
+            if (wanted is None or b.species in wanted)
+            and low_cm1 <= b.position_cm1 <= high_cm1
+            and (b.marker or not markers_only)
+        )
+
+    def get(self, label: str) -> Band:
+        """The band ``species:mode``."""
+        for b in self.bands:
+            if b.label == label:
+                return b
+        raise InputError(f"no band {label!r} in the library", source=self.source)
+
+
+def _parse_row(row: dict[str, str], lineno: int, source: str) -> Band:
+    where = f"{source}:{lineno}"
+    missing = [c for c in _COLUMNS if c not in row or row[c] is None]
+    if missing:
+        raise InputError(f"missing column(s) {missing}", source=where)
+    try:
+        nums = {c: float(row[c]) for c in ("position_cm1", "bound_cm1", "fwhm_cm1",
+                                           "fwhm_min_cm1", "fwhm_max_cm1", "relative_height")}
+    except ValueError as exc:
+        raise InputError(f"non-numeric value ({exc})", source=where) from None
+    if not (nums["fwhm_min_cm1"] <= nums["fwhm_cm1"] <= nums["fwhm_max_cm1"]):
+        raise InputError("need fwhm_min_cm1 <= fwhm_cm1 <= fwhm_max_cm1", source=where)
+    if nums["bound_cm1"] <= 0 or nums["relative_height"] < 0 or nums["fwhm_min_cm1"] <= 0:
+        raise InputError("bound_cm1 and fwhm_min_cm1 must be > 0, relative_height >= 0",
+                         source=where)
+    marker = row["marker"].strip().lower()
+    if marker not in ("yes", "no"):
+        raise InputError(f"column marker must be yes/no, got {row['marker']!r}", source=where)
+    status = row["status"].strip()
+    if status not in _STATUS:
+        raise InputError(f"column status must be one of {_STATUS}, got {status!r}", source=where)
+    if not row["source"].strip():
+        raise InputError("empty source: every band needs its provenance", source=where)
+    return Band(species=row["species"].strip(), role=row["role"].strip(),
+                mode=row["mode"].strip(), symmetry=row["symmetry"].strip(), marker=marker == "yes",
+                status=status, source=row["source"].strip(), **nums)
+
+
+def load_band_library(path: str | Path | None = None) -> BandLibrary:
+    """Load the band table (default: ``reference_data/ir_bands/bands.csv``).
+
+    Raises
+    ------
+    InputError
+        Missing file or column, non-numeric values, inconsistent widths, duplicated band labels,
+        missing provenance.
+    """
+    if path is None:
+        return _default_library()
+    return _load(Path(path))
+
+
+@functools.lru_cache(maxsize=1)
+def _default_library() -> BandLibrary:
+    return _load(reference_data_dir() / "ir_bands" / BAND_TABLE)
+
+
+def _load(path: Path) -> BandLibrary:
+    source = str(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise InputError(f"cannot read band table ({exc.strerror})", source=source) from None
+    if not rows:
+        raise InputError("band table is empty", source=source)
+    bands = tuple(_parse_row(r, i + 2, source) for i, r in enumerate(rows))
+    labels = [b.label for b in bands]
+    dup = {lab for lab in labels if labels.count(lab) > 1}
+    if dup:
+        raise InputError(f"duplicated band label(s) {sorted(dup)}", source=source)
+    return BandLibrary(bands, source)

@@ -1,0 +1,686 @@
+"""The :class:`Spectrum` — one IR spectrum on an ascending wavenumber axis — its gate and readers.
+
+Every reader returns a :class:`Spectrum` built through :func:`make_spectrum`, so every spectrum
+that reaches a baseline or a fit has passed the same checks (finite values, strictly ascending
+axis without duplicates, transmittance not above 100 %).
+
+Readers
+-------
+- :func:`read_text` — two (or more) columns, comma / semicolon / tab / whitespace separated, with
+  header lines detected and used as unit hints (``%T``, ``transmittance``, ``absorbance``).
+- :func:`read_jcamp` — JCAMP-DX through the `jcamp` package (AFFN and the compressed ASDF forms
+  SQZ/DIF/DUP of ``XYDATA=(X++(Y..Y))``, and ``XYPOINTS=(XY..XY)``).
+- :func:`read_opus` — Bruker OPUS binary files through `brukeropus`.
+- :func:`read_hdf5` — 1-D axis + signal datasets in an HDF5 file (NXdata ``@signal``/``@axes``
+  or a group holding a wavenumber-like and a signal-like dataset).
+- :func:`read_spectrum` — picks one of the above from the file extension / content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from xrdkit.errors import InputError
+
+__all__ = [
+    "Spectrum",
+    "SpectrumKind",
+    "make_spectrum",
+    "to_absorbance",
+    "atr_penetration_depth_um",
+    "atr_correct",
+    "read_text",
+    "read_jcamp",
+    "read_opus",
+    "read_hdf5",
+    "read_spectrum",
+]
+
+logger = logging.getLogger(__name__)
+
+SpectrumKind = Literal["absorbance", "transmittance", "atr_absorbance"]
+_KINDS = ("absorbance", "transmittance", "atr_absorbance")
+
+#: Wavenumbers must lie in this open interval (cm⁻¹): beyond it the axis is not mid/near IR in cm⁻¹
+#: (µm or nm axes and q values fall outside).
+WAVENUMBER_LIMITS_CM1 = (10.0, 50_000.0)
+#: Transmittance (fraction) allowed above 1 for instrument noise / reference drift: real spectra
+#: overshoot by a few per mille to ~2 % (PE1800.DX reaches 1.0189). Anything higher is refused.
+TRANSMITTANCE_MAX = 1.05
+#: A transmittance array whose maximum exceeds this is taken to be in percent.
+PERCENT_DETECTION_THRESHOLD = 1.5
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """One IR spectrum.
+
+    Attributes
+    ----------
+    wavenumber_cm1 : ndarray, shape (n,)
+        Strictly ascending wavenumbers in cm⁻¹ (read-only).
+    values : ndarray, shape (n,)
+        Absorbance (``-log10 T``), transmittance as a fraction (0–1), or ATR absorbance,
+        according to ``kind`` (read-only).
+    kind : {"absorbance", "transmittance", "atr_absorbance"}
+        What ``values`` are.
+    source : str
+        Where the spectrum came from (file or ``file::/hdf5/path``).
+    metadata : dict
+        Anything else the reader found (title, instrument, resolution …).
+    """
+
+    wavenumber_cm1: np.ndarray
+    values: np.ndarray
+    kind: SpectrumKind = "absorbance"
+    source: str = "<array>"
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_points(self) -> int:
+        """Number of points."""
+        return int(self.wavenumber_cm1.size)
+
+    @property
+    def step_cm1(self) -> float:
+        """Median point spacing in cm⁻¹."""
+        return float(np.median(np.diff(self.wavenumber_cm1)))
+
+    def covers(self, low_cm1: float, high_cm1: float) -> bool:
+        """Whether the axis spans the whole interval ``[low_cm1, high_cm1]``."""
+        return bool(self.wavenumber_cm1[0] <= low_cm1 and self.wavenumber_cm1[-1] >= high_cm1)
+
+    def crop(self, low_cm1: float, high_cm1: float, *, min_points: int = 5) -> Spectrum:
+        """Return a new spectrum restricted to ``low_cm1 <= ν <= high_cm1``.
+
+        Raises
+        ------
+        InputError
+            If fewer than ``min_points`` points remain.
+        """
+        keep = (self.wavenumber_cm1 >= low_cm1) & (self.wavenumber_cm1 <= high_cm1)
+        n_keep = int(keep.sum())
+        if n_keep < min_points:
+            raise InputError(
+                f"range {low_cm1:g}–{high_cm1:g} cm⁻¹ keeps {n_keep} points (spectrum covers "
+                f"{self.wavenumber_cm1[0]:.1f}–{self.wavenumber_cm1[-1]:.1f} cm⁻¹)",
+                source=self.source,
+            )
+        return _frozen(self.wavenumber_cm1[keep], self.values[keep], self.kind, self.source,
+                       dict(self.metadata))
+
+
+def _frozen(x: np.ndarray, y: np.ndarray, kind: SpectrumKind, source: str,
+            metadata: dict[str, Any]) -> Spectrum:
+    x = np.array(x, dtype=float, copy=True)
+    y = np.array(y, dtype=float, copy=True)
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return Spectrum(x, y, kind, source, metadata)
+
+
+def _as_1d_float(values: Any, what: str, source: str) -> np.ndarray:
+    try:
+        arr = np.array(values, dtype=float, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} is not numeric ({exc})", source=source) from None
+    if arr.ndim != 1:
+        raise InputError(f"{what} must be 1-D, got shape {arr.shape}", source=source)
+    return arr
+
+
+def make_spectrum(
+    wavenumber_cm1: Any,
+    values: Any,
+    kind: SpectrumKind = "absorbance",
+    *,
+    source: str = "<array>",
+    metadata: Mapping[str, Any] | None = None,
+    percent: bool | None = None,
+    min_points: int = 5,
+) -> Spectrum:
+    """Validate arrays and return a read-only :class:`Spectrum`.
+
+    Parameters
+    ----------
+    wavenumber_cm1, values : array_like, shape (n,)
+        Axis in cm⁻¹ (strictly ascending, no duplicates) and ordinate values (finite).
+    kind : {"absorbance", "transmittance", "atr_absorbance"}
+        What ``values`` are.
+    source : str
+        Name used in error messages.
+    metadata : mapping, optional
+        Extra information (copied).
+    percent : bool, optional
+        For ``kind="transmittance"``: whether values are in percent. ``None`` decides from the
+        data (maximum above :data:`PERCENT_DETECTION_THRESHOLD` → percent). Stored as a fraction.
+    min_points : int
+        Minimum number of points.
+
+    Returns
+    -------
+    Spectrum
+
+    Raises
+    ------
+    InputError
+        Naming ``source`` and the first problem found: unknown kind, length mismatch, too few
+        points, NaN/inf, axis not strictly ascending (descending or duplicated values),
+        wavenumbers outside :data:`WAVENUMBER_LIMITS_CM1`, transmittance ≤ 0 or above 100 %.
+    """
+    if kind not in _KINDS:
+        raise InputError(f"unknown spectrum kind {kind!r}; expected one of {_KINDS}", source=source)
+    x = _as_1d_float(wavenumber_cm1, "wavenumber axis", source)
+    y = _as_1d_float(values, f"{kind} values", source)
+    if x.size != y.size:
+        raise InputError(
+            f"wavenumber axis has {x.size} points but {kind} values have {y.size}", source=source
+        )
+    if x.size < min_points:
+        raise InputError(f"{x.size} data points; at least {min_points} needed", source=source)
+    for what, arr in (("wavenumber axis", x), (f"{kind} values", y)):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InputError(
+                f"{what} contains {int(bad.sum())} NaN/inf value(s), first at index {i}",
+                source=source,
+            )
+    step = np.diff(x)
+    if np.any(step == 0):
+        i = int(np.argmax(step == 0))
+        raise InputError(f"duplicated wavenumber {x[i]:g} cm⁻¹ at index {i + 1}", source=source)
+    if np.all(step < 0):
+        raise InputError(
+            f"wavenumber axis is descending ({x[0]:g} → {x[-1]:g} cm⁻¹); give it ascending "
+            "(readers of text files accept descending=True to reverse it explicitly)",
+            source=source,
+        )
+    if np.any(step < 0):
+        i = int(np.argmax(step < 0))
+        raise InputError(
+            f"wavenumber axis is not monotonic: {x[i]:g} followed by {x[i + 1]:g} cm⁻¹ at index "
+            f"{i + 1}",
+            source=source,
+        )
+    lo, hi = WAVENUMBER_LIMITS_CM1
+    if x[0] <= lo or x[-1] >= hi:
+        raise InputError(
+            f"wavenumbers {x[0]:g}–{x[-1]:g} lie outside ({lo:g}, {hi:g}) cm⁻¹: is the axis in "
+            "cm⁻¹?",
+            source=source,
+        )
+    meta = dict(metadata or {})
+    if kind == "transmittance":
+        ymax = float(y.max())
+        is_percent = ymax > PERCENT_DETECTION_THRESHOLD if percent is None else bool(percent)
+        if is_percent:
+            y = y / 100.0
+        if y.max() > TRANSMITTANCE_MAX:
+            shown = f"{100 * y.max():.4g} %"
+            raise InputError(
+                f"transmittance above 100 % (maximum {shown}, tolerance "
+                f"{100 * TRANSMITTANCE_MAX:.0f} %); values in percent or not transmittance?",
+                source=source,
+            )
+        if y.min() <= 0:
+            raise InputError(
+                f"transmittance must be > 0 to convert to absorbance (minimum {y.min():.4g} "
+                f"at {x[int(np.argmin(y))]:g} cm⁻¹)",
+                source=source,
+            )
+        meta["transmittance_was_percent"] = bool(is_percent)
+    return _frozen(x, y, kind, source, meta)
+
+
+def to_absorbance(spectrum: Spectrum) -> Spectrum:
+    """Return the spectrum as absorbance, ``A = -log10(T)``; absorbance passes through unchanged."""
+    if spectrum.kind != "transmittance":
+        return spectrum
+    absorbance = -np.log10(spectrum.values)
+    meta = dict(spectrum.metadata)
+    meta["converted_from"] = "transmittance"
+    return _frozen(spectrum.wavenumber_cm1, absorbance, "absorbance", spectrum.source, meta)
+
+
+def atr_penetration_depth_um(
+    wavenumber_cm1: Any,
+    *,
+    n_crystal: float = 2.4,
+    n_sample: float = 1.5,
+    angle_deg: float = 45.0,
+) -> np.ndarray:
+    """Penetration depth of the evanescent wave in ATR, in µm.
+
+    ``d_p = λ / (2π n1 sqrt(sin²θ − (n2/n1)²))`` with λ = 1/ν (Harrick, *Internal Reflection
+    Spectroscopy*, Wiley 1967; e.g. diamond n1 = 2.4, sample n2 = 1.5, θ = 45°: d_p ≈ 2.0 µm at
+    1000 cm⁻¹).
+
+    Raises
+    ------
+    InputError
+        If no total internal reflection occurs (sin θ ≤ n2/n1) or an index is not positive.
+    """
+    if n_crystal <= 0 or n_sample <= 0:
+        raise InputError(f"refractive indices must be > 0 (n_crystal={n_crystal}, "
+                         f"n_sample={n_sample})", source="atr_correct")
+    s2 = math.sin(math.radians(angle_deg)) ** 2 - (n_sample / n_crystal) ** 2
+    if s2 <= 0:
+        raise InputError(
+            f"no total internal reflection: sin({angle_deg}°) ≤ n_sample/n_crystal = "
+            f"{n_sample}/{n_crystal}",
+            source="atr_correct",
+        )
+    wavelength_um = 1e4 / np.asarray(wavenumber_cm1, dtype=float)
+    return wavelength_um / (2 * math.pi * n_crystal * math.sqrt(s2))
+
+
+def atr_correct(
+    spectrum: Spectrum,
+    *,
+    n_crystal: float = 2.4,
+    n_sample: float = 1.5,
+    angle_deg: float = 45.0,
+    reference_cm1: float = 1000.0,
+) -> Spectrum:
+    """Correct ATR absorbance for the wavelength dependence of the penetration depth.
+
+    Values are scaled by ``d_p(reference_cm1) / d_p(ν)`` so that they correspond to a constant
+    sampling depth (the one at ``reference_cm1``); band areas at high wavenumber (B–H stretch)
+    grow relative to low-wavenumber bands. Transmittance is converted to absorbance first.
+
+    Parameters
+    ----------
+    n_crystal, n_sample : float
+        Refractive indices of the ATR crystal (diamond 2.4, Ge 4.0, ZnSe 2.4) and the sample.
+    angle_deg : float
+        Angle of incidence.
+    reference_cm1 : float
+        Wavenumber whose penetration depth the corrected spectrum refers to.
+    """
+    absorbance = to_absorbance(spectrum)
+    depth = atr_penetration_depth_um(absorbance.wavenumber_cm1, n_crystal=n_crystal,
+                                     n_sample=n_sample, angle_deg=angle_deg)
+    depth_ref = float(atr_penetration_depth_um(reference_cm1, n_crystal=n_crystal,
+                                               n_sample=n_sample, angle_deg=angle_deg))
+    meta = dict(absorbance.metadata)
+    meta["atr_correction"] = {"n_crystal": n_crystal, "n_sample": n_sample,
+                              "angle_deg": angle_deg, "reference_cm1": reference_cm1,
+                              "penetration_depth_ref_um": depth_ref}
+    return _frozen(absorbance.wavenumber_cm1, absorbance.values * depth_ref / depth,
+                   "atr_absorbance", absorbance.source, meta)
+
+
+# --------------------------------------------------------------------------- text
+
+_SPLIT = re.compile(r"[,;\t ]+")
+_UNIT_HINTS: tuple[tuple[str, SpectrumKind, bool | None], ...] = (
+    ("%t", "transmittance", True),
+    ("percent", "transmittance", True),
+    ("transmit", "transmittance", None),
+    ("absorb", "absorbance", None),
+)
+
+
+def _kind_from_hint(text: str) -> tuple[SpectrumKind | None, bool | None]:
+    low = text.lower()
+    for key, kind, percent in _UNIT_HINTS:
+        if key in low:
+            return kind, percent
+    return None, None
+
+
+def _oriented(x: np.ndarray, y: np.ndarray, descending: bool, source: str
+              ) -> tuple[np.ndarray, np.ndarray]:
+    if descending:
+        if x.size >= 2 and not np.all(np.diff(x) < 0):
+            raise InputError("descending=True but the wavenumber axis is not strictly descending",
+                             source=source)
+        return x[::-1], y[::-1]
+    return x, y
+
+
+def read_text(
+    path: str | Path,
+    *,
+    kind: SpectrumKind | None = None,
+    percent: bool | None = None,
+    descending: bool = False,
+    column: int = 1,
+) -> Spectrum:
+    """Read a column text file (CSV, TSV, semicolon or whitespace separated).
+
+    Lines that do not parse as numbers before the first data row are header lines; they are
+    kept in ``metadata["header"]`` and used as a unit hint (``%T``, ``transmittance``,
+    ``absorbance``) when ``kind`` is not given. Lines starting with ``#`` are comments.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    kind : str, optional
+        Override what the values are (default: from the header, else absorbance).
+    percent : bool, optional
+        For transmittance: values in percent (default: decided from the data).
+    descending : bool
+        The file's axis runs from high to low wavenumber (common for IR exports): reverse it.
+        Without it a descending axis is refused, so that a wrong column order is not silent.
+    column : int
+        Index of the value column (the axis is column 0).
+
+    Raises
+    ------
+    InputError
+        Unreadable or empty file, fewer than two columns, non-numeric row inside the data,
+        and every check of :func:`make_spectrum`.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror})", source=source) from None
+    header: list[str] = []
+    rows: list[list[float]] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            if line and not rows:
+                header.append(line.lstrip("# "))
+            continue
+        fields = [f for f in _SPLIT.split(line) if f]
+        try:
+            numbers = [float(f) for f in fields]
+        except ValueError:
+            if rows:
+                raise InputError(f"line {lineno} is not numeric: {line[:60]!r}",
+                                 source=source) from None
+            header.append(line)
+            continue
+        if len(numbers) <= column:
+            raise InputError(
+                f"line {lineno} has {len(numbers)} column(s); need an axis column and value "
+                f"column {column}",
+                source=source,
+            )
+        rows.append(numbers[: column + 1])
+    if not rows:
+        raise InputError("file holds no numeric data rows (empty file?)", source=source)
+    data = np.asarray(rows, dtype=float)
+    x, y = _oriented(data[:, 0], data[:, column], descending, source)
+    hint_kind, hint_percent = _kind_from_hint(" ".join(header))
+    final_kind = kind or hint_kind or "absorbance"
+    final_percent = percent if percent is not None else hint_percent
+    return make_spectrum(x, y, final_kind, source=source, percent=final_percent,
+                         metadata={"format": "text", "header": tuple(header)})
+
+
+# --------------------------------------------------------------------------- JCAMP-DX
+
+#: Data-table forms :func:`read_jcamp` accepts (spaces removed, upper case).
+JCAMP_SUPPORTED_TABLES = ("(X++(Y..Y))", "(XY..XY)")
+_JCAMP_KIND: tuple[tuple[str, SpectrumKind, bool | None], ...] = (
+    ("TRANSMITTANCE", "transmittance", False),
+    ("%T", "transmittance", True),
+    ("ABSORBANCE", "absorbance", None),
+)
+
+
+def read_jcamp(path: str | Path) -> Spectrum:
+    """Read a JCAMP-DX infrared spectrum with the `jcamp` package.
+
+    Accepts ``##XYDATA=(X++(Y..Y))`` in AFFN or the compressed ASDF forms (SQZ, DIF, DUP) and
+    ``##XYPOINTS=(XY..XY)``; ``##XUNITS`` must be 1/CM and ``##YUNITS`` transmittance or
+    absorbance. The axis is reversed to ascending when the file runs 4000 → 400 cm⁻¹.
+    Failed X/Y checksum lines reported by `jcamp` are turned into an error.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, no data table, an unsupported variant (NTUPLES, (R..R), (XYW..XYW),
+        link blocks …), units other than 1/CM, checksum failures, or any gate failure.
+    """
+    import jcamp
+
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror})", source=source) from None
+    if not raw.strip():
+        raise InputError("file is empty", source=source)
+    if not raw.lstrip().startswith(b"##"):
+        raise InputError("not a JCAMP-DX file (does not start with a ##LABEL= line)",
+                         source=source)
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured):  # jcamp prints its checksum failures
+            d = jcamp.read(io.BytesIO(raw))
+    except Exception as exc:  # jcamp raises bare Exception / ValueError on bad data
+        raise InputError(f"JCAMP-DX data could not be parsed ({exc})", source=source) from None
+    complaints = [ln for ln in captured.getvalue().splitlines() if ln.strip()]
+    table_key = "xydata" if "xydata" in d else "xypoints" if "xypoints" in d else None
+    if "children" in d or table_key is None:
+        found = d.get("data type", "?")
+        variant = "NTUPLES" if any(k.startswith("ntuples") for k in d) else f"data type {found!r}"
+        raise InputError(
+            f"unsupported JCAMP-DX variant ({variant}): need ##XYDATA=(X++(Y..Y)) or "
+            "##XYPOINTS=(XY..XY)",
+            source=source,
+        )
+    table = str(d[table_key]).replace(" ", "").upper()
+    if table not in JCAMP_SUPPORTED_TABLES:
+        raise InputError(
+            f"unsupported JCAMP-DX data table ##{table_key.upper()}={d[table_key]}; "
+            f"supported: {', '.join(JCAMP_SUPPORTED_TABLES)}",
+            source=source,
+        )
+    if complaints:
+        raise InputError(f"JCAMP-DX checksum failure: {complaints[0]}", source=source)
+    xunits = str(d.get("xunits", "1/CM")).replace(" ", "").upper()
+    if xunits not in ("1/CM", "CM-1", "CM^-1"):
+        raise InputError(f"##XUNITS={d.get('xunits')} not supported; need 1/CM", source=source)
+    yunits = str(d.get("yunits", "")).upper()
+    kind: SpectrumKind | None = None
+    percent: bool | None = None
+    for key, k, p in _JCAMP_KIND:
+        if key in yunits:
+            kind, percent = k, p
+            break
+    if kind is None:
+        raise InputError(f"##YUNITS={d.get('yunits')!r} not supported; need TRANSMITTANCE or "
+                         "ABSORBANCE", source=source)
+    x = np.asarray(d["x"], dtype=float)
+    y = np.asarray(d["y"], dtype=float)
+    npoints = d.get("npoints")
+    if isinstance(npoints, int | float) and y.size != int(npoints):
+        raise InputError(f"##NPOINTS={int(npoints)} but {y.size} values were decoded",
+                         source=source)
+    if x.size >= 2 and x[0] > x[-1]:
+        x, y = x[::-1], y[::-1]
+    meta = {k: d[k] for k in ("title", "data type", "origin", "date", "resolution",
+                              "spectrometer/data system", "jcamp-dx") if k in d}
+    meta["format"] = "jcamp-dx"
+    return make_spectrum(x, y, kind, source=source, percent=percent, metadata=meta)
+
+
+# --------------------------------------------------------------------------- OPUS
+
+#: OPUS data blocks tried in order, with what they hold.
+OPUS_BLOCKS: tuple[tuple[str, SpectrumKind], ...] = (("a", "absorbance"), ("t", "transmittance"))
+
+
+def read_opus(path: str | Path) -> Spectrum:
+    """Read a Bruker OPUS file with `brukeropus` (absorbance block ``a``, else transmittance ``t``).
+
+    Raises
+    ------
+    InputError
+        Not an OPUS file, or no absorbance/transmittance block in it.
+    """
+    try:
+        from brukeropus import read_opus as _read_opus
+    except ImportError:  # pragma: no cover - optional dependency
+        raise InputError("reading OPUS files needs the optional package brukeropus "
+                         "(pip install closokit[opus])", source=str(path)) from None
+    source = str(path)
+    if not Path(path).is_file():
+        raise InputError("file not found", source=source)
+    opus = _read_opus(str(path))
+    if not opus:
+        raise InputError("not a Bruker OPUS file (no valid OPUS header)", source=source)
+    for key, kind in OPUS_BLOCKS:
+        if key in opus.data_keys:
+            block = getattr(opus, key)
+            x = np.asarray(block.x, dtype=float)
+            y = np.asarray(block.y, dtype=float)
+            if x.size >= 2 and x[0] > x[-1]:
+                x, y = x[::-1], y[::-1]
+            meta = {"format": "opus", "block": key, "label": str(getattr(block, "label", ""))}
+            return make_spectrum(x, y, kind, source=source, metadata=meta)
+    raise InputError(
+        f"OPUS file has no absorbance or transmittance block (blocks: {list(opus.data_keys)})",
+        source=source,
+    )
+
+
+# --------------------------------------------------------------------------- HDF5
+
+_AXIS_NAMES = ("wavenumber_cm1", "wavenumber", "wavenumbers", "x")
+_SIGNAL_NAMES: tuple[tuple[str, SpectrumKind], ...] = (
+    ("absorbance", "absorbance"),
+    ("transmittance", "transmittance"),
+    ("atr_absorbance", "atr_absorbance"),
+    ("data", "absorbance"),
+    ("signal", "absorbance"),
+    ("y", "absorbance"),
+)
+
+
+def _decode(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return _decode(value.reshape(-1)[0])
+    return str(value)
+
+
+def read_hdf5(path: str | Path, group: str | None = None, *,
+              kind: SpectrumKind | None = None) -> Spectrum:
+    """Read one spectrum from 1-D datasets in an HDF5 file.
+
+    The group is ``group`` if given, else the first group (breadth first) that is an NXdata
+    group with ``@signal`` and ``@axes`` attributes, else the first group holding a
+    wavenumber-like dataset (``wavenumber_cm1``, ``wavenumber``, ``x``) and a signal-like one
+    (``absorbance``, ``transmittance``, ``data``, ``signal``, ``y``).
+    The signal's ``@units``/``@kind`` attribute or its name tells the kind.
+
+    Raises
+    ------
+    InputError
+        Not an HDF5 file, group missing, no axis/signal pair found, datasets not 1-D.
+    """
+    import h5py
+
+    source = str(path)
+    try:
+        h5 = h5py.File(path, "r")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot open as HDF5 ({exc})", source=source) from None
+    with h5:
+        groups: list[Any] = []
+        if group is not None:
+            if group not in h5 or not isinstance(h5[group], h5py.Group):
+                raise InputError(f"group {group!r} not found", source=source)
+            groups = [h5[group]]
+        else:
+            groups = [h5]
+            h5.visititems(lambda _n, obj: groups.append(obj)
+                          if isinstance(obj, h5py.Group) else None)
+        for g in groups:
+            picked = _pick_axis_signal(g)
+            if picked is None:
+                continue
+            axis_name, signal_name, signal_kind = picked
+            where = f"{source}::{g[signal_name].name}"
+            x, y = g[axis_name], g[signal_name]
+            if x.ndim != 1 or y.ndim != 1:
+                raise InputError(f"axis {axis_name!r} and signal {signal_name!r} must be 1-D "
+                                 f"(shapes {x.shape}, {y.shape})", source=where)
+            x_arr, y_arr = np.asarray(x[()], dtype=float), np.asarray(y[()], dtype=float)
+            units = _decode(y.attrs.get("kind", y.attrs.get("units", "")))
+            hint, percent = _kind_from_hint(units)
+            final_kind = kind or hint or signal_kind
+            if x_arr.size >= 2 and x_arr[0] > x_arr[-1]:
+                x_arr, y_arr = x_arr[::-1], y_arr[::-1]
+            return make_spectrum(x_arr, y_arr, final_kind, source=where, percent=percent,
+                                 metadata={"format": "hdf5", "group": g.name})
+    raise InputError("no group with a 1-D wavenumber axis and a signal dataset found",
+                     source=source)
+
+
+def _pick_axis_signal(g: Any) -> tuple[str, str, SpectrumKind] | None:
+    import h5py
+
+    names = [k for k in g if isinstance(g[k], h5py.Dataset)]
+    signal = g.attrs.get("signal")
+    axes = g.attrs.get("axes")
+    if signal is not None and axes is not None:
+        s = _decode(signal)
+        a = axes if isinstance(axes, str | bytes) else np.asarray(axes).reshape(-1)[0]
+        a = _decode(a)
+        if s in names and a in names:
+            return a, s, dict(_SIGNAL_NAMES).get(s, "absorbance")
+    axis = next((n for n in _AXIS_NAMES if n in names), None)
+    if axis is None:
+        return None
+    for name, k in _SIGNAL_NAMES:
+        if name in names:
+            return axis, name, k
+    return None
+
+
+# --------------------------------------------------------------------------- dispatch
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_JCAMP_SUFFIXES = (".dx", ".jdx", ".jcm", ".jcamp")
+_HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs")
+
+
+def read_spectrum(path: str | Path, **kw: Any) -> Spectrum:
+    """Read a spectrum, choosing the reader from the extension and the first bytes.
+
+    Keyword arguments go to the chosen reader. OPUS files (numeric extensions such as
+    ``.0``) are recognised by `brukeropus`.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("file not found", source=str(path))
+    head = p.read_bytes()[:16]
+    suffix = p.suffix.lower()
+    if head.startswith(_HDF5_MAGIC) or suffix in _HDF5_SUFFIXES:
+        return read_hdf5(p, **kw)
+    if suffix in _JCAMP_SUFFIXES or head.lstrip().startswith(b"##"):
+        return read_jcamp(p)
+    if suffix[1:].isdigit():
+        return read_opus(p)
+    if suffix in (".csv", ".tsv", ".txt", ".dat", ".xy", ".prn", ""):
+        return read_text(p, **kw)
+    raise InputError(f"unknown spectrum file type {suffix!r} (expected text, JCAMP-DX, OPUS, "
+                     "HDF5)", source=str(path))
+
+
+def with_metadata(spectrum: Spectrum, **items: Any) -> Spectrum:
+    """Return a copy of ``spectrum`` with extra metadata items."""
+    meta = dict(spectrum.metadata)
+    meta.update(items)
+    return replace(spectrum, metadata=meta)
