@@ -735,8 +735,8 @@ def _order(refs: list[SeriesRef]) -> list[SeriesRef]:
     for key in ("time", "temperature"):
         values = [r.metadata.get(key) for r in refs]
         if len(refs) > 1 and all(isinstance(v, int | float) and np.isfinite(v) for v in values):
-            return [r for _, r in sorted(zip(values, range(len(refs)), refs, strict=True),
-                                         key=lambda t: (t[0], t[1]))]
+            order = sorted(range(len(refs)), key=lambda i: (values[i], i))
+            return [refs[i] for i in order]
     return refs
 
 
