@@ -1,0 +1,612 @@
+"""Run any per-item analysis over many items: local processes or a Dask cluster, kill-safe.
+
+The engine knows nothing about diffraction: an *item* is any picklable object (a
+``ScanRef`` of :mod:`xrdkit.hdf5`, an IR spectrum reference, a small array …) and the
+*analysis* is any picklable top-level function ``analyse(item) -> ItemResult`` (or
+``analyse(item, previous) -> ItemResult`` for warm-started series). Results go to a
+:class:`xrdkit.results.ResultsStore` (see that module for the durability design and the
+``RESULTS.h5`` layout); only this (parent) process writes them.
+
+Execution
+---------
+``workers=1`` (and no scheduler)
+    In this process, item by item; every finished item is journaled at once.
+``workers=N`` (default ``os.cpu_count()``)
+    A :class:`concurrent.futures.ProcessPoolExecutor` with N processes. Items are sent in
+    chunks (tasks) of ``chunk_size`` items; at most ``2 N`` tasks are in flight, so a kill
+    loses at most those.
+``scheduler="tcp://host:port"`` or a :class:`distributed.Client`
+    Tasks are submitted to that Dask distributed cluster (``2 × threads + 2`` in flight).
+    Per-future overhead on Dask is milliseconds, so chunks default to up to 64 items.
+
+Errors
+------
+An exception raised by ``analyse`` is recorded for that item (status ``"error"``, a
+one-line ``error`` message and the full traceback) and the batch goes on. A crash that
+kills a worker process (``os._exit``, segfault, OOM kill) breaks the process pool: the
+results already received are kept, the pool is replaced, and the items that were in flight
+are re-run one at a time in a fresh single-process pool; the item whose analysis kills that
+process again is recorded as an error (``"worker process died …"``). On Dask a failed
+multi-item task is split into single-item tasks; a single-item task that fails (e.g.
+``KilledWorker``) is recorded as an error.
+
+Warm start
+----------
+With ``warm_start=True`` items form series (consecutive items with equal ``series_key``;
+the whole list when ``series_key`` is None). Each task holds consecutive items of one
+series and runs them in order in one worker, calling ``analyse(item, previous)`` where
+``previous`` is the last successful :class:`ItemResult` of that task (``None`` for the
+first item of a task, after a resume gap and when items are re-run after a crash). Larger
+``chunk_size`` means fewer cold starts but less parallelism; in-process runs use one task
+per series unless ``chunk_size`` is given.
+
+Warnings raised with :func:`warnings.warn` inside ``analyse`` are captured and stored
+with the item.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections import deque
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from xrdkit.errors import BatchError, InputError
+from xrdkit.results import (
+    MAX_ERROR_CHARS,
+    MAX_TRACEBACK_CHARS,
+    ItemRecord,
+    ItemResult,
+    ResultsStore,
+)
+
+__all__ = ["ItemResult", "ItemRecord", "BatchSummary", "run_batch", "default_item_id"]
+
+logger = logging.getLogger(__name__)
+
+#: Largest default chunk (items per task); DESIGN.md: 16–64 items per Dask future.
+MAX_DEFAULT_CHUNK = 64
+#: Tasks per worker the default chunk size aims at (load balance vs per-task overhead).
+TASKS_PER_WORKER = 4
+#: Tasks in flight per worker (bounds memory and what a kill loses).
+IN_FLIGHT_PER_WORKER = 2
+#: Seconds to wait for a Dask scheduler given by address.
+DASK_CONNECT_TIMEOUT_S = 10.0
+
+#: One unit of work sent to a worker: (index in the item list, item id, item) triples.
+Entry = tuple[int, str, Any]
+Task = tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a :func:`run_batch` call did.
+
+    Attributes
+    ----------
+    out_path : Path
+        The consolidated results file.
+    n_items : int
+        Items in the batch.
+    n_skipped : int
+        Items already done before this call (``resume``), not run again.
+    n_run, n_ok, n_error : int
+        Items analysed in this call, of which ok / recorded as errors.
+    n_worker_crashes : int
+        Times a worker process died (pool replaced) or a Dask task failed.
+    elapsed_s : float
+        Wall time of the call.
+    items_per_s : float
+        ``n_run / elapsed_s``.
+    backend : str
+        ``"in-process"``, ``"processes"`` or ``"dask"``.
+    workers : int
+        Worker processes (Dask: total worker threads).
+    chunk_size : int
+        Items per task actually used.
+    """
+
+    out_path: Path
+    n_items: int
+    n_skipped: int
+    n_run: int
+    n_ok: int
+    n_error: int
+    n_worker_crashes: int
+    elapsed_s: float
+    items_per_s: float
+    backend: str
+    workers: int
+    chunk_size: int
+
+
+def default_item_id(item: Any) -> str:
+    """The id of an item: its ``id`` attribute, or the item itself if it is a string."""
+    value = getattr(item, "id", None)
+    if value is None and isinstance(item, str):
+        value = item
+    if value is None:
+        raise InputError(
+            f"item {item!r:.80} has no 'id' attribute; pass item_id=<callable returning a "
+            "unique string>",
+            source="items",
+        )
+    return str(value)
+
+
+def default_item_source(item: Any) -> str:
+    """Where an item came from: ``item.source``, or ``file::path[index]`` for file references."""
+    source = getattr(item, "source", None)
+    if source is not None:
+        return str(source)
+    file, path = getattr(item, "file", None), getattr(item, "path", None)
+    if file is not None and path is not None:
+        index = getattr(item, "index", None)
+        return f"{file}::{path}" + (f"[{index}]" if index is not None else "")
+    return ""
+
+
+# --------------------------------------------------------------------------------------------
+# Worker side (top-level, picklable)
+# --------------------------------------------------------------------------------------------
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    msg = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return msg if len(msg) <= MAX_ERROR_CHARS else msg[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def _analyse_one(
+    analyse: Callable[..., ItemResult],
+    entry: Entry,
+    previous: ItemResult | None,
+    warm_start: bool,
+) -> tuple[ItemRecord, ItemResult | None]:
+    index, item_id, item = entry
+    t0 = time.perf_counter()
+    result: ItemResult | None = None
+    error: BaseException | None = None
+    tb = ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = analyse(item, previous) if warm_start else analyse(item)
+            if not isinstance(out, ItemResult):
+                raise TypeError(
+                    f"analysis returned {type(out).__name__}, expected xrdkit.batch.ItemResult"
+                )
+            result = out
+        except (Exception, SystemExit) as exc:  # one bad item never stops the batch
+            error = exc
+            tb = traceback.format_exc()[-MAX_TRACEBACK_CHARS:]
+    elapsed = time.perf_counter() - t0
+    caught_msgs = tuple(f"{w.category.__name__}: {w.message}" for w in caught)
+    if result is None:
+        assert error is not None
+        rec = ItemRecord(
+            item_id, index, "", "error", _one_line(error), elapsed, warnings=caught_msgs,
+            traceback=tb,
+        )
+        return rec, None
+    rec = ItemRecord(
+        item_id, index, "", "ok", "", elapsed, result.scalars, result.arrays,
+        result.warnings + caught_msgs,
+    )
+    return rec, result
+
+
+def _iter_task(
+    analyse: Callable[..., ItemResult], task: Task, warm_start: bool
+) -> Iterator[ItemRecord]:
+    previous: ItemResult | None = None
+    for entry in task:
+        rec, result = _analyse_one(analyse, entry, previous, warm_start)
+        if result is not None:
+            previous = result
+        yield rec
+
+
+def _run_task(analyse: Callable[..., ItemResult], task: Task, warm_start: bool) -> list[ItemRecord]:
+    """Worker entry point: analyse the items of one task in order."""
+    return list(_iter_task(analyse, task, warm_start))
+
+
+# --------------------------------------------------------------------------------------------
+# Parent side
+# --------------------------------------------------------------------------------------------
+
+
+def _make_tasks(
+    todo: Sequence[Entry],
+    chunk_size: int,
+    warm_start: bool,
+    series: Sequence[Hashable] | None,
+) -> list[Task]:
+    """Group consecutive entries into tasks; with warm start a task never spans a series break
+    (a change of series key, or a gap left by items already done)."""
+    tasks: list[Task] = []
+    current: list[Entry] = []
+    for entry in todo:
+        if current:
+            prev_index = current[-1][0]
+            brk = len(current) >= chunk_size
+            if warm_start and not brk:
+                brk = entry[0] != prev_index + 1 or (
+                    series is not None and series[entry[0]] != series[prev_index]
+                )
+            if brk:
+                tasks.append(tuple(current))
+                current = []
+        current.append(entry)
+    if current:
+        tasks.append(tuple(current))
+    return tasks
+
+
+def _crash_record(entry: Entry, exc: BaseException) -> ItemRecord:
+    index, item_id, _ = entry
+    return ItemRecord(
+        item_id, index, "", "error",
+        _one_line(RuntimeError(f"worker process died while analysing this item ({_one_line(exc)})")),
+        0.0,
+    )
+
+
+class _Runner:
+    """Parent-side loop: submits tasks, hands finished records to ``emit``."""
+
+    def __init__(
+        self,
+        analyse: Callable[..., ItemResult],
+        warm_start: bool,
+        emit: Callable[[ItemRecord], None],
+    ) -> None:
+        self.analyse = analyse
+        self.warm_start = warm_start
+        self.emit = emit
+        self.crashes = 0
+
+    # -- in-process --------------------------------------------------------------------------
+    def run_inline(self, tasks: Sequence[Task]) -> None:
+        for task in tasks:
+            for rec in _iter_task(self.analyse, task, self.warm_start):
+                self.emit(rec)
+
+    # -- local process pool ------------------------------------------------------------------
+    def run_pool(self, tasks: Sequence[Task], workers: int, ctx: Any) -> None:
+        pending: deque[Task] = deque(tasks)
+        limit = IN_FLIGHT_PER_WORKER * workers
+        while pending:
+            suspects: list[Task] = []
+            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                in_flight: dict[Any, Task] = {}
+                broken = False
+                while pending or in_flight:
+                    while pending and len(in_flight) < limit and not broken:
+                        task = pending.popleft()
+                        try:
+                            in_flight[pool.submit(_run_task, self.analyse, task, self.warm_start)] = task
+                        except BrokenProcessPool:
+                            pending.appendleft(task)
+                            broken = True
+                    if not in_flight:
+                        break
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        task = in_flight.pop(fut)
+                        try:
+                            records = fut.result()
+                        except BrokenProcessPool:
+                            broken = True
+                            suspects.append(task)
+                            continue
+                        except Exception as exc:  # e.g. a result that cannot be pickled
+                            logger.warning("task of %d items failed (%s); re-running them one by one",
+                                           len(task), _one_line(exc))
+                            suspects.append(task)
+                            continue
+                        for rec in records:
+                            self.emit(rec)
+                    if broken:
+                        suspects.extend(in_flight.values())
+                        in_flight.clear()
+                        break
+            if suspects:
+                self.crashes += 1
+                logger.warning(
+                    "a worker process died; re-running the %d items in flight one at a time",
+                    sum(len(t) for t in suspects),
+                )
+                self._isolate(suspects, ctx)
+
+    def _isolate(self, suspects: Sequence[Task], ctx: Any) -> None:
+        pool: ProcessPoolExecutor | None = None
+        try:
+            for task in suspects:
+                for entry in task:
+                    if pool is None:
+                        pool = ProcessPoolExecutor(1, mp_context=ctx)
+                    fut = pool.submit(_run_task, self.analyse, (entry,), self.warm_start)
+                    try:
+                        records = fut.result()
+                    except BrokenProcessPool as exc:
+                        pool.shutdown(wait=True)
+                        pool = None
+                        self.emit(_crash_record(entry, exc))
+                        continue
+                    except Exception as exc:
+                        self.emit(_crash_record(entry, exc))
+                        continue
+                    for rec in records:
+                        self.emit(rec)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+
+    # -- Dask --------------------------------------------------------------------------------
+    def run_dask(self, tasks: Sequence[Task], client: Any) -> None:
+        from distributed import as_completed
+
+        nthreads = max(1, sum(client.nthreads().values()))
+        limit = IN_FLIGHT_PER_WORKER * nthreads + 2
+        pending: deque[Task] = deque(tasks)
+        in_flight: dict[str, Task] = {}
+        ac = as_completed()
+
+        def submit(task: Task) -> None:
+            fut = client.submit(_run_task, self.analyse, task, self.warm_start, pure=False)
+            in_flight[fut.key] = task
+            ac.add(fut)
+
+        while pending and len(in_flight) < limit:
+            submit(pending.popleft())
+        for fut in ac:
+            task = in_flight.pop(fut.key)
+            try:
+                records = fut.result()
+            except Exception as exc:
+                self.crashes += 1
+                if len(task) > 1:
+                    logger.warning("Dask task of %d items failed (%s); resubmitting one by one",
+                                   len(task), _one_line(exc))
+                    for entry in reversed(task):
+                        pending.appendleft((entry,))
+                else:
+                    self.emit(_crash_record(task[0], exc))
+            else:
+                for rec in records:
+                    self.emit(rec)
+            fut.release()
+            while pending and len(in_flight) < limit:
+                submit(pending.popleft())
+
+
+def _connect(scheduler: Any) -> tuple[Any, bool]:
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - dask is a declared extra
+        raise BatchError(
+            "a Dask scheduler was given but dask.distributed is not installed "
+            "(pip install 'closokit[dask]')"
+        ) from None
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    if not isinstance(scheduler, str) or "://" not in scheduler:
+        raise InputError(
+            f"scheduler must be an address like 'tcp://host:8786' or a distributed.Client, "
+            f"got {scheduler!r}",
+            source="scheduler",
+        )
+    try:
+        return Client(scheduler, timeout=DASK_CONNECT_TIMEOUT_S), True
+    except (OSError, TimeoutError) as exc:
+        raise BatchError(f"cannot connect to the Dask scheduler at {scheduler} ({exc})") from None
+
+
+def run_batch(
+    items: Sequence[Any],
+    analyse: Callable[..., ItemResult],
+    out_path: str | os.PathLike[str],
+    *,
+    workers: int | None = None,
+    scheduler: Any = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+    warm_start: bool = False,
+    series_key: Callable[[Any], Hashable] | None = None,
+    item_id: Callable[[Any], str] = default_item_id,
+    item_source: Callable[[Any], str] = default_item_source,
+    config: dict[str, Any] | None = None,
+    consolidate_every_s: float = 10.0,
+    mp_context: Any = None,
+) -> BatchSummary:
+    """Analyse every item and store the results durably in ``out_path``.
+
+    Parameters
+    ----------
+    items : sequence
+        Picklable work items (e.g. ``ScanRef``s: a file name and an HDF5 path, never an open
+        handle), in series order.
+    analyse : callable
+        Picklable top-level function ``analyse(item) -> ItemResult``; with ``warm_start``
+        ``analyse(item, previous) -> ItemResult`` (see the module docstring).
+    out_path : path
+        Results file (``RESULTS.h5``); its journal is ``RESULTS.h5.parts/``.
+    workers : int, optional
+        Local worker processes (default ``os.cpu_count()``); 1 runs in this process.
+        Ignored when ``scheduler`` is given.
+    scheduler : str or distributed.Client, optional
+        Dask scheduler address (``"tcp://host:port"``) or a connected client.
+    resume : bool
+        Finish an interrupted batch: items with a stored result (ok or error) are skipped.
+    overwrite : bool
+        Discard an existing results file and journal.
+    chunk_size : int, optional
+        Items per task. Default ``ceil(n / (4 × workers))`` clipped to 1–64 (in-process: one
+        task per series with warm start).
+    progress : bool, optional
+        Show a tqdm bar (rate, ETA) on stderr; default: only when stderr is a terminal.
+    warm_start : bool
+        Pass the previous result of a series to ``analyse``.
+    series_key : callable, optional
+        ``series_key(item)``; with warm start a change of key starts a new series.
+    item_id : callable
+        Unique string id per item; default :func:`default_item_id` (``item.id``).
+    item_source : callable
+        Source description per item; default :func:`default_item_source`.
+    config : dict, optional
+        JSON-serialisable command/configuration, stored in the file.
+    consolidate_every_s : float
+        Minimum seconds between rewrites of ``RESULTS.h5`` while the batch runs.
+    mp_context : multiprocessing context, optional
+        Start method for local workers (default: the platform default).
+
+    Returns
+    -------
+    BatchSummary
+
+    Raises
+    ------
+    InputError
+        Duplicate or empty item ids, bad ``workers``/``chunk_size``/``scheduler``.
+    BatchError
+        Results exist and neither ``resume`` nor ``overwrite`` was given; another batch holds
+        the results file; the Dask scheduler cannot be reached.
+    """
+    t0 = time.perf_counter()
+    items = list(items)
+    out = Path(out_path)
+    ids = [item_id(it) for it in items]
+    _check_ids(ids)
+    sources = [item_source(it) for it in items]
+    series = [series_key(it) for it in items] if (warm_start and series_key is not None) else None
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers must be a positive integer, got {workers!r}", source="workers")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise InputError(
+            f"chunk_size must be a positive integer, got {chunk_size!r}", source="chunk_size"
+        )
+    if isinstance(mp_context, str):
+        mp_context = multiprocessing.get_context(mp_context)
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+
+    client, own_client = (None, False)
+    if scheduler is not None:  # connect first: a bad address must not leave a journal behind
+        client, own_client = _connect(scheduler)
+    counts = {"ok": 0, "error": 0}
+    try:
+        store = ResultsStore(
+            out, resume=resume, overwrite=overwrite, config=config,
+            consolidate_every_s=consolidate_every_s,
+        )
+        store.open()
+    except BaseException:
+        if own_client:
+            client.close()
+        raise
+    with store:
+        store.n_items_expected = len(items)
+        done = store.done_ids
+        todo: list[Entry] = [(i, ids[i], items[i]) for i in range(len(items)) if ids[i] not in done]
+        n_skipped = len(items) - len(todo)
+        if client is not None:
+            backend = "dask"
+            n_workers = max(1, sum(client.nthreads().values()))
+        else:
+            backend = "in-process" if workers == 1 else "processes"
+            n_workers = workers
+        if chunk_size is None:
+            if backend == "in-process":
+                size = max(1, len(todo)) if warm_start else 1
+            else:
+                size = min(
+                    MAX_DEFAULT_CHUNK,
+                    max(1, math.ceil(len(todo) / (TASKS_PER_WORKER * n_workers))),
+                )
+        else:
+            size = chunk_size
+        tasks = _make_tasks(todo, size, warm_start, series)
+        logger.info(
+            "batch of %d items (%d already done) → %s: %s, %d workers, %d tasks of ≤ %d items",
+            len(items), n_skipped, out, backend, n_workers, len(tasks), size,
+        )
+        bar = tqdm(total=len(todo), disable=not show, unit="item", desc=out.name, file=sys.stderr)
+
+        def emit(rec: ItemRecord) -> None:
+            rec = replace(rec, source=sources[rec.index])
+            if store.append(rec):
+                counts[rec.status] += 1
+            bar.update(1)
+            store.maybe_consolidate()
+
+        runner = _Runner(analyse, warm_start, emit)
+        finished = False
+        try:
+            if backend == "in-process":
+                runner.run_inline(tasks)
+            elif backend == "processes":
+                runner.run_pool(tasks, workers, mp_context)
+            else:
+                runner.run_dask(tasks, client)
+            finished = True
+        finally:
+            bar.close()
+            if own_client:
+                client.close()
+            if finished:
+                store.finalize()
+            else:  # interrupted: make the file reflect progress, keep the journal for resume
+                try:
+                    store.consolidate()
+                except Exception:  # never mask the original error
+                    logger.exception("could not consolidate %s after an interruption", out)
+    elapsed = time.perf_counter() - t0
+    n_run = counts["ok"] + counts["error"]
+    return BatchSummary(
+        out_path=out,
+        n_items=len(items),
+        n_skipped=n_skipped,
+        n_run=n_run,
+        n_ok=counts["ok"],
+        n_error=counts["error"],
+        n_worker_crashes=runner.crashes,
+        elapsed_s=elapsed,
+        items_per_s=n_run / elapsed if elapsed > 0 else float("inf"),
+        backend=backend,
+        workers=n_workers,
+        chunk_size=size,
+    )
+
+
+def _check_ids(ids: Sequence[str]) -> None:
+    seen: set[str] = set()
+    dups: list[str] = []
+    for i, s in enumerate(ids):
+        if not isinstance(s, str) or not s:
+            raise InputError(f"item {i} has an empty or non-string id {s!r}", source="items")
+        if s in seen:
+            dups.append(s)
+        seen.add(s)
+    if dups:
+        shown = ", ".join(repr(d) for d in dups[:5])
+        raise InputError(
+            f"item ids must be unique; {len(dups)} repeated (e.g. {shown})", source="items"
+        )
