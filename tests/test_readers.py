@@ -19,6 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from input_cases import write_raw4
 
 from xrdkit.errors import InputError
 from xrdkit.readers import (
@@ -122,30 +123,6 @@ def test_detect_format_by_content(realdata: Path, tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- generated RAW4
-
-
-def write_raw4(path: Path, ranges: list[tuple[float, float, np.ndarray, int]]) -> None:
-    """A minimal RAW 4.00 file: preamble, one key/value segment, ranges (start, step, y, rec)."""
-    out = bytearray(b"RAW4.00\x00" + b"\x01\x00\x00\x00" + b"01/01/2026\x00\x00" + b"12:00:00")
-    out += b"\x00" * (61 - len(out))
-    kv = bytearray(struct.pack("<II", 10, 60)) + b"\x00" * 4 + b"SAMPLEID".ljust(24, b"\x00")
-    kv += b"NBH-test".ljust(60 - len(kv), b"\x00")
-    out += kv
-    for start, step, y, rec in ranges:
-        hdr = bytearray(struct.pack("<I", 160)) + b"\x00" * 28 + b"Locked Coupled".ljust(24, b"\0")
-        hdr += b"\x00" * 16
-        drive = bytearray(struct.pack("<III", 50, 64, 2)) + b"2Theta".ljust(24, b"\x00")
-        drive += b"\x00" * 20 + struct.pack("<d", start)
-        body = struct.pack("<ddIf", start, step, y.size, 1000.0) + b"\x00" * 4
-        body += struct.pack("<ff", 40.0, 40.0) + b"\x00" * 4 + struct.pack("<d", 1.5406)
-        body += b"\x00" * (64 - len(body)) + struct.pack("<II", rec, len(drive))
-        body += b"\x00" * (88 - len(body))
-        records = np.zeros((y.size, rec // 4), "<f4")
-        records[:, 0] = y
-        if rec > 4:
-            records[:, 1:] = 7.0
-        out += hdr + body + drive + records.tobytes()
-    path.write_bytes(bytes(out))
 
 
 def test_generated_raw4_two_ranges(tmp_path: Path) -> None:

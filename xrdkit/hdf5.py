@@ -412,8 +412,8 @@ def _wavelength_from_ds(ds: h5py.Dataset) -> float | None:
     return lam if 0.01 < lam < 10.0 else None
 
 
-def _find_wavelength(group: h5py.Group) -> float | None:
-    """First wavelength dataset or attribute inside ``group`` (breadth-first by name)."""
+def _attrs_wavelength(group: h5py.Group) -> float | None:
+    """A wavelength (Å) stored as an attribute of ``group``."""
     for name in _WAVELENGTH_NAMES:
         if name in group.attrs:
             try:
@@ -422,6 +422,14 @@ def _find_wavelength(group: h5py.Group) -> float | None:
                 continue
             if 0.01 < lam < 10.0:
                 return lam
+    return None
+
+
+def _find_wavelength(group: h5py.Group) -> float | None:
+    """First wavelength attribute of ``group`` or dataset inside it (shallowest first)."""
+    lam_attr = _attrs_wavelength(group)
+    if lam_attr is not None:
+        return lam_attr
     found: list[tuple[int, int, float]] = []
 
     def visit(name: str, obj: Any) -> None:
@@ -556,7 +564,7 @@ def _series_from_nxdata(
             break
     meta = _entry_metadata(entry)
     meta["entry"] = entry.name
-    lam = _find_wavelength(entry)
+    lam = _find_wavelength(entry) or _attrs_wavelength(entry.file)
     return _make_refs(file, nxdata, signal, axis, errors_path, layout, lam, meta, entry)
 
 
