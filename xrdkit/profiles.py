@@ -154,6 +154,7 @@ class PeakMatrices:
     d_centre: sp.csc_matrix | None
     d_fwhm: sp.csc_matrix | None
     d_eta: sp.csc_matrix | None
+    d_asymmetry: sp.csc_matrix | None
     n_evaluated: int
 
 
@@ -163,6 +164,7 @@ def peak_matrices(
     fwhm_deg: np.ndarray,
     eta: np.ndarray,
     *,
+    asymmetry_over_tan: np.ndarray | None = None,
     window_fwhm: float = DEFAULT_WINDOW_FWHM,
     derivatives: bool = False,
 ) -> PeakMatrices:
@@ -174,10 +176,16 @@ def peak_matrices(
         Strictly increasing grid.
     centres_deg, fwhm_deg, eta : ndarray, shape (k,)
         Peak centres, FWHMs and Lorentzian fractions.
+    asymmetry_over_tan : ndarray, shape (k,), optional
+        ``P / tanθ`` per peak for the first Bérar–Baldinozzi asymmetry term, which
+        multiplies the profile by ``1 + (P / tanθ)·2z·exp(−z²)`` with ``z = (2θ − centre)/FWHM``
+        (Bérar & Baldinozzi, *J. Appl. Cryst.* 26 (1993) 128, doi:10.1107/S0021889892008987);
+        the term is odd in z, so the peak area is unchanged.
     window_fwhm : float
         Half-width of each peak's window in FWHM.
     derivatives : bool
-        Also return ∂/∂centre, ∂/∂FWHM, ∂/∂η.
+        Also return ∂/∂centre, ∂/∂FWHM, ∂/∂η and ∂/∂(P) (the last per unit P, i.e.
+        already divided by tanθ through ``asymmetry_over_tan``'s ratio).
 
     Returns
     -------
@@ -196,10 +204,33 @@ def peak_matrices(
     peak_of = np.repeat(np.arange(k), counts)  # (total,)
     rows = np.arange(total) - np.repeat(indptr[:-1] - start, counts)
     x = two_theta_deg[rows] - centres_deg[peak_of]
+    h = fwhm_deg[peak_of]
     shape = (n, k)
-    if derivatives:
-        val, dc, dh, de = pseudo_voigt_derivatives(x, fwhm_deg[peak_of], eta[peak_of])
-        mats = [sp.csc_matrix((v, rows, indptr), shape=shape) for v in (val, dc, dh, de)]
-        return PeakMatrices(*mats, n_evaluated=total)
-    val = pseudo_voigt(x, fwhm_deg[peak_of], eta[peak_of])
-    return PeakMatrices(sp.csc_matrix((val, rows, indptr), shape=shape), None, None, None, total)
+
+    def csc(values: np.ndarray) -> sp.csc_matrix:
+        return sp.csc_matrix((values, rows, indptr), shape=shape)
+
+    if not derivatives:
+        val = pseudo_voigt(x, h, eta[peak_of])
+        if asymmetry_over_tan is not None:
+            z = x / np.maximum(h, TINY_FWHM_DEG)
+            val = val * (1.0 + asymmetry_over_tan[peak_of] * 2.0 * z * np.exp(-z * z))
+        return PeakMatrices(csc(val), None, None, None, None, total)
+    val, dc, dh, de = pseudo_voigt_derivatives(x, h, eta[peak_of])
+    d_asym = None
+    if asymmetry_over_tan is not None:
+        hh = np.maximum(h, TINY_FWHM_DEG)
+        z = x / hh
+        ez = np.exp(-z * z)
+        odd = 2.0 * z * ez  # (total,)
+        a = asymmetry_over_tan[peak_of]
+        factor = 1.0 + a * odd
+        # d(odd)/dcentre = d(odd)/dz · dz/dcentre = 2(1 − 2z²)e^{−z²} · (−1/H)
+        dodd_dc = -2.0 * (1.0 - 2.0 * z * z) * ez / hh
+        dodd_dh = -2.0 * (1.0 - 2.0 * z * z) * ez * z / hh
+        d_asym = csc(val * odd)  # per unit (P / tanθ)
+        dc = dc * factor + val * a * dodd_dc
+        dh = dh * factor + val * a * dodd_dh
+        de = de * factor
+        val = val * factor
+    return PeakMatrices(csc(val), csc(dc), csc(dh), csc(de), d_asym, total)

@@ -89,8 +89,35 @@ def lattice_from_parameters(crystal_system: str, values: dict[str, float]) -> La
 
 def _inverse_metric6(lattice: Lattice) -> np.ndarray:
     """The six independent components of the reciprocal metric tensor G* (Å⁻²)."""
-    g = lattice.reciprocal_lattice_crystallographic.metric_tensor
-    return np.array([g[0, 0], g[1, 1], g[2, 2], 2 * g[0, 1], 2 * g[0, 2], 2 * g[1, 2]])
+    return _inverse_metric6_from_parameters(*lattice.parameters)
+
+
+def _inverse_metric6_from_parameters(
+    a: float, b: float, c: float, alpha: float, beta: float, gamma: float
+) -> np.ndarray:
+    """G* components (h², k², l², hk, hl, kl coefficients) from cell parameters (Å, degrees)."""
+    ca, cb, cg = np.cos(np.radians([alpha, beta, gamma]))
+    g = np.array(
+        [[a * a, a * b * cg, a * c * cb], [a * b * cg, b * b, b * c * ca], [a * c * cb, b * c * ca, c * c]]
+    )
+    gi = np.linalg.inv(g)
+    return np.array([gi[0, 0], gi[1, 1], gi[2, 2], 2 * gi[0, 1], 2 * gi[0, 2], 2 * gi[1, 2]])
+
+
+def _full_parameters(crystal_system: str, values: dict[str, float]) -> tuple[float, ...]:
+    """(a, b, c, α, β, γ) of a crystal system's standard setting from its free parameters."""
+    a = values["a"]
+    if crystal_system == "cubic":
+        return (a, a, a, 90.0, 90.0, 90.0)
+    if crystal_system == "tetragonal":
+        return (a, a, values["c"], 90.0, 90.0, 90.0)
+    if crystal_system in ("hexagonal", "trigonal"):
+        return (a, a, values["c"], 90.0, 90.0, 120.0)
+    if crystal_system == "orthorhombic":
+        return (a, values["b"], values["c"], 90.0, 90.0, 90.0)
+    if crystal_system == "monoclinic":
+        return (a, values["b"], values["c"], 90.0, values["beta"], 90.0)
+    return (a, values["b"], values["c"], values["alpha"], values["beta"], values["gamma"])
 
 
 def _monomials(hkl: np.ndarray) -> np.ndarray:
@@ -164,8 +191,8 @@ class ReflectionList:
 
     def inverse_d2(self, lattice_values: dict[str, float]) -> np.ndarray:
         """1/d² (Å⁻²) of every family for the given free lattice parameters."""
-        lat = lattice_from_parameters(self.crystal_system, lattice_values)
-        return self.monomials() @ _inverse_metric6(lat)
+        full = _full_parameters(self.crystal_system, lattice_values)
+        return self.monomials() @ _inverse_metric6_from_parameters(*full)
 
     def inverse_d2_gradient(self, lattice_values: dict[str, float]) -> np.ndarray:
         """∂(1/d²)/∂p for every free lattice parameter p: shape (n, n_free).
@@ -179,8 +206,8 @@ class ReflectionList:
             step = 1e-6 * max(abs(lattice_values[name]), 1.0)
             up = dict(lattice_values, **{name: lattice_values[name] + step})
             dn = dict(lattice_values, **{name: lattice_values[name] - step})
-            g_up = _inverse_metric6(lattice_from_parameters(self.crystal_system, up))
-            g_dn = _inverse_metric6(lattice_from_parameters(self.crystal_system, dn))
+            g_up = _inverse_metric6_from_parameters(*_full_parameters(self.crystal_system, up))
+            g_dn = _inverse_metric6_from_parameters(*_full_parameters(self.crystal_system, dn))
             cols.append((g_up - g_dn) / (2 * step))
         return self.monomials() @ np.column_stack(cols)
 
@@ -191,7 +218,9 @@ class ReflectionList:
 
     def volume(self, lattice_values: dict[str, float]) -> float:
         """Cell volume (Å³) for the given free lattice parameters."""
-        return float(lattice_from_parameters(self.crystal_system, lattice_values).volume)
+        a, b, c, al, be, ga = _full_parameters(self.crystal_system, lattice_values)
+        ca, cb, cg = np.cos(np.radians([al, be, ga]))
+        return float(a * b * c * np.sqrt(1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg))
 
     def with_intensities(self, f2: np.ndarray, name: str | None = None) -> ReflectionList:
         """Return a copy with other |F|² (used by Pawley/PONKCS phases)."""

@@ -1,0 +1,576 @@
+"""The pattern model: phases + instrument + background → intensity on a 2θ grid.
+
+:class:`PatternModel` is the engine both :func:`simulate` and
+:mod:`xrdkit.refine` use.  It splits the pattern into *linear* columns (one per
+structural phase at unit scale, one per reflection family of a Pawley phase, and
+Chebyshev background terms) and *nonlinear* parameters (lattice, zero shift,
+sample displacement, transparency, TCH widths, asymmetry, B_iso, March–Dollase),
+so a fit can solve the linear part directly and hand only the nonlinear part to
+the optimiser.  Given the linear coefficients it also returns the analytic
+Jacobian of the model with respect to any subset of nonlinear parameters.
+
+Intensity of peak k (family r of phase p, emission line i)::
+
+    I_k = w_i · m_r · |F_r|² · LP(2θ_k) · exp(−B_p / (2 d_r²)) · MD_r(ratio_p)
+
+with ``MD`` the March–Dollase factor averaged over the family members
+(Dollase, *J. Appl. Cryst.* 19 (1986) 267, doi:10.1107/S0021889886089458).
+
+Weight fractions ↔ scale factors (Hill & Howard, *J. Appl. Cryst.* 20 (1987) 467,
+doi:10.1107/S0021889887086199): with intensities per cell as above, the scale of
+phase p is ``s_p ∝ w_p / (Z·M·V)_p``, where Z·M is the mass of the cell contents and
+V the cell volume.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.polynomial import chebyshev
+
+from xrdkit.errors import InputError
+from xrdkit.instrument import Instrument, load_instrument
+from xrdkit.profiles import DEFAULT_WINDOW_FWHM, TINY_FWHM_DEG, peak_matrices, tch_fwhm_eta
+from xrdkit.reflections import ReflectionList, compute_reflections
+
+__all__ = [
+    "ParamKey",
+    "PatternModel",
+    "Evaluation",
+    "SimulatedPattern",
+    "simulate",
+    "resolve_phases",
+    "GLOBAL_PARAMETERS",
+]
+
+log = logging.getLogger(__name__)
+
+RAD2DEG = 180.0 / np.pi
+#: Instrument fields that are nonlinear parameters of every pattern model, in order.
+GLOBAL_PARAMETERS = (
+    "zero_shift_deg",
+    "displacement_mm",
+    "penetration_depth_mm",
+    "u_deg2",
+    "v_deg2",
+    "w_deg2",
+    "x_deg",
+    "y_deg",
+    "asymmetry",
+)
+#: Tolerance on weight fractions summing to one.
+FRACTION_SUM_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class ParamKey:
+    """Structured name of one nonlinear parameter: a global instrument field or a phase field."""
+
+    field: str
+    phase: int | None = None
+
+    def label(self, phase_names: Sequence[str]) -> str:
+        """lmfit-compatible parameter name, e.g. ``nbh_fcc_a`` or ``zero_shift_deg``."""
+        if self.phase is None:
+            return self.field
+        safe = "".join(ch if ch.isalnum() else "_" for ch in phase_names[self.phase])
+        return f"{safe}_{self.field}"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Linear columns of the model (and optionally the Jacobian of Σ c·column).
+
+    Attributes
+    ----------
+    columns : ndarray, shape (n, m)
+        Phase / Pawley-family / background columns at unit coefficient.
+    jacobian : ndarray, shape (n, p) or None
+        ∂(columns @ coefficients)/∂θ for the requested parameters.
+    n_peaks, n_evaluated : int
+        Peaks in range and profile points evaluated.
+    """
+
+    columns: np.ndarray
+    jacobian: np.ndarray | None
+    n_peaks: int
+    n_evaluated: int
+
+
+def _md_factor(cos2: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """March–Dollase P(α) and ∂P/∂r for members with cos²α; shapes of ``cos2``."""
+    r = max(ratio, 1e-6)
+    sin2 = 1.0 - cos2
+    base = r * r * cos2 + sin2 / r
+    val = base**-1.5
+    dval = -1.5 * base**-2.5 * (2 * r * cos2 - sin2 / (r * r))
+    return val, dval
+
+
+class PatternModel:
+    """Evaluate a multi-phase powder pattern and its Jacobian on a fixed 2θ grid.
+
+    Parameters
+    ----------
+    phases : sequence of ReflectionList
+        Reflection lists of the phases (computed once, e.g. by :func:`resolve_phases`).
+    two_theta_deg : ndarray, shape (n,)
+        Strictly increasing grid.
+    instrument : Instrument
+        Wavelengths, LP, goniometer radius (the width/shift fields are starting values).
+    pawley : sequence of bool, optional
+        Per phase: True → one free non-negative intensity per reflection family
+        (Pawley), False → one scale factor with the structure's |F|².
+    background_terms : int
+        Number of Chebyshev terms (polynomial degree + 1) of the background.
+    preferred_orientation : dict, optional
+        Phase index → (h, k, l) axis of March–Dollase preferred orientation.
+    window_fwhm : float
+        Profile window half-width in FWHM.
+    """
+
+    def __init__(
+        self,
+        phases: Sequence[ReflectionList],
+        two_theta_deg: np.ndarray,
+        instrument: Instrument,
+        *,
+        pawley: Sequence[bool] | None = None,
+        background_terms: int = 6,
+        preferred_orientation: dict[int, tuple[int, int, int]] | None = None,
+        window_fwhm: float = DEFAULT_WINDOW_FWHM,
+    ) -> None:
+        self.phases = tuple(phases)
+        self.x = np.asarray(two_theta_deg, dtype=float)
+        self.instrument = instrument
+        self.pawley = tuple(bool(p) for p in (pawley or [False] * len(self.phases)))
+        if len(self.pawley) != len(self.phases):
+            raise InputError("pawley flags must match the number of phases")
+        if background_terms < 0:
+            raise InputError(f"background_terms={background_terms} must be ≥ 0")
+        self.window_fwhm = float(window_fwhm)
+        self.wavelengths = np.asarray(instrument.wavelengths_angstrom, dtype=float)
+        self.wavelength_weights = np.asarray(instrument.wavelength_weights, dtype=float)
+        self.phase_names = tuple(p.name for p in self.phases)
+
+        # linear columns: phases (or Pawley families) first, then background
+        self.column_offsets: list[int] = []
+        col = 0
+        for refl, paw in zip(self.phases, self.pawley, strict=True):
+            self.column_offsets.append(col)
+            col += refl.n if paw else 1
+        self.n_peak_columns = col
+        lo, hi = self.x[0], self.x[-1]
+        xs = (2.0 * self.x - (lo + hi)) / max(hi - lo, 1e-12)
+        self.background_basis = (
+            chebyshev.chebvander(xs, background_terms - 1) if background_terms else np.zeros((self.x.size, 0))
+        )
+        self.n_columns = self.n_peak_columns + self.background_basis.shape[1]
+        self.nonnegative = np.zeros(self.n_columns, dtype=bool)
+        self.nonnegative[: self.n_peak_columns] = True
+
+        # March–Dollase: cos²α of every family member at the reference lattice (fixed)
+        self._po: dict[int, np.ndarray] = {}
+        for idx, axis in (preferred_orientation or {}).items():
+            refl = self.phases[idx]
+            gstar = refl.lattice.reciprocal_lattice_crystallographic.metric_tensor
+            hv = refl.members_hkl.astype(float)
+            ax = np.asarray(axis, dtype=float)
+            num = hv @ gstar @ ax
+            den = np.sqrt(np.einsum("ij,jk,ik->i", hv, gstar, hv) * (ax @ gstar @ ax))
+            self._po[idx] = np.clip((num / den) ** 2, 0.0, 1.0)
+
+        keys: list[ParamKey] = [ParamKey(f) for f in GLOBAL_PARAMETERS]
+        for i, refl in enumerate(self.phases):
+            keys += [ParamKey(name, i) for name in refl.lattice_parameter_names]
+            keys += [ParamKey("b_iso", i), ParamKey("march_dollase", i)]
+        self.keys: tuple[ParamKey, ...] = tuple(keys)
+        self._key_index = {k: j for j, k in enumerate(self.keys)}
+
+    # ------------------------------------------------------------------ parameters
+    def index(self, key: ParamKey) -> int:
+        """Position of ``key`` in the parameter vector."""
+        return self._key_index[key]
+
+    def labels(self) -> list[str]:
+        """lmfit-style names of every nonlinear parameter."""
+        return [k.label(self.phase_names) for k in self.keys]
+
+    def initial_vector(
+        self,
+        instrument: Instrument | None = None,
+        lattices: Sequence[dict[str, float] | None] | None = None,
+    ) -> np.ndarray:
+        """Full parameter vector from an instrument and (optional) per-phase lattices."""
+        inst = instrument or self.instrument
+        theta = np.zeros(len(self.keys))
+        for j, key in enumerate(self.keys):
+            if key.phase is None:
+                theta[j] = float(getattr(inst, key.field))
+            elif key.field == "b_iso":
+                theta[j] = 0.0
+            elif key.field == "march_dollase":
+                theta[j] = 1.0
+            else:
+                lat = (lattices[key.phase] if lattices else None) or self.phases[key.phase].lattice_values()
+                theta[j] = lat[key.field]
+        return theta
+
+    def lattice_values(self, theta: np.ndarray, phase: int) -> dict[str, float]:
+        """Free lattice parameters of ``phase`` in ``theta``."""
+        refl = self.phases[phase]
+        return {n: float(theta[self._key_index[ParamKey(n, phase)]]) for n in refl.lattice_parameter_names}
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(
+        self,
+        theta: np.ndarray,
+        *,
+        coefficients: np.ndarray | None = None,
+        jacobian_for: Sequence[int] | None = None,
+    ) -> Evaluation:
+        """Columns of the model at ``theta``; with ``coefficients`` and ``jacobian_for``
+        also ∂(columns @ coefficients)/∂θ_j for j in ``jacobian_for``.
+        """
+        g = {f: theta[j] for j, f in enumerate(GLOBAL_PARAMETERS)}
+        radius = self.instrument.goniometer_radius_mm
+        want_jac = jacobian_for is not None and coefficients is not None
+        jac_pos = {int(j): c for c, j in enumerate(() if jacobian_for is None else jacobian_for)}
+        npar = len(jac_pos)
+
+        parts: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("tt", "q", "lam", "inten", "col", "phase", "dln_md")
+        }
+        lat_derivs: list[tuple[int, np.ndarray]] = []
+        x_lo, x_hi = self.x[0], self.x[-1]
+        for p, refl in enumerate(self.phases):
+            lat = self.lattice_values(theta, p)
+            q = refl.inverse_d2(lat)  # (nf,)
+            dq = refl.inverse_d2_gradient(lat) if want_jac else None  # (nf, nl)
+            b_iso = theta[self._key_index[ParamKey("b_iso", p)]]
+            md_ratio = theta[self._key_index[ParamKey("march_dollase", p)]]
+            base = refl.multiplicity * refl.f2 * np.exp(-b_iso * q / 2.0)
+            md = np.ones(refl.n)
+            dmd = np.zeros(refl.n)
+            if p in self._po:
+                mv, mdv = _md_factor(self._po[p], md_ratio)
+                cnt = np.bincount(refl.member_family, minlength=refl.n)
+                md = np.bincount(refl.member_family, weights=mv, minlength=refl.n) / cnt
+                dmd = np.bincount(refl.member_family, weights=mdv, minlength=refl.n) / cnt
+            for lam, wgt in zip(self.wavelengths, self.wavelength_weights, strict=True):
+                if wgt == 0:
+                    continue
+                s = lam * np.sqrt(q) / 2.0
+                ok = s < 0.9999
+                tt = np.full(refl.n, np.nan)
+                tt[ok] = 2.0 * np.degrees(np.arcsin(s[ok]))
+                # crude range test (widths ≤ 2° assumed for the margin; exact windows below)
+                ok &= (tt > x_lo - 3.0) & (tt < x_hi + 3.0)
+                fam = np.nonzero(ok)[0]
+                if fam.size == 0:
+                    continue
+                parts["tt"].append(tt[fam])
+                parts["q"].append(q[fam])
+                parts["lam"].append(np.full(fam.size, lam))
+                inten = wgt * base[fam] * md[fam]
+                parts["inten"].append(inten)
+                parts["phase"].append(np.full(fam.size, p))
+                off = self.column_offsets[p]
+                parts["col"].append(off + fam if self.pawley[p] else np.full(fam.size, off))
+                parts["dln_md"].append(dmd[fam] / np.where(md[fam] > 0, md[fam], 1.0))
+                if want_jac:
+                    lat_derivs.append((p, dq[fam]))
+        if not parts["tt"]:
+            return Evaluation(
+                np.hstack([np.zeros((self.x.size, self.n_peak_columns)), self.background_basis]),
+                np.zeros((self.x.size, npar)) if want_jac else None,
+                0,
+                0,
+            )
+        tt = np.concatenate(parts["tt"])
+        q = np.concatenate(parts["q"])
+        lam = np.concatenate(parts["lam"])
+        inten = np.concatenate(parts["inten"]) * self.instrument.lorentz_polarisation(tt)
+        col = np.concatenate(parts["col"])
+        phase_of = np.concatenate(parts["phase"])
+        dln_md = np.concatenate(parts["dln_md"])
+        th = np.radians(tt) / 2.0
+        cos_t, tan_t = np.cos(th), np.tan(th)
+        sin_2t = np.sin(2.0 * th)
+        centre = (
+            tt
+            + g["zero_shift_deg"]
+            - 2.0 * RAD2DEG * g["displacement_mm"] * cos_t / radius
+            - RAD2DEG * g["penetration_depth_mm"] * sin_2t / (2.0 * radius)
+        )
+        hg2 = g["u_deg2"] * tan_t**2 + g["v_deg2"] * tan_t + g["w_deg2"]
+        hg = np.sqrt(np.maximum(hg2, TINY_FWHM_DEG**2))
+        hl = g["x_deg"] * tan_t + g["y_deg"] / cos_t
+        tch = tch_fwhm_eta(hg, hl)
+        asym = g["asymmetry"] / tan_t if (g["asymmetry"] != 0 or want_jac) else None
+        # keep peaks whose window touches the grid
+        half = self.window_fwhm * tch.fwhm_deg
+        keep = (centre + half >= x_lo) & (centre - half <= x_hi)
+        if not keep.all():
+            sel = np.nonzero(keep)[0]
+            tt, q, lam, inten, col, phase_of, dln_md = (a[sel] for a in (tt, q, lam, inten, col, phase_of, dln_md))
+            cos_t, tan_t, sin_2t, centre, hg, hl = (a[sel] for a in (cos_t, tan_t, sin_2t, centre, hg, hl))
+            tch = tch_fwhm_eta(hg, hl)
+            asym = asym[sel] if asym is not None else None
+            if want_jac:
+                lat_derivs = _select_lat_derivs(lat_derivs, parts, keep)
+        pm = peak_matrices(
+            self.x, centre, tch.fwhm_deg, tch.eta, asymmetry_over_tan=asym,
+            window_fwhm=self.window_fwhm, derivatives=want_jac,
+        )
+        k = centre.size
+        cmat = np.zeros((k, self.n_peak_columns))
+        cmat[np.arange(k), col] = inten
+        columns = np.hstack([np.asarray(pm.value @ cmat), self.background_basis])
+        if not want_jac:
+            return Evaluation(columns, None, k, pm.n_evaluated)
+
+        h = inten * np.asarray(coefficients)[col]  # effective peak heights (areas)
+        a_c = np.zeros((k, npar))  # ∂centre/∂θ
+        a_h = np.zeros((k, npar))  # ∂FWHM/∂θ
+        a_e = np.zeros((k, npar))  # ∂η/∂θ
+        a_i = np.zeros((k, npar))  # ∂lnI/∂θ
+        a_a = np.zeros((k, npar))  # ∂(P/tanθ)/∂θ
+        gi = {f: self._key_index[ParamKey(f)] for f in GLOBAL_PARAMETERS}
+
+        def put(mat: np.ndarray, j: int, values: np.ndarray | float, rows: np.ndarray | slice = slice(None)) -> None:
+            if j in jac_pos:
+                mat[rows, jac_pos[j]] = values
+
+        put(a_c, gi["zero_shift_deg"], 1.0)
+        put(a_c, gi["displacement_mm"], -2.0 * RAD2DEG * cos_t / radius)
+        put(a_c, gi["penetration_depth_mm"], -RAD2DEG * sin_2t / (2.0 * radius))
+        dhg = {"u_deg2": tan_t**2 / (2 * hg), "v_deg2": tan_t / (2 * hg), "w_deg2": 1.0 / (2 * hg)}
+        dhl = {"x_deg": tan_t, "y_deg": 1.0 / cos_t}
+        for f, dv in dhg.items():
+            put(a_h, gi[f], tch.dfwhm_dg * dv)
+            put(a_e, gi[f], tch.deta_dg * dv)
+        for f, dv in dhl.items():
+            put(a_h, gi[f], tch.dfwhm_dl * dv)
+            put(a_e, gi[f], tch.deta_dl * dv)
+        put(a_a, gi["asymmetry"], 1.0 / tan_t)
+        # phase parameters: lattice (via 1/d²), B_iso, March–Dollase
+        dtt_dq = RAD2DEG * lam / (2.0 * np.sqrt(q) * cos_t)
+        row0 = 0
+        for p, dq in lat_derivs:
+            rows = np.arange(row0, row0 + dq.shape[0])
+            row0 += dq.shape[0]
+            for c_idx, name in enumerate(self.phases[p].lattice_parameter_names):
+                put(a_c, self._key_index[ParamKey(name, p)], dtt_dq[rows] * dq[:, c_idx], rows)
+        for p in range(len(self.phases)):
+            rows = np.nonzero(phase_of == p)[0]
+            put(a_i, self._key_index[ParamKey("b_iso", p)], -q[rows] / 2.0, rows)
+            put(a_i, self._key_index[ParamKey("march_dollase", p)], dln_md[rows], rows)
+        jac = (
+            pm.d_centre @ (h[:, None] * a_c)
+            + pm.d_fwhm @ (h[:, None] * a_h)
+            + pm.d_eta @ (h[:, None] * a_e)
+            + pm.value @ (h[:, None] * a_i)
+        )
+        if pm.d_asymmetry is not None:
+            jac = jac + pm.d_asymmetry @ (h[:, None] * a_a)
+        return Evaluation(columns, np.asarray(jac), k, pm.n_evaluated)
+
+
+def _select_lat_derivs(
+    lat_derivs: list[tuple[int, np.ndarray]], parts: dict[str, list[np.ndarray]], keep: np.ndarray
+) -> list[tuple[int, np.ndarray]]:
+    """Apply the window mask ``keep`` (over concatenated peaks) to the per-block lattice derivatives."""
+    out = []
+    start = 0
+    for (p, dq), blk in zip(lat_derivs, parts["tt"], strict=True):
+        m = keep[start : start + blk.size]
+        start += blk.size
+        out.append((p, dq[m]))
+    return out
+
+
+# ---------------------------------------------------------------------- phases
+
+def resolve_phases(
+    phases: Sequence[object],
+    instrument: Instrument,
+    two_theta_max_deg: float,
+    *,
+    library: object | None = None,
+) -> list[ReflectionList]:
+    """Turn phase names, :class:`~xrdkit.phases.Phase` objects, pymatgen Structures or
+    ready :class:`ReflectionList` s into reflection lists covering ``two_theta_max_deg``.
+
+    Raises
+    ------
+    PhaseError
+        Unknown phase name (the message lists the library's names).
+    InputError
+        Anything that is not a phase.
+    """
+    from pymatgen.core import Structure
+
+    out: list[ReflectionList] = []
+    lam = float(np.min(instrument.wavelengths_angstrom))
+    lib = library
+    for item in phases:
+        if isinstance(item, ReflectionList):
+            out.append(item)
+            continue
+        if isinstance(item, str):
+            if lib is None:
+                from xrdkit.phases import PhaseLibrary
+
+                lib = PhaseLibrary()
+            item = lib.get(item)
+        if isinstance(item, Structure):
+            out.append(
+                compute_reflections(item, wavelength_angstrom=lam, two_theta_max_deg=two_theta_max_deg,
+                                    name=item.composition.reduced_formula)
+            )
+            continue
+        structure = getattr(item, "structure", None)
+        if structure is None:
+            raise InputError(f"not a phase: {item!r}")
+        out.append(
+            compute_reflections(structure, wavelength_angstrom=lam, two_theta_max_deg=two_theta_max_deg,
+                                name=item.name)
+        )
+    return out
+
+
+# ---------------------------------------------------------------------- simulate
+@dataclass(frozen=True)
+class SimulatedPattern:
+    """A simulated powder pattern.
+
+    Attributes
+    ----------
+    two_theta_deg : ndarray, shape (n,)
+    intensity : ndarray, shape (n,)
+        Total intensity (background included), maximum of the peak part = ``peak_max``.
+    components : dict of str → ndarray
+        Per-phase contribution (without background).
+    background : ndarray, shape (n,)
+    weight_fractions : dict of str → float
+    scale_factors : dict of str → float
+        Scale per phase (Hill–Howard ``s ∝ w / (Z·M·V)``), after normalisation.
+    """
+
+    two_theta_deg: np.ndarray
+    intensity: np.ndarray
+    components: dict[str, np.ndarray]
+    background: np.ndarray
+    weight_fractions: dict[str, float]
+    scale_factors: dict[str, float] = field(default_factory=dict)
+
+
+def _check_fractions(fractions: Sequence[float] | None, n: int) -> np.ndarray:
+    if fractions is None:
+        return np.full(n, 1.0 / n)
+    w = np.asarray(fractions, dtype=float)
+    if w.shape != (n,):
+        raise InputError(f"{n} phases but {w.size} weight fractions")
+    if not np.all(np.isfinite(w)) or (w < 0).any() or (w > 1).any():
+        raise InputError(f"weight fractions must lie in [0, 1], got {w.tolist()}")
+    if abs(w.sum() - 1.0) > FRACTION_SUM_TOL:
+        raise InputError(f"weight fractions must sum to 1, got {w.sum():.6g} ({w.tolist()})")
+    return w
+
+
+def check_two_theta_grid(two_theta_deg: object) -> np.ndarray:
+    """Validate a 2θ grid: 1-D, finite, strictly increasing, inside (0, 180)°."""
+    x = np.asarray(two_theta_deg, dtype=float)
+    if x.ndim != 1 or x.size < 2:
+        raise InputError(f"2θ grid must be 1-D with ≥ 2 points, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise InputError("2θ grid has non-finite values")
+    if x[0] <= 0 or x[-1] >= 180 or x.min() <= 0 or x.max() >= 180:
+        raise InputError(f"2θ grid must lie inside (0, 180)°, spans {x.min():.6g}–{x.max():.6g}°")
+    if (np.diff(x) <= 0).any():
+        raise InputError("2θ grid must be strictly increasing")
+    return x
+
+
+def simulate(
+    phases: Sequence[object],
+    fractions: Sequence[float] | None,
+    two_theta_deg: object,
+    instrument: Instrument | str = "miniflex600-cuka",
+    *,
+    background: Sequence[float] | None = None,
+    peak_max: float = 100.0,
+    lattices: Sequence[dict[str, float] | None] | None = None,
+    b_iso_angstrom2: Sequence[float] | None = None,
+    library: object | None = None,
+) -> SimulatedPattern:
+    """Simulate a multi-phase powder pattern with weight fractions.
+
+    Parameters
+    ----------
+    phases : sequence
+        Library names (``"nbh-fcc"``), :class:`~xrdkit.phases.Phase`, pymatgen ``Structure`` or
+        :class:`~xrdkit.reflections.ReflectionList` objects.
+    fractions : sequence of float or None
+        Weight fractions (sum 1); ``None`` = equal.
+    two_theta_deg : array_like
+        Strictly increasing grid inside (0, 180)°.
+    instrument : Instrument or str
+        An instrument or a preset name.
+    background : sequence of float, optional
+        Chebyshev coefficients of the background over the grid (same scale as ``peak_max``).
+    peak_max : float
+        The peak part is normalised to this maximum (0 keeps absolute units of
+        electrons² per cell · LP · scale).
+    lattices : sequence of dict, optional
+        Per phase free lattice parameters replacing the reference ones (e.g. ``{"a": 10.05}``);
+        |F|² is not recomputed.
+    b_iso_angstrom2 : sequence of float, optional
+        Overall Debye–Waller B per phase.
+
+    Returns
+    -------
+    SimulatedPattern
+
+    Raises
+    ------
+    InputError
+        Fractions that do not sum to 1 or lie outside [0, 1], a bad grid, unknown phases.
+    """
+    x = check_two_theta_grid(two_theta_deg)
+    inst = load_instrument(instrument)
+    w = _check_fractions(fractions, len(phases))
+    if lattices is not None:
+        for lat in lattices:
+            for k, v in (lat or {}).items():
+                if not (np.isfinite(v) and v > 0):
+                    raise InputError(f"lattice parameter {k}={v!r} must be > 0")
+    refls = resolve_phases(phases, inst, float(x[-1]), library=library)
+    nb = len(background) if background is not None else 0
+    model = PatternModel(refls, x, inst, background_terms=nb)
+    theta = model.initial_vector(inst, lattices)
+    for p, b in enumerate(b_iso_angstrom2 or []):
+        theta[model.index(ParamKey("b_iso", p))] = b
+    ev = model.evaluate(theta)
+    scales = np.array([
+        w[p] / (refl.cell_mass_amu * refl.volume(model.lattice_values(theta, p)))
+        for p, refl in enumerate(refls)
+    ])
+    comps = ev.columns[:, : len(refls)] * scales
+    peak = comps.sum(axis=1)
+    norm = peak_max / peak.max() if peak_max and peak.max() > 0 else 1.0
+    comps = comps * norm
+    bg = ev.columns[:, len(refls):] @ np.asarray(background, dtype=float) if nb else np.zeros_like(x)
+    names = [r.name for r in refls]
+    return SimulatedPattern(
+        two_theta_deg=x,
+        intensity=comps.sum(axis=1) + bg,
+        components={n: comps[:, i] for i, n in enumerate(names)},
+        background=bg,
+        weight_fractions=dict(zip(names, w.tolist(), strict=True)),
+        scale_factors=dict(zip(names, (scales * norm).tolist(), strict=True)),
+    )
