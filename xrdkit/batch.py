@@ -51,6 +51,7 @@ import math
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -83,6 +84,8 @@ MAX_DEFAULT_CHUNK = 64
 TASKS_PER_WORKER = 4
 #: Tasks in flight per worker (bounds memory and what a kill loses).
 IN_FLIGHT_PER_WORKER = 2
+#: How often a local worker checks that the batch process is still alive (seconds).
+ORPHAN_CHECK_S = 0.2
 #: Seconds to wait for a Dask scheduler given by address.
 DASK_CONNECT_TIMEOUT_S = 10.0
 
@@ -220,6 +223,21 @@ def _iter_task(
         yield rec
 
 
+def _exit_when_orphaned(parent_pid: int, interval_s: float) -> None:
+    while True:
+        time.sleep(interval_s)
+        if os.getppid() != parent_pid:
+            os._exit(70)  # the batch process is gone (e.g. kill -9): do not linger
+
+
+def _worker_init() -> None:
+    """Pool-worker initializer: exit when the parent dies (a SIGKILLed batch leaves no orphans)."""
+    threading.Thread(
+        target=_exit_when_orphaned, args=(os.getppid(), ORPHAN_CHECK_S), daemon=True,
+        name="closokit-orphan-watchdog",
+    ).start()
+
+
 def _run_task(analyse: Callable[..., ItemResult], task: Task, warm_start: bool) -> list[ItemRecord]:
     """Worker entry point: analyse the items of one task in order."""
     return list(_iter_task(analyse, task, warm_start))
@@ -292,7 +310,7 @@ class _Runner:
         limit = IN_FLIGHT_PER_WORKER * workers
         while pending:
             suspects: list[Task] = []
-            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
                 in_flight: dict[Any, Task] = {}
                 broken = False
                 while pending or in_flight:
@@ -339,7 +357,7 @@ class _Runner:
             for task in suspects:
                 for entry in task:
                     if pool is None:
-                        pool = ProcessPoolExecutor(1, mp_context=ctx)
+                        pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=_worker_init)
                     fut = pool.submit(_run_task, self.analyse, (entry,), self.warm_start)
                     try:
                         records = fut.result()

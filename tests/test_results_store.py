@@ -1,0 +1,298 @@
+"""The durable results store: kill -9 / resume, reading while writing, torn journals, CSV, layout.
+
+Independent checks: the files are opened with plain h5py and the csv module, values are
+compared with what the test computes itself (value² of seeded numbers), and completeness is
+judged from a log the analysis writes as it starts each item (not from the store).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import _batch_helpers as h
+import h5py
+import numpy as np
+import pytest
+
+from xrdkit.batch import run_batch
+from xrdkit.errors import BatchError, InputError
+from xrdkit.results import (
+    ItemRecord,
+    ItemResult,
+    ResultsStore,
+    completed_ids,
+    read_item,
+    read_summary,
+    write_table_csv,
+)
+
+HELPER = Path(__file__).with_name("_batch_helpers.py")
+
+
+def _check_clean(out: Path, n_items: int) -> set[str]:
+    """Open the consolidated file with plain h5py; groups and summary must agree."""
+    if not out.exists():
+        return set()
+    with h5py.File(out, "r") as f:
+        assert f.attrs["format"] == "closokit-results"
+        ids = [s.decode() for s in f["summary/id"][:]] if "summary" in f else []
+        assert len(ids) == len(set(ids)), "an item appears twice in the summary"
+        assert len(ids) == len(f["scans"]) if "scans" in f else not ids
+        for col in f["summary"].attrs.get("columns", []):
+            assert f["summary"][col].shape == (len(ids),)
+        for name in f["scans"]:
+            rec = json.loads(f["scans"][name].attrs["record"])
+            if rec["status"] == "ok":
+                assert f["scans"][name]["x"].shape == (5,)
+    assert len(ids) <= n_items
+    return set(ids)
+
+
+def _parse_runlog(path: Path) -> dict[int, list[str]]:
+    starts: dict[int, list[str]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            pid, item_id = line.split(" ", 1)
+            starts.setdefault(int(pid), []).append(item_id)
+    return starts
+
+
+def test_kill9_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+    """SIGKILL the batch at seeded random moments, ≥ 10 times, resuming each time."""
+    rng = np.random.default_rng(20261125)
+    n_items = 50
+    expected = {it.id: it.value**2 for it in h.make_items(n_items)}
+    kills = 0
+    episode = 0
+    while kills < 10:
+        episode += 1
+        assert episode <= 12, "could not land 10 kills"
+        out = tmp_path / f"ep{episode}" / "RESULTS.h5"
+        out.parent.mkdir()
+        runlog = out.parent / "runlog.txt"
+        env = dict(os.environ, **{h.RUNLOG_ENV: str(runlog)})
+        done_before: set[str] = set()
+        for _ in range(30):
+            cmd = [sys.executable, str(HELPER), str(out), str(n_items), "--resume",
+                   "--workers", "2", "--delay", "0.02", "--consolidate", "0.05"]
+            errlog = out.parent / "stderr.txt"
+            with open(errlog, "wb") as err_fh:  # a file, not a pipe: never blocks on orphans
+                proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err_fh)
+            time.sleep(rng.uniform(0.3, 1.5))
+            killed = proc.poll() is None
+            if killed:
+                os.kill(proc.pid, signal.SIGKILL)
+                kills += 1
+            proc.wait(timeout=60)
+            if not killed:
+                assert proc.returncode == 0, errlog.read_text()[-2000:]
+            in_file = _check_clean(out, n_items)  # never corrupt, whatever the kill point
+            done_now = set(completed_ids(out))
+            assert in_file <= done_now
+            assert done_before <= done_now, "a completed item was lost"
+            # Items completed before this run were never started again by it.
+            starts = _parse_runlog(runlog).get(proc.pid, [])
+            assert not (set(starts) & done_before), "a completed item was repeated"
+            done_before = done_now
+            if not killed:
+                break
+        else:
+            pytest.fail("batch never finished")
+        rows = read_summary(out)
+        assert sorted(r["id"] for r in rows) == sorted(expected)  # each exactly once
+        assert [r["index"] for r in rows] == list(range(n_items))  # item order at the end
+        for r in rows:
+            assert r["status"] == "ok"
+            assert r["square"] == pytest.approx(expected[r["id"]], rel=1e-15)
+        with h5py.File(out, "r") as f:
+            assert bool(f.attrs["complete"])
+        assert not out.with_name(out.name + ".parts").exists(), "journal left after completion"
+        assert not list(out.parent.glob("*.tmp-*"))
+    assert kills >= 10
+
+
+def test_reading_while_a_batch_writes(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.h5"
+    cmd = [sys.executable, str(HELPER), str(out), "60", "--workers", "2", "--delay", "0.03",
+           "--consolidate", "0.05"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen: list[int] = []
+    try:
+        while proc.poll() is None:
+            if out.exists():
+                rows = read_summary(out)  # must never fail mid-batch
+                seen.append(len(rows))
+                with h5py.File(out, "r") as f:  # a reader holding the file open keeps its snapshot
+                    n = len(f["scans"])
+                    time.sleep(0.02)
+                    assert len(f["scans"]) == n
+            time.sleep(0.01)
+    finally:
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert seen == sorted(seen), "the table shrank while being written"
+    assert len(set(seen)) >= 2, f"never saw intermediate states: {seen}"
+    assert len(read_summary(out)) == 60
+
+
+def _record(i: int, **kw: object) -> ItemRecord:
+    base = dict(item_id=f"it{i}", index=i, source="s", status="ok", scalars={"v": float(i)},
+                arrays={"a": np.arange(i + 1, dtype=float)})
+    base.update(kw)
+    return ItemRecord(**base)  # type: ignore[arg-type]
+
+
+def test_torn_journal_record_is_ignored_and_item_rerun(tmp_path: Path) -> None:
+    out = tmp_path / "R.h5"
+    store = ResultsStore(out, consolidate_every_s=1e9)
+    store.open()
+    for i in range(3):
+        store.append(_record(i))
+    store.close()  # "killed": no consolidation; the journal holds 3 records
+    seg = sorted(out.with_name("R.h5.parts").glob("journal-*.log"))[0]
+    data = seg.read_bytes()
+    seg.write_bytes(data[:-7])  # tear the last record, as a kill inside write() would
+    assert completed_ids(out) == {"it0", "it1"}
+    store = ResultsStore(out, resume=True)
+    with store:
+        assert store.done_ids == {"it0", "it1"}
+        store.append(_record(2))
+        store.n_items_expected = 3
+        store.finalize()
+    rows = read_summary(out)
+    assert [r["id"] for r in rows] == ["it0", "it1", "it2"]
+    np.testing.assert_array_equal(read_item(out, "it2").arrays["a"], [0.0, 1.0, 2.0])
+
+
+def test_flipped_byte_fails_the_checksum(tmp_path: Path) -> None:
+    out = tmp_path / "R.h5"
+    store = ResultsStore(out)
+    store.open()
+    store.append(_record(0))
+    store.append(_record(1))
+    store.close()
+    seg = sorted(out.with_name("R.h5.parts").glob("journal-*.log"))[0]
+    data = bytearray(seg.read_bytes())
+    data[-3] ^= 0xFF  # inside the last record's array bytes
+    seg.write_bytes(bytes(data))
+    assert completed_ids(out) == {"it0"}
+
+
+def test_existing_results_need_resume_or_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "R.h5"
+    items = h.make_items(4)
+    run_batch(items, h.square, out, workers=1, progress=False)
+    with pytest.raises(BatchError, match="resume"):
+        run_batch(items, h.square, out, workers=1, progress=False)
+    again = run_batch(items, h.square, out, workers=1, progress=False, resume=True)
+    assert (again.n_run, again.n_skipped) == (0, 4)
+    fresh = run_batch(items[:2], h.square, out, workers=1, progress=False, overwrite=True)
+    assert fresh.n_run == 2 and len(read_summary(out)) == 2
+
+
+def test_second_writer_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "R.h5"
+    with ResultsStore(out):
+        with pytest.raises(BatchError, match="another batch"):
+            ResultsStore(out, resume=True).open()
+
+
+def test_layout_kinds_and_item_order(tmp_path: Path) -> None:
+    out = tmp_path / "R.h5"
+    with ResultsStore(out, config={"cmd": "xrdkit batch", "phases": ["NBH"]}) as store:
+        store.n_items_expected = 4
+        # completion order 3, 1, 0, 2; mixed kinds; a str/number clash in column "mixed"
+        store.append(_record(3, scalars={"n": 3, "flag": True, "mixed": 1.5}))
+        store.append(_record(1, scalars={"n": 1, "flag": False, "mixed": "text"},
+                             warnings=("w1", "w2")))
+        store.consolidate()
+        store.append(_record(0, status="error", error="ValueError: bad", scalars={}, arrays={}))
+        store.append(_record(2, scalars={"n": 2.5, "extra": "late column"}))
+        store.finalize()
+    rows = read_summary(out)
+    assert [r["id"] for r in rows] == ["it0", "it1", "it2", "it3"]
+    by = {r["id"]: r for r in rows}
+    assert by["it3"]["flag"] is True and by["it1"]["flag"] is False and by["it0"]["flag"] is None
+    assert by["it3"]["n"] == 3.0 and by["it2"]["n"] == 2.5  # int column widened to float
+    assert by["it1"]["mixed"] is None  # clash left blank in the table …
+    assert read_item(out, "it1").scalars["mixed"] == "text"  # … but kept in the item
+    assert by["it0"]["status"] == "error" and by["it0"]["error"] == "ValueError: bad"
+    assert by["it1"]["warnings"] == "w1 | w2" and by["it1"]["n_warnings"] == 2
+    assert by["it3"]["extra"] is None and by["it2"]["extra"] == "late column"
+    with h5py.File(out, "r") as f:
+        assert json.loads(f.attrs["config_json"]) == {"cmd": "xrdkit batch", "phases": ["NBH"]}
+        assert f.attrs["closokit_version"] and f.attrs["created"]
+        assert bool(f.attrs["complete"]) and f.attrs["n_items"] == 4
+        assert set(f["scans"]) == {"it0", "it1", "it2", "it3"}
+        assert f["scans/it3"].attrs["status"] == "ok"
+        np.testing.assert_array_equal(f["scans/it3/a"][:], np.arange(4.0))
+        assert f["summary/n"].attrs["kind"] == "float"
+
+
+def test_csv_table_columns(tmp_path: Path) -> None:
+    out = tmp_path / "R.h5"
+    items = h.make_items(6)
+    items[2] = h.Item("broken", 0.0, fail="raise")
+    run_batch(items, h.square, out, workers=1, progress=False)
+    table = tmp_path / "R.csv"
+    header = write_table_csv(out, table, ["id", "status", "square", "verdict", "error"],
+                             rename={"id": "scan"})
+    with open(table, newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == header
+    assert header[:5] == ["scan", "status", "square", "verdict", "error"]
+    assert {"value", "label", "elapsed_s", "source"} <= set(header)
+    assert len(rows) == 7
+    for item, row in zip(items, rows[1:], strict=True):
+        rec = dict(zip(header, row, strict=True))
+        assert rec["scan"] == item.id and rec["verdict"] == ""  # unknown column: blank
+        if item.id == "broken":
+            assert rec["status"] == "error" and rec["square"] == ""
+            assert rec["error"].startswith("ValueError: corrupt item broken")
+        else:
+            assert rec["status"] == "ok" and rec["error"] == ""
+            assert math.isclose(float(rec["square"]), item.value**2, rel_tol=1e-15)
+
+
+def test_readers_reject_bad_files(tmp_path: Path) -> None:
+    not_h5 = tmp_path / "x.h5"
+    not_h5.write_text("hello")
+    with pytest.raises(InputError, match="x.h5"):
+        read_summary(not_h5)
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["data"] = np.arange(3)
+    with pytest.raises(InputError, match="not a closokit results file"):
+        read_summary(foreign)
+    with pytest.raises(InputError, match="does not exist"):
+        read_item(tmp_path / "missing.h5", "a")
+    out = tmp_path / "R.h5"
+    run_batch(h.make_items(2), h.square, out, workers=1, progress=False)
+    with pytest.raises(InputError, match="no item 'nope'"):
+        read_item(out, "nope")
+
+
+def test_item_result_validates_and_copies() -> None:
+    arr = np.arange(3.0)
+    res = ItemResult(scalars={"a": np.float64(1.5), "k": np.int64(2)}, arrays={"y": arr})
+    arr[0] = 99.0
+    assert res.arrays["y"][0] == 0.0  # the caller's array is not aliased
+    assert type(res.scalars["a"]) is float and type(res.scalars["k"]) is int
+    with pytest.raises(ValueError):
+        res.arrays["y"][0] = 1.0  # read-only
+    with pytest.raises(InputError, match="reserved"):
+        ItemResult(scalars={"status": "x"})
+    with pytest.raises(InputError, match="'/'"):
+        ItemResult(arrays={"a/b": np.zeros(2)})
+    with pytest.raises(InputError, match="numeric"):
+        ItemResult(arrays={"s": np.array(["a", "b"])})
+    with pytest.raises(InputError, match="bool, int, float or str"):
+        ItemResult(scalars={"l": [1, 2]})
