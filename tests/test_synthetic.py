@@ -300,3 +300,130 @@ def test_does_not_import_xrdkit_simulator() -> None:
             "print([m for m in bad if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- bundled example files
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "reference_data" / "examples"
+NEXUS_FILES = {"isopropanol_series.h5": 12, "methanol_series.h5": 8, "electrodes.h5": 5}
+ALL_FILES = {**NEXUS_FILES, "heating_stack.h5": 24}
+
+
+def _load_make_examples():
+    import importlib.util
+
+    name = "_closokit_make_examples"
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / "make_examples.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses look their module up while the file executes
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        del sys.modules[name]
+    return mod
+
+
+def _text(v) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+@pytest.mark.parametrize("name", sorted(NEXUS_FILES))
+def test_example_nexus_structure_and_truth(name: str) -> None:
+    h5py = pytest.importorskip("h5py")
+    path = EXAMPLES / name
+    assert path.stat().st_size < 2_000_000
+    with h5py.File(path, "r") as f:
+        assert _text(f.attrs["NX_class"]) == "NXroot"
+        assert "CONSTRUCTED" in _text(f.attrs["provenance"])
+        assert _text(f.attrs["default"]) in f
+        entries = [k for k in f if _text(f[k].attrs.get("NX_class", "")) == "NXentry"]
+        assert len(entries) == NEXUS_FILES[name]
+        for k in entries:
+            e = f[k]
+            data = e[_text(e.attrs["default"])]
+            assert _text(data.attrs["NX_class"]) == "NXdata"
+            y = data[_text(data.attrs["signal"])]
+            x = data[_text(data.attrs["axes"])]
+            assert _text(x.attrs["units"]) == "deg"
+            assert y.shape == x.shape and x.shape[0] <= 4000
+            assert (np.diff(x[()]) > 0).all() and (y[()] >= 0).all()
+            wl = [d for p in ("instrument/source/wavelength", "instrument/beam/incident_wavelength")
+                  if (d := e.get(p)) is not None]
+            assert len(wl) == 1 and _text(wl[0].attrs["units"]) == "angstrom"
+            assert wl[0][()] == pytest.approx(CU_KA1_ANGSTROM)
+            assert _text(e["sample/temperature"].attrs["units"]) in ("degC", "K")
+            assert _text(e["time"].attrs["units"]) == "s"
+            phases = [_text(p) for p in e.attrs["truth_phases"]]
+            w = np.asarray(e.attrs["truth_weight_fractions"])
+            assert len(phases) == w.size and w.sum() == pytest.approx(1.0, abs=1e-9)
+            borate = {p: wi for p, wi in zip(phases, w, strict=True) if "b1" in p or "nbh" in p}
+            assert e.attrs["truth_fcc_weight_fraction"] == pytest.approx(
+                borate.get("nbh-fcc", 0.0) / sum(borate.values()))
+            assert np.asarray(e.attrs["truth_lattice_abc_angstrom"]).shape == (len(phases), 3)
+        assert bool(f.attrs["illustrative"]) == (name != "isopropanol_series.h5")
+
+
+def test_examples_read_by_xrdkit_hdf5() -> None:
+    hdf5 = pytest.importorskip("xrdkit.hdf5")
+    for name, n in ALL_FILES.items():
+        refs = hdf5.list_scans(EXAMPLES / name)
+        assert len(refs) == n, name
+        scans = [hdf5.read_ref(r) for r in (refs[0], refs[-1])]
+        for s in scans:
+            assert s.n_points == 4000 and s.wavelength_angstrom == pytest.approx(CU_KA1_ANGSTROM)
+            assert "temperature" in s.metadata and "temperature_units" in s.metadata
+        assert scans[0].metadata["time"] < scans[1].metadata["time"]
+
+
+def _truth_noiseless(entry_attrs, structures_by_name) -> np.ndarray:
+    """Rebuild the expected counts from the stored truth alone."""
+    phases = [_text(p) for p in entry_attrs["truth_phases"]]
+    structs = []
+    for p, abc, ang in zip(phases, entry_attrs["truth_lattice_abc_angstrom"],
+                           entry_attrs["truth_lattice_angles_deg"], strict=True):
+        s = structures_by_name[p].copy()
+        s.lattice = Lattice.from_parameters(*abc, *ang)
+        structs.append(s)
+    uvw = entry_attrs["truth_caglioti_uvw_deg2"]
+    profiles = [PeakProfile(*map(float, u), eta=float(e))
+                for u, e in zip(uvw, entry_attrs["truth_eta"], strict=True)]
+    humps = tuple(tuple(map(float, h)) for h in entry_attrs["truth_background_humps_center_fwhm_height"])
+    bkg = Background(float(entry_attrs["truth_background_exp_amplitude"]),
+                     float(entry_attrs["truth_background_exp_decay_deg"]),
+                     tuple(map(float, entry_attrs["truth_background_poly"])), humps)
+    return synthetic_pattern(
+        structs, entry_attrs["truth_weight_fractions"], 5.0 + 0.01375 * np.arange(4000),
+        names=phases, ka2_wavelength_angstrom=float(entry_attrs["truth_wavelength_ka2_angstrom"]),
+        ka2_ratio=float(entry_attrs["truth_ka2_ratio"]), profile=profiles,
+        b_iso_angstrom2=[float(b) for b in entry_attrs["truth_b_iso_angstrom2"]], background=bkg,
+        counts_on_strongest=float(entry_attrs["truth_counts_on_strongest"]),
+        zero_shift_deg=float(entry_attrs["truth_zero_shift_deg"]),
+    ).noiseless
+
+
+@pytest.mark.parametrize(("name", "entry"), [("isopropanol_series.h5", "scan_06"),
+                                             ("electrodes.h5", "electrode_03")])
+def test_example_counts_are_poisson_around_stored_truth(name: str, entry: str) -> None:
+    """The truth attributes fully describe the data: χ²/N ≈ 1 against the rebuilt mean."""
+    h5py = pytest.importorskip("h5py")
+    from xrdkit.phases import PhaseLibrary
+
+    lib = PhaseLibrary()
+    with h5py.File(EXAMPLES / name, "r") as f:
+        attrs = dict(f[entry].attrs)
+        counts = f[entry]["data/counts"][()].astype(float)
+    mean = _truth_noiseless(attrs, {p: lib.get(_text(p)).structure for p in attrs["truth_phases"]})
+    chi2 = ((counts - mean) ** 2 / mean).mean()
+    assert chi2 == pytest.approx(1.0, abs=4 * math.sqrt(2 / counts.size))
+
+
+def test_examples_regenerate_identically(tmp_path: Path) -> None:
+    h5py = pytest.importorskip("h5py")
+    mod = _load_make_examples()
+    out = mod.write_file("electrodes.h5", tmp_path)
+    with h5py.File(out, "r") as new, h5py.File(EXAMPLES / "electrodes.h5", "r") as old:
+        assert sorted(new) == sorted(old)
+        for k in old:
+            np.testing.assert_array_equal(new[k]["data/counts"][()], old[k]["data/counts"][()])
+            np.testing.assert_allclose(new[k].attrs["truth_weight_fractions"],
+                                       old[k].attrs["truth_weight_fractions"], rtol=0, atol=0)
