@@ -348,6 +348,18 @@ CASES: list[BadInput] = [
              "archive without a profile"),
     BadInput("rasx_bad_rows", "read_scan", rasx({"Data0/Profile0.txt": "10\t5\t1\nabc\n"}),
              "not numbers", "garbage rows"),
+    # ---- Rigaku .ras
+    BadInput("ras_unterminated", "read_scan",
+             text("*RAS_DATA_START\n*RAS_INT_START\n10 5 1\n11 6 1\n", ".ras"),
+             "not closed", "block cut before *RAS_INT_END"),
+    BadInput("ras_no_block", "read_scan", text("*RAS_DATA_START\n*FILE_SAMPLE \"x\"\n", ".ras"),
+             "no *ras_int_start", "header without data"),
+    BadInput("ras_omega_axis", "read_scan",
+             text("*RAS_DATA_START\n*MEAS_SCAN_AXIS_X \"Omega\"\n*RAS_INT_START\n10 5\n"
+                  "11 6\n*RAS_INT_END\n", ".ras"), "not 2θ", "an ω scan"),
+    BadInput("ras_stray_text", "read_scan",
+             text("*RAS_DATA_START\n*RAS_INT_START\n10 5\noops\n*RAS_INT_END\n", ".ras"),
+             "stray text", "text inside the data"),
     # ---- Bruker .raw
     BadInput("raw_v3", "read_scan", raw_bytes(b"RAW1.01" + b"\x00" * 800, ".raw"),
              "not supported", "an older RAW version"),

@@ -209,3 +209,29 @@ def test_constant_signal_is_accepted(tmp_path: Path) -> None:
     body = "".join(f"{x} 50\n" for x in TTH)
     scan = read_text_scan(_write(tmp_path, "flat.xy", body))
     assert np.all(scan.counts == 50)
+
+
+def _ras_block(tth: np.ndarray, y: np.ndarray, att: np.ndarray, axis: str = "TwoThetaTheta"
+               ) -> str:
+    head = ("*RAS_DATA_START\n*RAS_HEADER_START\n*FILE_SAMPLE \"NBH-3\"\n"
+            "*HW_XG_TARGET_NAME \"Cu\"\n*HW_XG_WAVE_LENGTH_ALPHA1 \"1.540593\"\n"
+            f"*MEAS_SCAN_AXIS_X \"{axis}\"\n*MEAS_SCAN_UNIT_X \"deg\"\n*RAS_HEADER_END\n"
+            "*RAS_INT_START\n")
+    rows = "".join(f"{a:.4f} {b:.1f} {c:.4f}\n" for a, b, c in zip(tth, y, att, strict=True))
+    return head + rows + "*RAS_INT_END\n*RAS_DATA_END\n"
+
+
+def test_ras_two_blocks_with_attenuator(tmp_path: Path) -> None:
+    att = np.where(Y > 800, 10.0, 1.0)
+    body = _ras_block(TTH, Y, att) + _ras_block(TTH + 0.5, Y * 2, np.ones_like(Y))
+    path = tmp_path / "two.ras"
+    path.write_bytes(body.encode("latin-1"))
+    scans = read_scans(path)
+    assert len(scans) == 2
+    np.testing.assert_allclose(scans[0].counts, np.round(Y, 1) * att)
+    np.testing.assert_allclose(scans[1].two_theta_deg, TTH + 0.5)
+    assert scans[0].wavelength_angstrom == pytest.approx(1.540593)
+    assert scans[0].metadata["sample_name"] == "NBH-3"
+    renamed = tmp_path / "two.txt"  # recognised by content, not by name
+    renamed.write_bytes(path.read_bytes())
+    assert len(read_scans(renamed)) == 2

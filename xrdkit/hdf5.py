@@ -901,12 +901,13 @@ def iter_scans(refs: Iterable[ScanRef], *,
                wavelength_angstrom: float | None = None) -> Iterator[Scan]:
     """Read many scans, opening each file once per run of consecutive refs."""
     current: h5py.File | None = None
+    current_name: str | None = None
     try:
         for ref in refs:
-            if current is None or current.filename != str(Path(ref.file).resolve()):
+            if current is None or current_name != ref.file:
                 if current is not None:
                     current.close()
-                current = _open(ref.file)
+                current, current_name = _open(ref.file), ref.file
             yield read_ref(ref, wavelength_angstrom=wavelength_angstrom, h5=current)
     finally:
         if current is not None:

@@ -1,4 +1,4 @@
-"""Read powder patterns from files: text columns, PANalytical .xrdml, Rigaku .rasx, Bruker .raw
+"""Read powder patterns from files: text columns, PANalytical .xrdml, Rigaku .rasx / .ras, Bruker .raw
 (version 4) and HDF5 (``FILE.h5::/path``, via :mod:`xrdkit.hdf5`).
 
 Every reader returns :class:`xrdkit.scans.Scan` objects built by
@@ -51,6 +51,7 @@ __all__ = [
     "read_text_scan",
     "read_xrdml",
     "read_rasx",
+    "read_ras",
     "read_bruker_raw",
     "read_bruker_raw_ranges",
     "BrukerRange",
@@ -75,7 +76,7 @@ MAX_TEXT_BYTES = 200_000_000
 
 
 def detect_format(path: Path) -> str:
-    """Return ``hdf5``, ``xrdml``, ``rasx``, ``raw`` or ``text`` from the content (then the name).
+    """Return ``hdf5``, ``xrdml``, ``rasx``, ``ras``, ``raw`` or ``text`` from the content (then the name).
 
     Raises
     ------
@@ -100,6 +101,8 @@ def detect_format(path: Path) -> str:
     if head.startswith((b"RAW4.00", b"RAW1.01", b"RAW2", b"RAW ")):
         return "raw"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"*RAS_DATA_START"):
+        return "ras"
     if stripped.startswith(b"<") and (b"xrdMeasurement" in head or path.suffix.lower() == ".xrdml"):
         return "xrdml"
     suffix = path.suffix.lower()
@@ -111,6 +114,8 @@ def detect_format(path: Path) -> str:
         return "rasx"
     if suffix == ".raw":
         return "raw"
+    if suffix == ".ras":
+        return "ras"
     return "text"
 
 
@@ -148,6 +153,8 @@ def read_scans(spec: str | Path, *, wavelength_angstrom: float | None = None) ->
         scans = read_rasx(path)
     elif kind == "raw":
         scans = read_bruker_raw(path)
+    elif kind == "ras":
+        scans = read_ras(path)
     else:
         return [read_text_scan(path, wavelength_angstrom=wavelength_angstrom)]
     if wavelength_angstrom is not None:
@@ -627,6 +634,92 @@ def _rasx_conditions(xml_bytes: bytes, src: str) -> tuple[float | None, dict[str
     except ValueError:
         lam = None
     return lam, meta
+
+
+# --------------------------------------------------------------------------- Rigaku .ras
+
+
+def read_ras(path: str | Path) -> list[Scan]:
+    """Read every block of a Rigaku ``.ras`` text file.
+
+    Each ``*RAS_DATA_START`` … ``*RAS_DATA_END`` block is one scan: ``*KEY "value"`` header
+    lines (``*HW_XG_WAVE_LENGTH_ALPHA1``, ``*MEAS_SCAN_AXIS_X``, ``*MEAS_SCAN_UNIT_X``,
+    ``*FILE_SAMPLE`` …), then rows between ``*RAS_INT_START`` and ``*RAS_INT_END``:
+    2θ, intensity and optionally the attenuator coefficient (intensity × coefficient is
+    the corrected value).
+
+    Raises
+    ------
+    InputError
+        No data block, unterminated block, non-numeric rows, a non-2θ axis.
+    """
+    path = Path(path)
+    src = str(path)
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError("the file is empty", source=src)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")  # Rigaku writes Shift-JIS / cp1252 comments
+    blocks: list[tuple[dict[str, str], list[list[float]], int]] = []
+    header: dict[str, str] = {}
+    rows: list[list[float]] | None = None
+    start_line = 0
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("*RAS_DATA_START"):
+            header, rows, start_line = {}, None, lineno
+        elif line.startswith("*RAS_INT_START"):
+            rows = []
+        elif line.startswith("*RAS_INT_END"):
+            if rows is None:
+                raise InputError(f"line {lineno}: *RAS_INT_END without *RAS_INT_START",
+                                 source=src)
+            blocks.append((header, rows, start_line))
+            rows = None
+        elif line.startswith("*"):
+            key, _, value = line[1:].partition(" ")
+            header[key] = value.strip().strip('"')
+        elif rows is not None:
+            try:
+                values = [float(v) for v in line.split()]
+            except ValueError:
+                raise InputError(f"line {lineno}: stray text {line[:40]!r} in the data",
+                                 source=src) from None
+            if len(values) not in (2, 3) or (rows and len(values) != len(rows[0])):
+                raise InputError(f"line {lineno}: {len(values)} columns", source=src)
+            rows.append(values)
+    if rows is not None:
+        raise InputError("data block not closed by *RAS_INT_END; truncated file?", source=src)
+    if not blocks:
+        raise InputError("no *RAS_INT_START … *RAS_INT_END data block", source=src)
+    scans = []
+    for i, (hdr, block_rows, line0) in enumerate(blocks):
+        bsrc = src if len(blocks) == 1 else f"{src}#block{i}"
+        if not block_rows:
+            raise InputError(f"data block starting at line {line0} is empty", source=bsrc)
+        axis = hdr.get("MEAS_SCAN_AXIS_X", "TwoThetaTheta")
+        if "twotheta" not in axis.lower().replace("-", "").replace("/", ""):
+            raise InputError(f"scan axis is {axis!r}, not 2θ", source=bsrc)
+        if hdr.get("MEAS_SCAN_UNIT_X", "deg").lower() not in ("deg", "degree"):
+            raise InputError(f"axis unit {hdr['MEAS_SCAN_UNIT_X']!r}; deg expected", source=bsrc)
+        data = np.array(block_rows)
+        y = data[:, 1] * (data[:, 2] if data.shape[1] == 3 else 1.0)
+        try:
+            lam = float(hdr["HW_XG_WAVE_LENGTH_ALPHA1"])
+        except (KeyError, ValueError):
+            lam = None
+        meta: dict[str, Any] = {"format": "ras", "scan_axis": axis}
+        for key, tag in (("sample_name", "FILE_SAMPLE"), ("anode", "HW_XG_TARGET_NAME"),
+                         ("intensity_unit", "MEAS_SCAN_UNIT_Y")):
+            if hdr.get(tag):
+                meta[key] = hdr[tag]
+        scans.append(make_scan(data[:, 0], y, wavelength_angstrom=lam, source=bsrc,
+                               metadata=meta))
+    return scans
 
 
 # --------------------------------------------------------------------------- Bruker RAW4
