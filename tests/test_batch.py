@@ -1,0 +1,203 @@
+"""The batch engine: in-process vs local processes vs a real Dask LocalCluster, warm start,
+per-item errors, worker crashes, warnings, progress, argument checks.
+
+Reference values are computed here from the seeded inputs (value², running sums), not taken
+from an earlier run of the engine.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import _batch_helpers as h
+import numpy as np
+import pytest
+
+from xrdkit.batch import ItemResult, default_item_source, run_batch
+from xrdkit.errors import BatchError, InputError
+from xrdkit.results import read_item, read_summary
+
+
+def _comparable(out: Path) -> list[dict]:
+    rows = read_summary(out)
+    for r in rows:
+        r.pop("elapsed_s")
+    return rows
+
+
+def _assert_squares(out: Path, items: list[h.Item]) -> None:
+    rows = read_summary(out)
+    assert [r["id"] for r in rows] == [it.id for it in items]
+    for it, r in zip(items, rows, strict=True):
+        assert r["status"] == "ok", r["error"]
+        assert r["square"] == it.value**2 and r["positive"] is (it.value > 0)
+        assert r["source"] == f"{it.file}::{it.path}"
+        np.testing.assert_array_equal(read_item(out, it.id).arrays["x"], np.arange(5.0) * it.value)
+
+
+def test_one_and_two_local_workers_agree(tmp_path: Path) -> None:
+    items = h.make_items(23)
+    s1 = run_batch(items, h.square, tmp_path / "w1.h5", workers=1, progress=False)
+    s2 = run_batch(items, h.square, tmp_path / "w2.h5", workers=2, progress=False)
+    assert (s1.backend, s2.backend) == ("in-process", "processes")
+    assert s1.n_ok == s2.n_ok == 23 and s1.n_error == s2.n_error == 0
+    _assert_squares(tmp_path / "w2.h5", items)
+    assert _comparable(tmp_path / "w1.h5") == _comparable(tmp_path / "w2.h5")
+    for it in items[:5]:
+        a, b = read_item(tmp_path / "w1.h5", it.id), read_item(tmp_path / "w2.h5", it.id)
+        for name in a.arrays:
+            np.testing.assert_array_equal(a.arrays[name], b.arrays[name])
+            assert a.arrays[name].dtype == b.arrays[name].dtype
+
+
+def _check_chain(out: Path, items: list[h.Item], starts: set[int]) -> None:
+    """``prev`` is the preceding item except at task/series starts; ``total`` is the running sum."""
+    rows = read_summary(out)
+    total = 0.0
+    for i, (it, r) in enumerate(zip(items, rows, strict=True)):
+        if i in starts:
+            assert r["prev"] is None, (i, r)
+            total = 0.0
+        else:
+            assert r["prev"] == items[i - 1].id, (i, r)
+        total += it.value
+        assert r["total"] == pytest.approx(total, rel=1e-12)
+
+
+def test_warm_start_passes_the_previous_result_in_order(tmp_path: Path) -> None:
+    items = h.make_items(20)
+    out = tmp_path / "chain.h5"
+    s = run_batch(items, h.chain, out, workers=2, warm_start=True, chunk_size=6, progress=False)
+    assert s.chunk_size == 6
+    _check_chain(out, items, starts={0, 6, 12, 18})
+    # In-process: one task per series by default, so the chain is unbroken …
+    run_batch(items, h.chain, tmp_path / "inline.h5", workers=1, warm_start=True, progress=False)
+    _check_chain(tmp_path / "inline.h5", items, starts={0})
+    # … and a series key starts new series (here: every 5 items), whatever the chunk size.
+    run_batch(items, h.chain, tmp_path / "series.h5", workers=2, warm_start=True, chunk_size=64,
+              series_key=lambda it: int(it.path[6:]) // 5, progress=False)
+    _check_chain(tmp_path / "series.h5", items, starts={0, 5, 10, 15})
+    # Same chunking in-process and in 2 processes → identical results.
+    run_batch(items, h.chain, tmp_path / "inline6.h5", workers=1, warm_start=True, chunk_size=6,
+              progress=False)
+    assert _comparable(out) == _comparable(tmp_path / "inline6.h5")
+
+
+def test_bad_items_are_recorded_and_the_batch_goes_on(tmp_path: Path) -> None:
+    items = h.make_items(12)
+    items[3] = h.Item("corrupt_a", 1.0, fail="raise")
+    items[8] = h.Item("corrupt_b", 1.0, fail="raise")
+    items[5] = h.Item("warns", 2.0, fail="warn")
+    out = tmp_path / "r.h5"
+    s = run_batch(items, h.square, out, workers=2, chunk_size=4, progress=False)
+    assert (s.n_ok, s.n_error, s.n_worker_crashes) == (10, 2, 0)
+    rows = {r["id"]: r for r in read_summary(out)}
+    for bad in ("corrupt_a", "corrupt_b"):
+        assert rows[bad]["status"] == "error"
+        assert rows[bad]["error"] == f"ValueError: corrupt item {bad} second line"  # one line
+        assert rows[bad]["square"] is None
+        assert "Traceback" in read_item(out, bad).traceback
+    assert rows["warns"]["status"] == "ok" and rows["warns"]["square"] == 4.0
+    assert rows["warns"]["warnings"] == "FitWarning: fit did not converge"
+    good = [it for it in items if not it.fail]
+    for it in good:
+        assert rows[it.id]["square"] == it.value**2
+
+
+def test_wrong_return_type_is_an_item_error(tmp_path: Path) -> None:
+    s = run_batch(["a", "b"], len, tmp_path / "r.h5", workers=1, progress=False)
+    assert s.n_error == 2
+    assert read_summary(tmp_path / "r.h5")[0]["error"].startswith(
+        "TypeError: analysis returned int, expected")
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_worker_crash_keeps_completed_results(tmp_path: Path, start_method: str) -> None:
+    items = h.make_items(16, delay_s=0.01)
+    items[9] = h.Item("killer", 1.0, fail="exit")  # os._exit in the worker
+    out = tmp_path / "r.h5"
+    s = run_batch(items, h.square, out, workers=2, chunk_size=3, progress=False,
+                  mp_context=multiprocessing.get_context(start_method))
+    assert s.n_worker_crashes >= 1
+    assert (s.n_ok, s.n_error) == (15, 1)
+    rows = {r["id"]: r for r in read_summary(out)}
+    assert rows["killer"]["status"] == "error"
+    assert "worker process died" in rows["killer"]["error"]
+    for it in items:
+        if it.id != "killer":
+            assert rows[it.id]["status"] == "ok" and rows[it.id]["square"] == it.value**2
+
+
+def test_dask_local_cluster_matches_local_processes(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    items = h.make_items(40)
+    items[7] = h.Item("corrupt", 1.0, fail="raise")
+    ref = tmp_path / "local.h5"
+    run_batch(items, h.square, ref, workers=2, progress=False)
+    chain_ref = tmp_path / "chain_local.h5"
+    run_batch(items, h.chain, chain_ref, workers=1, warm_start=True, chunk_size=8, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            out = tmp_path / "dask.h5"
+            s = run_batch(items, h.square, out, scheduler=client, chunk_size=8, progress=False)
+            assert (s.backend, s.workers, s.n_ok, s.n_error) == ("dask", 2, 39, 1)
+            assert _comparable(out) == _comparable(ref)
+            # by address, with warm start
+            chain = tmp_path / "chain_dask.h5"
+            run_batch(items, h.chain, chain, scheduler=cluster.scheduler_address,
+                      warm_start=True, chunk_size=8, progress=False)
+            assert _comparable(chain) == _comparable(chain_ref)
+
+
+def test_progress_bar_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    items = h.make_items(5)
+    run_batch(items, h.square, tmp_path / "a.h5", workers=1, progress=True)
+    err = capsys.readouterr().err
+    assert "5/5" in err and "item/s" in err
+    run_batch(items, h.square, tmp_path / "b.h5", workers=1)  # stderr is not a TTY here
+    assert capsys.readouterr().err == ""
+
+
+def test_arguments_are_checked(tmp_path: Path) -> None:
+    items = h.make_items(3)
+    dup = [items[0], items[1], items[0]]
+    with pytest.raises(InputError, match="unique.*scan_0000"):
+        run_batch(dup, h.square, tmp_path / "r.h5", workers=1)
+    with pytest.raises(InputError, match="no 'id' attribute"):
+        run_batch([1.0, 2.0], h.noop, tmp_path / "r.h5", workers=1)
+    with pytest.raises(InputError, match="workers"):
+        run_batch(items, h.square, tmp_path / "r.h5", workers=0)
+    with pytest.raises(InputError, match="chunk_size"):
+        run_batch(items, h.square, tmp_path / "r.h5", workers=2, chunk_size=0)
+    with pytest.raises(InputError, match="scheduler"):
+        run_batch(items, h.square, tmp_path / "r.h5", scheduler="localhost")
+    with pytest.raises(InputError, match="does not exist"):
+        run_batch(items, h.square, tmp_path / "nodir" / "r.h5", workers=1)
+    assert not list(tmp_path.iterdir()), "a refused batch left files behind"
+    ok = run_batch([1.0, 2.0], h.noop, tmp_path / "r.h5", workers=1, item_id=lambda x: f"v{x}",
+                   progress=False)
+    assert ok.n_ok == 2
+    with pytest.raises(BatchError):
+        run_batch([1.0], h.noop, tmp_path / "r.h5", workers=1, item_id=str)
+
+
+def test_resume_runs_only_the_missing_items(tmp_path: Path) -> None:
+    items = h.make_items(10)
+    out = tmp_path / "r.h5"
+    run_batch(items[:4], h.square, out, workers=1, progress=False)
+    s = run_batch(items, h.square, out, workers=2, resume=True, progress=False)
+    assert (s.n_skipped, s.n_run) == (4, 6)
+    _assert_squares(out, items)
+
+
+def test_default_item_source() -> None:
+    assert default_item_source(h.Item("a", 1.0)) == "synthetic.h5::/entry"
+    assert default_item_source("x") == ""
+
+    class Ref:
+        file, path, index = "f.h5", "/stack/data", 7
+
+    assert default_item_source(Ref()) == "f.h5::/stack/data[7]"
+    assert isinstance(h.noop(None), ItemResult)
