@@ -242,6 +242,10 @@ def test_inputs_not_mutated_and_outputs_read_only(al: Structure) -> None:
     for arr in (p.two_theta_deg, p.counts, p.sigma, p.noiseless, p.per_phase, p.background):
         assert not arr.flags.writeable
     assert p.weight_fractions == {"Al": 1.0}
+    scan = p.to_scan()
+    np.testing.assert_array_equal(scan.counts, p.counts)
+    assert scan.wavelength_angstrom == CU_KA1_ANGSTROM
+    assert scan.metadata["truth_weight_fractions"] == {"Al": 1.0}
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,7 @@ from pymatgen.analysis.diffraction.xrd import XRDCalculator
 from pymatgen.core import Structure
 
 from xrdkit.errors import InputError
+from xrdkit.scans import Scan, make_scan
 
 __all__ = [
     "CU_KA1_ANGSTROM",
@@ -431,6 +432,20 @@ class SyntheticPattern:
     def weight_fractions(self) -> dict[str, float]:
         """True weight fractions by phase name (a new dict)."""
         return {p.name: p.weight_fraction for p in self.phases}
+
+    def to_scan(self, source: str = "<synthetic>") -> Scan:
+        """The noisy counts as a validated :class:`~xrdkit.scans.Scan` (Poisson σ, Kα1 λ).
+
+        The truth goes into ``metadata["truth_weight_fractions"]`` and
+        ``metadata["truth_lattice_abc_angstrom"]`` (dicts by phase name).
+        """
+        meta = {
+            "truth_weight_fractions": self.weight_fractions,
+            "truth_lattice_abc_angstrom": {p.name: p.lattice_abc_angstrom for p in self.phases},
+        }
+        return make_scan(self.two_theta_deg, self.counts, self.sigma,
+                         wavelength_angstrom=self.settings.wavelength_angstrom, source=source,
+                         metadata=meta)
 
 
 def _resolve_wavelength(
