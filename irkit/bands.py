@@ -15,7 +15,8 @@ from pathlib import Path
 from xrdkit._paths import reference_data_dir
 from xrdkit.errors import InputError
 
-__all__ = ["Band", "BandLibrary", "load_band_library", "ANION_SPECIES", "BAND_TABLE"]
+__all__ = ["Band", "BandLibrary", "load_band_library", "ANION_SPECIES", "BAND_TABLE",
+           "B10_B12_AREA_PER_MOLE"]
 
 #: File name of the band table inside ``reference_data/ir_bands``.
 BAND_TABLE = "bands.csv"
@@ -181,3 +182,9 @@ def _load(path: Path) -> BandLibrary:
     if dup:
         raise InputError(f"duplicated band label(s) {sorted(dup)}", source=source)
     return BandLibrary(bands, source)
+
+
+#: Integrated ν(B–H) area of B10H10²⁻ per mole relative to B12H12²⁻: **constructed** — equal
+#: absorptivity per B–H oscillator (10 vs 12 per anion), motivated by the near-identical B–H
+#: stretching of all closo anions (J. Chem. Soc. Dalton Trans. 1989, 2253). Calibrate it.
+B10_B12_AREA_PER_MOLE = 10.0 / 12.0

@@ -1,0 +1,186 @@
+"""Seeded synthetic IR spectra built from the band library (constructed, never measured).
+
+Used by tests, benchmarks and demo data: the truth (every band's centre, FWHM, height, area and the
+baseline) is returned with the spectrum, so fits can be checked against it.
+
+Amounts
+-------
+- ``b10_b12_ratio``: molar ratio n(B10H10²⁻)/n(B12H12²⁻). The B12H12²⁻ ν(B–H) band has height
+  ``peak_absorbance`` at the equimolar ratio (it scales with the B12 mole fraction); B10H10²⁻ bands
+  are scaled so that their summed stretching area per mole is
+  :data:`irkit.bands.B10_B12_AREA_PER_MOLE` times that of B12H12²⁻.
+- ``isopropanol``, ``water``, ``oxidation``, ``pvdf``: peak height of the strongest band of that
+  species as a fraction of ``peak_absorbance`` (the strongest electrolyte band at 1:1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from irkit.bands import B10_B12_AREA_PER_MOLE, BandLibrary, load_band_library
+from irkit.shapes import pseudo_voigt
+from irkit.spectra import Spectrum, make_spectrum
+from xrdkit.errors import InputError
+
+__all__ = ["TrueBand", "SyntheticSpectrum", "synthesize", "pv_height_per_area"]
+
+BaselineKind = Literal["flat", "sloping", "curved"]
+_ADMIXTURES = {"isopropanol": "isopropanol", "water": "water", "oxidation": "B-O", "pvdf": "PVDF"}
+
+
+@dataclass(frozen=True)
+class TrueBand:
+    """One band as put into a synthetic spectrum."""
+
+    label: str
+    species: str
+    center_cm1: float
+    fwhm_cm1: float
+    height: float
+    area: float
+
+
+@dataclass(frozen=True)
+class SyntheticSpectrum:
+    """A synthetic spectrum and the truth it was made from."""
+
+    spectrum: Spectrum
+    bands: tuple[TrueBand, ...]
+    baseline: np.ndarray
+    noise_sd: float
+    fraction: float
+    b10_b12_ratio: float
+
+    def band(self, label: str) -> TrueBand:
+        """The true band ``species:mode``."""
+        for b in self.bands:
+            if b.label == label:
+                return b
+        raise KeyError(label)
+
+
+def pv_height_per_area(fwhm_cm1: float, fraction: float) -> float:
+    """Peak height of an area-1 pseudo-Voigt of the given FWHM and Lorentzian fraction."""
+    s = 0.5 * fwhm_cm1
+    return (1 - fraction) / (s * np.sqrt(np.pi / np.log(2))) + fraction / (np.pi * s)
+
+
+def _baseline(kind: BaselineKind, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if kind == "flat":
+        return np.full_like(t, 0.02)
+    if kind == "sloping":
+        return 0.02 + rng.uniform(0.02, 0.08) * t
+    if kind == "curved":
+        return (0.02 + rng.uniform(0.02, 0.06) * t + rng.uniform(0.03, 0.08) * t ** 2
+                + rng.uniform(0.01, 0.03) * np.sin(np.pi * t))
+    raise InputError(f"unknown baseline kind {kind!r}; use flat, sloping or curved",
+                     source="baseline")
+
+
+def synthesize(
+    seed: int | np.random.Generator = 0,
+    *,
+    b10_b12_ratio: float = 1.0,
+    peak_absorbance: float = 0.5,
+    isopropanol: float = 0.0,
+    water: float = 0.0,
+    oxidation: float = 0.0,
+    pvdf: float = 0.0,
+    noise_sd: float = 0.002,
+    baseline: BaselineKind = "sloping",
+    low_cm1: float = 550.0,
+    high_cm1: float = 4000.0,
+    step_cm1: float = 1.0,
+    fraction: float = 0.5,
+    position_jitter_cm1: float = 0.0,
+    library: BandLibrary | None = None,
+) -> SyntheticSpectrum:
+    """Make a seeded synthetic ATR-like absorbance spectrum.
+
+    Parameters
+    ----------
+    seed : int or Generator
+        Seed of ``numpy.random.default_rng`` (or a generator).
+    b10_b12_ratio : float
+        Molar ratio B10H10²⁻ : B12H12²⁻ (``inf`` not allowed; 0 → pure B12H12²⁻ salt).
+    peak_absorbance : float
+        Height of the B12H12²⁻ ν(B–H) band at the 1:1 ratio.
+    isopropanol, water, oxidation, pvdf : float
+        Strongest-band height of each admixture as a fraction of ``peak_absorbance``.
+    noise_sd : float
+        Standard deviation of the white Gaussian noise (absorbance).
+    baseline : {"flat", "sloping", "curved"}
+        Baseline kind; coefficients drawn from the generator.
+    low_cm1, high_cm1, step_cm1 : float
+        Axis.
+    fraction : float
+        Lorentzian fraction of every band (pseudo-Voigt).
+    position_jitter_cm1 : float
+        True centres are drawn uniformly within ± this of the library priors.
+    library : BandLibrary, optional
+
+    Returns
+    -------
+    SyntheticSpectrum
+    """
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if b10_b12_ratio < 0 or not np.isfinite(b10_b12_ratio):
+        raise InputError(f"b10_b12_ratio must be finite and >= 0, got {b10_b12_ratio}",
+                         source="b10_b12_ratio")
+    lib = library or load_band_library()
+    x = np.arange(low_cm1, high_cm1 + 0.5 * step_cm1, step_cm1)
+    x12 = 1.0 / (1.0 + b10_b12_ratio)
+    truth: list[TrueBand] = []
+
+    def add(band, height: float) -> None:
+        centre = band.position_cm1 + rng.uniform(-1, 1) * position_jitter_cm1
+        area = height / pv_height_per_area(band.fwhm_cm1, fraction)
+        truth.append(TrueBand(band.label, band.species, float(centre), band.fwhm_cm1,
+                              float(height), float(area)))
+
+    b12 = lib.select("B12H12")
+    b10 = lib.select("B10H10")
+    for b in b12:
+        add(b, 2.0 * x12 * peak_absorbance * b.relative_height)
+    # B10 heights: relative heights scaled so the stretching area per mole matches the constant
+    stretch = (2350.0, 2650.0)
+
+    def stretch_area(bands, scale):
+        return sum(scale * b.relative_height / pv_height_per_area(b.fwhm_cm1, fraction)
+                   for b in bands if stretch[0] <= b.position_cm1 <= stretch[1])
+
+    a12_per_mole = stretch_area(b12, 2.0 * peak_absorbance)
+    a10_unit = stretch_area(b10, 1.0)
+    if b10_b12_ratio > 0:
+        scale10 = B10_B12_AREA_PER_MOLE * a12_per_mole * (1.0 - x12) / a10_unit
+        for b in b10:
+            add(b, scale10 * b.relative_height)
+    for amount_name, species in _ADMIXTURES.items():
+        amount = {"isopropanol": isopropanol, "water": water, "oxidation": oxidation,
+                  "pvdf": pvdf}[amount_name]
+        if amount < 0:
+            raise InputError(f"{amount_name} must be >= 0, got {amount}", source=amount_name)
+        if amount > 0:
+            for b in lib.select(species):
+                add(b, amount * peak_absorbance * b.relative_height)
+    t = (x - x[0]) / (x[-1] - x[0])
+    base = _baseline(baseline, t, rng)
+    centres = np.array([b.center_cm1 for b in truth])[:, None]
+    areas = np.array([b.area for b in truth])[:, None]
+    sigmas = np.array([0.5 * b.fwhm_cm1 for b in truth])[:, None]
+    signal = pseudo_voigt(x, areas, centres, sigmas, fraction).sum(axis=0)
+    values = signal + base + rng.normal(0.0, noise_sd, x.size)
+    spectrum = make_spectrum(
+        x, values, "absorbance", source="synthetic",
+        metadata={"constructed": "irkit.synthetic.synthesize (not measured)",
+                  "b10_b12_ratio": b10_b12_ratio, "noise_sd": noise_sd, "baseline": baseline},
+    )
+    base.setflags(write=False)
+    return SyntheticSpectrum(spectrum, tuple(truth), base, noise_sd, fraction, b10_b12_ratio)
+
+
+
+
