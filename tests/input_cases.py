@@ -360,6 +360,16 @@ CASES: list[BadInput] = [
     BadInput("ras_stray_text", "read_scan",
              text("*RAS_DATA_START\n*RAS_INT_START\n10 5\noops\n*RAS_INT_END\n", ".ras"),
              "stray text", "text inside the data"),
+    # ---- GSAS
+    BadInput("gsas_short_bank", "read_scan",
+             text("title\nBANK 1 50 5 CONST 1000 2.5 0 0 STD\n" + "     100" * 10 + "\n",
+                  ".gsa"), "declares 50 points", "bank with fewer points than declared"),
+    BadInput("gsas_tof", "read_scan",
+             text("title\nBANK 1 10 1 TIME_MAP 1 0 0 0 STD\n" + "     100" * 10 + "\n",
+                  ".gsa"), "not supported", "time-of-flight bank"),
+    BadInput("gsas_bad_field", "read_scan",
+             text("title\nBANK 1 10 1 CONST 1000 2.5 0 0 STD\n" + "   abcde" * 10 + "\n",
+                  ".gsa"), "malformed data field", "letters in a data field"),
     # ---- Bruker .raw
     BadInput("raw_v3", "read_scan", raw_bytes(b"RAW1.01" + b"\x00" * 800, ".raw"),
              "not supported", "an older RAW version"),

@@ -235,3 +235,38 @@ def test_ras_two_blocks_with_attenuator(tmp_path: Path) -> None:
     renamed = tmp_path / "two.txt"  # recognised by content, not by name
     renamed.write_bytes(path.read_bytes())
     assert len(read_scans(renamed)) == 2
+
+
+def test_gsas_std_pbso4(realdata: Path) -> None:
+    path = realdata / "pbso4_lab_xray" / "PBSO4.XRA"
+    # an independent fixed-width parse: 10 fields of 8 characters per record
+    fixed = np.genfromtxt(path, delimiter=[8] * 10, skip_header=2, filling_values=0.0)
+    counts = fixed.reshape(-1)[:6001]
+    scan = read_scan(path)
+    np.testing.assert_array_equal(scan.counts, counts)
+    np.testing.assert_allclose(scan.two_theta_deg, 10.0 + 0.025 * np.arange(6001), atol=1e-9)
+    np.testing.assert_allclose(scan.sigma, np.sqrt(counts))
+    # anglesite's strongest reflection lies at d ≈ 3.00 Å (Bragg, Cu Kα1 1.5405 Å per the PRM)
+    tth = scan.two_theta_deg[np.argmax(scan.counts)]
+    assert 1.5405 / (2 * np.sin(np.radians(tth / 2))) == pytest.approx(3.00, abs=0.02)
+
+
+def test_gsas_esd_and_fxye_banks(tmp_path: Path) -> None:
+    y = np.arange(100.0, 120.0)
+    e = np.sqrt(y) * 1.1
+    esd = "".join(f"{a:8.1f}{b:8.2f}" for a, b in zip(y, e, strict=True))
+    esd_lines = "\n".join(esd[i:i + 80] for i in range(0, len(esd), 80))
+    fxye = "\n".join(f"{1500 + 2 * i} {a} {b}" for i, (a, b) in enumerate(zip(y, e, strict=True)))
+    text = (
+        "two banks\n"
+        "BANK 1 20 4 CONST 1000.0 5.0 0 0 ESD\n" + esd_lines + "\n"
+        "BANK 2 20 20 CONST 1500.0 2.0 0 0 FXYE\n" + fxye + "\n"
+    )
+    path = tmp_path / "two.gsa"
+    path.write_text(text)
+    first, second = read_scans(path)
+    np.testing.assert_allclose(first.counts, y)
+    np.testing.assert_allclose(first.sigma, np.round(e, 2))
+    np.testing.assert_allclose(first.two_theta_deg, 10.0 + 0.05 * np.arange(20))
+    np.testing.assert_allclose(second.two_theta_deg, 15.0 + 0.02 * np.arange(20))
+    assert second.source.endswith("#bank2")

@@ -1,4 +1,4 @@
-"""Read powder patterns from files: text columns, PANalytical .xrdml, Rigaku .rasx / .ras, Bruker .raw
+"""Read powder patterns: text columns, PANalytical .xrdml, Rigaku .rasx / .ras, GSAS, Bruker .raw
 (version 4) and HDF5 (``FILE.h5::/path``, via :mod:`xrdkit.hdf5`).
 
 Every reader returns :class:`xrdkit.scans.Scan` objects built by
@@ -52,6 +52,7 @@ __all__ = [
     "read_xrdml",
     "read_rasx",
     "read_ras",
+    "read_gsas",
     "read_bruker_raw",
     "read_bruker_raw_ranges",
     "BrukerRange",
@@ -63,6 +64,8 @@ logger = logging.getLogger(__name__)
 
 #: Extensions read as delimited text columns.
 TEXT_SUFFIXES = (".xy", ".xye", ".csv", ".prn", ".dat", ".txt", ".asc", ".tsv")
+#: Extensions of GSAS powder data files (STD / ESD / FXYE banks).
+GSAS_SUFFIXES = (".gsa", ".gss", ".gsas", ".gda", ".xra", ".fxye")
 #: Characters that start a comment line in text files.
 COMMENT_CHARS = ("#", "!", ";", "%", "//")
 #: A text scan whose whole 2θ axis lies below this is taken to be in radians (π rad = 180°):
@@ -76,7 +79,7 @@ MAX_TEXT_BYTES = 200_000_000
 
 
 def detect_format(path: Path) -> str:
-    """Return ``hdf5``, ``xrdml``, ``rasx``, ``ras``, ``raw`` or ``text`` from the content (then the name).
+    """Return ``hdf5``, ``xrdml``, ``rasx``, ``ras``, ``gsas``, ``raw`` or ``text`` from the content (then the name).
 
     Raises
     ------
@@ -103,6 +106,8 @@ def detect_format(path: Path) -> str:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"*RAS_DATA_START"):
         return "ras"
+    if any(line.startswith(b"BANK") for line in head.splitlines()[:4]):
+        return "gsas"
     if stripped.startswith(b"<") and (b"xrdMeasurement" in head or path.suffix.lower() == ".xrdml"):
         return "xrdml"
     suffix = path.suffix.lower()
@@ -116,6 +121,8 @@ def detect_format(path: Path) -> str:
         return "raw"
     if suffix == ".ras":
         return "ras"
+    if suffix in GSAS_SUFFIXES:
+        return "gsas"
     return "text"
 
 
@@ -155,6 +162,8 @@ def read_scans(spec: str | Path, *, wavelength_angstrom: float | None = None) ->
         scans = read_bruker_raw(path)
     elif kind == "ras":
         scans = read_ras(path)
+    elif kind == "gsas":
+        scans = read_gsas(path)
     else:
         return [read_text_scan(path, wavelength_angstrom=wavelength_angstrom)]
     if wavelength_angstrom is not None:
@@ -720,6 +729,95 @@ def read_ras(path: str | Path) -> list[Scan]:
         scans.append(make_scan(data[:, 0], y, wavelength_angstrom=lam, source=bsrc,
                                metadata=meta))
     return scans
+
+
+# --------------------------------------------------------------------------- GSAS
+
+
+def read_gsas(path: str | Path) -> list[Scan]:
+    """Read the constant-wavelength banks of a GSAS powder data file.
+
+    Format (GSAS manual, "powder data file"; as read by GSAS-II ``G2pwd_fxye``): a title
+    line, then per bank a ``BANK nbank nchan nrec CONST bcoef1 bcoef2 0 0 type`` line with
+    start ``bcoef1`` and step ``bcoef2`` in centidegrees, then ``nrec`` data records:
+
+    * ``STD`` — ten 8-character fields: a 2-character counter number NCTR (blank = 1)
+      and the 6-character intensity, the mean of NCTR counts, so σ² = I / NCTR;
+    * ``ESD`` — five (intensity, σ) pairs of 8-character fields;
+    * ``FXYE`` — free-format lines ``2θ(centidegrees) intensity σ``.
+
+    Only ``nchan`` values are used (the last record is padded). The wavelength lives in
+    the instrument (.prm) file, not here: pass it to the caller that needs it.
+
+    Raises
+    ------
+    InputError
+        No BANK line, unsupported binning (TOF / RALF / LOG6), malformed fields,
+        fewer values than ``nchan``.
+    """
+    path = Path(path)
+    src = str(path)
+    try:
+        lines = path.read_text(encoding="latin-1").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc})", source=src) from None
+    bank_lines = [i for i, line in enumerate(lines) if line.startswith("BANK")]
+    if not bank_lines:
+        raise InputError("no BANK line; not a GSAS powder data file", source=src)
+    title = lines[0].strip() if bank_lines[0] > 0 else ""
+    scans = []
+    for b, i in enumerate(bank_lines):
+        bsrc = src if len(bank_lines) == 1 else f"{src}#bank{b + 1}"
+        end = bank_lines[b + 1] if b + 1 < len(bank_lines) else len(lines)
+        x, y, sigma = _gsas_bank(lines[i], lines[i + 1:end], i + 1, bsrc)
+        meta = {"format": "gsas", "title": title, "bank": lines[i].split()[1]}
+        scans.append(make_scan(x, y, sigma, source=bsrc, metadata=meta))
+    return scans
+
+
+def _gsas_bank(head: str, body: list[str], lineno: int, src: str
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    words = head.split()
+    try:
+        nchan = int(words[2])
+        binning = words[4].upper()
+        fmt = words[-1].upper() if len(words) > 9 else "STD"
+        start, step = float(words[5]) / 100.0, float(words[6]) / 100.0
+    except (IndexError, ValueError):
+        raise InputError(f"line {lineno}: BANK line {head.strip()[:60]!r} is malformed",
+                         source=src) from None
+    if binning != "CONST" and fmt != "FXYE":
+        raise InputError(f"line {lineno}: binning {binning!r} is not supported "
+                         "(constant-wavelength CONST only)", source=src)
+    body = [line for line in body if line.strip() and not line.startswith("#")]
+    try:
+        if fmt == "FXYE":
+            data = np.array([[float(v) for v in line.split()[:3]] for line in body])
+            if data.ndim != 2 or data.shape[1] != 3:
+                raise ValueError("FXYE rows need 3 numbers")
+            x, y, sigma = data[:, 0] / 100.0, data[:, 1], data[:, 2]
+        elif fmt == "ESD":
+            pairs = [(line.ljust(80)[k:k + 8], line.ljust(80)[k + 8:k + 16])
+                     for line in body for k in range(0, 80, 16)]
+            y = np.array([float(a) if a.strip() else 0.0 for a, _ in pairs])
+            sigma = np.array([float(e) if e.strip() else 0.0 for _, e in pairs])
+            x = start + step * np.arange(y.size)
+        elif fmt == "STD":
+            fields = [line.ljust(80)[k:k + 8] for line in body for k in range(0, 80, 8)]
+            nctr = np.array([int(f[:2]) if f[:2].strip() else 1 for f in fields], dtype=float)
+            y = np.array([float(f[2:]) if f[2:].strip() else 0.0 for f in fields])
+            sigma = np.sqrt(np.maximum(y, 1.0) / np.maximum(nctr, 1.0))
+            x = start + step * np.arange(y.size)
+        else:
+            raise InputError(f"line {lineno}: data type {fmt!r} is not supported "
+                             "(STD, ESD, FXYE)", source=src)
+    except ValueError as exc:
+        raise InputError(f"bank at line {lineno}: malformed data field ({exc})",
+                         source=src) from None
+    if y.size < nchan:
+        raise InputError(f"bank at line {lineno} declares {nchan} points but holds {y.size}; "
+                         "truncated?", source=src)
+    return x[:nchan], y[:nchan], sigma[:nchan]
 
 
 # --------------------------------------------------------------------------- Bruker RAW4
