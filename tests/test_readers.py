@@ -270,3 +270,10 @@ def test_gsas_esd_and_fxye_banks(tmp_path: Path) -> None:
     np.testing.assert_allclose(first.two_theta_deg, 10.0 + 0.05 * np.arange(20))
     np.testing.assert_allclose(second.two_theta_deg, 15.0 + 0.02 * np.arange(20))
     assert second.source.endswith("#bank2")
+
+
+def test_text_utf16_with_bom(tmp_path: Path) -> None:
+    body = "2theta\tcounts\n" + "".join(f"{x}\t{y}\n" for x, y in zip(TTH, Y, strict=True))
+    path = tmp_path / "win.txt"
+    path.write_bytes(body.encode("utf-16"))
+    np.testing.assert_array_equal(read_scan(path).counts, Y)

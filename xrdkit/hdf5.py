@@ -688,7 +688,10 @@ def _monotonic(ds: h5py.Dataset) -> bool:
 
 def _heuristic_group(file: str, group: h5py.Group, lam: float | None) -> list[SeriesRef]:
     datasets = {n: d for n, d in group.items() if isinstance(d, h5py.Dataset)}
-    axes = [d for n, d in datasets.items() if _norm_name(n) in _AXIS_NAMES and _monotonic(d)]
+    # a dataset named like an axis is taken even when it is not monotonic, so that the gate
+    # reports the precise defect (duplicated / decreasing values) instead of "no scan"
+    axes = [d for n, d in datasets.items()
+            if _norm_name(n) in _AXIS_NAMES and d.ndim == 1 and d.shape[0] >= 2 and _is_numeric(d)]
     if not axes:
         axes = [d for n, d in datasets.items() if d.ndim == 1 and _monotonic(d)
                 and d.shape[0] >= 3]

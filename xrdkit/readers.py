@@ -291,6 +291,12 @@ def read_text_scan(path: str | Path, *, wavelength_angstrom: float | None = None
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError("the file is empty", source=src)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM (Windows exports)
+        try:
+            raw = raw.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("starts with a UTF-16 mark but does not decode as UTF-16",
+                             source=src) from None
     if b"\x00" in raw[:4096]:
         raise InputError("binary content (NUL bytes); not a text scan", source=src)
     try:
