@@ -50,6 +50,8 @@ Shape = Literal["pseudo_voigt", "voigt"]
 REGIONS: dict[str, tuple[float, float]] = {"stretch": (2350.0, 2650.0), "bend": (600.0, 1200.0)}
 #: A centre or width closer than this fraction of its allowed interval to a bound is "at bound".
 AT_BOUND_FRACTION = 1e-3
+#: A Jacobian column smaller than this fraction of the largest marks a parameter without influence.
+NO_INFLUENCE = 1e-10
 #: Default evaluation budget of the minimiser.
 MAX_NFEV = 4000
 
@@ -194,6 +196,22 @@ class RegionFit:
         total = float(sum(self.bands[i].area for i in idx))
         var = float(self.area_covariance[np.ix_(idx, idx)].sum())
         return total, math.sqrt(var) if var >= 0 else math.nan
+
+    def evaluate_bands(self, wavenumber_cm1: np.ndarray, species: Sequence[str] | None = None
+                       ) -> np.ndarray:
+        """Sum of the fitted band profiles (no baseline) on any axis, optionally some species."""
+        x = np.asarray(wavenumber_cm1, dtype=float)
+        rec = {r.name: r.value for r in self.parameters}
+        out = np.zeros_like(x)
+        shape_value = rec[_SHAPE_PARAM[self.shape]]
+        for b in self.bands:
+            if species is not None and b.species not in species:
+                continue
+            width = rec["sigma"] if self.shared_width else rec[f"{b.prefix}sigma"]
+            func = pseudo_voigt if self.shape == "pseudo_voigt" else voigt
+            out += func(x, rec[f"{b.prefix}amplitude"], rec[f"{b.prefix}center"], width,
+                        shape_value)
+        return out
 
     def to_lmfit(self):
         """The equivalent lmfit ``CompositeModel`` and ``Parameters`` (see :func:`to_lmfit`)."""
@@ -352,6 +370,23 @@ def _numeric_jacobian(model: _RegionModel, v: np.ndarray) -> np.ndarray:
         vm[j] -= h
         jac[:, j] = (model.residual(vp) - model.residual(vm)) / (2 * h)
     return jac
+
+
+def _covariance(jac: np.ndarray, redchi: float) -> np.ndarray | None:
+    """``(JᵀJ)⁻¹ · χ²_red``; parameters without influence (zero Jacobian column, e.g. the centre
+    of a band whose area went to 0) get NaN rows/columns instead of spoiling the others."""
+    norms = np.linalg.norm(jac, axis=0)
+    live = norms > NO_INFLUENCE * max(float(norms.max()), TINY)
+    p = jac.shape[1]
+    cov = np.full((p, p), math.nan)
+    try:
+        sub = np.linalg.inv(jac[:, live].T @ jac[:, live]) * redchi
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(sub)) or np.any(np.diag(sub) < 0):
+        return None
+    cov[np.ix_(live, live)] = sub
+    return cov
 
 
 def _derived(model: _RegionModel, v: np.ndarray, cov: np.ndarray | None
@@ -521,15 +556,12 @@ def fit_region(
     n, p = x.size, v.size
     chisqr = float(resid @ resid)
     redchi = chisqr / max(n - p, 1)
-    cov: np.ndarray | None
-    try:
-        jtj = jac.T @ jac
-        cov = np.linalg.inv(jtj) * redchi
-        if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) < 0):
-            raise np.linalg.LinAlgError("non-finite covariance")
-    except np.linalg.LinAlgError:
-        cov = None
+    cov = _covariance(jac, redchi)
+    if cov is None:
         notes.append("covariance not available (degenerate model); uncertainties are NaN")
+    elif np.isnan(np.diag(cov)).any():
+        dead = [model.names[i] for i in np.flatnonzero(np.isnan(np.diag(cov)))]
+        notes.append(f"parameters without influence on the model (band absent?): {dead}")
     sd = np.sqrt(np.diag(cov)) if cov is not None else np.full(p, math.nan)
     fwhm, sd_fwhm, height, sd_height = _derived(model, v, cov)
     comps = model.components(v)

@@ -9,7 +9,7 @@ Amounts
   ``peak_absorbance`` at the equimolar ratio (it scales with the B12 mole fraction); B10H10²⁻ bands
   are scaled so that their summed stretching area per mole is
   :data:`irkit.bands.B10_B12_AREA_PER_MOLE` times that of B12H12²⁻.
-- ``isopropanol``, ``water``, ``oxidation``, ``pvdf``: peak height of the strongest band of that
+- ``isopropanol``, ``water``, ``oxidation``, ``pvdf``, ``protonated``: peak height of the strongest band of that
   species as a fraction of ``peak_absorbance`` (the strongest electrolyte band at 1:1).
 """
 
@@ -28,7 +28,8 @@ from xrdkit.errors import InputError
 __all__ = ["TrueBand", "SyntheticSpectrum", "synthesize", "pv_height_per_area"]
 
 BaselineKind = Literal["flat", "sloping", "curved"]
-_ADMIXTURES = {"isopropanol": "isopropanol", "water": "water", "oxidation": "B-O", "pvdf": "PVDF"}
+_ADMIXTURES = {"isopropanol": "isopropanol", "water": "water", "oxidation": "B-O", "pvdf": "PVDF",
+               "protonated": "protonated"}
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def synthesize(
     water: float = 0.0,
     oxidation: float = 0.0,
     pvdf: float = 0.0,
+    protonated: float = 0.0,
     noise_sd: float = 0.002,
     baseline: BaselineKind = "sloping",
     low_cm1: float = 550.0,
@@ -108,8 +110,9 @@ def synthesize(
         Molar ratio B10H10²⁻ : B12H12²⁻ (``inf`` not allowed; 0 → pure B12H12²⁻ salt).
     peak_absorbance : float
         Height of the B12H12²⁻ ν(B–H) band at the 1:1 ratio.
-    isopropanol, water, oxidation, pvdf : float
-        Strongest-band height of each admixture as a fraction of ``peak_absorbance``.
+    isopropanol, water, oxidation, pvdf, protonated : float
+        Strongest-band height of each admixture (protonated = the shifted ν(B–H) band) as a
+        fraction of ``peak_absorbance``.
     noise_sd : float
         Standard deviation of the white Gaussian noise (absorbance).
     baseline : {"flat", "sloping", "curved"}
@@ -160,7 +163,7 @@ def synthesize(
             add(b, scale10 * b.relative_height)
     for amount_name, species in _ADMIXTURES.items():
         amount = {"isopropanol": isopropanol, "water": water, "oxidation": oxidation,
-                  "pvdf": pvdf}[amount_name]
+                  "pvdf": pvdf, "protonated": protonated}[amount_name]
         if amount < 0:
             raise InputError(f"{amount_name} must be >= 0, got {amount}", source=amount_name)
         if amount > 0:
