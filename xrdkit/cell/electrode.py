@@ -2,9 +2,9 @@
 
 Mass basis.  ``loading_mg_per_cm2`` is by default the **active-material** (NaCrO2) loading
 (``loading_basis="active"``).  This is the reading under which the paper's numbers are
-consistent: 0.1C of 7.0 mg cm⁻² at 1C = 120 mA g⁻¹ is 0.084 mA cm⁻², and 222 Wh kg⁻¹ of
-electrodes follows from 282 Wh kg⁻¹(NaCrO2) only if 5.6 mg cm⁻² is the NaCrO2 mass (see
-``tests/cell/test_cell_paper.py``).  ``loading_basis="electrode"`` treats it as the mass of the
+consistent: 0.1C of 7.0 mg cm⁻² at 1C = 120 mA g⁻¹ is exactly 0.084 mA cm⁻², and 282 Wh kg⁻¹
+(NaCrO2) converts to 222.7 Wh kg⁻¹ of electrodes (paper 222) with active-mass loadings, 225.7 with
+composite-mass loadings (see ``tests/cell/test_cell_paper.py``).  ``loading_basis="electrode"`` treats it as the mass of the
 dry composite (active + binder + carbon).
 
 Thickness.  L = V_solids / (1 − porosity), V_solids = Σ m_i/ρ_i.
