@@ -414,8 +414,12 @@ def _wavelength_from_ds(ds: h5py.Dataset) -> float | None:
 
 def _attrs_wavelength(group: h5py.Group) -> float | None:
     """A wavelength (Å) stored as an attribute of ``group``."""
+    try:
+        present = set(group.attrs.keys())
+    except (OSError, RuntimeError):
+        return None
     for name in _WAVELENGTH_NAMES:
-        if name in group.attrs:
+        if name in present:
             try:
                 lam = float(np.asarray(group.attrs[name]).reshape(-1)[0])
             except (TypeError, ValueError, IndexError):
@@ -425,33 +429,42 @@ def _attrs_wavelength(group: h5py.Group) -> float | None:
     return None
 
 
-def _find_wavelength(group: h5py.Group) -> float | None:
+def _names(group: h5py.Group) -> list[str]:
+    """Relative paths of everything below ``group`` (one HDF5 traversal, no objects opened)."""
+    out: list[str] = []
+    try:
+        group.visit(out.append)
+    except (OSError, RuntimeError, KeyError):
+        pass
+    return out
+
+
+def _find_wavelength(group: h5py.Group, names: list[str] | None = None) -> float | None:
     """First wavelength attribute of ``group`` or dataset inside it (shallowest first)."""
     lam_attr = _attrs_wavelength(group)
     if lam_attr is not None:
         return lam_attr
     found: list[tuple[int, int, float]] = []
-
-    def visit(name: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Dataset) and _is_numeric(obj):
-            base = name.rsplit("/", 1)[-1].lower()
-            if base in _WAVELENGTH_NAMES:
+    for name in names if names is not None else _names(group):
+        base = name.rsplit("/", 1)[-1].lower()
+        if base in _WAVELENGTH_NAMES:
+            obj = group.get(name)
+            if isinstance(obj, h5py.Dataset) and _is_numeric(obj):
                 lam = _wavelength_from_ds(obj)
                 if lam is not None:
                     found.append((_WAVELENGTH_NAMES.index(base), name.count("/"), lam))
-
-    try:
-        group.visititems(visit)
-    except (OSError, RuntimeError, KeyError):
-        return None
     return min(found)[2] if found else None
 
 
-def _entry_metadata(entry: h5py.Group) -> dict[str, Any]:
+def _entry_metadata(entry: h5py.Group, names: list[str]) -> dict[str, Any]:
     """Sample name, temperature, time and title from a NeXus entry (scalars only)."""
     meta: dict[str, Any] = {}
+    present = set(names)
+    samples = [n.rsplit("/", 1)[0] for n in names
+               if n.count("/") == 1 and n.endswith("/name") and n.lower().startswith("sample")]
     candidates = {
-        "sample_name": ("sample/name", "sample/sample_name", "sample_name"),
+        "sample_name": ("sample/name", "sample/sample_name", "sample_name",
+                        *(f"{g}/name" for g in samples)),
         "temperature": ("sample/temperature", "temperature"),
         "time": ("time", "elapsed_time", "sample/time"),
         "start_time": ("start_time",),
@@ -459,6 +472,8 @@ def _entry_metadata(entry: h5py.Group) -> dict[str, Any]:
     }
     for key, paths in candidates.items():
         for p in paths:
+            if p not in present:
+                continue
             obj = entry.get(p)
             if isinstance(obj, h5py.Dataset):
                 value = _scalar(obj)
@@ -468,13 +483,6 @@ def _entry_metadata(entry: h5py.Group) -> dict[str, Any]:
                     if unit and key in ("temperature", "time"):
                         meta[f"{key}_units"] = unit
                     break
-    for g in entry.values():
-        if isinstance(g, h5py.Group) and _nx_class(g) == "NXsample" and "sample_name" not in meta:
-            obj = g.get("name")
-            if isinstance(obj, h5py.Dataset):
-                value = _scalar(obj)
-                if value:
-                    meta["sample_name"] = value
     return meta
 
 
@@ -532,7 +540,7 @@ def _nxdata_of_entry(entry: h5py.Group, source: str) -> list[h5py.Group]:
 
 
 def _series_from_nxdata(
-    file: str, nxdata: h5py.Group, entry: h5py.Group, layout: str
+    file: str, nxdata: h5py.Group, entry: h5py.Group, layout: str, names: list[str]
 ) -> list[SeriesRef]:
     source = f"{file}{SPEC_SEPARATOR}{nxdata.name}"
     signal_name = _attr(nxdata, "signal")
@@ -562,30 +570,34 @@ def _series_from_nxdata(
         if isinstance(obj, h5py.Dataset) and obj.shape == signal.shape and _is_numeric(obj):
             errors_path = obj.name
             break
-    meta = _entry_metadata(entry)
+    meta = _entry_metadata(entry, names)
     meta["entry"] = entry.name
-    lam = _find_wavelength(entry) or _attrs_wavelength(entry.file)
+    lam = _find_wavelength(entry, names) or _attrs_wavelength(entry.file)
     return _make_refs(file, nxdata, signal, axis, errors_path, layout, lam, meta, entry)
 
 
-def _check_pair(signal: h5py.Dataset, axis: h5py.Dataset, source: str) -> None:
+def _check_pair(signal: h5py.Dataset, axis: h5py.Dataset, source: str
+                ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Validate dtypes and shapes; return (signal shape, axis shape)."""
     for ds, what in ((signal, "signal"), (axis, "axis")):
         if not _is_numeric(ds):
             raise InputError(
                 f"{what} dataset {ds.name} has dtype {ds.dtype}, not numbers", source=source
             )
-    if axis.ndim != 1:
-        raise InputError(f"axis dataset {axis.name} has shape {axis.shape}; 1-D expected",
+    s_shape, a_shape = signal.shape, axis.shape
+    if len(a_shape) != 1:
+        raise InputError(f"axis dataset {axis.name} has shape {a_shape}; 1-D expected",
                          source=source)
-    if signal.ndim not in (1, 2):
-        raise InputError(f"signal dataset {signal.name} has shape {signal.shape}; "
+    if len(s_shape) not in (1, 2):
+        raise InputError(f"signal dataset {signal.name} has shape {s_shape}; "
                          "1-D (one scan) or 2-D (a stack) expected", source=source)
-    if signal.shape[-1] != axis.shape[0]:
+    if s_shape[-1] != a_shape[0]:
         raise InputError(
-            f"signal {signal.name} has {signal.shape[-1]} points per scan but axis "
-            f"{axis.name} has {axis.shape[0]}",
+            f"signal {signal.name} has {s_shape[-1]} points per scan but axis "
+            f"{axis.name} has {a_shape[0]}",
             source=source,
         )
+    return s_shape, a_shape
 
 
 def _row_metadata(group: h5py.Group, n_rows: int, exclude: set[str]) -> dict[str, np.ndarray]:
@@ -618,19 +630,20 @@ def _make_refs(
     meta: dict[str, Any],
     meta_group: h5py.Group | None = None,
 ) -> list[SeriesRef]:
-    source = f"{file}{SPEC_SEPARATOR}{group.name}"
-    _check_pair(signal, axis, source)
+    group_name, signal_name, axis_name = group.name, signal.name, axis.name
+    source = f"{file}{SPEC_SEPARATOR}{group_name}"
+    s_shape, _ = _check_pair(signal, axis, source)
     axis_units = _units_of(axis)
     if axis_units is None:
-        axis_units = _AXIS_NAMES.get(_norm_name(axis.name.rsplit("/", 1)[-1]))
-    common = dict(file=file, path=group.name, signal_path=signal.name, axis_path=axis.name,
+        axis_units = _AXIS_NAMES.get(_norm_name(axis_name.rsplit("/", 1)[-1]))
+    common = dict(file=file, path=group_name, signal_path=signal_name, axis_path=axis_name,
                   errors_path=errors_path, axis_units=axis_units, wavelength_angstrom=lam)
-    if signal.ndim == 1:
+    if len(s_shape) == 1:
         return [SeriesRef(index=None, layout=layout, metadata=dict(meta), **common)]
-    n_rows = signal.shape[0]
-    rows = _row_metadata(group, n_rows, {signal.name, axis.name})
-    if meta_group is not None and meta_group.name != group.name:
-        for k, v in _row_metadata(meta_group, n_rows, {signal.name, axis.name}).items():
+    n_rows = s_shape[0]
+    rows = _row_metadata(group, n_rows, {signal_name, axis_name})
+    if meta_group is not None and meta_group.name != group_name:
+        for k, v in _row_metadata(meta_group, n_rows, {signal_name, axis_name}).items():
             rows.setdefault(k, v)
     refs = []
     for i in range(n_rows):
@@ -642,13 +655,15 @@ def _make_refs(
     return refs
 
 
-def _is_pyfai(entry: h5py.Group) -> bool:
-    for name, g in entry.items():
-        if isinstance(g, h5py.Group) and _nx_class(g) == "NXprocess":
-            prog = g.get("program")
-            if name.lower() == "pyfai" or (
-                isinstance(prog, h5py.Dataset) and str(_scalar(prog)).lower() == "pyfai"
-            ):
+def _is_pyfai(entry: h5py.Group, names: list[str]) -> bool:
+    """pyFAI writes an NXprocess named ``pyFAI`` and ``program_name = pyFAI`` in its entries."""
+    top = {n.lower(): n for n in names if "/" not in n}
+    if "pyfai" in top:
+        return True
+    for key in ("program_name", "program"):
+        if key in top:
+            obj = entry.get(top[key])
+            if isinstance(obj, h5py.Dataset) and str(_scalar(obj)).lower().startswith("pyfai"):
                 return True
     return False
 
@@ -664,9 +679,10 @@ def _nexus_series(file: str, h5: h5py.File) -> list[SeriesRef]:
         entries.insert(0, root_default)
     refs: list[SeriesRef] = []
     for entry in entries:
-        layout = "pyfai" if _is_pyfai(entry) else "nexus"
+        names = _names(entry)
+        layout = "pyfai" if _is_pyfai(entry, names) else "nexus"
         for nxdata in _nxdata_of_entry(entry, f"{file}{SPEC_SEPARATOR}{entry.name}"):
-            refs.extend(_series_from_nxdata(file, nxdata, entry, layout))
+            refs.extend(_series_from_nxdata(file, nxdata, entry, layout, names))
     return refs
 
 
