@@ -15,8 +15,9 @@ How each part is decided
 - **Isopropanol, water, B–O oxidation, PVDF binder.** One joint linear least-squares *template
   test*: the fitted anion bands are subtracted; around each marker band of the four species
   (library ``marker = yes``; ±2.5 FWHM) a quadratic local baseline is fitted together with one
-  scale per species whose template is that species' marker bands at library positions, widths and
-  relative heights. A species is detected when scale / σ(scale) > :data:`DETECTION_Z`; its
+  scale per species whose template is all of that species' bands at library positions, widths
+  and relative heights (bands overlapping the anion bands are not markers, so they open no
+  window, but they stay in the template where they reach into one). A species is detected when scale / σ(scale) > :data:`DETECTION_Z`; its
   detection limit is ``DETECTION_Z · σ`` expressed as the peak absorbance of its strongest band.
   Because PVDF is a column of the same fit, its 1398/1428 cm⁻¹ bands are attributed to the binder
   and do not raise the B–O (1350–1450 cm⁻¹) or isopropanol (1379/1367 cm⁻¹) flags.
@@ -255,9 +256,9 @@ def template_test(
     merged = _merge(windows)
     mask = np.zeros(x.size, dtype=bool)
     columns: list[np.ndarray] = []
-    for sp in tested:
+    for sp in tested:  # the template holds every band of the species; markers only set windows
         columns.append(sum(b.relative_height * _unit_height_pv(x, b.position_cm1, b.fwhm_cm1)
-                           for b in markers[sp]))
+                           for b in lib.select(sp)))
     for lo, hi in merged:
         inside = (x >= lo) & (x <= hi)
         mask |= inside

@@ -11,8 +11,8 @@ Readers
 - :func:`read_jcamp` — JCAMP-DX through the `jcamp` package (AFFN and the compressed ASDF forms
   SQZ/DIF/DUP of ``XYDATA=(X++(Y..Y))``, and ``XYPOINTS=(XY..XY)``).
 - :func:`read_opus` — Bruker OPUS binary files through `brukeropus`.
-- :func:`read_hdf5` — 1-D axis + signal datasets in an HDF5 file (NXdata ``@signal``/``@axes``
-  or a group holding a wavenumber-like and a signal-like dataset).
+- :func:`read_hdf5` — 1-D series in HDF5 / NeXus files, found by :mod:`xrdkit.hdf5` (NXdata,
+  stacks, bare axis + signal groups).
 - :func:`read_spectrum` — picks one of the above from the file extension / content.
 """
 
@@ -24,7 +24,7 @@ import logging
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +43,8 @@ __all__ = [
     "read_jcamp",
     "read_opus",
     "read_hdf5",
+    "list_hdf5_spectra",
+    "spectrum_from_ref",
     "read_spectrum",
 ]
 
@@ -555,98 +557,64 @@ def read_opus(path: str | Path) -> Spectrum:
 
 # --------------------------------------------------------------------------- HDF5
 
-_AXIS_NAMES = ("wavenumber_cm1", "wavenumber", "wavenumbers", "x")
-_SIGNAL_NAMES: tuple[tuple[str, SpectrumKind], ...] = (
-    ("absorbance", "absorbance"),
-    ("transmittance", "transmittance"),
-    ("atr_absorbance", "atr_absorbance"),
-    ("data", "absorbance"),
-    ("signal", "absorbance"),
-    ("y", "absorbance"),
-)
+_HDF5_KINDS: tuple[tuple[str, SpectrumKind], ...] = (
+    ("atr", "atr_absorbance"), ("transmittance", "transmittance"), ("absorbance", "absorbance"))
 
 
-def _decode(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, np.ndarray) and value.size == 1:
-        return _decode(value.reshape(-1)[0])
-    return str(value)
+def list_hdf5_spectra(path: str | Path) -> list[Any]:
+    """Every 1-D series in an HDF5 / NeXus file (:func:`xrdkit.hdf5.find_1d_series`).
+
+    Returns picklable ``SeriesRef`` objects (batch workers receive these, never open handles).
+    """
+    from xrdkit.hdf5 import find_1d_series
+
+    return find_1d_series(path)
 
 
-def read_hdf5(path: str | Path, group: str | None = None, *,
-              kind: SpectrumKind | None = None) -> Spectrum:
-    """Read one spectrum from 1-D datasets in an HDF5 file.
+def spectrum_from_ref(ref: Any, *, kind: SpectrumKind | None = None) -> Spectrum:
+    """Read the spectrum a ``SeriesRef`` points at (axis must be in cm⁻¹ or unit-less).
 
-    The group is ``group`` if given, else the first group (breadth first) that is an NXdata
-    group with ``@signal`` and ``@axes`` attributes, else the first group holding a
-    wavenumber-like dataset (``wavenumber_cm1``, ``wavenumber``, ``x``) and a signal-like one
-    (``absorbance``, ``transmittance``, ``data``, ``signal``, ``y``).
-    The signal's ``@units``/``@kind`` attribute or its name tells the kind.
+    The kind comes from ``kind``, else the signal dataset's name (``absorbance``,
+    ``transmittance``, ``atr…``), else absorbance. A descending axis is reversed (the file
+    states it explicitly as an axis dataset).
+    """
+    from xrdkit.hdf5 import read_series
+
+    series = read_series(ref)
+    if series.axis_units not in (None, "1/cm"):
+        raise InputError(f"axis unit {series.axis_units!r} is not a wavenumber (need cm⁻¹)",
+                         source=series.source)
+    name = ref.signal_path.rsplit("/", 1)[-1].lower()
+    hint = next((k for key, k in _HDF5_KINDS if key in name), None)
+    x, y = series.axis, series.signal
+    if x.size >= 2 and x[0] > x[-1]:
+        x, y = x[::-1], y[::-1]
+    meta = {"format": "hdf5", "layout": ref.layout, **dict(ref.metadata)}
+    return make_spectrum(x, y, kind or hint or "absorbance", source=series.source, metadata=meta)
+
+
+def read_hdf5(path: str | Path, index: int = 0, *, kind: SpectrumKind | None = None) -> Spectrum:
+    """Read one spectrum from an HDF5 / NeXus file (any layout :mod:`xrdkit.hdf5` recognises:
+    NeXus NXdata, stacks of spectra, bare axis + signal groups).
+
+    Parameters
+    ----------
+    path : str or Path
+    index : int
+        Which series (in :func:`list_hdf5_spectra` order).
+    kind : str, optional
+        Override what the values are.
 
     Raises
     ------
     InputError
-        Not an HDF5 file, group missing, no axis/signal pair found, datasets not 1-D.
+        Not HDF5, no 1-D series, index out of range, axis not in cm⁻¹, any gate failure.
     """
-    import h5py
-
-    source = str(path)
-    try:
-        h5 = h5py.File(path, "r")
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot open as HDF5 ({exc})", source=source) from None
-    with h5:
-        groups: list[Any] = []
-        if group is not None:
-            if group not in h5 or not isinstance(h5[group], h5py.Group):
-                raise InputError(f"group {group!r} not found", source=source)
-            groups = [h5[group]]
-        else:
-            groups = [h5]
-            h5.visititems(lambda _n, obj: groups.append(obj)
-                          if isinstance(obj, h5py.Group) else None)
-        for g in groups:
-            picked = _pick_axis_signal(g)
-            if picked is None:
-                continue
-            axis_name, signal_name, signal_kind = picked
-            where = f"{source}::{g[signal_name].name}"
-            x, y = g[axis_name], g[signal_name]
-            if x.ndim != 1 or y.ndim != 1:
-                raise InputError(f"axis {axis_name!r} and signal {signal_name!r} must be 1-D "
-                                 f"(shapes {x.shape}, {y.shape})", source=where)
-            x_arr, y_arr = np.asarray(x[()], dtype=float), np.asarray(y[()], dtype=float)
-            units = _decode(y.attrs.get("kind", y.attrs.get("units", "")))
-            hint, percent = _kind_from_hint(units)
-            final_kind = kind or hint or signal_kind
-            if x_arr.size >= 2 and x_arr[0] > x_arr[-1]:
-                x_arr, y_arr = x_arr[::-1], y_arr[::-1]
-            return make_spectrum(x_arr, y_arr, final_kind, source=where, percent=percent,
-                                 metadata={"format": "hdf5", "group": g.name})
-    raise InputError("no group with a 1-D wavenumber axis and a signal dataset found",
-                     source=source)
-
-
-def _pick_axis_signal(g: Any) -> tuple[str, str, SpectrumKind] | None:
-    import h5py
-
-    names = [k for k in g if isinstance(g[k], h5py.Dataset)]
-    signal = g.attrs.get("signal")
-    axes = g.attrs.get("axes")
-    if signal is not None and axes is not None:
-        s = _decode(signal)
-        a = axes if isinstance(axes, str | bytes) else np.asarray(axes).reshape(-1)[0]
-        a = _decode(a)
-        if s in names and a in names:
-            return a, s, dict(_SIGNAL_NAMES).get(s, "absorbance")
-    axis = next((n for n in _AXIS_NAMES if n in names), None)
-    if axis is None:
-        return None
-    for name, k in _SIGNAL_NAMES:
-        if name in names:
-            return axis, name, k
-    return None
+    refs = list_hdf5_spectra(path)
+    if not -len(refs) <= index < len(refs):
+        raise InputError(f"series index {index} out of range (file has {len(refs)})",
+                         source=str(path))
+    return spectrum_from_ref(refs[index], kind=kind)
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -677,10 +645,3 @@ def read_spectrum(path: str | Path, **kw: Any) -> Spectrum:
         return read_text(p, **kw)
     raise InputError(f"unknown spectrum file type {suffix!r} (expected text, JCAMP-DX, OPUS, "
                      "HDF5)", source=str(path))
-
-
-def with_metadata(spectrum: Spectrum, **items: Any) -> Spectrum:
-    """Return a copy of ``spectrum`` with extra metadata items."""
-    meta = dict(spectrum.metadata)
-    meta.update(items)
-    return replace(spectrum, metadata=meta)

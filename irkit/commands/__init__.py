@@ -1,0 +1,1 @@
+"""Sub-commands of the ``irkit`` CLI; each module exposes ``add_parser(subparsers)``."""

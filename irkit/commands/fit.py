@@ -1,0 +1,123 @@
+"""``irkit fit``: fit the B–H regions of one spectrum and judge the electrolyte.
+
+    irkit fit SPECTRUM [--json OUT.json] [--plot OUT.png] [--shape voigt] [--shared-width]
+        [--baseline-degree 2] [--subtract arpls] [--atr 2.4,1.5,45]
+
+SPECTRUM: text (CSV/TSV/whitespace), JCAMP-DX, Bruker OPUS or HDF5. The stretching region
+(2350–2650 cm⁻¹) must be covered; the bending region (600–1200 cm⁻¹) is fitted when covered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from xrdkit.errors import InputError
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``fit`` sub-command."""
+    p = subparsers.add_parser("fit", help="fit B–H bands and judge one IR spectrum",
+                              description=__doc__.splitlines()[0],
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog=__doc__)
+    p.add_argument("spectrum", type=Path, help="spectrum file")
+    p.add_argument("--json", type=Path, help="write bands and verdict as JSON")
+    p.add_argument("--plot", type=Path, help="write a figure (PNG/PDF/SVG)")
+    p.add_argument("--shape", choices=("pseudo_voigt", "voigt"), default="pseudo_voigt")
+    p.add_argument("--shared-width", action="store_true", help="one width per region")
+    p.add_argument("--baseline-degree", type=int, default=2,
+                   help="degree of the baseline fitted jointly with the bands (2; -1: none)")
+    p.add_argument("--subtract", metavar="METHOD",
+                   help="subtract a pybaselines baseline first (e.g. arpls)")
+    p.add_argument("--atr", metavar="N_CRYSTAL,N_SAMPLE,ANGLE",
+                   help="apply the ATR penetration-depth correction (e.g. 2.4,1.5,45)")
+    p.set_defaults(func=run)
+
+
+def _atr(text: str) -> tuple[float, float, float]:
+    try:
+        n1, n2, angle = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"expected N_CRYSTAL,N_SAMPLE,ANGLE, got {text!r}",
+                         source="--atr") from None
+    return n1, n2, angle
+
+
+def _clean(value: Any) -> Any:
+    """NaN/inf → None, tuples → lists, recursively (strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def analyse(path: Path, args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
+    """Read, correct, fit and assess one spectrum; returns (spectrum, fits, verdict)."""
+    from irkit.assess import assess
+    from irkit.fit import fit_region
+    from irkit.spectra import atr_correct, read_spectrum, to_absorbance
+
+    spectrum = to_absorbance(read_spectrum(path))
+    if getattr(args, "atr", None):
+        n1, n2, angle = _atr(args.atr)
+        spectrum = atr_correct(spectrum, n_crystal=n1, n_sample=n2, angle_deg=angle)
+    options = dict(shape=args.shape, shared_width=args.shared_width,
+                   baseline_degree=args.baseline_degree, subtract=args.subtract)
+    fits = [fit_region(spectrum, "stretch", **options)]
+    if spectrum.covers(600.0, 1200.0):
+        fits.append(fit_region(spectrum, "bend", **options))
+    verdict = assess(spectrum, stretch=fits[0], bend=fits[1] if len(fits) > 1 else None)
+    return spectrum, fits, verdict
+
+
+def report(spectrum: Any, fits: list[Any], verdict: Any) -> dict[str, Any]:
+    """The JSON document: bands, fit quality per region and the verdict."""
+    bands = [{"region": f.region, **asdict(b)} for f in fits for b in f.bands]
+    return _clean({
+        "source": str(spectrum.source),
+        "bands": bands,
+        "fits": {f.region: {**asdict(f.quality), "shape": f.shape,
+                            "shape_parameter": f.shape_parameter,
+                            "warnings": list(f.warnings)} for f in fits},
+        "verdict": verdict.to_dict(),
+    })
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``irkit fit``."""
+    spectrum, fits, verdict = analyse(args.spectrum, args)
+    for f in fits:
+        print(f"{f.region}: R² = {f.quality.r_squared:.5f}, rms residual "
+              f"{f.quality.rms_residual:.2e}")
+        for b in f.bands:
+            print(f"  {b.label:22s} {b.center_cm1:8.1f} ± {b.center_sigma_cm1:.1f} cm⁻¹  "
+                  f"FWHM {b.fwhm_cm1:5.1f}  area {b.area:.4g} ± {b.area_sigma:.2g}")
+    d = verdict.to_dict()
+    print("verdict: " + ", ".join(f"{k}={d[k]}" for k in
+                                  ("anions_intact", "isopropanol", "water", "oxidation",
+                                   "binder", "protonation")))
+    if verdict.ratio is not None:
+        print(f"B10:B12 = {verdict.ratio.value:.3f} ± {verdict.ratio.sigma:.3f} "
+              f"(calibration: {verdict.ratio.calibration.provenance})")
+    for note in verdict.notes:
+        print(f"note: {note}")
+    if args.json:
+        args.json.write_text(json.dumps(report(spectrum, fits, verdict), indent=2),
+                             encoding="utf-8")
+    if args.plot:
+        from irkit.bands import load_band_library
+        from irkit.plot import fit_figure
+
+        lib = load_band_library()
+        marked = [b for b in lib.select(("isopropanol", "water", "B-O", "PVDF"),
+                                        markers_only=True)]
+        fit_figure(spectrum, fits, marked).savefig(args.plot, dpi=120)
+    return 0
