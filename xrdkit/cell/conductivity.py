@@ -221,13 +221,17 @@ def gem_conductivity(volume_fractions: np.ndarray | list[float],
         return float(sig[0])
     a = (1.0 - percolation_threshold) / percolation_threshold
     # work in s = ln σ / t so that σ^{1/t} = exp(s): no overflow for any t
-    s_i = np.log(sig) / exponent
+    s_i = [math.log(x) / exponent for x in sig.tolist()]
+    phis = phi.tolist()
 
     def residual(s: float) -> float:
-        x = np.exp(s_i - s)  # σ_i^{1/t} / σ^{1/t}
-        return float(np.sum(phi * (x - 1.0) / (x + a)))
+        total = 0.0
+        for p_i, si in zip(phis, s_i, strict=True):
+            x = math.exp(si - s)  # σ_i^{1/t} / σ^{1/t}
+            total += p_i * (x - 1.0) / (x + a)
+        return total
 
-    lo, hi = float(s_i.min()), float(s_i.max())
+    lo, hi = min(s_i), max(s_i)
     # residual is decreasing in s, ≥ 0 at the lowest and ≤ 0 at the highest phase conductivity
     s = brentq(residual, lo, hi, xtol=1e-14, rtol=_ROOT_RTOL)
     return float(math.exp(s * exponent))
