@@ -65,7 +65,7 @@ def test_weight_to_volume_fractions_hand_case() -> None:
 
 
 def test_limit_pure_fcc_equals_fcc_value_at_any_temperature() -> None:
-    for t_c in (-20.0, 25.0, 30.0, 60.0):
+    for t_c in (-20.0, 25.0, 30.0, 60.0):  # the 0.60 eV regime
         p = ElectrolyteParameters()
         expect = arrhenius(p.sigma_fcc_25C_S_per_cm, p.activation_energy_fcc_eV, t_c + 273.15)
         for mixing in ("gem", "bruggeman"):
@@ -87,6 +87,16 @@ def test_arrhenius_slope_recovers_activation_energy() -> None:
     s = np.array([electrolyte_conductivity(1.0, x - 273.15) for x in t])
     slope = np.polyfit(1.0 / t, np.log(s), 1)[0]
     assert -slope * BOLTZMANN_EV_PER_K == pytest.approx(ea, rel=1e-9)
+
+
+def test_high_temperature_regime_slope_and_continuity() -> None:
+    """Above 70 °C the fcc phase follows 0.34 eV (paper), joined continuously at 70 °C."""
+    t = np.array([360.0, 380.0, 400.0])
+    s = np.array([electrolyte_conductivity(1.0, x - 273.15) for x in t])
+    slope = np.polyfit(1.0 / t, np.log(s), 1)[0]
+    assert -slope * BOLTZMANN_EV_PER_K == pytest.approx(0.34, rel=1e-9)
+    assert electrolyte_conductivity(1.0, 70.0 + 1e-9) == pytest.approx(
+        electrolyte_conductivity(1.0, 70.0), rel=1e-9)
 
 
 def test_phase_volume_fractions_sum_and_order() -> None:

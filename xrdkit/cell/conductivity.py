@@ -77,7 +77,9 @@ class ElectrolyteParameters:
     Attributes
     ----------
     sigma_fcc_25C_S_per_cm, activation_energy_fcc_eV
-        Conductive fcc NBH phase [paper].
+        Conductive fcc NBH phase [paper]: 1 mS cm⁻¹ at 25 °C, 0.60 eV from −50 to 70 °C.
+    activation_energy_fcc_high_T_eV, fcc_arrhenius_crossover_C
+        Above the crossover (70 °C) the fcc phase follows 0.34 eV [paper], continuously joined.
     sigma_monoclinic_25C_S_per_cm, activation_energy_monoclinic_eV
         Both monoclinic precursors (no measured value; default 1e-7 S cm⁻¹, range 1e-9–1e-5).
     density_fcc_g_per_cm3, density_b12_g_per_cm3, density_b10_g_per_cm3
@@ -96,6 +98,8 @@ class ElectrolyteParameters:
         default_factory=lambda: material("sigma_fcc_25C_S_per_cm"))
     activation_energy_fcc_eV: float = field(
         default_factory=lambda: material("activation_energy_fcc_eV"))
+    activation_energy_fcc_high_T_eV: float = 0.34
+    fcc_arrhenius_crossover_C: float = 70.0
     sigma_monoclinic_25C_S_per_cm: float = field(
         default_factory=lambda: material("sigma_monoclinic_25C_S_per_cm"))
     activation_energy_monoclinic_eV: float = field(
@@ -117,7 +121,8 @@ class ElectrolyteParameters:
                      "density_fcc_g_per_cm3", "density_b12_g_per_cm3", "density_b10_g_per_cm3",
                      "percolation_exponent"):
             _check_positive(getattr(self, name), name)
-        for name in ("activation_energy_fcc_eV", "activation_energy_monoclinic_eV"):
+        for name in ("activation_energy_fcc_eV", "activation_energy_monoclinic_eV",
+                     "activation_energy_fcc_high_T_eV"):
             _check_positive(getattr(self, name), name, allow_zero=True)
         _check_fraction(self.b12_weight_share, "b12_weight_share")
         phi_c = float(self.percolation_threshold)
@@ -286,7 +291,12 @@ def electrolyte_conductivity(fcc_weight_fraction: float, temperature_C: float = 
         raise InputError(f"temperature_C must be above -273.15, got {temperature_C!r}",
                          source="temperature_C")
     phi = phase_volume_fractions(fcc_weight_fraction, p)
-    s_fcc = arrhenius(p.sigma_fcc_25C_S_per_cm, p.activation_energy_fcc_eV, t_k)
+    t_cross_k = p.fcc_arrhenius_crossover_C + 273.15
+    if t_k <= t_cross_k:
+        s_fcc = arrhenius(p.sigma_fcc_25C_S_per_cm, p.activation_energy_fcc_eV, t_k)
+    else:  # second regime, continuous at the crossover
+        s_cross = arrhenius(p.sigma_fcc_25C_S_per_cm, p.activation_energy_fcc_eV, t_cross_k)
+        s_fcc = arrhenius(s_cross, p.activation_energy_fcc_high_T_eV, t_k, t_cross_k)
     s_mono = arrhenius(p.sigma_monoclinic_25C_S_per_cm, p.activation_energy_monoclinic_eV, t_k)
     sig = np.array([s_fcc, s_mono, s_mono])
     if p.mixing == "bruggeman":
