@@ -127,9 +127,9 @@ class RateCapability:
         i · R_total.
     diffusion_loss_fraction : ndarray
         Δx, the depth of discharge lost to solid diffusion.
-    resistance_ohm_cm2 : dict-free breakdown in the fields below (scalars):
     separator_resistance_ohm_cm2, electrode_ionic_resistance_ohm_cm2,
     interface_resistance_ohm_cm2 : float
+        Series area-specific resistances (Ω cm² of electrode).
     binder_coverage : float
         θ, the fraction of NaCrO2 surface covered by binder.
     sigma_electrolyte_S_per_cm, sigma_effective_S_per_cm : float
