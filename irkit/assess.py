@@ -271,10 +271,15 @@ def template_test(
     m, p = design.shape
     if m <= p:
         raise InputError(f"template test has {m} points for {p} unknowns", source=spectrum.source)
-    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    # normal equations on column-scaled design (p ≲ 30 columns: cheap and well conditioned)
+    norms = np.linalg.norm(design, axis=0)
+    norms[norms == 0] = 1.0
+    scaled = design / norms
+    normal_inv = np.linalg.pinv(scaled.T @ scaled)
+    coef = (normal_inv @ (scaled.T @ target)) / norms
     resid = target - design @ coef
     s2 = float(resid @ resid) / (m - p)
-    cov = np.linalg.pinv(design.T @ design) * s2
+    cov = normal_inv / np.outer(norms, norms) * s2
     for j, sp in enumerate(tested):
         strongest = max(markers[sp], key=lambda b: b.relative_height)
         # scale multiplies relative heights: the strongest marker's height is scale·rel_height

@@ -244,7 +244,8 @@ class _RegionModel:
         self.shared = shared_width
         self.x_mid, self.x_half = 0.5 * (x[0] + x[-1]), 0.5 * (x[-1] - x[0])
         u = (x - self.x_mid) / self.x_half
-        self.powers = np.vstack([u ** i for i in range(degree + 1)])  # (degree+1, n)
+        self.powers = np.array([u ** i for i in range(degree + 1)]).reshape(degree + 1, x.size)
+        # (degree+1, n); (0, n) without a baseline
         k = len(self.bands)
         self.pre = [b.prefix for b in self.bands]
         self.i_amp = np.arange(k)
@@ -352,7 +353,8 @@ def _solve_lmfit(model: _RegionModel, v0, lo, hi, max_nfev: int):
     for name, v, a, b in zip(model.names, v0, lo, hi, strict=True):
         params.add(name, value=float(v), min=float(a), max=float(b))
     jac = model.jacobian_params if model.shape == "pseudo_voigt" else None
-    out = Minimizer(model.residual_params, params, scale_covar=True).leastsq(
+    # calc_covar=False: the covariance is computed once from the analytic Jacobian below
+    out = Minimizer(model.residual_params, params, calc_covar=False).leastsq(
         Dfun=jac, max_nfev=max_nfev)
     v = model.vector(out.params)
     jac_final = model.jacobian(v) if model.shape == "pseudo_voigt" else None
