@@ -1,0 +1,81 @@
+"""Batch analysis of many IR spectra in HDF5 files with :func:`xrdkit.batch.run_batch`.
+
+Items are picklable ``SeriesRef`` objects from :func:`irkit.spectra.list_hdf5_spectra` (a file
+name and an HDF5 path, never an open handle); :func:`analyse_ref` reads one spectrum, fits both
+regions and returns the verdict and every band as scalars of an
+:class:`xrdkit.results.ItemResult`. Errors of one spectrum are recorded, never fatal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from irkit.assess import assess
+from irkit.fit import fit_region
+from irkit.spectra import list_hdf5_spectra, spectrum_from_ref, to_absorbance
+from xrdkit.batch import BatchSummary, run_batch
+from xrdkit.results import ItemResult
+
+__all__ = ["analyse_ref", "ref_id", "run_ir_batch"]
+
+#: Region fits reported in the summary (the bending region only when the spectrum covers it).
+_BEND = (600.0, 1200.0)
+
+
+def ref_id(ref: Any) -> str:
+    """Unique id of a spectrum reference: ``file::/path[index]``."""
+    return str(ref.spec)
+
+
+def _num(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def analyse_ref(ref: Any) -> ItemResult:
+    """Read, fit and judge one spectrum (top-level, picklable: runs in batch workers)."""
+    spectrum = to_absorbance(spectrum_from_ref(ref))
+    fits = [fit_region(spectrum, "stretch")]
+    if spectrum.covers(*_BEND):
+        fits.append(fit_region(spectrum, "bend"))
+    verdict = assess(spectrum, stretch=fits[0], bend=fits[1] if len(fits) > 1 else None)
+    scalars: dict[str, bool | float | str] = {
+        "anions_intact": verdict.anions_intact,
+        "b10_b12_ratio": _num(verdict.ratio.value if verdict.ratio else None),
+        "b10_b12_ratio_sigma": _num(verdict.ratio.sigma if verdict.ratio else None),
+    }
+    for name in ("isopropanol", "water", "oxidation", "binder", "protonation"):
+        test = getattr(verdict, name)
+        scalars[name] = bool(test.detected)
+        scalars[f"{name}_height"] = _num(test.height)
+        scalars[f"{name}_detection_limit"] = _num(test.detection_limit)
+    arrays: dict[str, np.ndarray] = {}
+    for fit in fits:
+        scalars[f"{fit.region}_r_squared"] = fit.quality.r_squared
+        scalars[f"{fit.region}_rms_residual"] = fit.quality.rms_residual
+        for band in fit.bands:
+            stem = band.prefix.rstrip("_")
+            scalars[f"{stem}_center_cm1"] = band.center_cm1
+            scalars[f"{stem}_center_sigma_cm1"] = band.center_sigma_cm1
+            scalars[f"{stem}_fwhm_cm1"] = band.fwhm_cm1
+            scalars[f"{stem}_area"] = band.area
+            scalars[f"{stem}_area_sigma"] = band.area_sigma
+        arrays[f"{fit.region}_wavenumber_cm1"] = fit.wavenumber_cm1
+        arrays[f"{fit.region}_best_fit"] = fit.best_fit
+        arrays[f"{fit.region}_residual"] = fit.residual
+    notes = tuple(verdict.notes)
+    return ItemResult(scalars=scalars, arrays=arrays, warnings=notes)
+
+
+def run_ir_batch(files: Sequence[str | Path], out_path: str | Path, **kw: Any) -> BatchSummary:
+    """Analyse every spectrum of the HDF5 ``files`` into ``out_path`` (``RESULTS.h5``).
+
+    Keyword arguments go to :func:`xrdkit.batch.run_batch` (``workers``, ``scheduler``,
+    ``resume``, ``overwrite``, ``chunk_size``, ``progress``, ``config``).
+    """
+    refs = [ref for f in files for ref in list_hdf5_spectra(f)]
+    return run_batch(refs, analyse_ref, out_path, item_id=ref_id, **kw)

@@ -1,0 +1,54 @@
+"""`irkit batch`: a stack of synthetic spectra in HDF5 through xrdkit's batch engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from irkit.cli import main
+from irkit.synthetic import synthesize
+from xrdkit.results import read_item, read_summary
+
+
+def _stack(path: Path, spectra: list) -> Path:
+    with h5py.File(path, "w") as f:
+        g = f.create_group("ir")
+        ax = g.create_dataset("wavenumber", data=spectra[0].spectrum.wavenumber_cm1[::-1])
+        ax.attrs["units"] = "cm-1"
+        g.create_dataset("absorbance", data=np.array([s.spectrum.values[::-1] for s in spectra]))
+    return path
+
+
+def test_batch_stack_with_one_bad_spectrum(tmp_path: Path) -> None:
+    syns = [synthesize(i, isopropanol=0.05 if i == 1 else 0.0, baseline="curved")
+            for i in range(4)]
+    good = _stack(tmp_path / "stack.h5", syns)
+    bad = tmp_path / "bad.h5"
+    with h5py.File(bad, "w") as f:  # one spectrum with a NaN: recorded as an error
+        g = f.create_group("ir")
+        g.create_dataset("wavenumber", data=syns[0].spectrum.wavenumber_cm1).attrs["units"] = \
+            "cm-1"
+        values = syns[0].spectrum.values.copy()
+        values[100] = np.nan
+        g.create_dataset("absorbance", data=values)
+    out = tmp_path / "results.h5"
+    rc = main(["batch", str(good), str(bad), "--out", str(out), "--workers", "1",
+               "--csv", str(tmp_path / "t.csv")])
+    assert rc == 1  # one error
+    rows = read_summary(out)
+    assert len(rows) == 5
+    by_status = [r["status"] for r in rows]
+    assert by_status.count("ok") == 4 and by_status.count("error") == 1
+    err = next(r for r in rows if r["status"] == "error")
+    assert "NaN" in err["error"] and "bad.h5" in err["source"]
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert [r["isopropanol"] for r in ok] == [False, True, False, False]
+    assert all(r["anions_intact"] for r in ok)
+    for r in ok:
+        assert abs(r["B12H12_nu_BH_center_cm1"] - 2480) < 2
+        assert abs(r["b10_b12_ratio"] - 1.0) < 4 * r["b10_b12_ratio_sigma"]
+    item = read_item(out, ok[0]["id"])
+    assert item.arrays["stretch_residual"].shape == item.arrays["stretch_best_fit"].shape
+    assert (tmp_path / "t.csv").read_text().startswith("id,status,error")
