@@ -48,7 +48,8 @@ def test_real_layouts_detected_and_identical(realdata: Path, name: str) -> None:
     folder = realdata / "xrd_formats"
     path = folder / name
     before = _sha256(path)
-    refs = hdf5.list_scans(path)
+    refs = hdf5.list_scans(path)  # isolated probe (default)
+    assert refs == hdf5.list_scans(path, timeout_s=None)  # same as in-process
     assert len(refs) == 1 and refs[0].layout == REAL_HDF5[name]
     scan = hdf5.read_ref(refs[0])
     _check_real_scan(scan)
@@ -65,9 +66,10 @@ def test_real_layouts_detected_and_identical(realdata: Path, name: str) -> None:
 
 def test_real_wavelength_and_nonascii_units(realdata: Path) -> None:
     # nomad file stores k_alpha_one@units = 'Å' (non-ASCII) and has an empty NXdata q_data
-    ref = hdf5.list_scans(realdata / "xrd_formats" / "nomad_XRD-918-16_10.hdf5")[0]
+    ref = hdf5.list_scans(realdata / "xrd_formats" / "nomad_XRD-918-16_10.hdf5", timeout_s=None)[0]
     assert ref.wavelength_angstrom == pytest.approx(CU_KA1_ANGSTROM)
-    bare = hdf5.list_scans(realdata / "xrd_formats" / "nomad_XRD-918-16_10.xrdml.h5")[0]
+    bare = hdf5.list_scans(realdata / "xrd_formats" / "nomad_XRD-918-16_10.xrdml.h5",
+                          timeout_s=None)[0]
     assert bare.wavelength_angstrom is None
 
 
@@ -163,7 +165,7 @@ def test_multi_entry_nexus_ordered_by_temperature(tmp_path: Path) -> None:
     path = tmp_path / "multi.nxs"
     temps = [450.0, 300.0, 375.0]
     written = write_multi_entry_nexus(path, temps)
-    refs = hdf5.list_scans(path)
+    refs = hdf5.list_scans(path, timeout_s=None)
     assert [r.layout for r in refs] == ["nexus"] * 3
     assert [r.metadata["temperature"] for r in refs] == sorted(temps)
     assert refs[0].metadata["sample_name"] == "NBH-1"
@@ -182,7 +184,7 @@ def test_multi_entry_nexus_ordered_by_temperature(tmp_path: Path) -> None:
 def test_stack_ordered_by_time_with_row_metadata(tmp_path: Path) -> None:
     path = tmp_path / "stack.h5"
     rows = write_stack(path)
-    refs = hdf5.list_scans(path)
+    refs = hdf5.list_scans(path, timeout_s=None)
     assert {r.layout for r in refs} == {"stack"}
     assert [r.metadata["time"] for r in refs] == sorted(r.metadata["time"] for r in refs)
     assert [r.index for r in refs] == [5, 4, 3, 2, 1, 0]
@@ -200,7 +202,7 @@ def test_stack_ordered_by_time_with_row_metadata(tmp_path: Path) -> None:
 def test_stack_without_time_ordered_by_temperature(tmp_path: Path) -> None:
     path = tmp_path / "stack_t.h5"
     write_stack(path, 4, with_time=False)
-    refs = hdf5.list_scans(path)
+    refs = hdf5.list_scans(path, timeout_s=None)
     assert [r.index for r in refs] == [0, 1, 2, 3]
 
 
@@ -214,7 +216,7 @@ def test_pyfai_layout(tmp_path: Path, unit: str, scale: float | None) -> None:
     err = np.sqrt(y) + 1.0
     path = tmp_path / "pyfai.h5"
     write_pyfai(path, radial, unit, y, err, lam)
-    (ref,) = hdf5.list_scans(path)
+    (ref,) = hdf5.list_scans(path, timeout_s=None)
     assert ref.layout == "pyfai"
     scan = hdf5.read_ref(ref)
     np.testing.assert_allclose(scan.two_theta_deg, tth, rtol=0, atol=1e-9)
@@ -253,7 +255,7 @@ def test_d_axis_bare_group(tmp_path: Path, descending: bool) -> None:
         g["d"].attrs["units"] = "angstrom"
         g["counts"] = y_file
         f.attrs["wavelength"] = lam
-    (ref,) = hdf5.list_scans(path)
+    (ref,) = hdf5.list_scans(path, timeout_s=None)
     assert ref.layout == "bare"
     scan = hdf5.read_ref(ref)
     np.testing.assert_allclose(scan.two_theta_deg, tth, atol=1e-9)
@@ -277,7 +279,7 @@ def test_default_chain_and_two_d_nxdata(tmp_path: Path) -> None:
         data["tth"] = tth
         data["tth"].attrs["units"] = "deg"
         data["temperature"] = [500.0, 300.0, 400.0]
-    refs = hdf5.list_scans(path)
+    refs = hdf5.list_scans(path, timeout_s=None)
     assert [r.layout for r in refs] == ["nexus-stack"] * 3
     assert [r.index for r in refs] == [1, 2, 0]  # by temperature
     np.testing.assert_array_equal(hdf5.read_ref(refs[0]).counts, rows[1])
@@ -311,7 +313,7 @@ def test_unrecognised_file_lists_contents(tmp_path: Path) -> None:
         f["calib/matrix"] = np.eye(3)
         f["notes"] = "hello"
     with pytest.raises(InputError, match="no 1-D scan found") as info:
-        hdf5.list_scans(path)
+        hdf5.list_scans(path, timeout_s=None)
     assert "/calib/matrix" in str(info.value) and "odd.h5" in str(info.value)
 
 
@@ -319,3 +321,17 @@ def test_spec_parsing() -> None:
     assert hdf5.split_spec("a.h5::/entry/data[12]") == ("a.h5", "/entry/data", 12)
     assert hdf5.split_spec("a.h5::entry") == ("a.h5", "/entry", None)
     assert hdf5.split_spec("a.h5") == ("a.h5", None, None)
+
+
+def test_structure_probe_gives_up_with_input_error(tmp_path: Path) -> None:
+    """A damaged file can hang libhdf5 inside C; the probe runs in a child and is bounded."""
+    path = tmp_path / "slow.h5"
+    write_stack(path, 3)
+    with pytest.raises(InputError, match="did not finish reading the file structure") as info:
+        hdf5.list_scans(path, timeout_s=0.01)
+    assert "slow.h5" in str(info.value)
+    with pytest.raises(InputError, match="no 1-D scan found"):  # errors cross the process
+        bad = tmp_path / "nothing.h5"
+        with h5py.File(bad, "w") as f:
+            f["m"] = np.eye(2)
+        hdf5.list_scans(bad)

@@ -36,7 +36,12 @@ Files are opened read-only and never modified. Every problem is an
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +64,8 @@ __all__ = [
     "read_hdf5_scan",
     "iter_scans",
     "split_spec",
+    "select_ref",
+    "PROBE_TIMEOUT_S",
     "axis_to_two_theta_deg",
     "canonical_unit",
     "HDF5_SUFFIXES",
@@ -112,6 +119,10 @@ _METADATA_NAMES = {
 #: Datasets that hold a wavelength (searched inside the entry / file).
 _WAVELENGTH_NAMES = ("wavelength", "incident_wavelength", "k_alpha_one", "kalpha1",
                      "k_alpha1", "wavelength_angstrom", "lambda")
+#: Seconds the structure probe of a file may take (in a child process) before the file is
+#: declared damaged: a corrupt object header can make the HDF5 library loop or crash, which no
+#: Python code can interrupt, so public XRD entry points read the structure in a subprocess.
+PROBE_TIMEOUT_S = 60.0
 #: Listing of the file in an error message is cut after this many items.
 _MAX_LISTED = 40
 
@@ -770,13 +781,17 @@ def _order(refs: list[SeriesRef]) -> list[SeriesRef]:
 # --------------------------------------------------------------------------- public API
 
 
-def find_1d_series(file: str | Path) -> list[SeriesRef]:
+def find_1d_series(file: str | Path, *, timeout_s: float | None = None) -> list[SeriesRef]:
     """List every 1-D series in an HDF5 / NeXus file, auto-detecting its layout.
 
     Parameters
     ----------
     file : str or Path
         HDF5 file (opened read-only).
+    timeout_s : float, optional
+        If given, read the structure in a child Python process and give up after this
+        many seconds (a damaged file can hang or crash the HDF5 library); costs one
+        interpreter start (≈ 0.3 s). ``None``: read in this process.
 
     Returns
     -------
@@ -792,6 +807,8 @@ def find_1d_series(file: str | Path) -> list[SeriesRef]:
         pointing nowhere, non-numeric datasets, mismatched lengths, or no
         recognisable series (the message lists what the file holds).
     """
+    if timeout_s is not None:
+        return _probe_in_subprocess(str(file), timeout_s)
     name = str(file)
     with _open(file) as h5:
         try:
@@ -811,6 +828,52 @@ def find_1d_series(file: str | Path) -> list[SeriesRef]:
             )
     logger.debug("%s: %d series (%s, layout %s)", name, len(refs), layout_seen, refs[0].layout)
     return _order(refs)
+
+
+def _probe_in_subprocess(file: str, timeout_s: float) -> list[SeriesRef]:
+    """Run :func:`find_1d_series` in a fresh interpreter; damaged files cannot hang us."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    code = "import sys; from xrdkit.hdf5 import _probe_main; _probe_main(*sys.argv[1:])"
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, file, str(timeout_s)],
+                              capture_output=True,
+                              timeout=timeout_s, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        raise InputError(
+            f"the HDF5 library did not finish reading the file structure within {timeout_s:g} s;"
+            " the file is probably damaged",
+            source=file,
+        ) from None
+    if proc.returncode != 0 or not proc.stdout:
+        detail = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:]
+        raise InputError(
+            f"the HDF5 library failed reading the file structure (exit code {proc.returncode}"
+            f"{'; ' + detail[0][:200] if detail else ''}); the file is probably damaged",
+            source=file,
+        )
+    status, payload = pickle.loads(proc.stdout)  # our own child's output
+    if status == "ok":
+        return payload
+    raise InputError(payload[0], source=payload[1])
+
+
+def _probe_main(file: str, timeout_s: str | None = None) -> None:
+    """Child side of :func:`_probe_in_subprocess`: pickle the refs (or the error) to stdout.
+
+    The child arms SIGALRM with its default action (terminate), which stops it even inside
+    a looping C call and even if the parent was killed and cannot reap it.
+    """
+    if timeout_s is not None and hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(int(float(timeout_s)) + 2)
+    try:
+        result: tuple[str, Any] = ("ok", find_1d_series(file))
+    except InputError as exc:
+        result = ("error", (exc.problem, exc.source))
+    sys.stdout.buffer.write(pickle.dumps(result))
+    sys.stdout.flush()
 
 
 def read_series(ref: SeriesRef, *, h5: h5py.File | None = None) -> Series:
@@ -871,9 +934,13 @@ def split_spec(spec: str | Path) -> tuple[str, str | None, int | None]:
     return file, path.rstrip("/") or "/", index
 
 
-def list_scans(file: str | Path) -> list[ScanRef]:
-    """All scans in an HDF5 file, in measurement order (see :func:`find_1d_series`)."""
-    return find_1d_series(file)
+def list_scans(file: str | Path, *, timeout_s: float | None = PROBE_TIMEOUT_S) -> list[ScanRef]:
+    """All scans in an HDF5 file, in measurement order (see :func:`find_1d_series`).
+
+    The structure is read in a child process limited to ``timeout_s`` seconds (``None``:
+    in this process, faster but a damaged file may hang or crash it).
+    """
+    return find_1d_series(file, timeout_s=timeout_s)
 
 
 def _scan_from_series(series: Series, ref: SeriesRef,
@@ -933,14 +1000,14 @@ def iter_scans(refs: Iterable[ScanRef], *,
             current.close()
 
 
-def select_ref(spec: str | Path) -> ScanRef:
+def select_ref(spec: str | Path, *, timeout_s: float | None = PROBE_TIMEOUT_S) -> ScanRef:
     """The :class:`ScanRef` a ``FILE::/path[index]`` spec names.
 
     ``/path`` may be the entry, the NXdata / stack group, or the signal dataset.
-    Without a path the file must hold exactly one scan.
+    Without a path the file must hold exactly one scan. ``timeout_s`` as in :func:`list_scans`.
     """
     file, path, index = split_spec(spec)
-    refs = find_1d_series(file)
+    refs = find_1d_series(file, timeout_s=timeout_s)
     if path is None or path == "/":
         chosen = refs
     else:
@@ -958,6 +1025,8 @@ def select_ref(spec: str | Path) -> ScanRef:
     raise InputError(f"{len(chosen)} scans match; name one of: {listed}{more}", source=str(spec))
 
 
-def read_hdf5_scan(spec: str | Path, *, wavelength_angstrom: float | None = None) -> Scan:
+def read_hdf5_scan(spec: str | Path, *, wavelength_angstrom: float | None = None,
+                   timeout_s: float | None = PROBE_TIMEOUT_S) -> Scan:
     """Read ``FILE.h5::/path[index]`` (or a one-scan ``FILE.h5``) as a :class:`Scan`."""
-    return read_ref(select_ref(spec), wavelength_angstrom=wavelength_angstrom)
+    return read_ref(select_ref(spec, timeout_s=timeout_s),
+                    wavelength_angstrom=wavelength_angstrom)
