@@ -15,7 +15,9 @@ Amounts
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -25,7 +27,8 @@ from irkit.shapes import pseudo_voigt
 from irkit.spectra import Spectrum, make_spectrum
 from xrdkit.errors import InputError
 
-__all__ = ["TrueBand", "SyntheticSpectrum", "synthesize", "pv_height_per_area"]
+__all__ = ["TrueBand", "SyntheticSpectrum", "synthesize", "pv_height_per_area",
+           "write_hdf5_stack"]
 
 BaselineKind = Literal["flat", "sloping", "curved"]
 _ADMIXTURES = {"isopropanol": "isopropanol", "water": "water", "oxidation": "B-O", "pvdf": "PVDF",
@@ -187,3 +190,49 @@ def synthesize(
 
 
 
+
+
+def write_hdf5_stack(path: str | Path, spectra: Sequence[SyntheticSpectrum], *,
+                     seeds: Sequence[int] | None = None) -> Path:
+    """Write synthetic spectra on a common axis as a NeXus stack (demo and test data).
+
+    Layout: ``/entry`` (NXentry, ``@default = "data"``) → ``/entry/data`` (NXdata,
+    ``@signal = "absorbance"``, ``@axes = [".", "wavenumber"]``) with ``absorbance`` (N × M) and
+    ``wavenumber`` (M, ``@units = "cm-1"``); the truth of every spectrum (band centres, heights,
+    areas, admixtures) is stored as JSON in ``/entry/data/absorbance@truth_json`` and the file
+    carries ``@provenance`` saying it is constructed. :func:`irkit.spectra.list_hdf5_spectra`
+    finds the N spectra.
+
+    Raises
+    ------
+    InputError
+        No spectra, or spectra on different axes.
+    """
+    import json
+
+    import h5py
+
+    if not spectra:
+        raise InputError("no spectra to write", source=str(path))
+    axis = spectra[0].spectrum.wavenumber_cm1
+    for s in spectra[1:]:
+        if not np.array_equal(s.spectrum.wavenumber_cm1, axis):
+            raise InputError("spectra must share one wavenumber axis", source=str(path))
+    truth = [{"seed": None if seeds is None else int(seeds[i]),
+              "b10_b12_ratio": s.b10_b12_ratio, "noise_sd": s.noise_sd,
+              "bands": [asdict(b) for b in s.bands]} for i, s in enumerate(spectra)]
+    out = Path(path)
+    with h5py.File(out, "w") as f:
+        f.attrs["provenance"] = ("constructed: irkit.synthetic.synthesize, band priors from "
+                                 "reference_data/ir_bands (not measured)")
+        f.attrs["default"] = "entry"
+        entry = f.create_group("entry")
+        entry.attrs.update({"NX_class": "NXentry", "default": "data"})
+        data = entry.create_group("data")
+        data.attrs.update({"NX_class": "NXdata", "signal": "absorbance",
+                           "axes": [".", "wavenumber"]})
+        data.create_dataset("wavenumber", data=axis).attrs["units"] = "cm-1"
+        sig = data.create_dataset("absorbance",
+                                  data=np.array([s.spectrum.values for s in spectra]))
+        sig.attrs["truth_json"] = json.dumps(truth)
+    return out

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 
 from irkit.cli import main
-from irkit.synthetic import synthesize
+from irkit.synthetic import synthesize, write_hdf5_stack
 from xrdkit.results import read_item, read_summary
 
 
@@ -24,9 +24,10 @@ def _stack(path: Path, spectra: list) -> Path:
 def test_batch_stack_with_one_bad_spectrum(tmp_path: Path) -> None:
     syns = [synthesize(i, isopropanol=0.05 if i == 1 else 0.0, baseline="curved")
             for i in range(4)]
-    good = _stack(tmp_path / "stack.h5", syns)
-    bad = tmp_path / "bad.h5"
-    with h5py.File(bad, "w") as f:  # one spectrum with a NaN: recorded as an error
+    nexus = write_hdf5_stack(tmp_path / "nexus.h5", syns[:2], seeds=[0, 1])
+    bare = _stack(tmp_path / "stack.h5", syns[2:])  # descending axis, no NeXus attributes
+    broken = tmp_path / "bad.h5"
+    with h5py.File(broken, "w") as f:  # one spectrum with a NaN: recorded as an error
         g = f.create_group("ir")
         g.create_dataset("wavenumber", data=syns[0].spectrum.wavenumber_cm1).attrs["units"] = \
             "cm-1"
@@ -34,7 +35,7 @@ def test_batch_stack_with_one_bad_spectrum(tmp_path: Path) -> None:
         values[100] = np.nan
         g.create_dataset("absorbance", data=values)
     out = tmp_path / "results.h5"
-    rc = main(["batch", str(good), str(bad), "--out", str(out), "--workers", "1",
+    rc = main(["batch", str(nexus), str(bare), str(broken), "--out", str(out), "--workers", "1",
                "--csv", str(tmp_path / "t.csv")])
     assert rc == 1  # one error
     rows = read_summary(out)
