@@ -36,7 +36,7 @@ from xrdkit.errors import FitError, InputError
 from xrdkit.instrument import Instrument, load_instrument
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
-from xrdkit.simulate import PatternModel, ParamKey, resolve_phases
+from xrdkit.simulate import ParamKey, PatternModel, resolve_phases
 
 __all__ = ["RefinementResult", "PhaseResult", "refine", "RefineOptions", "fit_statistics"]
 
@@ -47,7 +47,11 @@ CORRELATION_WARN = 0.95
 #: A parameter within this fraction of its bound range from a bound is "at the bound".
 AT_BOUND_REL = 1e-3
 #: Profile-width parameters, held fixed in the first stage of a cold start.
-_WIDTH_FIELDS = frozenset({"u_deg2", "v_deg2", "w_deg2", "x_deg", "y_deg", "asymmetry", "b_iso", "march_dollase"})
+_WIDTH_FIELDS = frozenset(
+    {"u_deg2", "v_deg2", "w_deg2", "x_deg", "y_deg", "asymmetry", "b_iso", "march_dollase", "strain_deg2", "size_deg"}
+)
+#: Parameters whose natural value is their lower bound (no at-bound warning there).
+_ZERO_NATURAL = frozenset({"strain_deg2", "size_deg", "penetration_depth_mm", "u_deg2", "x_deg", "y_deg"})
 #: Relative lattice bounds around the start value.
 LATTICE_BOUND_REL = 0.03
 
@@ -59,9 +63,14 @@ class RefineOptions:
     Attributes
     ----------
     refine_lattice, refine_zero, refine_displacement, refine_transparency : bool
+        Zero shift and sample displacement are nearly collinear over a short 2θ range:
+        displacement is off by default.
     refine_widths : tuple of str
         Subset of ``("u_deg2", "v_deg2", "w_deg2", "x_deg", "y_deg")``.
     refine_asymmetry, refine_b_iso : bool
+    refine_phase_broadening : bool
+        Per-phase microstrain and crystallite-size broadening on top of the instrument
+        widths (needed when phases differ in crystallinity, as infiltrated NBH does).
     preferred_orientation : dict
         Phase name → (h, k, l) March–Dollase axis (the ratio is then refined).
     pawley : tuple of str
@@ -71,23 +80,28 @@ class RefineOptions:
     window_fwhm : float
         Profile window (± FWHM).
     max_nfev : int
-        Maximum function evaluations of the optimiser.
+        Maximum function evaluations of the optimiser (per stage).
+    joint_final : bool
+        Finish with all parameters (nonlinear and linear) refined together with the
+        exact Jacobian (robust); False keeps pure variable projection (fewer unknowns).
     particle_size_um : dict
         Phase name → particle diameter (µm) for Brindley's microabsorption correction.
     """
 
     refine_lattice: bool = True
     refine_zero: bool = True
-    refine_displacement: bool = True
+    refine_displacement: bool = False
     refine_transparency: bool = False
     refine_widths: tuple[str, ...] = ("u_deg2", "v_deg2", "w_deg2", "x_deg", "y_deg")
     refine_asymmetry: bool = False
     refine_b_iso: bool = False
+    refine_phase_broadening: bool = True
     preferred_orientation: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     pawley: tuple[str, ...] = ()
     background_terms: int = 6
     window_fwhm: float = 20.0
     max_nfev: int = 200
+    joint_final: bool = True
     particle_size_um: dict[str, float] = field(default_factory=dict)
 
 
@@ -270,6 +284,10 @@ def _build_parameters(model: PatternModel, theta0: np.ndarray, opts: RefineOptio
             vary, lo, hi = opts.refine_b_iso, -1.0, 15.0
         elif f == "march_dollase":
             vary, lo, hi = names[key.phase] in opts.preferred_orientation, 0.3, 3.0
+        elif f == "strain_deg2":
+            vary, lo, hi = opts.refine_phase_broadening, 0.0, 1.0
+        elif f == "size_deg":
+            vary, lo, hi = opts.refine_phase_broadening, 0.0, 2.0
         elif f in ("alpha", "beta", "gamma"):
             vary, lo, hi = opts.refine_lattice, val - 3.0, val + 3.0
         else:
@@ -450,15 +468,23 @@ def refine(
     tv = theta[vidx]
     nfev = njev = 0
     if start is None and vidx.size:
-        # cold start: positions first (lattice, zero, displacement) with widths held, then all
+        # cold start: positions first (lattice, zero, displacement) with widths held
         stage1 = np.array([model.keys[j].field not in _WIDTH_FIELDS for j in vidx])
         if stage1.any() and not stage1.all():
             tv, _, _, nf, nj = run(tv, stage1)
             nfev, njev = nfev + nf, njev + nj
-    tv, converged, message, nf, nj = run(tv, np.ones(vidx.size, dtype=bool))
+    if opts.joint_final and vidx.size:
+        tv, coef, active, converged, message, nf, nj = _joint_stage(
+            model, tv, theta, vidx, lo, hi, solve, w, yw, opts.max_nfev, scan.source
+        )
+        t_final = theta.copy()
+        t_final[vidx] = tv
+        ev = model.evaluate(t_final)
+    else:
+        tv, converged, message, nf, nj = run(tv, np.ones(vidx.size, dtype=bool))
+        c = solve(tv)
+        t_final, coef, active, ev = c["t"], c["coef"], c["active"], c["ev"]
     nfev, njev = nfev + nf, njev + nj
-    c = solve(tv)
-    t_final, coef, active, ev = c["t"], c["coef"], c["active"], c["ev"]
     calc = ev.columns @ coef
     n_bg = model.background_basis.shape[1]
     n_par = int(vidx.size + active.sum())
@@ -467,7 +493,7 @@ def refine(
     # ---- uncertainties from the full Jacobian (nonlinear + active linear columns)
     warnings: list[str] = []
     jn = model.evaluate(t_final, coefficients=coef, jacobian_for=vidx).jacobian * w[:, None] if vidx.size else np.zeros((x.size, 0))
-    jl = c["aw"][:, active]
+    jl = (ev.columns * w[:, None])[:, active]
     jfull = np.hstack([jn, jl])
     lin_idx = np.nonzero(active)[0]
     try:
@@ -512,7 +538,8 @@ def refine(
     for j in vidx:
         par = params[labels[j]]
         span = par.max - par.min
-        if np.isfinite(span) and (par.value - par.min < AT_BOUND_REL * span or par.max - par.value < AT_BOUND_REL * span):
+        at_lo = par.value - par.min < AT_BOUND_REL * span and model.keys[j].field not in _ZERO_NATURAL
+        if np.isfinite(span) and (at_lo or par.max - par.value < AT_BOUND_REL * span):
             warnings.append(f"parameter {labels[j]} at its bound ({par.value:.6g} in [{par.min:.6g}, {par.max:.6g}])")
     if not converged:
         warnings.append(f"refinement did not converge: {message}")
@@ -605,6 +632,61 @@ def refine(
         elapsed_s=time.perf_counter() - t0,
         **{k_: stats[k_] for k_ in ("rp", "rwp", "rexp", "gof", "chi2", "redchi", "aic", "bic")},
     )
+
+
+def _joint_stage(model, tv0, theta, vidx, lo, hi, solve, w, yw, max_nfev, source):
+    """Final stage: nonlinear and (active) linear parameters refined together.
+
+    Starts from the variable-projection solution at ``tv0``; the Jacobian is exact
+    (no Kaufman approximation), which converges reliably from starts where the
+    projected one stalls. Scales and Pawley intensities are bounded at 0.
+    """
+    c0 = solve(tv0)
+    active = c0["active"].copy()
+    lin = np.nonzero(active)[0]
+    nl = tv0.size
+    z0 = np.concatenate([tv0, c0["coef"][lin]])
+    lin_lo = np.where(model.nonnegative[lin], 0.0, -np.inf)
+    zlo = np.concatenate([lo, lin_lo])
+    zhi = np.concatenate([hi, np.full(lin.size, np.inf)])
+    z0 = np.clip(z0, zlo, zhi)
+    cache: dict[str, object] = {}
+
+    def columns(z: np.ndarray):
+        key = z[:nl].tobytes()
+        if cache.get("key") != key:
+            t = theta.copy()
+            t[vidx] = z[:nl]
+            ev = model.evaluate(t)
+            cache.update(key=key, t=t, aw=ev.columns * w[:, None])
+        return cache
+
+    def coef_of(z: np.ndarray) -> np.ndarray:
+        coef = np.zeros(model.n_columns)
+        coef[lin] = z[nl:]
+        return coef
+
+    def fun(z: np.ndarray) -> np.ndarray:
+        c = columns(z)
+        return yw - c["aw"][:, lin] @ z[nl:]
+
+    def jac(z: np.ndarray) -> np.ndarray:
+        c = columns(z)
+        ev = model.evaluate(c["t"], coefficients=coef_of(z), jacobian_for=vidx)
+        return np.hstack([-ev.jacobian * w[:, None], -c["aw"][:, lin]])
+
+    try:
+        res = least_squares(
+            fun, z0, jac=jac, bounds=(zlo, zhi), method="trf", x_scale="jac",
+            ftol=1e-8, xtol=1e-8, gtol=1e-10, max_nfev=max_nfev,
+        )
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise FitError(f"{source}: optimiser failed: {exc}") from exc
+    coef = coef_of(res.x)
+    active = active.copy()
+    active[lin[(res.x[nl:] <= 0) & model.nonnegative[lin]]] = False
+    coef[~active] = 0.0
+    return res.x[:nl], coef, active, bool(res.status > 0), str(res.message), int(res.nfev), int(res.njev or 0)
 
 
 def _linear_labels(model: PatternModel, names: Sequence[str]) -> list[str]:

@@ -33,7 +33,7 @@ from numpy.polynomial import chebyshev
 
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
-from xrdkit.profiles import DEFAULT_WINDOW_FWHM, TINY_FWHM_DEG, peak_matrices, tch_fwhm_eta
+from xrdkit.profiles import DEFAULT_WINDOW_FWHM, peak_matrices, tch_fwhm_eta
 from xrdkit.reflections import ReflectionList, compute_reflections
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "simulate",
     "resolve_phases",
     "GLOBAL_PARAMETERS",
+    "PHASE_PARAMETERS",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,16 @@ GLOBAL_PARAMETERS = (
     "y_deg",
     "asymmetry",
 )
+#: Per-phase nonlinear parameters besides the lattice: overall B (Å²), March–Dollase
+#: ratio, and sample broadening added to the instrument's TCH widths — microstrain
+#: (Gaussian, H_G² += strain·tan²θ, deg²) and crystallite size (Lorentzian,
+#: H_L += size/cosθ, deg; Scherrer size = K·λ/(size·π/180)).
+PHASE_PARAMETERS = ("b_iso", "march_dollase", "strain_deg2", "size_deg")
+#: Starting values of the per-phase parameters.
+PHASE_DEFAULTS = {"b_iso": 0.0, "march_dollase": 1.0, "strain_deg2": 0.0, "size_deg": 0.0}
+#: Floor of the Gaussian FWHM (deg): a Caglioti U tan²θ + V tanθ + W that dips below
+#: it is held there (and its gradient is zero), so a negative V cannot produce zero widths.
+MIN_GAUSS_FWHM_DEG = 1e-3
 #: Tolerance on weight fractions summing to one.
 FRACTION_SUM_TOL = 1e-6
 
@@ -186,7 +197,7 @@ class PatternModel:
         keys: list[ParamKey] = [ParamKey(f) for f in GLOBAL_PARAMETERS]
         for i, refl in enumerate(self.phases):
             keys += [ParamKey(name, i) for name in refl.lattice_parameter_names]
-            keys += [ParamKey("b_iso", i), ParamKey("march_dollase", i)]
+            keys += [ParamKey(f, i) for f in PHASE_PARAMETERS]
         self.keys: tuple[ParamKey, ...] = tuple(keys)
         self._key_index = {k: j for j, k in enumerate(self.keys)}
 
@@ -210,10 +221,8 @@ class PatternModel:
         for j, key in enumerate(self.keys):
             if key.phase is None:
                 theta[j] = float(getattr(inst, key.field))
-            elif key.field == "b_iso":
-                theta[j] = 0.0
-            elif key.field == "march_dollase":
-                theta[j] = 1.0
+            elif key.field in PHASE_DEFAULTS:
+                theta[j] = PHASE_DEFAULTS[key.field]
             else:
                 lat = (lattices[key.phase] if lattices else None) or self.phases[key.phase].lattice_values()
                 theta[j] = lat[key.field]
@@ -306,9 +315,12 @@ class PatternModel:
             - 2.0 * RAD2DEG * g["displacement_mm"] * cos_t / radius
             - RAD2DEG * g["penetration_depth_mm"] * sin_2t / (2.0 * radius)
         )
-        hg2 = g["u_deg2"] * tan_t**2 + g["v_deg2"] * tan_t + g["w_deg2"]
-        hg = np.sqrt(np.maximum(hg2, TINY_FWHM_DEG**2))
-        hl = g["x_deg"] * tan_t + g["y_deg"] / cos_t
+        strain = np.array([theta[self._key_index[ParamKey("strain_deg2", p)]] for p in range(len(self.phases))])
+        size = np.array([theta[self._key_index[ParamKey("size_deg", p)]] for p in range(len(self.phases))])
+        hg2 = g["u_deg2"] * tan_t**2 + g["v_deg2"] * tan_t + g["w_deg2"] + strain[phase_of] * tan_t**2
+        hg_clipped = hg2 < MIN_GAUSS_FWHM_DEG**2  # U tan²θ + V tanθ + W went below the floor
+        hg = np.sqrt(np.maximum(hg2, MIN_GAUSS_FWHM_DEG**2))
+        hl = g["x_deg"] * tan_t + g["y_deg"] / cos_t + size[phase_of] / cos_t
         tch = tch_fwhm_eta(hg, hl)
         asym = g["asymmetry"] / tan_t if (g["asymmetry"] != 0 or want_jac) else None
         # keep peaks whose window touches the grid
@@ -318,6 +330,7 @@ class PatternModel:
             sel = np.nonzero(keep)[0]
             tt, q, lam, inten, col, phase_of, dln_md = (a[sel] for a in (tt, q, lam, inten, col, phase_of, dln_md))
             cos_t, tan_t, sin_2t, centre, hg, hl = (a[sel] for a in (cos_t, tan_t, sin_2t, centre, hg, hl))
+            hg_clipped = hg_clipped[sel]
             tch = tch_fwhm_eta(hg, hl)
             asym = asym[sel] if asym is not None else None
             if want_jac:
@@ -348,7 +361,8 @@ class PatternModel:
         put(a_c, gi["zero_shift_deg"], 1.0)
         put(a_c, gi["displacement_mm"], -2.0 * RAD2DEG * cos_t / radius)
         put(a_c, gi["penetration_depth_mm"], -RAD2DEG * sin_2t / (2.0 * radius))
-        dhg = {"u_deg2": tan_t**2 / (2 * hg), "v_deg2": tan_t / (2 * hg), "w_deg2": 1.0 / (2 * hg)}
+        inv2hg = np.where(hg_clipped, 0.0, 1.0 / (2 * hg))  # no gradient through the floor
+        dhg = {"u_deg2": tan_t**2 * inv2hg, "v_deg2": tan_t * inv2hg, "w_deg2": inv2hg}
         dhl = {"x_deg": tan_t, "y_deg": 1.0 / cos_t}
         for f, dv in dhg.items():
             put(a_h, gi[f], tch.dfwhm_dg * dv)
@@ -369,6 +383,12 @@ class PatternModel:
             rows = np.nonzero(phase_of == p)[0]
             put(a_i, self._key_index[ParamKey("b_iso", p)], -q[rows] / 2.0, rows)
             put(a_i, self._key_index[ParamKey("march_dollase", p)], dln_md[rows], rows)
+            dg = tan_t[rows] ** 2 * inv2hg[rows]
+            put(a_h, self._key_index[ParamKey("strain_deg2", p)], tch.dfwhm_dg[rows] * dg, rows)
+            put(a_e, self._key_index[ParamKey("strain_deg2", p)], tch.deta_dg[rows] * dg, rows)
+            dl = 1.0 / cos_t[rows]
+            put(a_h, self._key_index[ParamKey("size_deg", p)], tch.dfwhm_dl[rows] * dl, rows)
+            put(a_e, self._key_index[ParamKey("size_deg", p)], tch.deta_dl[rows] * dl, rows)
         jac = (
             pm.d_centre @ (h[:, None] * a_c)
             + pm.d_fwhm @ (h[:, None] * a_h)
