@@ -65,33 +65,57 @@ def _parse_runlog(path: Path) -> dict[int, list[str]]:
     return starts
 
 
+def _start(out: Path, n_items: int, extra: list[str], env: dict[str, str], errlog: Path
+           ) -> subprocess.Popen[bytes]:
+    """Start the batch script; return once it has opened its results store (imports done)."""
+    parts = out.with_name(out.name + ".parts")
+    before = len(list(parts.glob("journal-*.log"))) if parts.exists() else 0
+    cmd = [sys.executable, str(HELPER), str(out), str(n_items), *extra, *KILL_CMD]
+    with open(errlog, "wb") as err_fh:  # a file, not a pipe: never blocks on orphans
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err_fh)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if parts.exists() and len(list(parts.glob("journal-*.log"))) > before:
+            break
+        time.sleep(0.005)
+    return proc
+
+
+KILL_CMD = ["--workers", "2", "--delay", "0.02", "--consolidate", "0.05"]
+#: Kills per episode before the batch is allowed to finish (so a slow machine still ends).
+KILLS_PER_EPISODE = 6
+
+
 def test_kill9_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
     """SIGKILL the batch at seeded random moments, ≥ 10 times, resuming each time."""
     rng = np.random.default_rng(20261125)
-    n_items = 50
+    n_items = 120
     expected = {it.id: it.value**2 for it in h.make_items(n_items)}
-    kills = 0
+    # Time the working part of an uninterrupted run (after start-up) to place the kills.
+    timing = tmp_path / "timing.h5"
+    proc = _start(timing, n_items, [], dict(os.environ), tmp_path / "timing.err")
+    t0 = time.perf_counter()
+    assert proc.wait(timeout=120) == 0
+    t_work = time.perf_counter() - t0
+    kills = progressed = 0
     episode = 0
     while kills < 10:
         episode += 1
-        assert episode <= 12, "could not land 10 kills"
         out = tmp_path / f"ep{episode}" / "RESULTS.h5"
         out.parent.mkdir()
         runlog = out.parent / "runlog.txt"
         env = dict(os.environ, **{h.RUNLOG_ENV: str(runlog)})
         done_before: set[str] = set()
-        for _ in range(30):
-            cmd = [sys.executable, str(HELPER), str(out), str(n_items), "--resume",
-                   "--workers", "2", "--delay", "0.02", "--consolidate", "0.05"]
+        for attempt in range(KILLS_PER_EPISODE + 1):
             errlog = out.parent / "stderr.txt"
-            with open(errlog, "wb") as err_fh:  # a file, not a pipe: never blocks on orphans
-                proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err_fh)
-            time.sleep(rng.uniform(0.3, 1.5))
-            killed = proc.poll() is None
+            proc = _start(out, n_items, ["--resume"], env, errlog)
+            if attempt < KILLS_PER_EPISODE:
+                time.sleep(rng.uniform(0.02, 0.35) * t_work)
+            killed = proc.poll() is None and attempt < KILLS_PER_EPISODE
             if killed:
                 os.kill(proc.pid, signal.SIGKILL)
                 kills += 1
-            proc.wait(timeout=60)
+            proc.wait(timeout=120)
             if not killed:
                 assert proc.returncode == 0, errlog.read_text()[-2000:]
             in_file = _check_clean(out, n_items)  # never corrupt, whatever the kill point
@@ -101,11 +125,10 @@ def test_kill9_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> 
             # Items completed before this run were never started again by it.
             starts = _parse_runlog(runlog).get(proc.pid, [])
             assert not (set(starts) & done_before), "a completed item was repeated"
+            progressed += killed and len(done_now) > len(done_before)
             done_before = done_now
             if not killed:
                 break
-        else:
-            pytest.fail("batch never finished")
         rows = read_summary(out)
         assert sorted(r["id"] for r in rows) == sorted(expected)  # each exactly once
         assert [r["index"] for r in rows] == list(range(n_items))  # item order at the end
@@ -117,6 +140,7 @@ def test_kill9_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> 
         assert not out.with_name(out.name + ".parts").exists(), "journal left after completion"
         assert not list(out.parent.glob("*.tmp-*"))
     assert kills >= 10
+    assert progressed >= 5, f"only {progressed} of {kills} kills landed after some progress"
 
 
 def test_reading_while_a_batch_writes(tmp_path: Path) -> None:
@@ -232,7 +256,7 @@ def test_layout_kinds_and_item_order(tmp_path: Path) -> None:
         assert f.attrs["closokit_version"] and f.attrs["created"]
         assert bool(f.attrs["complete"]) and f.attrs["n_items"] == 4
         assert set(f["scans"]) == {"it0", "it1", "it2", "it3"}
-        assert f["scans/it3"].attrs["status"] == "ok"
+        assert json.loads(f["scans/it3"].attrs["record"])["status"] == "ok"
         np.testing.assert_array_equal(f["scans/it3/a"][:], np.arange(4.0))
         assert f["summary/n"].attrs["kind"] == "float"
 

@@ -112,6 +112,10 @@ class BatchSummary:
         Times a worker process died (pool replaced) or a Dask task failed.
     elapsed_s : float
         Wall time of the call.
+    store_s : float
+        Part of ``elapsed_s`` the parent spent writing results (journal appends and
+        consolidations into the HDF5 file); workers keep computing meanwhile, except during the
+        final consolidation.
     items_per_s : float
         ``n_run / elapsed_s``.
     backend : str
@@ -130,6 +134,7 @@ class BatchSummary:
     n_error: int
     n_worker_crashes: int
     elapsed_s: float
+    store_s: float
     items_per_s: float
     backend: str
     workers: int
@@ -530,6 +535,7 @@ def run_batch(
     if scheduler is not None:  # connect first: a bad address must not leave a journal behind
         client, own_client = _connect(scheduler)
     counts = {"ok": 0, "error": 0}
+    store_s = 0.0
     try:
         store = ResultsStore(
             out, resume=resume, overwrite=overwrite, config=config,
@@ -569,11 +575,14 @@ def run_batch(
         bar = tqdm(total=len(todo), disable=not show, unit="item", desc=out.name, file=sys.stderr)
 
         def emit(rec: ItemRecord) -> None:
+            nonlocal store_s
+            t_store = time.perf_counter()
             rec = replace(rec, source=sources[rec.index])
             if store.append(rec):
                 counts[rec.status] += 1
-            bar.update(1)
             store.maybe_consolidate()
+            store_s += time.perf_counter() - t_store
+            bar.update(1)
 
         runner = _Runner(analyse, warm_start, emit)
         finished = False
@@ -590,7 +599,9 @@ def run_batch(
             if own_client:
                 client.close()
             if finished:
+                t_store = time.perf_counter()
                 store.finalize()
+                store_s += time.perf_counter() - t_store
             else:  # interrupted: make the file reflect progress, keep the journal for resume
                 try:
                     store.consolidate()
@@ -607,6 +618,7 @@ def run_batch(
         n_error=counts["error"],
         n_worker_crashes=runner.crashes,
         elapsed_s=elapsed,
+        store_s=store_s,
         items_per_s=n_run / elapsed if elapsed > 0 else float("inf"),
         backend=backend,
         workers=n_workers,

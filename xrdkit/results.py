@@ -39,11 +39,10 @@ File layout (``format = "closokit-results"``, ``format_version = 1``)
     ``n_items_expected`` (size of the last batch's item list).
 ``/scans/<name>`` one group per item (``<name>`` is the item id with ``%`` and ``/``
     percent-encoded)
-    attrs ``id``, ``status`` (``"ok"``/``"error"``), ``source`` and ``record`` (JSON:
-    ``id, index, source, status, error, elapsed_s, warnings, scalars, traceback``); one
-    dataset per array of the item's result. (Per-item data live in one JSON attribute
-    because every HDF5 attribute costs ~0.15 ms to create; the typed values are in
-    ``/summary``.)
+    attribute ``record`` (JSON: ``id, index, source, status`` (``"ok"``/``"error"``),
+    ``error, elapsed_s, warnings, scalars, traceback``) and one dataset per array of the
+    item's result. (Per-item fields live in one JSON attribute because every HDF5 attribute
+    costs ~0.15 ms to create; the same values, typed, are in ``/summary``.)
 ``/summary`` one 1-D dataset per column, all of equal length, one row per item; attribute
     ``columns`` gives the column order and each dataset's attribute ``kind`` (``str``,
     ``float``, ``int``, ``bool``) its logical type. Fixed columns: ``id``, ``index``,
@@ -67,6 +66,7 @@ import math
 import os
 import shutil
 import struct
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -123,6 +123,10 @@ MAX_ERROR_CHARS = 500
 #: Longest traceback kept per item.
 MAX_TRACEBACK_CHARS = 20_000
 _WARNING_JOIN = " | "
+#: Results files whose writer lock this process holds (POSIX locks do not exclude the
+#: process that holds them, so a second store in the same process is refused through this).
+_LOCKED_IN_PROCESS: set[str] = set()
+_LOCKED_GUARD = threading.Lock()
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,8 +356,15 @@ def _scan_segment(path: Path) -> Iterator[_JournalEntry]:
             )
 
 
-def _read_entry(entry: _JournalEntry) -> ItemRecord:
-    with open(entry.segment, "rb") as fh:
+def _read_entry(entry: _JournalEntry, handles: dict[Path, Any] | None = None) -> ItemRecord:
+    if handles is None:
+        with open(entry.segment, "rb") as fh:
+            fh.seek(entry.offset)
+            blob = fh.read(entry.length)
+    else:
+        fh = handles.get(entry.segment)
+        if fh is None:
+            fh = handles[entry.segment] = open(entry.segment, "rb")
         fh.seek(entry.offset)
         blob = fh.read(entry.length)
     _, hlen, plen, _ = _FRAME.unpack_from(blob)
@@ -529,10 +540,9 @@ class _SummaryWriter:
 
 
 def _write_item_group(items: h5py.Group, rec: ItemRecord) -> None:
+    # One JSON attribute per item: each HDF5 attribute costs ~0.15 ms to create (HDF5 2.0,
+    # measured), which would dominate consolidation; the typed values are in /summary.
     g = items.create_group(encode_group_name(rec.item_id))
-    g.attrs["id"] = rec.item_id
-    g.attrs["status"] = rec.status
-    g.attrs["source"] = rec.source
     g.attrs["record"] = json.dumps(
         {
             "id": rec.item_id,
@@ -624,6 +634,7 @@ class ResultsStore:
             raise InputError(f"config is not JSON-serialisable ({exc})", source="config") from None
         self.consolidate_every_s = float(consolidate_every_s)
         self._lock_fd: int | None = None
+        self._lock_key = ""
         self._seg_fd: int | None = None
         self._segment: Path | None = None
         self._seg_offset = 0
@@ -656,18 +667,7 @@ class ResultsStore:
                 "that batch or overwrite=True to start again"
             )
         self.parts.mkdir(exist_ok=True)
-        self._lock_fd = os.open(self.parts / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise BatchError(
-                    f"{self.out_path}: another batch is writing these results (lock held on "
-                    f"{self.parts / 'lock'})"
-                ) from None
-            raise
+        self._take_lock()
         for stale in self.out_path.parent.glob(self.out_path.name + ".tmp-*"):
             logger.info("removing %s left by a killed consolidation", stale)
             stale.unlink(missing_ok=True)
@@ -694,14 +694,41 @@ class ResultsStore:
             self.out_path, len(self._done), len(self._pending),
         )
 
+    def _take_lock(self) -> None:
+        lock_path = self.parts / "lock"
+        key = os.path.realpath(lock_path)
+        busy = BatchError(
+            f"{self.out_path}: another batch is writing these results (lock held on {lock_path})"
+        )
+        with _LOCKED_GUARD:
+            if key in _LOCKED_IN_PROCESS:  # lockf does not exclude the same process
+                raise busy
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                # POSIX record lock (lockf), not flock: it belongs to this process only, so
+                # forked pool workers outliving a killed batch for a moment do not hold it.
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise busy from None
+                raise
+            _LOCKED_IN_PROCESS.add(key)
+        self._lock_fd, self._lock_key = fd, key
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            with _LOCKED_GUARD:
+                os.close(self._lock_fd)
+                _LOCKED_IN_PROCESS.discard(self._lock_key)
+            self._lock_fd = None
+
     def close(self) -> None:
         """Release the segment and the lock (no consolidation: call :meth:`finalize`)."""
         if self._seg_fd is not None:
             os.close(self._seg_fd)
             self._seg_fd = None
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._release_lock()
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -764,15 +791,20 @@ class ResultsStore:
                 items = f.require_group(ITEMS_GROUP)
                 summary = _SummaryWriter(f)
                 rows: list[dict[str, Scalar]] = []
-                for entry in self._pending:
-                    rec = _read_entry(entry)
-                    if encode_group_name(rec.item_id) in items:  # already consolidated
-                        continue
-                    _write_item_group(items, rec)
-                    rows.append(_row_of(rec))
-                    if len(rows) >= 4096:
-                        summary.append(rows)
-                        rows = []
+                handles: dict[Path, Any] = {}
+                try:
+                    # _pending never holds an id already in the file (filtered at open,
+                    # deduplicated at append), so no existence check is needed here.
+                    for entry in self._pending:
+                        rec = _read_entry(entry, handles)
+                        _write_item_group(items, rec)
+                        rows.append(_row_of(rec))
+                        if len(rows) >= 4096:
+                            summary.append(rows)
+                            rows = []
+                finally:
+                    for fh in handles.values():
+                        fh.close()
                 summary.append(rows)
                 n_items = summary.n_rows
                 complete = False
@@ -804,10 +836,8 @@ class ResultsStore:
             self._seg_fd = None
         for seg in _segments(self.parts):
             seg.unlink()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
         (self.parts / "lock").unlink(missing_ok=True)
+        self._release_lock()
         with contextlib.suppress(OSError):
             self.parts.rmdir()
 
