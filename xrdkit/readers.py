@@ -6,10 +6,12 @@ Every reader returns :class:`xrdkit.scans.Scan` objects built by
 problem surfaces as an :class:`~xrdkit.errors.InputError` naming the file and
 what is wrong (and, for text, the line).
 
-No maintained Python reader for these formats installs here without heavy
-dependencies (``xylib-py`` ships only a C++ source distribution; the FAIRmat
-``fairmat-readers-xrd`` package pulls in pint and reads Bruker RAW4 at
-absolute offsets lifted from one file), so the parsers are small and explicit:
+Why own parsers: ``xylib-py`` (and ``xylib-py-wheels``) ship only C++ source
+distributions that need Boost to build; FAIRmat's ``fairmat-readers-xrd`` installs but
+pulls in pint and xmltodict and reads Bruker RAW4 at absolute offsets taken from one file
+with a fixed 8-byte record stride (wrong for files with other record sizes). The
+parsers here are small and explicit, and tested against the real files and independent
+parses of them:
 
 * ``.xrdml`` — PANalytical XML (schemas 1.x), stdlib :mod:`xml.etree`; the 2θ
   axis from ``startPosition``/``endPosition`` (evenly spaced, as the schema
@@ -26,6 +28,14 @@ absolute offsets lifted from one file), so the parsers are small and explicit:
   the intensity). Layout from the public descriptions of the format (xylib,
   GSAS-II ``G2pwd_BrukerRAW``), checked on the real file in
   ``shared/realdata/xrd_formats``. Older RAW versions are refused.
+* ``.ras`` — Rigaku text: ``*KEY "value"`` headers, rows between ``*RAS_INT_START``
+  and ``*RAS_INT_END`` (2θ, intensity, attenuator coefficient).
+* GSAS powder data (``.gsa``/``.xra``/``.fxye`` …) — ``BANK`` records in STD, ESD or
+  FXYE form (constant-wavelength only), e.g. the PbSO4 round-robin ``PBSO4.XRA``.
+* text — two or three columns (2θ, intensity, σ), see :func:`read_text_scan`.
+
+Dispatch is by content first (HDF5 / zip / RAW magic bytes, XML root, ``*RAS`` and
+``BANK`` lines), then by extension, so misnamed files are still read correctly.
 """
 
 from __future__ import annotations
