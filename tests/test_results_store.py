@@ -320,3 +320,31 @@ def test_item_result_validates_and_copies() -> None:
         ItemResult(arrays={"s": np.array(["a", "b"])})
     with pytest.raises(InputError, match="bool, int, float or str"):
         ItemResult(scalars={"l": [1, 2]})
+
+
+def test_arrays_round_trip_dtype_and_shape(tmp_path: Path) -> None:
+    arrays = {
+        "bool": np.array([True, False]),
+        "int32": np.arange(3, dtype=np.int32),
+        "scalar": np.array(2.5),
+        "empty": np.zeros(0),
+        "strided": np.arange(6.0).reshape(2, 3)[:, ::2],  # not C-contiguous
+        "uint8": np.arange(4, dtype=np.uint8),
+        "nan": np.array([np.nan, np.inf, -1.0]),
+    }
+    out = tmp_path / "R.h5"
+    item_id = "scan_é/1 %2F"  # non-ASCII, a slash and a literal escape sequence
+    with ResultsStore(out) as store:
+        store.n_items_expected = 2
+        store.append(ItemRecord(item_id, 0, "src", "ok", arrays=ItemResult(arrays=arrays).arrays))
+        store.append(ItemRecord("scan_é%2F1 %2F", 1, "src", "ok"))  # must not collide
+        store.finalize()
+    got = read_item(out, item_id)
+    assert got.item_id == item_id
+    for name, arr in arrays.items():
+        assert got.arrays[name].dtype == arr.dtype and got.arrays[name].shape == arr.shape, name
+        np.testing.assert_array_equal(got.arrays[name], arr)
+    with h5py.File(out, "r") as f:  # plain h5py sees the same datasets
+        assert len(f["scans"]) == 2
+        np.testing.assert_array_equal(f["scans"]["scan_é%2F1 %252F"]["strided"][:],
+                                      [[0.0, 2.0], [3.0, 5.0]])
