@@ -277,3 +277,22 @@ def test_text_utf16_with_bom(tmp_path: Path) -> None:
     path = tmp_path / "win.txt"
     path.write_bytes(body.encode("utf-16"))
     np.testing.assert_array_equal(read_scan(path).counts, Y)
+
+
+def test_xrdml_count_rates_get_poisson_sigma_of_counts(tmp_path: Path) -> None:
+    rates = np.array([10.0, 250.0, 4000.0, 30.0])
+    doc = (
+        '<?xml version="1.0"?><xrdMeasurements xmlns="http://www.xrdml.com/XRDMeasurement/1.5">'
+        '<xrdMeasurement><usedWavelength><kAlpha1 unit="Angstrom">1.5406</kAlpha1>'
+        '</usedWavelength><scan scanAxis="Gonio"><dataPoints>'
+        '<positions axis="2Theta" unit="deg"><startPosition>20</startPosition>'
+        "<endPosition>20.3</endPosition></positions>"
+        '<commonCountingTime unit="seconds">2.0</commonCountingTime>'
+        '<intensities unit="counts per second">' + " ".join(map(str, rates)) +
+        "</intensities></dataPoints></scan></xrdMeasurement></xrdMeasurements>"
+    )
+    path = tmp_path / "cps.xrdml"
+    path.write_text(doc)
+    scan = read_scan(path)
+    np.testing.assert_allclose(scan.two_theta_deg, [20.0, 20.1, 20.2, 20.3])
+    np.testing.assert_allclose(scan.sigma, np.sqrt(rates * 2.0) / 2.0)

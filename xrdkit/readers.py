@@ -567,6 +567,10 @@ def _xrdml_scan(scan: ET.Element, lam: float | None, meta: dict[str, Any], src: 
     t = _float_text(_child(points, "commonCountingTime"))
     if t is not None:
         meta["counting_time_s"] = t
+    unit = str(meta["intensity_unit"]).lower()
+    if sigma is None and t is not None and t > 0 and ("per second" in unit or unit == "cps"):
+        # rates: Poisson on the counts actually registered, σ = √(max(r·t, 1)) / t
+        sigma = np.sqrt(np.maximum(y * t, 1.0)) / t
     return make_scan(x, y, sigma, wavelength_angstrom=lam, source=src, metadata=meta)
 
 
