@@ -10,6 +10,7 @@ import pytest
 
 from irkit.assess import (
     DEFAULT_RATIO_CALIBRATION,
+    admixture_model,
     assess,
     b10_b12_ratio,
     calibrate_ratio,
@@ -95,6 +96,17 @@ def test_pvdf_is_binder_not_oxidation_even_with_solvent() -> None:
     assert verdict.binder.detected and verdict.isopropanol.detected
     assert not verdict.oxidation.detected
     assert any("binder" in n for n in verdict.notes)
+
+
+def test_admixture_model_reproduces_the_true_binder_bands() -> None:
+    syn = synthesize(8, pvdf=0.3, noise_sd=0.002)
+    x = syn.spectrum.wavenumber_cm1
+    tests = template_test(syn.spectrum, subtract=_truth_model(syn, ("B12H12", "B10H10")))
+    model = admixture_model(x, {"PVDF": tests["PVDF"]})
+    true = _truth_model(syn, ("PVDF",))
+    assert np.max(np.abs(model - true)) < 0.03 * true.max()
+    verdict = assess(syn.spectrum)
+    assert any("refitted without the PVDF" in n for n in verdict.notes)
 
 
 def test_protonation_breaks_anions_intact() -> None:
