@@ -1,4 +1,18 @@
-"""irkit — IR spectra of sodium closo-borate solid electrolytes."""
+"""irkit — IR spectra of sodium closo-borate solid electrolytes.
+
+Modules (import what you need; nothing is loaded at import time):
+
+- :mod:`irkit.spectra` — :class:`~irkit.spectra.Spectrum`, its validating gate and readers
+  (text, JCAMP-DX, Bruker OPUS, HDF5), transmittance → absorbance, ATR correction.
+- :mod:`irkit.bands` — the band library (``reference_data/ir_bands``) with provenance.
+- :mod:`irkit.baseline` — pybaselines under one call, robust defaults per region.
+- :mod:`irkit.fit` — B–H stretching / bending fits with lmfit (pseudo-Voigt / Voigt bands,
+  joint polynomial baseline, centres/FWHM/heights/areas ± σ).
+- :mod:`irkit.assess` — the :class:`~irkit.assess.IRVerdict` (anions intact, protonation,
+  B10:B12, isopropanol, water, oxidation, PVDF binder).
+- :mod:`irkit.synthetic` — seeded synthetic spectra with their truth (constructed, not measured).
+- :mod:`irkit.plot`, :mod:`irkit.batch`, :mod:`irkit.cli` (``irkit fit``, ``irkit batch``).
+"""
 
 from __future__ import annotations
 
