@@ -38,6 +38,7 @@ ENTRY_POINTS: dict[str, Callable[[Any], Any]] = {
     "read_scans": read_scans,
     "list_scans": hdf5.list_scans,
     "read_hdf5_scan": hdf5.read_hdf5_scan,
+    "read_scan_lam": lambda args: read_scan(args[0], wavelength_angstrom=args[1]),
 }
 
 
@@ -70,6 +71,8 @@ class BadInput:
         """The file name (or array source) the message must name."""
         if isinstance(made, dict):
             return str(made["source"])
+        if isinstance(made, tuple):
+            made = made[0]
         return Path(str(made).split("::")[0]).name
 
 
@@ -317,6 +320,12 @@ CASES: list[BadInput] = [
     BadInput("txt_folder", "read_scan",
              lambda tmp, cid: (tmp / f"{cid}.xy").mkdir() or tmp / f"{cid}.xy", "folder",
              "a directory"),
+    BadInput("txt_wavelength_text", "read_scan_lam",
+             lambda tmp, cid: (text(columns(_X, _Y))(tmp, cid), "1.54 Å"), "not a number",
+             "wavelength given as text"),
+    BadInput("txt_wavelength_pm", "read_scan_lam",
+             lambda tmp, cid: (text(columns(_X, _Y))(tmp, cid), 154.06), "outside 0.01–10",
+             "wavelength in pm"),
     # ---- .xrdml
     BadInput("xrdml_truncated", "read_scan", xrdml(scan_xml(POS_OK), truncate=300),
              "not well-formed", "file cut mid-way"),

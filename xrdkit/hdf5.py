@@ -68,6 +68,7 @@ __all__ = [
     "PROBE_TIMEOUT_S",
     "axis_to_two_theta_deg",
     "canonical_unit",
+    "check_wavelength_arg",
     "HDF5_SUFFIXES",
 ]
 
@@ -943,8 +944,24 @@ def list_scans(file: str | Path, *, timeout_s: float | None = PROBE_TIMEOUT_S) -
     return find_1d_series(file, timeout_s=timeout_s)
 
 
+def check_wavelength_arg(wavelength_angstrom: Any, source: str) -> float | None:
+    """A caller's wavelength as float (Å), or ``InputError`` naming the argument."""
+    if wavelength_angstrom is None:
+        return None
+    try:
+        lam = float(wavelength_angstrom)
+    except (TypeError, ValueError):
+        raise InputError(f"wavelength_angstrom={wavelength_angstrom!r} is not a number",
+                         source=source) from None
+    if not np.isfinite(lam) or not 0.01 < lam < 10.0:
+        raise InputError(f"wavelength_angstrom={wavelength_angstrom!r} is outside 0.01–10 Å",
+                         source=source)
+    return lam
+
+
 def _scan_from_series(series: Series, ref: SeriesRef,
                       wavelength_angstrom: float | None) -> Scan:
+    wavelength_angstrom = check_wavelength_arg(wavelength_angstrom, ref.spec)
     lam = wavelength_angstrom if wavelength_angstrom is not None else ref.wavelength_angstrom
     if (wavelength_angstrom is not None and ref.wavelength_angstrom is not None
             and abs(wavelength_angstrom - ref.wavelength_angstrom) > 1e-4):

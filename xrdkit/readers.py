@@ -157,6 +157,7 @@ def read_scans(spec: str | Path, *, wavelength_angstrom: float | None = None) ->
         Naming the file and the problem.
     """
     text = str(spec)
+    wavelength_angstrom = hdf5.check_wavelength_arg(wavelength_angstrom, text)
     if hdf5.SPEC_SEPARATOR in text:
         return [hdf5.read_hdf5_scan(text, wavelength_angstrom=wavelength_angstrom)]
     path = Path(text)
@@ -193,6 +194,7 @@ def read_scan(spec: str | Path, *, wavelength_angstrom: float | None = None) -> 
         Naming the file and the problem.
     """
     text = str(spec)
+    wavelength_angstrom = hdf5.check_wavelength_arg(wavelength_angstrom, text)
     if hdf5.SPEC_SEPARATOR in text:
         return hdf5.read_hdf5_scan(text, wavelength_angstrom=wavelength_angstrom)
     path = Path(text)
