@@ -1,7 +1,7 @@
 """``irkit fit``: fit the B–H regions of one spectrum and judge the electrolyte.
 
     irkit fit SPECTRUM [--json OUT.json] [--plot OUT.png] [--shape voigt] [--shared-width]
-        [--baseline-degree 2] [--subtract arpls] [--atr 2.4,1.5,45]
+        [--baseline-degree 2] [--subtract arpls] [--atr 2.4,1.5,45] [--calibration K,SIGMA]
 
 SPECTRUM: text (CSV/TSV/whitespace), JCAMP-DX, Bruker OPUS or HDF5. The stretching region
 (2350–2650 cm⁻¹) must be covered; the bending region (600–1200 cm⁻¹) is fitted when covered.
@@ -34,6 +34,8 @@ def add_parser(subparsers: Any) -> None:
                    help="degree of the baseline fitted jointly with the bands (2; -1: none)")
     p.add_argument("--subtract", metavar="METHOD",
                    help="subtract a pybaselines baseline first (e.g. arpls)")
+    p.add_argument("--calibration", metavar="K[,SIGMA]",
+                   help="B10:B12 area-per-mole calibration k (default: constructed 10/12)")
     p.add_argument("--atr", metavar="N_CRYSTAL,N_SAMPLE,ANGLE",
                    help="apply the ATR penetration-depth correction (e.g. 2.4,1.5,45)")
     p.set_defaults(func=run)
@@ -46,6 +48,21 @@ def _atr(text: str) -> tuple[float, float, float]:
         raise InputError(f"expected N_CRYSTAL,N_SAMPLE,ANGLE, got {text!r}",
                          source="--atr") from None
     return n1, n2, angle
+
+
+def _calibration(text: str | None) -> Any:
+    from irkit.assess import DEFAULT_RATIO_CALIBRATION, RatioCalibration
+
+    if not text:
+        return DEFAULT_RATIO_CALIBRATION
+    try:
+        parts = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError(f"expected K or K,SIGMA, got {text!r}", source="--calibration") from None
+    if len(parts) not in (1, 2) or not parts[0] > 0 or (len(parts) == 2 and parts[1] < 0):
+        raise InputError(f"expected K > 0 and SIGMA >= 0, got {text!r}", source="--calibration")
+    return RatioCalibration(parts[0], parts[1] if len(parts) == 2 else 0.0,
+                            "given on the command line (--calibration)")
 
 
 def _clean(value: Any) -> Any:
@@ -74,7 +91,8 @@ def analyse(path: Path, args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
     fits = [fit_region(spectrum, "stretch", **options)]
     if spectrum.covers(600.0, 1200.0):
         fits.append(fit_region(spectrum, "bend", **options))
-    verdict = assess(spectrum, stretch=fits[0], bend=fits[1] if len(fits) > 1 else None)
+    verdict = assess(spectrum, stretch=fits[0], bend=fits[1] if len(fits) > 1 else None,
+                     calibration=_calibration(getattr(args, "calibration", None)))
     return spectrum, fits, verdict
 
 

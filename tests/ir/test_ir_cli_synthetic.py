@@ -59,6 +59,18 @@ def test_cli_bad_input_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFix
         main(["--debug", "fit", str(path)])
 
 
+def test_cli_calibration_option_scales_ratio(tmp_path: Path) -> None:
+    syn = synthesize(23)
+    spectrum = _csv(tmp_path / "s.csv", syn.spectrum.wavenumber_cm1, syn.spectrum.values)
+    ratios = []
+    for extra in ([], ["--calibration", str(2 * 10 / 12) + ",0.1"]):
+        out = tmp_path / "o.json"
+        assert main(["fit", str(spectrum), "--json", str(out), *extra]) == 0
+        ratios.append(json.loads(out.read_text())["verdict"]["b10_b12_ratio"])
+    assert ratios[1] == pytest.approx(ratios[0] / 2)
+    assert main(["fit", str(spectrum), "--calibration", "-1"]) == 2
+
+
 def test_cli_region_not_covered(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     x = np.arange(600.0, 1300.0)
     path = _csv(tmp_path / "bend_only.csv", x, np.full(x.size, 0.1))
