@@ -34,6 +34,8 @@ def add_parser(subparsers: Any) -> None:
                    help="degree of the baseline fitted jointly with the bands (2; -1: none)")
     p.add_argument("--subtract", metavar="METHOD",
                    help="subtract a pybaselines baseline first (e.g. arpls)")
+    p.add_argument("--descending", action="store_true",
+                   help="text file whose axis runs high → low wavenumber (reversed explicitly)")
     p.add_argument("--calibration", metavar="K[,SIGMA]",
                    help="B10:B12 area-per-mole calibration k (default: constructed 10/12)")
     p.add_argument("--atr", metavar="N_CRYSTAL,N_SAMPLE,ANGLE",
@@ -80,9 +82,11 @@ def analyse(path: Path, args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
     """Read, correct, fit and assess one spectrum; returns (spectrum, fits, verdict)."""
     from irkit.assess import assess
     from irkit.fit import fit_region
-    from irkit.spectra import atr_correct, read_spectrum, to_absorbance
+    from irkit.spectra import atr_correct, read_spectrum, read_text, to_absorbance
 
-    spectrum = to_absorbance(read_spectrum(path))
+    raw = read_text(path, descending=True) if getattr(args, "descending", False) \
+        else read_spectrum(path)
+    spectrum = to_absorbance(raw)
     if getattr(args, "atr", None):
         n1, n2, angle = _atr(args.atr)
         spectrum = atr_correct(spectrum, n_crystal=n1, n_sample=n2, angle_deg=angle)

@@ -71,6 +71,16 @@ def test_cli_calibration_option_scales_ratio(tmp_path: Path) -> None:
     assert main(["fit", str(spectrum), "--calibration", "-1"]) == 2
 
 
+def test_cli_descending_text_needs_the_flag(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    syn = synthesize(24)
+    path = _csv(tmp_path / "desc.csv", syn.spectrum.wavenumber_cm1[::-1],
+                syn.spectrum.values[::-1])
+    assert main(["fit", str(path)]) == 2
+    assert "descending" in capsys.readouterr().err
+    assert main(["fit", str(path), "--descending"]) == 0
+
+
 def test_cli_region_not_covered(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     x = np.arange(600.0, 1300.0)
     path = _csv(tmp_path / "bend_only.csv", x, np.full(x.size, 0.1))
