@@ -89,6 +89,13 @@ def chain(item: Item, previous: ItemResult | None) -> ItemResult:
     )
 
 
+def interrupt_at_five(item: Item) -> ItemResult:
+    """Like :func:`square` but raises KeyboardInterrupt (a Ctrl-C) at the item with path /entry5."""
+    if item.path == "/entry5":
+        raise KeyboardInterrupt
+    return square(item)
+
+
 def noop(item: object) -> ItemResult:
     """Does nothing: measures the engine's own overhead."""
     return ItemResult()

@@ -201,3 +201,17 @@ def test_default_item_source() -> None:
 
     assert default_item_source(Ref()) == "f.h5::/stack/data[7]"
     assert isinstance(h.noop(None), ItemResult)
+
+
+def test_interrupted_batch_keeps_results_and_resumes(tmp_path: Path) -> None:
+    items = h.make_items(8)
+    out = tmp_path / "r.h5"
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(items, h.interrupt_at_five, out, workers=1, progress=False)
+    assert [r["id"] for r in read_summary(out)] == [it.id for it in items[:5]]  # consolidated
+    assert out.with_name("r.h5.parts").exists()  # journal kept for the resume
+    s = run_batch(items, h.square, out, workers=2, resume=True, progress=False)
+    assert (s.n_skipped, s.n_run) == (5, 3)
+    rows = read_summary(out)
+    assert [r["id"] for r in rows] == [it.id for it in items]
+    assert [r["square"] for r in rows[5:]] == [it.value**2 for it in items[5:]]

@@ -97,7 +97,7 @@ def test_kill9_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> 
     t0 = time.perf_counter()
     assert proc.wait(timeout=120) == 0
     t_work = time.perf_counter() - t0
-    kills = progressed = 0
+    kills = progressed = mid_consolidation = 0
     episode = 0
     while kills < 10:
         episode += 1
@@ -116,6 +116,7 @@ def test_kill9_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> 
                 os.kill(proc.pid, signal.SIGKILL)
                 kills += 1
             proc.wait(timeout=120)
+            mid_consolidation += bool(list(out.parent.glob("*.tmp-*")))  # killed while writing it
             if not killed:
                 assert proc.returncode == 0, errlog.read_text()[-2000:]
             in_file = _check_clean(out, n_items)  # never corrupt, whatever the kill point
@@ -139,6 +140,8 @@ def test_kill9_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> 
             assert bool(f.attrs["complete"])
         assert not out.with_name(out.name + ".parts").exists(), "journal left after completion"
         assert not list(out.parent.glob("*.tmp-*"))
+    print(f"{kills} kills in {episode} episodes; {progressed} after progress, "
+          f"{mid_consolidation} during a consolidation")
     assert kills >= 10
     assert progressed >= 5, f"only {progressed} of {kills} kills landed after some progress"
 
@@ -348,3 +351,20 @@ def test_arrays_round_trip_dtype_and_shape(tmp_path: Path) -> None:
         assert len(f["scans"]) == 2
         np.testing.assert_array_equal(f["scans"]["scan_é%2F1 %252F"]["strided"][:],
                                       [[0.0, 2.0], [3.0, 5.0]])
+
+
+def test_leftover_from_a_killed_consolidation_is_cleaned(tmp_path: Path) -> None:
+    out = tmp_path / "R.h5"
+    with ResultsStore(out) as store:
+        store.append(_record(0))
+        store.consolidate()
+        store.append(_record(1))
+    before = out.read_bytes()
+    (tmp_path / "R.h5.tmp-99999").write_bytes(before[: len(before) // 2])  # half-written copy
+    assert [r["id"] for r in read_summary(out)] == ["it0"]  # the real file is untouched
+    assert completed_ids(out) == {"it0", "it1"}  # it1 is in the journal only
+    with ResultsStore(out, resume=True) as store:
+        assert not (tmp_path / "R.h5.tmp-99999").exists()
+        store.n_items_expected = 2
+        store.finalize()
+    assert [r["id"] for r in read_summary(out)] == ["it0", "it1"]

@@ -315,7 +315,8 @@ class _Runner:
         limit = IN_FLIGHT_PER_WORKER * workers
         while pending:
             suspects: list[Task] = []
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+            try:
                 in_flight: dict[Any, Task] = {}
                 broken = False
                 while pending or in_flight:
@@ -348,6 +349,8 @@ class _Runner:
                         suspects.extend(in_flight.values())
                         in_flight.clear()
                         break
+            finally:  # on Ctrl-C too: drop queued tasks, let running ones end
+                pool.shutdown(wait=True, cancel_futures=True)
             if suspects:
                 self.crashes += 1
                 logger.warning(
