@@ -165,7 +165,7 @@ def test_arguments_are_checked(tmp_path: Path) -> None:
     dup = [items[0], items[1], items[0]]
     with pytest.raises(InputError, match="unique.*scan_0000"):
         run_batch(dup, h.square, tmp_path / "r.h5", workers=1)
-    with pytest.raises(InputError, match="no 'id' attribute"):
+    with pytest.raises(InputError, match="no 'id' or 'spec' attribute"):
         run_batch([1.0, 2.0], h.noop, tmp_path / "r.h5", workers=1)
     with pytest.raises(InputError, match="workers"):
         run_batch(items, h.square, tmp_path / "r.h5", workers=0)
@@ -175,6 +175,8 @@ def test_arguments_are_checked(tmp_path: Path) -> None:
         run_batch(items, h.square, tmp_path / "r.h5", scheduler="localhost")
     with pytest.raises(InputError, match="does not exist"):
         run_batch(items, h.square, tmp_path / "nodir" / "r.h5", workers=1)
+    with pytest.raises(InputError, match="cannot be sent to worker processes"):
+        run_batch(items, lambda it: h.square(it), tmp_path / "r.h5", workers=2)
     assert not list(tmp_path.iterdir()), "a refused batch left files behind"
     ok = run_batch([1.0, 2.0], h.noop, tmp_path / "r.h5", workers=1, item_id=lambda x: f"v{x}",
                    progress=False)
@@ -190,6 +192,19 @@ def test_resume_runs_only_the_missing_items(tmp_path: Path) -> None:
     s = run_batch(items, h.square, out, workers=2, resume=True, progress=False)
     assert (s.n_skipped, s.n_run) == (4, 6)
     _assert_squares(out, items)
+
+
+def test_scanrefs_from_the_hdf5_reader_work_as_items(tmp_path: Path) -> None:
+    """The engine's defaults fit xrdkit.hdf5.ScanRef (picklable, id/source from ``spec``)."""
+    hdf5 = pytest.importorskip("xrdkit.hdf5")
+    refs = [hdf5.ScanRef(file=f"f{i % 2}.h5", path="/stack/data", index=i, layout="stack",
+                         signal_path="/stack/data", axis_path="/stack/tth") for i in range(6)]
+    out = tmp_path / "r.h5"
+    s = run_batch(refs, h.noop, out, workers=2, progress=False)
+    assert s.n_ok == 6
+    rows = read_summary(out)
+    assert [r["id"] for r in rows] == [f"f{i % 2}.h5::/stack/data[{i}]" for i in range(6)]
+    assert [r["source"] for r in rows] == [r["id"] for r in rows]
 
 
 def test_default_item_source() -> None:

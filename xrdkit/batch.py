@@ -50,6 +50,7 @@ import logging
 import math
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 import time
@@ -142,24 +143,26 @@ class BatchSummary:
 
 
 def default_item_id(item: Any) -> str:
-    """The id of an item: its ``id`` attribute, or the item itself if it is a string."""
-    value = getattr(item, "id", None)
-    if value is None and isinstance(item, str):
-        value = item
-    if value is None:
-        raise InputError(
-            f"item {item!r:.80} has no 'id' attribute; pass item_id=<callable returning a "
-            "unique string>",
-            source="items",
-        )
-    return str(value)
+    """The id of an item: ``item.id``, the item itself if it is a string, else ``item.spec``
+    (the ``file::/path[index]`` of an :class:`xrdkit.hdf5.ScanRef`)."""
+    for value in (getattr(item, "id", None), item if isinstance(item, str) else None,
+                  getattr(item, "spec", None)):
+        if value is not None:
+            return str(value)
+    raise InputError(
+        f"item {item!r:.80} has no 'id' or 'spec' attribute; pass item_id=<callable returning a "
+        "unique string>",
+        source="items",
+    )
 
 
 def default_item_source(item: Any) -> str:
-    """Where an item came from: ``item.source``, or ``file::path[index]`` for file references."""
-    source = getattr(item, "source", None)
-    if source is not None:
-        return str(source)
+    """Where an item came from: ``item.source``, ``item.spec``, or ``file::path[index]`` built
+    from ``file``/``path``/``index`` attributes; ``""`` if none of these exist."""
+    for name in ("source", "spec"):
+        value = getattr(item, name, None)
+        if value is not None:
+            return str(value)
     file, path = getattr(item, "file", None), getattr(item, "path", None)
     if file is not None and path is not None:
         index = getattr(item, "index", None)
@@ -280,12 +283,15 @@ def _make_tasks(
     return tasks
 
 
-def _crash_record(entry: Entry, exc: BaseException) -> ItemRecord:
+def _failure_record(entry: Entry, message: str) -> ItemRecord:
     index, item_id, _ = entry
-    return ItemRecord(
-        item_id, index, "", "error",
-        _one_line(RuntimeError(f"worker process died while analysing this item ({_one_line(exc)})")),
-        0.0,
+    msg = message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 1] + "…"
+    return ItemRecord(item_id, index, "", "error", msg, 0.0)
+
+
+def _crash_record(entry: Entry, exc: BaseException) -> ItemRecord:
+    return _failure_record(
+        entry, f"worker process died while analysing this item ({_one_line(exc)})"
     )
 
 
@@ -374,8 +380,9 @@ class _Runner:
                         pool = None
                         self.emit(_crash_record(entry, exc))
                         continue
-                    except Exception as exc:
-                        self.emit(_crash_record(entry, exc))
+                    except Exception as exc:  # e.g. the item or its result cannot be pickled
+                        self.emit(_failure_record(
+                            entry, f"could not run in a worker process ({_one_line(exc)})"))
                         continue
                     for rec in records:
                         self.emit(rec)
@@ -412,7 +419,8 @@ class _Runner:
                     for entry in reversed(task):
                         pending.appendleft((entry,))
                 else:
-                    self.emit(_crash_record(task[0], exc))
+                    self.emit(_failure_record(
+                        task[0], f"task failed on the Dask cluster ({_one_line(exc)})"))
             else:
                 for rec in records:
                     self.emit(rec)
@@ -535,6 +543,8 @@ def run_batch(
     show = sys.stderr.isatty() if progress is None else bool(progress)
 
     client, own_client = (None, False)
+    if scheduler is None and workers > 1:
+        _check_picklable(analyse)
     if scheduler is not None:  # connect first: a bad address must not leave a journal behind
         client, own_client = _connect(scheduler)
     counts = {"ok": 0, "error": 0}
@@ -627,6 +637,18 @@ def run_batch(
         workers=n_workers,
         chunk_size=size,
     )
+
+
+def _check_picklable(analyse: Callable[..., Any]) -> None:
+    try:
+        pickle.dumps(analyse)
+    except Exception as exc:
+        raise InputError(
+            f"the analysis function {getattr(analyse, '__qualname__', analyse)!r} cannot be sent "
+            f"to worker processes ({_one_line(exc)}); use a top-level function of an importable "
+            "module (not a lambda or a local function), or workers=1",
+            source="analyse",
+        ) from None
 
 
 def _check_ids(ids: Sequence[str]) -> None:
