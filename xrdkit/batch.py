@@ -397,36 +397,40 @@ class _Runner:
         nthreads = max(1, sum(client.nthreads().values()))
         limit = IN_FLIGHT_PER_WORKER * nthreads + 2
         pending: deque[Task] = deque(tasks)
-        in_flight: dict[str, Task] = {}
+        in_flight: dict[str, tuple[Any, Task]] = {}
         ac = as_completed()
 
         def submit(task: Task) -> None:
             fut = client.submit(_run_task, self.analyse, task, self.warm_start, pure=False)
-            in_flight[fut.key] = task
+            in_flight[fut.key] = (fut, task)
             ac.add(fut)
 
-        while pending and len(in_flight) < limit:
-            submit(pending.popleft())
-        for fut in ac:
-            task = in_flight.pop(fut.key)
-            try:
-                records = fut.result()
-            except Exception as exc:
-                self.crashes += 1
-                if len(task) > 1:
-                    logger.warning("Dask task of %d items failed (%s); resubmitting one by one",
-                                   len(task), _one_line(exc))
-                    for entry in reversed(task):
-                        pending.appendleft((entry,))
-                else:
-                    self.emit(_failure_record(
-                        task[0], f"task failed on the Dask cluster ({_one_line(exc)})"))
-            else:
-                for rec in records:
-                    self.emit(rec)
-            fut.release()
+        try:
             while pending and len(in_flight) < limit:
                 submit(pending.popleft())
+            for fut in ac:
+                _, task = in_flight.pop(fut.key)
+                try:
+                    records = fut.result()
+                except Exception as exc:
+                    self.crashes += 1
+                    if len(task) > 1:
+                        logger.warning("Dask task of %d items failed (%s); resubmitting one by one",
+                                       len(task), _one_line(exc))
+                        for entry in reversed(task):
+                            pending.appendleft((entry,))
+                    else:
+                        self.emit(_failure_record(
+                            task[0], f"task failed on the Dask cluster ({_one_line(exc)})"))
+                else:
+                    for rec in records:
+                        self.emit(rec)
+                fut.release()
+                while pending and len(in_flight) < limit:
+                    submit(pending.popleft())
+        finally:  # interrupted: do not leave work running on a cluster the user keeps
+            if in_flight:
+                client.cancel([f for f, _ in in_flight.values()])
 
 
 def _connect(scheduler: Any) -> tuple[Any, bool]:
