@@ -110,6 +110,20 @@ def _memory(n_big: int, tmp: Path) -> None:
         print(f"{'':32s} (parent after imports: {d['rss_after_imports_mb']:.0f} MB)")
 
 
+def _realistic(n_items: int, tmp: Path) -> None:
+    """A stand-in fit of 10 ms CPU returning two 4,000-point arrays: engine + store cost."""
+    items = [f"s{i}" for i in range(n_items)]
+    print(f"\n10 ms-CPU analysis with two 4000-point arrays, {n_items} items "
+          "(ideal = workers / 10 ms):")
+    print(f"{'engine':32s} {'items/s':>9s} {'ideal':>7s} {'efficiency':>11s} {'store %':>8s}")
+    for workers in (1, 2):
+        s = run_batch(items, h.busy_fit, tmp / f"busy{workers}.h5", workers=workers,
+                      item_id=str, progress=False)
+        ideal = workers / 0.010
+        print(f"{s.backend + f' ({workers})':32s} {s.items_per_s:9.0f} {ideal:7.0f} "
+              f"{s.items_per_s / ideal:10.0%} {100 * s.store_s / s.elapsed_s:7.1f}%")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, default=2000, help="items for the overhead runs")
@@ -119,6 +133,7 @@ def main() -> int:
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     with tempfile.TemporaryDirectory() as d:
         _overhead(args.items, Path(d))
+        _realistic(args.items, Path(d))
         _memory(args.big, Path(d))
     return 0
 

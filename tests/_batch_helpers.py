@@ -106,6 +106,15 @@ def small_arrays(item: object) -> ItemResult:
     return ItemResult(scalars={"rwp": 0.1}, arrays={"calc": np.zeros(4000), "resid": np.zeros(4000)})
 
 
+def busy_fit(item: object) -> ItemResult:
+    """Stands in for a fit: ~10 ms of CPU, then a 4,000-point pattern and residual."""
+    t_end = time.perf_counter() + 0.010
+    while time.perf_counter() < t_end:
+        pass
+    return ItemResult(scalars={"rwp": 0.1, "gof": 1.2, "verdict": "fcc"},
+                      arrays={"calc": np.zeros(4000), "resid": np.zeros(4000)})
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
