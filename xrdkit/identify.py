@@ -32,7 +32,7 @@ import numpy as np
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
 from xrdkit.profiles import pseudo_voigt
-from xrdkit.refine import RefinementResult, RefineOptions, refine
+from xrdkit.refine import RefinementResult, RefineOptions, WarmStart, refine
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
 from xrdkit.simulate import resolve_phases
@@ -67,6 +67,8 @@ RESIDUAL_PEAK_SIGMA = 3.0
 UNEXPLAINED_PEAK_SIGMA = 6.0
 #: …and the share of the diffracted (background-free) intensity it must carry.
 UNEXPLAINED_SHARE_MIN = 0.005
+#: Half-width (in FWHM) of the matched-filter kernel; its mean is removed over this span.
+KERNEL_HALF_WIDTH_FWHM = 6.0
 #: Multiple of σ used for detection limits.
 DETECTION_SIGMA = 3.0
 
@@ -109,6 +111,7 @@ class PhaseVerdict:
     unexplained_intensity_share: float
     best: RefinementResult = field(repr=False)
     notes: tuple[str, ...] = ()
+    warm_starts: dict[str, WarmStart] = field(default_factory=dict, repr=False)
 
     @property
     def delta_bic(self) -> dict[str, float]:
@@ -180,9 +183,11 @@ def find_residual_peaks(
     step = float(np.median(np.diff(x)))
     if fwhm_deg is None:
         fwhm_deg = _typical_fwhm(result)
-    half = int(np.ceil(4 * fwhm_deg / step))
+    half = int(np.ceil(KERNEL_HALF_WIDTH_FWHM * fwhm_deg / step))
     kern_x = np.arange(-half, half + 1) * step
+    # zero-mean kernel: a slowly varying background misfit does not look like a peak
     p = pseudo_voigt(kern_x, fwhm_deg, 0.5)
+    p = p - p.mean()
     num = np.convolve(r * w, p[::-1], mode="same")
     den = np.convolve(w, (p * p)[::-1], mode="same")
     area = num / np.maximum(den, 1e-300)
@@ -240,6 +245,7 @@ def identify(
     library: object | None = None,
     reflections: dict[str, ReflectionList] | None = None,
     two_theta_range_deg: tuple[float, float] | None = None,
+    start: dict[str, WarmStart] | None = None,
 ) -> PhaseVerdict:
     """Decide between fcc NBH and separately crystallised borates for one scan.
 
@@ -259,6 +265,9 @@ def identify(
         Ready reflection lists by phase name (a batch computes them once).
     two_theta_range_deg : (float, float), optional
         Crop the scan first.
+    start : dict, optional
+        Warm starts by model label (``"fcc"``, ``"separate"``, ``"mixed"``) from the previous
+        scan of a series (:attr:`PhaseVerdict.warm_starts`).
 
     Returns
     -------
@@ -303,21 +312,35 @@ def identify(
         )
     opts = options or RefineOptions()
 
-    def fit(label: str, names: Sequence[str], start: RefinementResult | None = None) -> RefinementResult:
-        res = refine(scan, [refls[n] for n in names], instrument=inst, options=opts, start=start)
+    starts = dict(start or {})
+
+    def fit(label: str, names: Sequence[str]) -> RefinementResult:
+        # refine ignores (and logs) a warm start made for another phase set
+        res = refine(scan, [refls[n] for n in names], instrument=inst, options=opts, start=starts.get(label))
         log.debug("%s: model %s rwp=%.4f bic=%.1f", scan.source, label, res.rwp, res.bic)
         return res
 
-    # electrode phases actually present (drop zero-scale ones)
+    # screen the electrode phases with a linear-only fit at the start values (one evaluation):
+    # a phase with zero or insignificant scale would only add undetermined parameters
     results: dict[str, RefinementResult] = {}
     base = [FCC_PHASE] if has_fcc else separate[:1]
-    first = fit("fcc" if has_fcc else "separate", base + electrodes)
-    present = [p.name for p in first.phases if p.name in electrodes and (p.weight_fraction or 0) > 0]
-    if len(present) != len(electrodes):
-        dropped = sorted(set(electrodes) - set(present))
-        notes.append(f"electrode phases not detected and dropped: {', '.join(dropped)}")
-        first = fit("fcc" if has_fcc else "separate", base + present)
-    results["fcc" if has_fcc else "separate"] = first
+    present = list(electrodes)
+    if electrodes:
+        screen_opts = RefineOptions(
+            refine_lattice=False, refine_zero=False, refine_displacement=False, refine_widths=(),
+            refine_phase_broadening=False, background_terms=opts.background_terms,
+        )
+        screen = refine(scan, [refls[n] for n in base + electrodes + separate], instrument=inst,
+                        options=screen_opts)
+        present = [
+            p.name for p in screen.phases
+            if p.name in electrodes and (p.weight_fraction or 0) > DETECTION_SIGMA * (p.weight_fraction_sigma or 0)
+            and (p.weight_fraction or 0) > 0
+        ]
+        if len(present) != len(electrodes):
+            dropped = sorted(set(electrodes) - set(present))
+            notes.append(f"electrode phases not detected and dropped: {', '.join(dropped)}")
+    results["fcc" if has_fcc else "separate"] = fit("fcc" if has_fcc else "separate", base + present)
     if has_fcc and separate:
         results["separate"] = fit("separate", separate + present)
         results["mixed"] = fit("mixed", [FCC_PHASE] + separate + present)
@@ -380,4 +403,5 @@ def identify(
         unexplained_intensity_share=share,
         best=best,
         notes=tuple(notes),
+        warm_starts={label: r.warm_start() for label, r in results.items()},
     )

@@ -38,7 +38,7 @@ from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
 from xrdkit.simulate import ParamKey, PatternModel, resolve_phases
 
-__all__ = ["RefinementResult", "PhaseResult", "refine", "RefineOptions", "fit_statistics"]
+__all__ = ["RefinementResult", "PhaseResult", "WarmStart", "refine", "RefineOptions", "fit_statistics"]
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,12 @@ _WIDTH_FIELDS = frozenset(
 )
 #: Parameters whose natural value is their lower bound (no at-bound warning there).
 _ZERO_NATURAL = frozenset({"strain_deg2", "size_deg", "penetration_depth_mm", "u_deg2", "x_deg", "y_deg"})
-#: Relative lattice bounds around the start value.
-LATTICE_BOUND_REL = 0.03
+#: Upper bounds of the per-phase broadening: a crystalline phase, not an amorphous hump
+#: (size 0.5° ≈ 17 nm Scherrer size at 15° 2θ, Cu Kα).
+MAX_STRAIN_DEG2 = 0.05
+MAX_SIZE_DEG = 0.5
+#: Relative lattice bounds around the start value (±1.5 %: NBH expands ≈ 0.5 % from 25 to 180 °C).
+LATTICE_BOUND_REL = 0.015
 
 
 @dataclass(frozen=True)
@@ -98,11 +102,19 @@ class RefineOptions:
     refine_phase_broadening: bool = True
     preferred_orientation: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     pawley: tuple[str, ...] = ()
-    background_terms: int = 6
+    background_terms: int = 10
     window_fwhm: float = 20.0
     max_nfev: int = 200
     joint_final: bool = True
     particle_size_um: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """The nonlinear parameters of a previous fit, small enough to send between processes."""
+
+    theta: np.ndarray
+    theta_labels: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,10 @@ class RefinementResult:
     def residual(self) -> np.ndarray:
         """Observed − calculated."""
         return self.observed - self.calculated
+
+    def warm_start(self) -> WarmStart:
+        """Starting point for the next scan of a series."""
+        return WarmStart(self.theta.copy(), tuple(self.theta_labels))
 
     def phase(self, name: str) -> PhaseResult:
         """The result of one phase by name."""
@@ -285,9 +301,9 @@ def _build_parameters(model: PatternModel, theta0: np.ndarray, opts: RefineOptio
         elif f == "march_dollase":
             vary, lo, hi = names[key.phase] in opts.preferred_orientation, 0.3, 3.0
         elif f == "strain_deg2":
-            vary, lo, hi = opts.refine_phase_broadening, 0.0, 1.0
+            vary, lo, hi = opts.refine_phase_broadening, 0.0, MAX_STRAIN_DEG2
         elif f == "size_deg":
-            vary, lo, hi = opts.refine_phase_broadening, 0.0, 2.0
+            vary, lo, hi = opts.refine_phase_broadening, 0.0, MAX_SIZE_DEG
         elif f in ("alpha", "beta", "gamma"):
             vary, lo, hi = opts.refine_lattice, val - 3.0, val + 3.0
         else:
@@ -320,7 +336,7 @@ def refine(
     instrument: Instrument | str = "miniflex600-cuka",
     options: RefineOptions | None = None,
     two_theta_range_deg: tuple[float, float] | None = None,
-    start: RefinementResult | None = None,
+    start: RefinementResult | WarmStart | None = None,
     library: object | None = None,
     densities_g_cm3: dict[str, float] | None = None,
     mass_attenuation_cm2_g: dict[str, float] | None = None,
@@ -340,8 +356,9 @@ def refine(
         What to refine.
     two_theta_range_deg : (float, float), optional
         Crop the scan first.
-    start : RefinementResult, optional
-        Warm start: nonlinear parameters taken from a previous result with the same model.
+    start : RefinementResult or WarmStart, optional
+        Warm start: nonlinear parameters taken from a previous result with the same model
+        (one stage, no position-only pre-stage).
     library : PhaseLibrary, optional
         Library to resolve names in.
     densities_g_cm3, mass_attenuation_cm2_g : dict, optional

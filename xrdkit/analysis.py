@@ -1,0 +1,206 @@
+"""The per-scan analysis the batch runs: read a scan, identify its phases, return an ItemResult.
+
+This module glues :mod:`xrdkit.hdf5` (reading), :mod:`xrdkit.identify` (fit + verdict)
+and :mod:`xrdkit.results` (what is stored) for :func:`xrdkit.batch.run_batch`.
+Work items are :class:`ScanTask` objects — a picklable scan reference plus the
+analysis configuration — so workers never receive open file handles.
+
+Reflection lists are computed once per worker process and configuration (a small
+per-process memo keyed by the configuration; the phases themselves never change).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from xrdkit.hdf5 import ScanRef, read_ref
+from xrdkit.identify import FCC_PHASE, PhaseVerdict, identify
+from xrdkit.instrument import Instrument, load_instrument
+from xrdkit.refine import RefineOptions
+from xrdkit.reflections import ReflectionList
+from xrdkit.results import ItemResult
+from xrdkit.scans import Scan
+
+__all__ = ["AnalysisConfig", "ScanTask", "analyse_scan", "verdict_to_item", "make_tasks"]
+
+log = logging.getLogger(__name__)
+
+#: Per-process memo of reflection lists: (config key, 2θ max rounded up) → lists by name.
+_REFLECTION_MEMO: dict[tuple, dict[str, ReflectionList]] = {}
+#: 2θ maxima are rounded up to this step (deg) so scans of one file share reflection lists.
+TWO_THETA_MAX_STEP_DEG = 10.0
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """What to fit on every scan.
+
+    Attributes
+    ----------
+    candidates : tuple of str or None
+        Borate phases (default: NBH + the separate-borate models in the library).
+    electrode_phases : tuple of str
+        Non-borate phases that may be present (zero-scale ones are dropped per scan).
+    instrument : str or Instrument
+        Preset name, JSON file or instrument.
+    options : RefineOptions
+    two_theta_range_deg : (float, float) or None
+    user_cifs : tuple of str
+        CIF files added to the library (name = file stem).
+    """
+
+    candidates: tuple[str, ...] | None = None
+    electrode_phases: tuple[str, ...] = ()
+    instrument: str | Instrument = "miniflex600-cuka"
+    options: RefineOptions = field(default_factory=RefineOptions)
+    two_theta_range_deg: tuple[float, float] | None = None
+    user_cifs: tuple[str, ...] = ()
+
+    def key(self) -> tuple:
+        """Hashable identity of the phase set and instrument (for the memo)."""
+        inst = self.instrument if isinstance(self.instrument, str) else repr(self.instrument)
+        return (self.candidates, self.electrode_phases, inst, self.user_cifs)
+
+
+@dataclass(frozen=True)
+class ScanTask:
+    """One scan to analyse: where it is and how."""
+
+    ref: ScanRef
+    config: AnalysisConfig
+
+    @property
+    def id(self) -> str:
+        """Unique id: ``file::/path[index]``."""
+        return self.ref.spec
+
+
+def make_tasks(refs: list[ScanRef], config: AnalysisConfig) -> list[ScanTask]:
+    """Wrap scan references into tasks sharing one configuration."""
+    return [ScanTask(ref, config) for ref in refs]
+
+
+def _library(config: AnalysisConfig):
+    from xrdkit.phases import PhaseLibrary
+
+    lib = PhaseLibrary()
+    for path in config.user_cifs:
+        lib.add_cif(path, persist=False)
+    return lib
+
+
+def _reflections(config: AnalysisConfig, inst: Instrument, tt_max: float) -> tuple[dict[str, ReflectionList], Any]:
+    from xrdkit.identify import SEPARATE_BORATE_PHASES
+    from xrdkit.simulate import resolve_phases
+
+    top = TWO_THETA_MAX_STEP_DEG * math.ceil(tt_max / TWO_THETA_MAX_STEP_DEG)
+    key = (config.key(), min(top, 179.0))
+    memo = _REFLECTION_MEMO.get(key)
+    if memo is None:
+        lib = _library(config)
+        cands = list(config.candidates) if config.candidates else [FCC_PHASE] + [
+            p for p in SEPARATE_BORATE_PHASES if p in lib
+        ]
+        names = list(dict.fromkeys(cands + list(config.electrode_phases)))
+        memo = dict(zip(names, resolve_phases(names, inst, key[1], library=lib), strict=True))
+        memo = {"__candidates__": cands, **memo}  # type: ignore[dict-item]
+        _REFLECTION_MEMO[key] = memo
+    cands = memo["__candidates__"]  # type: ignore[index]
+    return {k: v for k, v in memo.items() if k != "__candidates__"}, cands
+
+
+def analyse_scan(task: ScanTask, previous: ItemResult | None = None) -> ItemResult:
+    """Read and identify one scan (the batch's analysis function).
+
+    Parameters
+    ----------
+    task : ScanTask
+    previous : ItemResult, optional
+        Previous scan of a warm-started series; its ``state`` holds the warm starts.
+
+    Returns
+    -------
+    ItemResult
+        Scalars: verdict, fcc_weight_fraction(_sigma), detection_limit, rwp, gof, converged,
+        per-phase ``wt_<phase>``, ``wt_sigma_<phase>``, ``lattice_a_<phase>``, metadata such as
+        temperature; arrays: the pattern, calculated, background, residual and per-phase components.
+    """
+    cfg = task.config
+    scan = read_ref(task.ref)
+    inst = load_instrument(cfg.instrument)
+    if scan.wavelength_angstrom and abs(scan.wavelength_angstrom - inst.wavelength_angstrom) > 2e-3:
+        inst = _instrument_for_wavelength(inst, scan.wavelength_angstrom)
+    if cfg.two_theta_range_deg:
+        scan = scan.crop(*cfg.two_theta_range_deg)
+    refls, cands = _reflections(cfg, inst, float(scan.two_theta_deg[-1]))
+    start = previous.state if previous is not None and isinstance(previous.state, dict) else None
+    verdict = identify(
+        scan, cands, electrode_phases=cfg.electrode_phases, instrument=inst, options=cfg.options,
+        reflections=refls, start=start,
+    )
+    return verdict_to_item(verdict, scan)
+
+
+def _instrument_for_wavelength(inst: Instrument, wavelength_angstrom: float) -> Instrument:
+    """Use the file's wavelength: keep Kα2 at the same ratio for Cu-like pairs, else a single line."""
+    log.info("using the file's wavelength %.5f Å instead of %.5f Å", wavelength_angstrom, inst.wavelength_angstrom)
+    if len(inst.wavelengths_angstrom) > 1:
+        ratio = inst.wavelengths_angstrom[1] / inst.wavelengths_angstrom[0]
+        return inst.replace(wavelengths_angstrom=(wavelength_angstrom, wavelength_angstrom * ratio))
+    return inst.replace(wavelengths_angstrom=(wavelength_angstrom,))
+
+
+def _scalar_metadata(scan: Scan) -> dict[str, float | str]:
+    out: dict[str, float | str] = {}
+    for k, v in scan.metadata.items():
+        if isinstance(v, (bool, np.bool_)):
+            continue
+        if isinstance(v, (int, float, np.integer, np.floating)) and np.isfinite(v):
+            out[f"meta_{k}"] = float(v)
+        elif isinstance(v, str) and len(v) < 200:
+            out[f"meta_{k}"] = v
+    return out
+
+
+def verdict_to_item(verdict: PhaseVerdict, scan: Scan) -> ItemResult:
+    """Flatten a verdict into the batch's :class:`~xrdkit.results.ItemResult`."""
+    best = verdict.best
+    nan = float("nan")
+    scalars: dict[str, Any] = {
+        "verdict": verdict.verdict,
+        "fcc_weight_fraction": nan if verdict.fcc_weight_fraction is None else verdict.fcc_weight_fraction,
+        "fcc_weight_fraction_sigma": nan if verdict.fcc_weight_fraction_sigma is None else verdict.fcc_weight_fraction_sigma,
+        "detection_limit": nan if verdict.detection_limit is None else verdict.detection_limit,
+        "detection_limit_basis": verdict.detection_limit_basis,
+        "unexplained_intensity_share": verdict.unexplained_intensity_share,
+        "rwp": best.rwp,
+        "gof": best.gof,
+        "converged": best.converged,
+        "n_residual_peaks": len(verdict.residual_peaks),
+        "phases": ",".join(p.name for p in best.phases),
+        "models_missing": ",".join(verdict.models_missing),
+        "fit_time_s": best.elapsed_s,
+    }
+    for p in best.phases:
+        scalars[f"wt_{p.name}"] = nan if p.weight_fraction is None else p.weight_fraction
+        scalars[f"wt_sigma_{p.name}"] = nan if p.weight_fraction_sigma is None else p.weight_fraction_sigma
+        for lk, lv in p.lattice.items():
+            scalars[f"lattice_{lk}_{p.name}"] = lv
+            scalars[f"lattice_{lk}_sigma_{p.name}"] = p.lattice_sigma.get(lk, nan)
+    scalars.update(_scalar_metadata(scan))
+    arrays = {
+        "two_theta_deg": best.two_theta_deg,
+        "observed": best.observed,
+        "calculated": best.calculated,
+        "background": best.background,
+        "residual": best.residual,
+    }
+    for name, comp in best.components.items():
+        arrays[f"component_{name}"] = comp
+    warnings = tuple(best.warnings) + tuple(verdict.notes)
+    return ItemResult(scalars=scalars, arrays=arrays, warnings=warnings, state=dict(verdict.warm_starts))
