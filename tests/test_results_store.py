@@ -270,7 +270,7 @@ def test_csv_table_columns(tmp_path: Path) -> None:
     items[2] = h.Item("broken", 0.0, fail="raise")
     run_batch(items, h.square, out, workers=1, progress=False)
     table = tmp_path / "R.csv"
-    header = write_table_csv(out, table, ["id", "status", "square", "verdict", "error"],
+    header = write_table_csv(out, table, ["scan", "status", "square", "verdict", "error"],
                              rename={"id": "scan"})
     with open(table, newline="") as fh:
         rows = list(csv.reader(fh))

@@ -981,7 +981,8 @@ def write_table_csv(
     csv_path : path
         CSV to write (written to a temporary name, then atomically replaced).
     columns : iterable of str
-        Leading columns, in this order; a column no item has is written blank.
+        Leading columns, in this order (stored or renamed names); a column no item has is
+        written blank.
     rename : mapping, optional
         Header names to use instead of stored names (e.g. ``{"id": "scan"}``).
 
@@ -991,7 +992,9 @@ def write_table_csv(
         The header written.
     """
     rows = read_summary(path)
-    lead = list(dict.fromkeys(columns))
+    rename = dict(rename or {})
+    stored_name = {new: old for old, new in rename.items()}
+    lead = list(dict.fromkeys(stored_name.get(c, c) for c in columns))
     stored: list[str] = list(rows[0].keys()) if rows else []
     if not rows:
         with _open_h5(Path(path)) as f:
@@ -999,7 +1002,6 @@ def write_table_csv(
             if g is not None and "columns" in g.attrs:
                 stored = [_decode_str(c) for c in g.attrs["columns"]]
     order = lead + [c for c in stored if c not in lead]
-    rename = dict(rename or {})
     header = [rename.get(c, c) for c in order]
     csv_path = Path(csv_path)
     tmp = csv_path.with_name(csv_path.name + f".tmp-{os.getpid()}")
