@@ -368,3 +368,14 @@ def test_leftover_from_a_killed_consolidation_is_cleaned(tmp_path: Path) -> None
         store.n_items_expected = 2
         store.finalize()
     assert [r["id"] for r in read_summary(out)] == ["it0", "it1"]
+
+
+def test_resume_onto_a_foreign_file_is_refused_cleanly(tmp_path: Path) -> None:
+    out = tmp_path / "data.h5"
+    with h5py.File(out, "w") as f:
+        f["counts"] = np.arange(3)
+    before = out.read_bytes()
+    for _ in range(2):  # the second attempt proves the writer lock was released
+        with pytest.raises(InputError, match="not a closokit results file"):
+            run_batch(h.make_items(2), h.square, out, workers=1, resume=True)
+    assert out.read_bytes() == before  # the user's file is untouched

@@ -697,31 +697,35 @@ class ResultsStore:
             )
         self.parts.mkdir(exist_ok=True)
         self._take_lock()
-        for stale in self.out_path.parent.glob(self.out_path.name + ".tmp-*"):
-            logger.info("removing %s left by a killed consolidation", stale)
-            stale.unlink(missing_ok=True)
-        if self.overwrite and not self.resume:
-            self.out_path.unlink(missing_ok=True)
-            for seg in _segments(self.parts):
-                seg.unlink()
-        in_file = _consolidated_ids(self.out_path) if self.out_path.exists() else []
-        self._done = set(in_file)
-        for entry in _journal_entries(self.parts):
-            if entry.item_id not in self._done:
-                self._done.add(entry.item_id)
-                self._pending.append(entry)
-        n_seg = len(_segments(self.parts))
-        self._segment = self.parts / f"journal-{n_seg:05d}.log"
-        while self._segment.exists():
-            n_seg += 1
+        try:
+            for stale in self.out_path.parent.glob(self.out_path.name + ".tmp-*"):
+                logger.info("removing %s left by a killed consolidation", stale)
+                stale.unlink(missing_ok=True)
+            if self.overwrite and not self.resume:
+                self.out_path.unlink(missing_ok=True)
+                for seg in _segments(self.parts):
+                    seg.unlink()
+            in_file = _consolidated_ids(self.out_path) if self.out_path.exists() else []
+            self._done = set(in_file)
+            for entry in _journal_entries(self.parts):
+                if entry.item_id not in self._done:
+                    self._done.add(entry.item_id)
+                    self._pending.append(entry)
+            n_seg = len(_segments(self.parts))
             self._segment = self.parts / f"journal-{n_seg:05d}.log"
-        self._seg_fd = os.open(self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        self._seg_offset = 0
-        self._last_consolidation = _monotonic()
-        logger.info(
-            "%s: %d items already done (%d in the journal only)",
-            self.out_path, len(self._done), len(self._pending),
-        )
+            while self._segment.exists():
+                n_seg += 1
+                self._segment = self.parts / f"journal-{n_seg:05d}.log"
+            self._seg_fd = os.open(self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._seg_offset = 0
+            self._last_consolidation = _monotonic()
+            logger.info(
+                "%s: %d items already done (%d in the journal only)",
+                self.out_path, len(self._done), len(self._pending),
+            )
+        except BaseException:
+            self.close()
+            raise
 
     def _take_lock(self) -> None:
         lock_path = self.parts / "lock"
