@@ -379,3 +379,4 @@ def test_resume_onto_a_foreign_file_is_refused_cleanly(tmp_path: Path) -> None:
         with pytest.raises(InputError, match="not a closokit results file"):
             run_batch(h.make_items(2), h.square, out, workers=1, resume=True)
     assert out.read_bytes() == before  # the user's file is untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["data.h5"]

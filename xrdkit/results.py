@@ -725,6 +725,10 @@ class ResultsStore:
             )
         except BaseException:
             self.close()
+            if not _segments(self.parts):  # leave nothing behind that we created
+                (self.parts / "lock").unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    self.parts.rmdir()
             raise
 
     def _take_lock(self) -> None:
