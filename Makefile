@@ -13,13 +13,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/xrdkit demo --out demo_output
+	OPENBLAS_NUM_THREADS=1 $(VENV)/bin/xrdkit demo --out demo_output
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --durations=15
+	PYBAMM_DISABLE_TELEMETRY=true OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n 2 --durations=20
 
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; OPENBLAS_NUM_THREADS=1 $(PY) $$f || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check xrdkit irkit tests benchmarks

@@ -173,12 +173,17 @@ def make_scan(
         if not np.isfinite(s).all() or (s <= 0).any():
             raise InputError("sigma must be finite and > 0 everywhere", source=source)
     if wavelength_angstrom is not None:
-        wl = float(wavelength_angstrom)
+        try:
+            wl = float(wavelength_angstrom)
+        except (TypeError, ValueError):
+            raise InputError(f"wavelength {wavelength_angstrom!r} is not a number", source=source) from None
         if not np.isfinite(wl) or not 0.01 < wl < 10.0:
             raise InputError(
                 f"wavelength {wavelength_angstrom!r} Å is outside 0.01–10 Å", source=source
             )
         wavelength_angstrom = wl
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InputError(f"metadata must be a dict, got {type(metadata).__name__}", source=source)
     for arr in (x, y, s):
         arr.setflags(write=False)
     return Scan(x, y, s, wavelength_angstrom, source, dict(metadata or {}))
