@@ -75,7 +75,14 @@ from xrdkit.results import (
     ResultsStore,
 )
 
-__all__ = ["ItemResult", "ItemRecord", "BatchSummary", "run_batch", "default_item_id"]
+__all__ = [
+    "ItemResult",
+    "ItemRecord",
+    "BatchSummary",
+    "run_batch",
+    "default_item_id",
+    "default_item_source",
+]
 
 logger = logging.getLogger(__name__)
 
