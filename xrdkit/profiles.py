@@ -141,21 +141,70 @@ def tch_fwhm_eta(fwhm_gauss_deg: np.ndarray, fwhm_lorentz_deg: np.ndarray) -> TC
     return TCHWidths(h, eta, g, lo, dh_dg, dh_dl, deta_dg, deta_dl)
 
 
-@dataclass(frozen=True)
 class PeakMatrices:
-    """Sparse (n_points × n_peaks) matrices of profile values and derivatives.
+    """Profile values (and derivatives) of many peaks on a grid, in sparse column layout.
 
-    ``value[i, k]`` is peak k's area-normalised profile at point i (zero outside its
-    window); ``d_centre``, ``d_fwhm``, ``d_eta`` are the partial derivatives, or ``None``
-    when they were not requested.
+    Column k (peak k) holds its area-normalised profile at the grid points inside its
+    window. The flat arrays share one structure (``rows``, ``indptr``); the properties
+    ``value``, ``d_centre``, ``d_fwhm``, ``d_eta``, ``d_asymmetry`` give (points × peaks)
+    CSC matrices, and :meth:`combine` forms Σ_m M_m @ W_m in one sparse product.
     """
 
-    value: sp.csc_matrix
-    d_centre: sp.csc_matrix | None
-    d_fwhm: sp.csc_matrix | None
-    d_eta: sp.csc_matrix | None
-    d_asymmetry: sp.csc_matrix | None
-    n_evaluated: int
+    def __init__(self, shape: tuple[int, int], rows: np.ndarray, indptr: np.ndarray,
+                 flat: dict[str, np.ndarray]) -> None:
+        self.shape = shape
+        self.rows = rows
+        self.indptr = indptr
+        self.flat = flat
+        self.n_evaluated = int(rows.size)
+
+    def _csc(self, name: str) -> sp.csc_matrix | None:
+        data = self.flat.get(name)
+        if data is None:
+            return None
+        return sp.csc_matrix((data, self.rows, self.indptr), shape=self.shape)
+
+    @property
+    def value(self) -> sp.csc_matrix:
+        """Profile values."""
+        return self._csc("value")
+
+    @property
+    def d_centre(self) -> sp.csc_matrix | None:
+        """∂/∂centre."""
+        return self._csc("d_centre")
+
+    @property
+    def d_fwhm(self) -> sp.csc_matrix | None:
+        """∂/∂FWHM."""
+        return self._csc("d_fwhm")
+
+    @property
+    def d_eta(self) -> sp.csc_matrix | None:
+        """∂/∂η."""
+        return self._csc("d_eta")
+
+    @property
+    def d_asymmetry(self) -> sp.csc_matrix | None:
+        """∂/∂(P/tanθ)."""
+        return self._csc("d_asymmetry")
+
+    def combine(self, weights: dict[str, np.ndarray]) -> np.ndarray:
+        """Σ_name M_name @ weights[name] for (peaks × p) dense weights, as one sparse product.
+
+        The matrices are stacked side by side (points × (m·peaks)) and multiplied by the
+        weights stacked on top of each other, so the C kernel runs once.
+        """
+        names = [n for n in weights if self.flat.get(n) is not None]
+        k = self.shape[1]
+        nnz = self.rows.size
+        data = np.concatenate([self.flat[n] for n in names])
+        rows = np.tile(self.rows, len(names))
+        indptr = np.concatenate(
+            [self.indptr[:-1] + j * nnz for j in range(len(names))] + [np.array([len(names) * nnz])]
+        )
+        big = sp.csc_matrix((data, rows, indptr), shape=(self.shape[0], len(names) * k))
+        return np.asarray(big @ np.vstack([weights[n] for n in names]))
 
 
 def peak_matrices(
@@ -207,17 +256,14 @@ def peak_matrices(
     h = fwhm_deg[peak_of]
     shape = (n, k)
 
-    def csc(values: np.ndarray) -> sp.csc_matrix:
-        return sp.csc_matrix((values, rows, indptr), shape=shape)
-
     if not derivatives:
         val = pseudo_voigt(x, h, eta[peak_of])
         if asymmetry_over_tan is not None:
             z = x / np.maximum(h, TINY_FWHM_DEG)
             val = val * (1.0 + asymmetry_over_tan[peak_of] * 2.0 * z * np.exp(-z * z))
-        return PeakMatrices(csc(val), None, None, None, None, total)
+        return PeakMatrices(shape, rows, indptr, {"value": val})
     val, dc, dh, de = pseudo_voigt_derivatives(x, h, eta[peak_of])
-    d_asym = None
+    flat = {}
     if asymmetry_over_tan is not None:
         hh = np.maximum(h, TINY_FWHM_DEG)
         z = x / hh
@@ -228,9 +274,10 @@ def peak_matrices(
         # d(odd)/dcentre = d(odd)/dz · dz/dcentre = 2(1 − 2z²)e^{−z²} · (−1/H)
         dodd_dc = -2.0 * (1.0 - 2.0 * z * z) * ez / hh
         dodd_dh = -2.0 * (1.0 - 2.0 * z * z) * ez * z / hh
-        d_asym = csc(val * odd)  # per unit (P / tanθ)
+        flat["d_asymmetry"] = val * odd  # per unit (P / tanθ)
         dc = dc * factor + val * a * dodd_dc
         dh = dh * factor + val * a * dodd_dh
         de = de * factor
         val = val * factor
-    return PeakMatrices(csc(val), csc(dc), csc(dh), csc(de), d_asym, total)
+    flat.update(value=val, d_centre=dc, d_fwhm=dh, d_eta=de)
+    return PeakMatrices(shape, rows, indptr, flat)

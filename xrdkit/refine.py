@@ -85,6 +85,9 @@ class RefineOptions:
         Profile window (± FWHM).
     max_nfev : int
         Maximum function evaluations of the optimiser (per stage).
+    ftol, xtol : float
+        Convergence tolerances of :func:`scipy.optimize.least_squares` (relative change of
+        χ² and of the scaled parameters).
     joint_final : bool
         Finish with all parameters (nonlinear and linear) refined together with the
         exact Jacobian (robust); False keeps pure variable projection (fewer unknowns).
@@ -106,6 +109,8 @@ class RefineOptions:
     window_fwhm: float = 20.0
     max_nfev: int = 200
     joint_final: bool = True
+    ftol: float = 1e-7
+    xtol: float = 1e-7
     particle_size_um: dict[str, float] = field(default_factory=dict)
 
 
@@ -474,7 +479,7 @@ def refine(
         try:
             res = least_squares(
                 f_sub, tv0[free], jac=j_sub, bounds=(lo[free], hi[free]), method="trf",
-                x_scale="jac", ftol=1e-8, xtol=1e-8, gtol=1e-10, max_nfev=opts.max_nfev,
+                x_scale="jac", ftol=opts.ftol, xtol=opts.xtol, gtol=1e-10, max_nfev=opts.max_nfev,
             )
         except (ValueError, np.linalg.LinAlgError) as exc:
             raise FitError(f"{scan.source}: optimiser failed: {exc}") from exc
@@ -492,7 +497,7 @@ def refine(
             nfev, njev = nfev + nf, njev + nj
     if opts.joint_final and vidx.size:
         tv, coef, active, converged, message, nf, nj = _joint_stage(
-            model, tv, theta, vidx, lo, hi, solve, w, yw, opts.max_nfev, scan.source
+            model, tv, theta, vidx, lo, hi, solve, w, yw, opts, scan.source
         )
         t_final = theta.copy()
         t_final[vidx] = tv
@@ -651,7 +656,7 @@ def refine(
     )
 
 
-def _joint_stage(model, tv0, theta, vidx, lo, hi, solve, w, yw, max_nfev, source):
+def _joint_stage(model, tv0, theta, vidx, lo, hi, solve, w, yw, opts, source):
     """Final stage: nonlinear and (active) linear parameters refined together.
 
     Starts from the variable-projection solution at ``tv0``; the Jacobian is exact
@@ -695,7 +700,7 @@ def _joint_stage(model, tv0, theta, vidx, lo, hi, solve, w, yw, max_nfev, source
     try:
         res = least_squares(
             fun, z0, jac=jac, bounds=(zlo, zhi), method="trf", x_scale="jac",
-            ftol=1e-8, xtol=1e-8, gtol=1e-10, max_nfev=max_nfev,
+            ftol=opts.ftol, xtol=opts.xtol, gtol=1e-10, max_nfev=opts.max_nfev,
         )
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise FitError(f"{source}: optimiser failed: {exc}") from exc

@@ -18,6 +18,7 @@ coincidence.  The members of each family are kept for March–Dollase sums.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,12 +97,21 @@ def _inverse_metric6_from_parameters(
     a: float, b: float, c: float, alpha: float, beta: float, gamma: float
 ) -> np.ndarray:
     """G* components (h², k², l², hk, hl, kl coefficients) from cell parameters (Å, degrees)."""
-    ca, cb, cg = np.cos(np.radians([alpha, beta, gamma]))
-    g = np.array(
-        [[a * a, a * b * cg, a * c * cb], [a * b * cg, b * b, b * c * ca], [a * c * cb, b * c * ca, c * c]]
-    )
-    gi = np.linalg.inv(g)
-    return np.array([gi[0, 0], gi[1, 1], gi[2, 2], 2 * gi[0, 1], 2 * gi[0, 2], 2 * gi[1, 2]])
+    d2r = math.pi / 180.0
+    ca, cb, cg = math.cos(alpha * d2r), math.cos(beta * d2r), math.cos(gamma * d2r)
+    # direct metric G (symmetric) and its inverse by cofactors: plain floats, no array overhead
+    g00, g11, g22 = a * a, b * b, c * c
+    g01, g02, g12 = a * b * cg, a * c * cb, b * c * ca
+    c00 = g11 * g22 - g12 * g12
+    c11 = g00 * g22 - g02 * g02
+    c22 = g00 * g11 - g01 * g01
+    c01 = g02 * g12 - g01 * g22
+    c02 = g01 * g12 - g02 * g11
+    c12 = g01 * g02 - g00 * g12
+    det = g00 * c00 + g01 * c01 + g02 * c02
+    if not det > 0:
+        raise InputError(f"lattice ({a}, {b}, {c}, {alpha}, {beta}, {gamma}) has no volume")
+    return np.array([c00, c11, c22, 2 * c01, 2 * c02, 2 * c12]) / det
 
 
 def _full_parameters(crystal_system: str, values: dict[str, float]) -> tuple[float, ...]:

@@ -24,6 +24,7 @@ V the cell volume.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from numpy.polynomial import chebyshev
 
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
-from xrdkit.profiles import DEFAULT_WINDOW_FWHM, peak_matrices, tch_fwhm_eta
+from xrdkit.profiles import DEFAULT_WINDOW_FWHM, TCHWidths, peak_matrices, tch_fwhm_eta
 from xrdkit.reflections import ReflectionList, compute_reflections
 
 __all__ = [
@@ -331,7 +332,7 @@ class PatternModel:
             tt, q, lam, inten, col, phase_of, dln_md = (a[sel] for a in (tt, q, lam, inten, col, phase_of, dln_md))
             cos_t, tan_t, sin_2t, centre, hg, hl = (a[sel] for a in (cos_t, tan_t, sin_2t, centre, hg, hl))
             hg_clipped = hg_clipped[sel]
-            tch = tch_fwhm_eta(hg, hl)
+            tch = TCHWidths(*(getattr(tch, f.name)[sel] for f in dataclasses.fields(TCHWidths)))
             asym = asym[sel] if asym is not None else None
             if want_jac:
                 lat_derivs = _select_lat_derivs(lat_derivs, parts, keep)
@@ -342,7 +343,7 @@ class PatternModel:
         k = centre.size
         cmat = np.zeros((k, self.n_peak_columns))
         cmat[np.arange(k), col] = inten
-        columns = np.hstack([np.asarray(pm.value @ cmat), self.background_basis])
+        columns = np.hstack([pm.combine({"value": cmat}), self.background_basis])
         if not want_jac:
             return Evaluation(columns, None, k, pm.n_evaluated)
 
@@ -389,15 +390,12 @@ class PatternModel:
             dl = 1.0 / cos_t[rows]
             put(a_h, self._key_index[ParamKey("size_deg", p)], tch.dfwhm_dl[rows] * dl, rows)
             put(a_e, self._key_index[ParamKey("size_deg", p)], tch.deta_dl[rows] * dl, rows)
-        jac = (
-            pm.d_centre @ (h[:, None] * a_c)
-            + pm.d_fwhm @ (h[:, None] * a_h)
-            + pm.d_eta @ (h[:, None] * a_e)
-            + pm.value @ (h[:, None] * a_i)
+        hh = h[:, None]
+        jac = pm.combine(
+            {"d_centre": hh * a_c, "d_fwhm": hh * a_h, "d_eta": hh * a_e, "value": hh * a_i,
+             "d_asymmetry": hh * a_a}
         )
-        if pm.d_asymmetry is not None:
-            jac = jac + pm.d_asymmetry @ (h[:, None] * a_a)
-        return Evaluation(columns, np.asarray(jac), k, pm.n_evaluated)
+        return Evaluation(columns, jac, k, pm.n_evaluated)
 
 
 def _select_lat_derivs(
