@@ -601,11 +601,10 @@ def refine(
     if total > 0 and ok_idx:
         cidx = [scale_cov_idx[i] for i in ok_idx]
         cs = cov[np.ix_(cidx, cidx)]
-        for a_, i in enumerate(ok_idx):
-            grad = np.zeros(len(ok_idx))
-            for b_, j in enumerate(ok_idx):
-                grad[b_] = ((i == j) * zmv_arr[j] * total - mass[i] * zmv_arr[j]) / total**2
-            wf_sig[i] = float(np.sqrt(max(grad @ cs @ grad, 0.0)))
+        ok = np.asarray(ok_idx)
+        # ∂w_i/∂s_j = (δ_ij (ZMV)_j Σ − m_i (ZMV)_j) / Σ²  with m = s·ZMV, Σ = Σ m
+        grad = (np.diag(zmv_arr[ok]) * total - np.outer(mass[ok], zmv_arr[ok])) / total**2
+        wf_sig[ok] = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, cs, grad), 0.0, None))
         for i, ci in enumerate(scale_cov_idx):
             if ci is None:
                 wf_sig[i] = 0.0
