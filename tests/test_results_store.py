@@ -81,6 +81,18 @@ def _start(out: Path, n_items: int, extra: list[str], env: dict[str, str], errlo
     return proc
 
 
+def _processes_mentioning(text: str) -> list[int]:
+    """PIDs whose command line contains ``text`` (Linux /proc; empty elsewhere)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
 KILL_CMD = ["--workers", "2", "--delay", "0.02", "--consolidate", "0.05"]
 #: Kills per episode before the batch is allowed to finish (so a slow machine still ends).
 KILLS_PER_EPISODE = 6
@@ -140,6 +152,11 @@ def test_kill9_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> 
             assert bool(f.attrs["complete"])
         assert not out.with_name(out.name + ".parts").exists(), "journal left after completion"
         assert not list(out.parent.glob("*.tmp-*"))
+    # Pool workers of killed batches exit by themselves (no orphans left running).
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _processes_mentioning(str(tmp_path)), "orphaned worker processes remain"
     print(f"{kills} kills in {episode} episodes; {progressed} after progress, "
           f"{mid_consolidation} during a consolidation")
     assert kills >= 10

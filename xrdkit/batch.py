@@ -238,17 +238,29 @@ def _iter_task(
         yield rec
 
 
-def _exit_when_orphaned(parent_pid: int, interval_s: float) -> None:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else (pid reused)
+        return True
+    return True
+
+
+def _exit_when_orphaned(batch_pid: int, interval_s: float) -> None:
+    parent = os.getppid()  # the batch process, or a fork server that dies with it
     while True:
-        time.sleep(interval_s)
-        if os.getppid() != parent_pid:
+        if os.getppid() != parent or not _alive(batch_pid):
             os._exit(70)  # the batch process is gone (e.g. kill -9): do not linger
+        time.sleep(interval_s)
 
 
-def _worker_init() -> None:
-    """Pool-worker initializer: exit when the parent dies (a SIGKILLed batch leaves no orphans)."""
+def _worker_init(batch_pid: int) -> None:
+    """Pool-worker initializer: exit when the batch process dies, so a SIGKILLed batch leaves
+    no orphans (also when it died before this worker got this far)."""
     threading.Thread(
-        target=_exit_when_orphaned, args=(os.getppid(), ORPHAN_CHECK_S), daemon=True,
+        target=_exit_when_orphaned, args=(batch_pid, ORPHAN_CHECK_S), daemon=True,
         name="closokit-orphan-watchdog",
     ).start()
 
@@ -328,7 +340,8 @@ class _Runner:
         limit = IN_FLIGHT_PER_WORKER * workers
         while pending:
             suspects: list[Task] = []
-            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+                                       initargs=(os.getpid(),))
             try:
                 in_flight: dict[Any, Task] = {}
                 broken = False
@@ -378,7 +391,9 @@ class _Runner:
             for task in suspects:
                 for entry in task:
                     if pool is None:
-                        pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=_worker_init)
+                        pool = ProcessPoolExecutor(
+                            1, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+                        )
                     fut = pool.submit(_run_task, self.analyse, (entry,), self.warm_start)
                     try:
                         records = fut.result()
