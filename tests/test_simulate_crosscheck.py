@@ -122,10 +122,12 @@ def _form_factor_disagreement(base, s_max: float) -> float:
 
 
 #: Intensity tolerance vs xrayutilities (% of the strongest line).  Justification: with
-#: anomalous dispersion off and B = 0, only the form-factor fits differ.  For these
-#: light-element phases pymatgen's and Waasmaier–Kirfel's f0 agree within δ ≤ 4 % up to
-#: sinθ/λ = sin45°/λ (asserted below), most lines much better; a relative line intensity
-#: r = I/I_max then moves by at most ≈ 4δ·r.  The measured worst case is 0.82 % (Be (102)).
+#: anomalous dispersion off and B = 0, only the form-factor fits differ.  For the elements of
+#: these phases pymatgen's f0 and Waasmaier–Kirfel's agree within 1.4 % up to sinθ/λ = 0.46
+#: (Be 1.4, Al 1.0, Na 1.0, Cr 0.8, O 0.2 %; asserted < 2 % below), i.e. |F|² within ≈ 3 %,
+#: and the ratio f_pymatgen/f_WK varies slowly with sinθ/λ, so most of it cancels when lines
+#: are scaled to the strongest one.  Measured worst case 0.82 % (Be (102)); a wrong
+#: multiplicity, LP or merge shows up as tens of %.
 XU_INTENSITY_TOL_PCT = 1.0
 XU_PHASES = ("al", "be", "nacro2")
 
@@ -134,7 +136,7 @@ XU_PHASES = ("al", "be", "nacro2")
 def test_reflections_match_xrayutilities(name: str) -> None:
     ref_tt, ref_i, base = _xu_lines(name)
     s_max = np.sin(np.radians(RANGE_DEG[1] / 2)) / CU_KA1_ANGSTROM
-    assert _form_factor_disagreement(base, s_max) < 0.04
+    assert _form_factor_disagreement(base, s_max) < 0.02
     our_tt, our_i = _our_lines(LIB.get(name).structure)
     assert our_tt.size == ref_tt.size, f"{name}: {our_tt.size} lines vs xrayutilities {ref_tt.size}"
     d_pos, d_int, _ = _compare_strongest(ref_tt, ref_i, our_tt, our_i)
