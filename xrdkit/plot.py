@@ -112,3 +112,24 @@ def plot_simulated(pattern: SimulatedPattern, ax: Axes, *, offset: float = 0.0, 
     ax.set_xlabel("2θ (°)")
     ax.set_ylabel("intensity (a.u.)")
     ax.legend(fontsize=7)
+
+
+def plot_purity_series(rows: Sequence[dict], ax: Axes, *, label: str | None = None,
+                       x_key: str | None = None) -> None:
+    """fcc share of the borates (± 1σ) per scan of a batch summary (:func:`xrdkit.results.read_summary`).
+
+    ``x_key`` picks the abscissa (e.g. ``"meta_temperature"``); by default the temperature
+    when every scan has one, else the scan index. Failed scans are skipped.
+    """
+    ok = [r for r in rows if r.get("status") == "ok" and r.get("fcc_weight_fraction") is not None]
+    if x_key is None:
+        x_key = "meta_temperature" if ok and all(r.get("meta_temperature") is not None for r in ok) else "index"
+    x = np.array([float(r.get(x_key) if r.get(x_key) is not None else np.nan) for r in ok])
+    y = np.array([float(r["fcc_weight_fraction"]) for r in ok])
+    e = np.array([float(r.get("fcc_weight_fraction_sigma") or 0.0) for r in ok])
+    good = np.isfinite(y)
+    ax.errorbar(x[good], 100 * y[good], yerr=100 * np.nan_to_num(e[good]), fmt="o-", ms=4, capsize=3, label=label)
+    unit = ok[0].get("meta_temperature_units") if ok and x_key == "meta_temperature" else None
+    ax.set_xlabel(f"temperature ({unit})" if unit else ("scan" if x_key == "index" else x_key))
+    ax.set_ylabel("fcc NBH share of the borates (wt %)")
+    ax.set_ylim(-5, 105)

@@ -38,7 +38,7 @@ from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
 from xrdkit.simulate import ParamKey, PatternModel, resolve_phases
 
-__all__ = ["RefinementResult", "PhaseResult", "WarmStart", "refine", "RefineOptions", "fit_statistics"]
+__all__ = ["RefinementResult", "PhaseResult", "WarmStart", "merge_warm_starts", "refine", "RefineOptions", "fit_statistics"]
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,15 @@ class WarmStart:
 
     theta: np.ndarray
     theta_labels: tuple[str, ...]
+
+
+def merge_warm_starts(*starts: WarmStart | RefinementResult | None) -> WarmStart:
+    """One warm start from several (later ones win for shared parameter names)."""
+    merged: dict[str, float] = {}
+    for st in starts:
+        if st is not None:
+            merged.update(zip(st.theta_labels, np.asarray(st.theta, dtype=float).tolist(), strict=True))
+    return WarmStart(np.array(list(merged.values())), tuple(merged))
 
 
 @dataclass(frozen=True)
@@ -362,8 +371,9 @@ def refine(
     two_theta_range_deg : (float, float), optional
         Crop the scan first.
     start : RefinementResult or WarmStart, optional
-        Warm start: nonlinear parameters taken from a previous result with the same model
-        (one stage, no position-only pre-stage).
+        Warm start: nonlinear parameters taken by name from a previous result. When it
+        covers every parameter of this model the fit runs as one stage (no position-only
+        pre-stage); a partial start only supplies starting values.
     library : PhaseLibrary, optional
         Library to resolve names in.
     densities_g_cm3, mass_attenuation_cm2_g : dict, optional
@@ -407,11 +417,17 @@ def refine(
         background_terms=opts.background_terms, preferred_orientation=po, window_fwhm=opts.window_fwhm,
     )
     theta0 = model.initial_vector(inst)
+    warm = False
     if start is not None:
-        if tuple(start.theta_labels) == tuple(model.labels()):
-            theta0 = start.theta.copy()
-        else:
-            log.warning("%s: warm start ignored (model differs from the previous result)", scan.source)
+        # take every parameter the start knows by name; warm (one stage) only if it knows all
+        known = dict(zip(start.theta_labels, np.asarray(start.theta, dtype=float), strict=True))
+        model_labels = model.labels()
+        hits = [j for j, lab in enumerate(model_labels) if lab in known]
+        for j in hits:
+            theta0[j] = known[model_labels[j]]
+        warm = len(hits) == len(model_labels)
+        if not hits:
+            log.info("%s: warm start shares no parameter with this model; cold start", scan.source)
     params = _build_parameters(model, theta0, opts)
     labels = model.labels()
     vary = np.array([params[n].vary for n in labels])
@@ -489,7 +505,7 @@ def refine(
 
     tv = theta[vidx]
     nfev = njev = 0
-    if start is None and vidx.size:
+    if not warm and vidx.size:
         # cold start: positions first (lattice, zero, displacement) with widths held
         stage1 = np.array([model.keys[j].field not in _WIDTH_FIELDS for j in vidx])
         if stage1.any() and not stage1.all():
