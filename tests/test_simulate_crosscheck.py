@@ -88,6 +88,49 @@ def test_reflections_match_pymatgen_xrdcalculator(name: str) -> None:
     assert gap.max() < POSITION_TOL_DEG
 
 
+@pytest.mark.parametrize("name", ["nacro2", "beta-sn", "na2b12h12-ht"])
+def test_reflections_match_pymatgen_at_a_synchrotron_wavelength(name: str) -> None:
+    """λ = 0.8 Å reaches ~3.5× more reciprocal-lattice volume in 5–90°: checks the hkl sphere."""
+    lam = 0.8
+    structure = LIB.get(name).structure
+    pattern = XRDCalculator(wavelength=lam).get_pattern(structure, scaled=False, two_theta_range=RANGE_DEG)
+    our_tt, our_i = _our_lines(structure, wavelength=lam)
+    d_pos, d_int, _ = _compare_strongest(np.asarray(pattern.x), np.asarray(pattern.y), our_tt, our_i)
+    assert d_pos.max() < POSITION_TOL_DEG
+    assert np.abs(d_int).max() < INTENSITY_TOL_PCT
+
+
+@pytest.mark.parametrize("name", ALL_PHASES)
+def test_d_spacings_follow_the_changed_lattice(name: str, rng) -> None:
+    """After a lattice change the list's d-spacings are pymatgen ``Lattice.d_hkl`` of the new cell."""
+    from pymatgen.core import Lattice
+
+    from xrdkit.reflections import lattice_from_parameters
+
+    refl = compute_reflections(LIB.get(name).structure, wavelength_angstrom=CU_KA1_ANGSTROM,
+                               two_theta_max_deg=60.0)
+    values = refl.lattice_values()
+    new = {k: v * (1 + rng.uniform(-0.02, 0.02)) for k, v in values.items()}
+    full = dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), refl.lattice.parameters, strict=True))
+    full.update(new)
+    if refl.crystal_system == "triclinic":
+        lattice = Lattice.from_parameters(*(full[k] for k in ("a", "b", "c", "alpha", "beta", "gamma")))
+    else:
+        lattice = lattice_from_parameters(refl.crystal_system, new)
+        # the standard setting must reproduce the library cell at the reference values
+        ref = lattice_from_parameters(refl.crystal_system, values)
+        np.testing.assert_allclose(ref.parameters, refl.lattice.parameters, rtol=1e-9)
+    expected = np.array([lattice.d_hkl(h) for h in refl.hkl])
+    np.testing.assert_allclose(refl.d_spacing_angstrom(new), expected, rtol=1e-10)
+    # and the analytic lattice gradient of 1/d² against central differences
+    grad = refl.inverse_d2_gradient(new)
+    for j, key in enumerate(refl.lattice_parameter_names):
+        step = 1e-5 * new[key]
+        up, dn = dict(new, **{key: new[key] + step}), dict(new, **{key: new[key] - step})
+        fd = (refl.inverse_d2(up) - refl.inverse_d2(dn)) / (2 * step)
+        np.testing.assert_allclose(grad[:, j], fd, rtol=1e-6, atol=1e-8 * np.abs(fd).max())
+
+
 # ---------------------------------------------------------------------- xrayutilities
 
 def _xu_lines(name: str) -> tuple[np.ndarray, np.ndarray, object]:
