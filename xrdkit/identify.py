@@ -23,6 +23,7 @@ the weighted difference curve with their 2θ, d and significance.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ UNEXPLAINED_PEAK_SIGMA = 6.0
 UNEXPLAINED_SHARE_MIN = 0.005
 #: Half-width (in FWHM) of the matched-filter kernel; its mean is removed over this span.
 KERNEL_HALF_WIDTH_FWHM = 6.0
+#: Evaluation cap per refinement stage of each candidate model.
+MODEL_MAX_NFEV = 80
 #: Multiple of σ used for detection limits.
 DETECTION_SIGMA = 3.0
 
@@ -311,6 +314,9 @@ def identify(
             + "the residual peaks only"
         )
     opts = options or RefineOptions()
+    # a candidate model that does not describe the scan can wander for hundreds of steps;
+    # its BIC is decided long before that (non-convergence is recorded as a warning)
+    opts = dataclasses.replace(opts, max_nfev=min(opts.max_nfev, MODEL_MAX_NFEV))
 
     starts = dict(start or {})
 

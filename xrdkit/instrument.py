@@ -64,7 +64,8 @@ class Instrument:
     u_deg2, v_deg2, w_deg2, x_deg, y_deg : float
         TCH width parameters.
     asymmetry : float
-        Rietveld (1969) axial-asymmetry parameter P (profile × (1 − P·sgn(Δ)·Δ²/tanθ)).
+        Axial-asymmetry parameter P of the first Bérar–Baldinozzi term (profile ×
+        (1 + (P/tanθ)·2z·exp(−z²)), z = (2θ − centre)/FWHM; area-preserving).
     provenance : str
         Where the numbers come from.
     """
@@ -173,7 +174,17 @@ def load_instrument(name_or_path: str | Path | Instrument) -> Instrument:
     unknown = set(data) - fields
     if unknown:
         raise InputError(f"unknown instrument fields {sorted(unknown)}", source=str(path))
-    for key in ("wavelengths_angstrom", "wavelength_weights"):
-        if key in data:
-            data[key] = tuple(float(v) for v in data[key])
-    return Instrument(**data)
+    try:
+        for key in ("wavelengths_angstrom", "wavelength_weights"):
+            if key in data:
+                if not isinstance(data[key], (list, tuple)):
+                    raise InputError(f"{key} must be a list of numbers, got {data[key]!r}", source=str(path))
+                data[key] = tuple(float(v) for v in data[key])
+        for key, value in data.items():
+            if key not in ("name", "provenance", "wavelengths_angstrom", "wavelength_weights", "beam_polarisation"):
+                data[key] = float(value)
+        return Instrument(**data)
+    except InputError as exc:
+        raise InputError(exc.problem, source=str(path)) from None
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"bad value in instrument file ({exc})", source=str(path)) from None
