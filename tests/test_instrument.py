@@ -139,8 +139,6 @@ def test_missing_instrument_file_names_the_path(tmp_path: Path) -> None:
     assert str(path) in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, raises=(ValueError, TypeError, AttributeError),
-                   reason="load_instrument does not type-check JSON values yet (reported to the lead)")
 @pytest.mark.parametrize(
     "content",
     ['{"wavelengths_angstrom": "abc"}', "[1, 2]", '{"goniometer_radius_mm": "big"}'],

@@ -79,6 +79,11 @@ class ScanTask:
         """Unique id: ``file::/path[index]``."""
         return self.ref.spec
 
+    @property
+    def source(self) -> str:
+        """Where the scan is (``file::/path[index]``), stored with its result."""
+        return self.ref.spec
+
 
 def make_tasks(refs: list[ScanRef], config: AnalysisConfig) -> list[ScanTask]:
     """Wrap scan references into tasks sharing one configuration."""

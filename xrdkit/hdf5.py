@@ -229,6 +229,10 @@ def axis_to_two_theta_deg(
     )
 
 
+#: Layout of a ref standing for an entry that could not be parsed (reading it raises).
+UNREADABLE_LAYOUT = "unreadable"
+
+
 # --------------------------------------------------------------------------- refs
 
 
@@ -690,11 +694,22 @@ def _nexus_series(file: str, h5: h5py.File) -> list[SeriesRef]:
         entries.remove(root_default)
         entries.insert(0, root_default)
     refs: list[SeriesRef] = []
+    broken: list[tuple[str, InputError]] = []
     for entry in entries:
-        names = _names(entry)
-        layout = "pyfai" if _is_pyfai(entry, names) else "nexus"
-        for nxdata in _nxdata_of_entry(entry, f"{file}{SPEC_SEPARATOR}{entry.name}"):
-            refs.extend(_series_from_nxdata(file, nxdata, entry, layout, names))
+        try:
+            names = _names(entry)
+            layout = "pyfai" if _is_pyfai(entry, names) else "nexus"
+            for nxdata in _nxdata_of_entry(entry, f"{file}{SPEC_SEPARATOR}{entry.name}"):
+                refs.extend(_series_from_nxdata(file, nxdata, entry, layout, names))
+        except InputError as exc:
+            broken.append((entry.name, exc))
+    if broken and not refs:
+        raise broken[0][1]
+    for name, exc in broken:
+        # one bad entry must not hide the good ones: it becomes a ref whose read fails
+        logger.warning("%s: entry %s is unreadable: %s", file, name, exc)
+        refs.append(SeriesRef(file=file, path=name, index=None, layout=UNREADABLE_LAYOUT,
+                              signal_path="", axis_path="", metadata={"error": str(exc)}))
     return refs
 
 
@@ -892,6 +907,8 @@ def read_series(ref: SeriesRef, *, h5: h5py.File | None = None) -> Series:
     InputError
         Unreadable data or changed file.
     """
+    if ref.layout == UNREADABLE_LAYOUT:
+        raise InputError(ref.metadata.get("error", "entry is unreadable"), source=ref.spec)
     if h5 is None:
         with _open(ref.file) as f:
             return read_series(ref, h5=f)

@@ -169,6 +169,8 @@ def load_instrument(name_or_path: str | Path | Instrument) -> Instrument:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read instrument file ({exc})", source=str(path)) from None
+    if not isinstance(data, dict):
+        raise InputError(f"instrument file must hold a JSON object, got {type(data).__name__}", source=str(path))
     fields = {f.name for f in dataclasses.fields(Instrument)}
     data = {k: v for k, v in data.items() if not k.startswith("_")}
     unknown = set(data) - fields

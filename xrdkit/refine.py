@@ -42,6 +42,8 @@ __all__ = ["RefinementResult", "PhaseResult", "WarmStart", "merge_warm_starts", 
 
 log = logging.getLogger(__name__)
 
+#: Fewest points a whole-pattern fit accepts (several per peak, more than the parameters).
+MIN_FIT_POINTS = 20
 #: |correlation| above which a pair of parameters is reported.
 CORRELATION_WARN = 0.95
 #: A parameter within this fraction of its bound range from a bound is "at the bound".
@@ -401,6 +403,11 @@ def refine(
     if two_theta_range_deg is not None:
         scan = scan.crop(*two_theta_range_deg)
     x, y, sig = scan.two_theta_deg, scan.counts, scan.sigma
+    if x.size < MIN_FIT_POINTS:
+        raise InputError(
+            f"scan has {x.size} points; a whole-pattern fit needs at least {MIN_FIT_POINTS}",
+            source=scan.source,
+        )
     if not phases:
         raise InputError("no phases given", source=scan.source)
     refls: list[ReflectionList] = resolve_phases(phases, inst, float(x[-1]), library=library)
