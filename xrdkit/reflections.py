@@ -232,14 +232,17 @@ class ReflectionList:
         ca, cb, cg = np.cos(np.radians([al, be, ga]))
         return float(a * b * c * np.sqrt(1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg))
 
-    def with_intensities(self, f2: np.ndarray, name: str | None = None) -> ReflectionList:
-        """Return a copy with other |F|² (used by Pawley/PONKCS phases)."""
+    def with_intensities(
+        self, f2: np.ndarray, name: str | None = None, *, cell_mass_amu: float | None = None
+    ) -> ReflectionList:
+        """Return a copy with other |F|² (and optionally another cell mass): Pawley/PONKCS phases."""
         f2 = np.asarray(f2, dtype=float)
         if f2.shape != self.f2.shape:
             raise InputError(f"need {self.n} intensities, got {f2.shape}")
         return ReflectionList(
             name or self.name, self.hkl, self.multiplicity, f2, self.members_hkl,
-            self.member_family, self.crystal_system, self.lattice, self.cell_mass_amu,
+            self.member_family, self.crystal_system, self.lattice,
+            self.cell_mass_amu if cell_mass_amu is None else float(cell_mass_amu),
             self.volume_angstrom3,
         )
 
