@@ -27,7 +27,7 @@ from xrdkit.cli import main as xrdkit_main
 from xrdkit.errors import InputError
 from xrdkit.hdf5 import ScanRef, list_scans, read_ref
 from xrdkit.phases import PhaseLibrary
-from xrdkit.report import build_report, phase_markers_deg, software_versions
+from xrdkit.report import build_report, phase_markers_deg, short_id, software_versions
 from xrdkit.results import ItemResult, read_summary
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "reference_data" / "examples"
@@ -195,7 +195,8 @@ def test_every_scan_listed_with_its_verdict_and_fraction(electrode_report, elect
     with h5py.File(EXAMPLES / "electrodes.h5", "r") as f:
         truth = {e: float(f[e].attrs["truth_fcc_weight_fraction"]) for e in f if e.startswith("electrode")}
     for row in summary:
-        cells = scan_rows[row["id"]]
+        assert short_id(row["id"]) == "electrodes.h5::" + row["id"].split("::")[1]
+        cells = scan_rows[short_id(row["id"])]
         entry = row["id"].split("::/")[1].split("/")[0]
         if row["status"] == "error":
             assert "stand-in failure" in cells[col["status / warnings"]]
@@ -294,7 +295,7 @@ def test_ir_section(electrode_results, tmp_path):
     ir_summary = read_summary(ir_out)
     assert len(ir_rows) == len(ir_summary) == 2
     for cells, row in zip(ir_rows, ir_summary, strict=True):
-        assert cells[1] == row["id"]
+        assert cells[1] == short_id(row["id"])
         assert cells[2] == ("yes" if row["anions_intact"] else "no")
     assert any(i["alt"].startswith("IR fit") for i in doc.imgs)
     assert not re.search(r"https?://", text)

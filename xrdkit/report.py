@@ -57,6 +57,7 @@ __all__ = [
     "software_versions",
     "source_provenance",
     "phase_markers_deg",
+    "short_id",
     "summary_figure",
     "lattice_figure",
     "stored_fit_figure",
@@ -232,6 +233,12 @@ def _source_of(row: Mapping[str, Scalar | None]) -> str:
         return str(src)
     item_id = str(row.get("id") or "")
     return item_id if "::" in item_id else ""
+
+
+def short_id(item_id: str) -> str:
+    """``file.h5::/entry/data`` → ``file.h5::/entry/data`` without the file's folder."""
+    file, sep, rest = str(item_id).partition("::")
+    return f"{Path(file).name}{sep}{rest}" if sep else str(item_id)
 
 
 def _resolve(file: str, base: Path) -> Path | None:
@@ -542,7 +549,7 @@ margin:1em 0}.verdict-fcc{color:#1a7f37;font-weight:600}.verdict-mixed{color:#b3
 .verdict-separate{color:#c62828;font-weight:600}.verdict-unexplained{color:#6a1b9a;font-weight:600}
 img{max-width:100%;height:auto;border:1px solid #eee}figure{margin:1em 0}
 figcaption{font-size:.85em;color:#555}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;
-font-size:.9em}details{margin:.4em 0}.meta{color:#555;font-size:.9em}
+font-size:.9em;overflow-wrap:anywhere}details{margin:.4em 0}.meta{color:#555;font-size:.9em}
 """
 
 
@@ -599,7 +606,7 @@ def _verdict_cell(v: Any) -> str:
 
 def _scan_table(table: ResultsTable) -> str:
     temps, temp_units = table.temperature()
-    header = ["#", "scan", "source", f"T ({_text(temp_units)})" if temp_units else "T", "verdict",
+    header = ["#", "scan", f"T ({_text(temp_units)})" if temp_units else "T", "verdict",
               "fcc fraction ± σ (wt %)", "detection limit (wt %)", "Rwp (%)", "GOF", "status / warnings"]
     rows, classes = [], []
     for i, r in enumerate(table.rows):
@@ -610,8 +617,7 @@ def _scan_table(table: ResultsTable) -> str:
             note = f'<details><summary>{note}</summary>{_text(r["warnings"])}</details>'
         dl = r.get("detection_limit")
         rows.append([
-            str(i + 1), f'<span class="mono">{_text(r.get("id"))}</span>',
-            f'<span class="mono">{_text(_source_of(r))}</span>',
+            str(i + 1), f'<span class="mono" title="{_text(_source_of(r))}">{_text(short_id(str(r.get("id"))))}</span>',
             _fmt(float(temps[i]), "{:g}"), _verdict_cell(r.get("verdict")),
             _pct_pm(r.get("fcc_weight_fraction"), r.get("fcc_weight_fraction_sigma")),
             _fmt(100 * dl if isinstance(dl, int | float) else None, "{:.1f}"),
@@ -619,8 +625,8 @@ def _scan_table(table: ResultsTable) -> str:
             _fmt(r.get("gof"), "{:.2f}"), note,
         ])
         classes.append("error" if status == "error" else "")
-    return _table(header, rows, classes=classes, numeric=[True, False, False, True, False, True, True,
-                                                          True, True, False])
+    return _table(header, rows, classes=classes, numeric=[True, False, True, False, True, True, True,
+                                                          True, False])
 
 
 def _phase_table(table: ResultsTable) -> str:
@@ -631,7 +637,7 @@ def _phase_table(table: ResultsTable) -> str:
     header = ["scan"] + [f"{_text(p)} (wt %)" for p in wt_cols]
     rows = []
     for r in table.rows:
-        rows.append([f'<span class="mono">{_text(r.get("id"))}</span>']
+        rows.append([f'<span class="mono">{_text(short_id(str(r.get("id"))))}</span>']
                     + [_pct_pm(r.get(f"wt_{p}"), r.get(f"wt_sigma_{p}")) for p in wt_cols])
     return ("<h3>Weight fractions of all refined phases (± 1σ)</h3>"
             + _table(header, rows, numeric=[False] + [True] * len(wt_cols)))
@@ -659,10 +665,10 @@ def _rietveld_section(table: ResultsTable) -> str:
         if not all(k in rec.arrays for k in FIT_ARRAYS):
             parts.append(f"<p>{_text(item_id)} ({why}): no fit arrays stored.</p>")
             continue
-        fig = stored_fit_figure(rec)
-        parts.append(_figure(fig, f"{item_id} ({why}): observed, calculated, background and "
+        fig = stored_fit_figure(rec, title=short_id(item_id))
+        parts.append(_figure(fig, f"{short_id(item_id)} ({why}): observed, calculated, background and "
                                   "difference curve as stored in the results file.",
-                             f"Rietveld plot of {item_id}"))
+                             f"Rietveld plot of {short_id(item_id)}"))
     return "".join(parts) or "<p>No scan stored fit arrays.</p>"
 
 
@@ -677,7 +683,7 @@ def _ir_section(ir_path: Path) -> str:
         ratio_txt = "—" if not isinstance(ratio, int | float) or not math.isfinite(float(ratio)) else (
             f"{float(ratio):.3f}" + (f" ± {float(rs):.3f}" if isinstance(rs, int | float)
                                      and math.isfinite(float(rs)) else ""))
-        rows.append([str(i + 1), f'<span class="mono">{_text(r.get("id"))}</span>',
+        rows.append([str(i + 1), f'<span class="mono">{_text(short_id(str(r.get("id"))))}</span>',
                      _fmt(r.get("anions_intact")), ratio_txt]
                     + [_fmt(r.get(f)) for f in flags]
                     + [_fmt(r.get("stretch_r_squared"), "{:.4f}"),
@@ -690,8 +696,9 @@ def _ir_section(ir_path: Path) -> str:
     if first_ok is not None:
         rec = read_item(ir_path, str(first_ok["id"]))
         try:
-            parts.append(_figure(ir_fit_figure(rec), f"Band fit of {rec.item_id} (first spectrum).",
-                                 f"IR fit of {rec.item_id}"))
+            parts.append(_figure(ir_fit_figure(rec, title=short_id(rec.item_id)),
+                                 f"Band fit of {short_id(rec.item_id)} (first spectrum).",
+                                 f"IR fit of {short_id(rec.item_id)}"))
         except InputError as exc:
             parts.append(f"<p>{_text(exc)}</p>")
     parts.append(_sources_section(table, "IR inputs"))
