@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from xrdkit.errors import InputError
 from xrdkit.hdf5 import ScanRef, read_ref
 from xrdkit.identify import FCC_PHASE, PhaseVerdict, identify
 from xrdkit.instrument import Instrument, load_instrument
-from xrdkit.refine import RefineOptions
+from xrdkit.refine import MIN_FIT_POINTS, RefineOptions
 from xrdkit.reflections import ReflectionList
 from xrdkit.results import ItemResult
 from xrdkit.scans import Scan
@@ -142,6 +143,11 @@ def analyse_scan(task: ScanTask, previous: ItemResult | None = None) -> ItemResu
         inst = _instrument_for_wavelength(inst, scan.wavelength_angstrom)
     if cfg.two_theta_range_deg:
         scan = scan.crop(*cfg.two_theta_range_deg)
+    if scan.n_points < MIN_FIT_POINTS:
+        raise InputError(
+            f"scan has {scan.n_points} points; a whole-pattern fit needs at least {MIN_FIT_POINTS}",
+            source=scan.source,
+        )
     refls, cands = _reflections(cfg, inst, float(scan.two_theta_deg[-1]))
     start = previous.state if previous is not None and isinstance(previous.state, dict) else None
     verdict = identify(
