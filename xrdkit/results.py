@@ -292,12 +292,8 @@ def _decode_header(header: bytes) -> dict[str, Any]:
     return json.loads(header.decode())
 
 
-def _decode_record(header: bytes, payload: bytes) -> ItemRecord:
-    h = _decode_header(header)
-    arrays = {}
-    for name, dtype, shape, offset, nbytes in h["arrays"]:
-        arr = np.frombuffer(payload[offset : offset + nbytes], dtype=np.dtype(dtype)).reshape(shape)
-        arrays[name] = arr
+def _record_from_header(h: dict[str, Any], arrays: dict[str, np.ndarray]) -> ItemRecord:
+    """An :class:`ItemRecord` from its JSON header (journal frame or stored ``record`` attribute)."""
     return ItemRecord(
         item_id=h["id"],
         index=int(h["index"]),
@@ -310,6 +306,15 @@ def _decode_record(header: bytes, payload: bytes) -> ItemRecord:
         warnings=tuple(h["warnings"]),
         traceback=h.get("traceback", ""),
     )
+
+
+def _decode_record(header: bytes, payload: bytes) -> ItemRecord:
+    h = _decode_header(header)
+    arrays = {}
+    for name, dtype, shape, offset, nbytes in h["arrays"]:
+        arr = np.frombuffer(payload[offset : offset + nbytes], dtype=np.dtype(dtype)).reshape(shape)
+        arrays[name] = arr
+    return _record_from_header(h, arrays)
 
 
 @dataclass(frozen=True)
@@ -959,18 +964,7 @@ def read_item(path: str | os.PathLike[str], item_id: str) -> ItemRecord:
         g = items[name]
         rec = json.loads(_decode_str(g.attrs["record"]))
         arrays = {k: np.asarray(g[k][()]) for k in g}
-    return ItemRecord(
-        item_id=rec["id"],
-        index=int(rec["index"]),
-        source=rec["source"],
-        status=rec["status"],
-        error=rec["error"],
-        elapsed_s=float(rec["elapsed_s"]),
-        scalars=rec["scalars"],
-        arrays=arrays,
-        warnings=tuple(rec["warnings"]),
-        traceback=rec.get("traceback", ""),
-    )
+    return _record_from_header(rec, arrays)
 
 
 def write_table_csv(
