@@ -324,3 +324,24 @@ def test_cli_writes_report_and_rejects_bad_input(electrode_results, tmp_path, ca
         build_report(electrode_results, out_html=tmp_path / "missing" / "r.html")
     with pytest.raises(InputError):
         build_report(electrode_results, ir_results=bogus, out_html=tmp_path / "y.html")
+
+
+def test_summary_and_map_figures_show_the_stored_numbers(electrode_results):
+    from matplotlib.collections import QuadMesh
+
+    from xrdkit.report import load_results, series_map_figure, summary_figure
+
+    table = load_results(electrode_results)
+    with h5py.File(EXAMPLES / "electrodes.h5", "r") as f:
+        truth = sorted(100 * float(f[e].attrs["truth_fcc_weight_fraction"]) for e in f
+                       if e.startswith("electrode") and e != "electrode_04")  # 04 is the failed item
+    fig = summary_figure(table)
+    ax = fig.axes[0]
+    plotted = sorted(float(y) for c in ax.containers for y in c.lines[0].get_ydata())
+    assert plotted == pytest.approx(truth, abs=1e-9)
+    ok = [r for r in table.rows if r["status"] == "ok"]
+    fig = series_map_figure(electrode_results, markers_deg={"nbh-fcc": [15.29]}, log_scale=False)
+    mesh = next(c for a in fig.axes for c in a.collections if isinstance(c, QuadMesh))
+    img = np.asarray(mesh.get_array()).reshape(len(ok), -1)
+    first = read_ref(list_scans(EXAMPLES / "electrodes.h5")[0])
+    np.testing.assert_allclose(img[0], first.counts)  # row 0 = the first scan's counts, unchanged
