@@ -136,7 +136,7 @@ def _row(label: str, s: BatchSummary, out: Path, target: float | None) -> dict:
     assert s.n_ok == s.n_run, f"{label}: {s.n_error} scans failed"
     print(f"{label:34s} {s.n_run:5d} {s.chunk_size:6d} {s.elapsed_s:8.1f} {s.items_per_s:8.2f} "
           f"{'' if target is None else f'{target:.0f}':>7s} {100 * fit:6.0f}% {100 * analysis:6.0f}% "
-          f"{100 * (1 - fit):7.0f}% {100 * store:6.1f}%")
+          f"{100 * (1 - fit):7.0f}% {100 * store:6.1f}% {os.getloadavg()[0]:5.1f}")
     return {"label": label, "per_s": s.items_per_s}
 
 
@@ -156,7 +156,7 @@ def throughput(tmp: Path, n_series: int, n_cold: int, dask: bool) -> None:
     print(f"one cold analyse_scan in this process: {time.perf_counter() - t0:.2f} s "
           f"(first call incl. reflection lists: {one_cold:.2f} s)\n")
     print(f"{'run':34s} {'scans':>5s} {'chunk':>6s} {'wall s':>8s} {'scans/s':>8s} "
-          f"{'target':>7s} {'fit':>7s} {'analys':>7s} {'outside':>8s} {'store':>7s}")
+          f"{'target':>7s} {'fit':>7s} {'analys':>7s} {'outside':>8s} {'store':>7s} {'load':>5s}")
     print(f"{'':34s} {'':5s} {'':6s} {'':8s} {'':8s} {'':7s} {'(share of worker time)':>24s} "
           f"{'(wall)':>7s}")
     res: dict[tuple[str, str], float] = {}
@@ -179,7 +179,8 @@ def throughput(tmp: Path, n_series: int, n_cold: int, dask: bool) -> None:
           f"cold {res[('cold', '2')] / res[('cold', '1')]:.2f}×")
     print("fit = Σ fit_time_s (refinement of the chosen model) / (workers × wall); analys = Σ "
           "per-item elapsed_s (read + identify + flatten) / (workers × wall); outside = 1 − fit; "
-          "store = parent's journal + HDF5 writes / wall")
+          "store = parent's journal + HDF5 writes / wall; load = 1-min load average after the "
+          "run (on a shared machine a load above the core count makes the scaling meaningless)")
 
 
 def _dask_row(kind: str, tasks: list[ScanTask], warm: bool, tmp: Path) -> float:
