@@ -294,7 +294,15 @@ def _x_axis(table: ResultsTable) -> tuple[np.ndarray, str]:
     temp, units = table.temperature()
     if np.isfinite(temp).sum() >= 2 and np.nanmax(temp) > np.nanmin(temp):
         return temp, f"temperature ({units})" if units else "temperature"
-    return np.arange(len(table.rows), dtype=float), "scan (item order)"
+    return np.arange(1, len(table.rows) + 1, dtype=float), "scan # (as in the table)"
+
+
+def _integer_ticks(ax: Any, xlabel: str) -> None:
+    """Whole-number x ticks when the x axis is the scan number."""
+    if xlabel.startswith("scan"):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def summary_figure(table: ResultsTable) -> Figure:
@@ -311,8 +319,10 @@ def summary_figure(table: ResultsTable) -> Figure:
             ax.errorbar(x[m], y[m], yerr=np.where(np.isfinite(s[m]), s[m], 0.0), fmt="o", ms=5,
                         capsize=3, color=VERDICT_COLOURS.get(v, "0.4"), label=v)
     dl = 100 * table.column("detection_limit")
-    if np.isfinite(dl).any():
-        ax.plot(x, 100 - dl, ":", color="0.5", lw=0.8, label="100 % − detection limit")
+    fin = np.isfinite(dl)
+    if fin.any():
+        ax.plot(x[fin], 100 - dl[fin], ":", color="0.5", lw=0.8, label="100 % − detection limit")
+    _integer_ticks(ax, xlabel)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("fcc share of closo-borates (wt %)")
     ax.set_ylim(-5, 105)
@@ -343,6 +353,7 @@ def lattice_figure(table: ResultsTable, phases: Sequence[str] | None = None) -> 
         m = np.isfinite(a)
         ax.errorbar(x[m], a[m], yerr=np.where(np.isfinite(s[m]), s[m], 0.0), fmt="s-", ms=4,
                     capsize=3, lw=0.8, color=PHASE_COLOURS[i % len(PHASE_COLOURS)])
+        _integer_ticks(ax, xlabel)
         ax.set_xlabel(xlabel, fontsize=8)
         ax.set_title(p, fontsize=9)
         ax.tick_params(labelsize=7)
