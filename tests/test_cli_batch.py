@@ -279,11 +279,8 @@ def test_corrupt_scans_are_recorded_and_the_batch_goes_on(
     for good, w_al in (("a_good", AL_WEIGHTS[0]), ("f_good", AL_WEIGHTS[2])):
         assert by_entry[good]["status"] == "ok" and by_entry[good]["verdict"] == "fcc"
         assert float(by_entry[good]["wt_al"]) == pytest.approx(w_al, abs=WT_TOL)
-    # (the message for the two-point scan: test_two_point_scan_message_names_the_scan)
-    assert by_entry["d_two_points"]["status"] == "error"
-    assert by_entry["d_two_points"]["error"].startswith("InputError: ")
     expected = {"b_nan": r"10 non-finite", "c_negative": r"1 negative",
-                "e_dangling_default": r"@default.*no_such_group"}
+                "d_two_points": r"\b2 points", "e_dangling_default": r"@default.*no_such_group"}
     for name, pattern in expected.items():
         r = by_entry[name]
         assert r["status"] == "error" and r["verdict"] == "", r
@@ -292,24 +289,6 @@ def test_corrupt_scans_are_recorded_and_the_batch_goes_on(
     assert sorted(check_results_file(out)) == sorted(r["scan"] for r in rows)
     with h5py.File(out, "r") as f:
         assert bool(f.attrs["complete"])
-
-
-@pytest.mark.xfail(strict=True, reason="analyse_scan builds reflection lists up to the scan's "
-                   "2θ max first, so a 2-point scan at 18° fails with \"phase 'al': no reflection "
-                   "with d ≥ …\", naming neither the scan nor its size (reported to the lead)")
-def test_two_point_scan_message_names_the_scan(
-    tmp_path: Path, counts: list[np.ndarray], capsys: pytest.CaptureFixture[str]
-) -> None:
-    src = tmp_path / "two.h5"
-    with h5py.File(src, "w") as f:
-        f.attrs["NX_class"] = "NXroot"
-        _nexus_entry(f, "two_points", counts[1][300:302], GRID_DEG[300:302])
-    out = tmp_path / "r.h5"
-    rc, _, _ = run_cli(["batch", str(src), *FIT_ARGS, "--out", str(out), "--workers", "1"],
-                       capsys)
-    (row,) = read_summary(out)
-    assert rc == 1 and row["status"] == "error"
-    assert "/two_points/data" in row["error"] and re.search(r"\b2 points", row["error"]), row
 
 
 # ------------------------------------------------------------------------------ kill + resume
