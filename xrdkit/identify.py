@@ -326,28 +326,29 @@ def identify(
         log.debug("%s: model %s rwp=%.4f bic=%.1f", scan.source, label, res.rwp, res.bic)
         return res
 
-    # screen the electrode phases with a linear-only fit at the start values (one evaluation):
-    # a phase with zero or insignificant scale would only add undetermined parameters
+    # screen every phase with a linear-only fit at the start values (one evaluation): a phase
+    # with zero or insignificant scale would only add undetermined parameters, and a scan
+    # without any crystalline borate does not need the competing borate models at all
     results: dict[str, RefinementResult] = {}
     base = [FCC_PHASE] if has_fcc else separate[:1]
-    present = list(electrodes)
-    if electrodes:
-        screen_opts = RefineOptions(
-            refine_lattice=False, refine_zero=False, refine_displacement=False, refine_widths=(),
-            refine_phase_broadening=False, background_terms=opts.background_terms,
-        )
-        screen = refine(scan, [refls[n] for n in base + electrodes + separate], instrument=inst,
-                        options=screen_opts)
-        present = [
-            p.name for p in screen.phases
-            if p.name in electrodes and (p.weight_fraction or 0) > DETECTION_SIGMA * (p.weight_fraction_sigma or 0)
-            and (p.weight_fraction or 0) > 0
-        ]
-        if len(present) != len(electrodes):
-            dropped = sorted(set(electrodes) - set(present))
-            notes.append(f"electrode phases not detected and dropped: {', '.join(dropped)}")
+    screen_opts = RefineOptions(
+        refine_lattice=False, refine_zero=False, refine_displacement=False, refine_widths=(),
+        refine_phase_broadening=False, background_terms=opts.background_terms,
+    )
+    screen = refine(scan, [refls[n] for n in base + electrodes + [s_ for s_ in separate if s_ not in base]],
+                    instrument=inst, options=screen_opts)
+    seen = {
+        p.name for p in screen.phases
+        if (p.weight_fraction or 0) > 0 and (p.weight_fraction or 0) > DETECTION_SIGMA * (p.weight_fraction_sigma or 0)
+    }
+    present = [e for e in electrodes if e in seen]
+    if len(present) != len(electrodes):
+        notes.append(f"electrode phases not detected and dropped: {', '.join(sorted(set(electrodes) - seen))}")
+    borate_seen = any(c in seen for c in candidates)
+    if not borate_seen:
+        notes.append("no crystalline closo-borate above 3σ in the screening fit: competing borate models skipped")
     results["fcc" if has_fcc else "separate"] = fit("fcc" if has_fcc else "separate", base + present)
-    if has_fcc and separate:
+    if has_fcc and separate and borate_seen:
         # the competing models start from what the first fit learned (instrument, electrode
         # phases) and the mixed model from both pure ones: far fewer iterations
         starts.setdefault("separate", results["fcc"].warm_start())

@@ -37,6 +37,8 @@ LN2 = np.log(2.0)
 #: Half-width of the evaluation window in FWHM. ±20 FWHM loses 1.6 % of a pure
 #: Lorentzian's area (0 % of a Gaussian's); ±8 lost ~4 % and biased fits (DESIGN.md).
 DEFAULT_WINDOW_FWHM = 20.0
+#: Largest window half-width (deg 2θ) whatever the FWHM (only peaks broader than 0.2° hit it).
+MAX_WINDOW_HALF_DEG = 4.0
 #: Smallest FWHM (deg) allowed, guards divisions.
 TINY_FWHM_DEG = 1e-6
 
@@ -215,6 +217,7 @@ def peak_matrices(
     *,
     asymmetry_over_tan: np.ndarray | None = None,
     window_fwhm: float = DEFAULT_WINDOW_FWHM,
+    max_window_half_deg: float = MAX_WINDOW_HALF_DEG,
     derivatives: bool = False,
 ) -> PeakMatrices:
     """Evaluate many pseudo-Voigt peaks on a sorted grid, each only within its window.
@@ -232,6 +235,9 @@ def peak_matrices(
         the term is odd in z, so the peak area is unchanged.
     window_fwhm : float
         Half-width of each peak's window in FWHM.
+    max_window_half_deg : float
+        …but never wider than this (degrees): very broad peaks would otherwise cover the
+        whole scan and dominate the cost; their far tails go to the background.
     derivatives : bool
         Also return ∂/∂centre, ∂/∂FWHM, ∂/∂η and ∂/∂(P) (the last per unit P, i.e.
         already divided by tanθ through ``asymmetry_over_tan``'s ratio).
@@ -242,7 +248,7 @@ def peak_matrices(
     """
     n = two_theta_deg.size
     k = centres_deg.size
-    half = window_fwhm * fwhm_deg
+    half = np.minimum(window_fwhm * fwhm_deg, max_window_half_deg)
     start = np.searchsorted(two_theta_deg, centres_deg - half, side="left")
     stop = np.searchsorted(two_theta_deg, centres_deg + half, side="right")
     counts = stop - start  # (k,)

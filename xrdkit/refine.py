@@ -55,9 +55,9 @@ _WIDTH_FIELDS = frozenset(
 #: Parameters whose natural value is their lower bound (no at-bound warning there).
 _ZERO_NATURAL = frozenset({"strain_deg2", "size_deg", "penetration_depth_mm", "u_deg2", "x_deg", "y_deg"})
 #: Upper bounds of the per-phase broadening: a crystalline phase, not an amorphous hump
-#: (size 0.5° ≈ 17 nm Scherrer size at 15° 2θ, Cu Kα).
-MAX_STRAIN_DEG2 = 0.05
-MAX_SIZE_DEG = 0.5
+#: (size 0.3° ≈ 27 nm Scherrer size at 15° 2θ, Cu Kα).
+MAX_STRAIN_DEG2 = 0.02
+MAX_SIZE_DEG = 0.3
 #: Relative lattice bounds around the start value (±1.5 %: NBH expands ≈ 0.5 % from 25 to 180 °C).
 LATTICE_BOUND_REL = 0.015
 

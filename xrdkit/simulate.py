@@ -34,7 +34,13 @@ from numpy.polynomial import chebyshev
 
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
-from xrdkit.profiles import DEFAULT_WINDOW_FWHM, TCHWidths, peak_matrices, tch_fwhm_eta
+from xrdkit.profiles import (
+    DEFAULT_WINDOW_FWHM,
+    MAX_WINDOW_HALF_DEG,
+    TCHWidths,
+    peak_matrices,
+    tch_fwhm_eta,
+)
 from xrdkit.reflections import ReflectionList, compute_reflections
 
 __all__ = [
@@ -325,7 +331,7 @@ class PatternModel:
         tch = tch_fwhm_eta(hg, hl)
         asym = g["asymmetry"] / tan_t if (g["asymmetry"] != 0 or want_jac) else None
         # keep peaks whose window touches the grid
-        half = self.window_fwhm * tch.fwhm_deg
+        half = np.minimum(self.window_fwhm * tch.fwhm_deg, MAX_WINDOW_HALF_DEG)
         keep = (centre + half >= x_lo) & (centre - half <= x_hi)
         if not keep.all():
             sel = np.nonzero(keep)[0]
