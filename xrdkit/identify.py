@@ -68,6 +68,8 @@ RESIDUAL_PEAK_SIGMA = 3.0
 UNEXPLAINED_PEAK_SIGMA = 6.0
 #: …and the share of the diffracted (background-free) intensity it must carry.
 UNEXPLAINED_SHARE_MIN = 0.005
+#: A residual peak closer than this (in FWHM) to a modelled reflection counts as misfit.
+MISFIT_RADIUS_FWHM = 1.5
 #: Half-width (in FWHM) of the matched-filter kernel; its mean is removed over this span.
 KERNEL_HALF_WIDTH_FWHM = 6.0
 #: Evaluation cap per refinement stage of each candidate model.
@@ -218,6 +220,21 @@ def _typical_fwhm(result: RefinementResult) -> float:
     hg = np.sqrt(max(prm["u_deg2"].value * t * t + prm["v_deg2"].value * t + prm["w_deg2"].value, 1e-8))
     hl = prm["x_deg"].value * t + prm["y_deg"].value / np.cos(np.radians(tt) / 2)
     return float(max(0.5 * hg + 0.5 * np.hypot(hg, hl), 0.01))
+
+
+def _reflection_positions(result: RefinementResult, refls: dict[str, ReflectionList],
+                          inst: Instrument) -> np.ndarray:
+    """2θ (deg) of every reflection of the fitted phases at their refined cells, all wavelengths."""
+    out = []
+    for ph in result.phases:
+        refl = refls.get(ph.name)
+        if refl is None:
+            continue
+        d = refl.d_spacing_angstrom(ph.lattice)
+        for lam in inst.wavelengths_angstrom:
+            s = lam / (2 * d)
+            out.append(2 * np.degrees(np.arcsin(s[s < 1])))
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def _purity(result: RefinementResult, fcc: str, borates: Sequence[str]) -> tuple[float | None, float | None]:
@@ -381,7 +398,15 @@ def identify(
     if detection_limit is None and diffracted > 0:
         detection_limit = float(mda / diffracted)
         basis = "intensity_share"
-    strong = [p for p in peaks if p.significance_sigma >= UNEXPLAINED_PEAK_SIGMA]
+    # a residual peak on top of a modelled reflection is a misfit of that reflection (profile,
+    # B, texture), not a phase the models lack: only the others count as unexplained
+    modelled = _reflection_positions(best, refls, inst)
+    fwhm = _typical_fwhm(best)
+    strong = [
+        p for p in peaks
+        if p.significance_sigma >= UNEXPLAINED_PEAK_SIGMA
+        and (modelled.size == 0 or np.min(np.abs(modelled - p.two_theta_deg)) > MISFIT_RADIUS_FWHM * fwhm)
+    ]
     share = float(sum(max(p.area_counts_deg, 0) for p in strong) / diffracted) if diffracted > 0 else 0.0
     if purity is not None and purity_sigma is not None and purity == 1.0 and detection_limit:
         # a clamped-at-zero second phase: report the one-sided limit as σ
