@@ -12,11 +12,16 @@ on. Scans of one file form a series and warm-start from the previous scan.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+from collections import Counter
 
 from xrdkit.commands._common import add_phase_arguments, instrument_from_args, options_from_args
 from xrdkit.errors import InputError
 
+#: Largest chunk of a warm-started series sent to one worker (bounds what a kill loses).
+MAX_SERIES_CHUNK = 64
 #: Leading columns of the CSV table (the issue-5 contract; ``id`` is written as ``scan``).
 TABLE_COLUMNS = (
     "id", "status", "verdict", "fcc_weight_fraction", "fcc_weight_fraction_sigma", "rwp", "gof", "error",
@@ -85,8 +90,15 @@ def run_files(args: argparse.Namespace):
     for f in args.files:
         refs.extend(list_scans(f))
     tasks = make_tasks(refs, config)
+    chunk = None
+    if not args.no_warm_start and not args.scheduler:
+        # a warm-started series should be split into as few chunks as there are workers:
+        # every chunk boundary is a cold start
+        workers = args.workers or os.cpu_count() or 1
+        longest = max(Counter(t.ref.file for t in tasks).values(), default=1)
+        chunk = max(1, min(MAX_SERIES_CHUNK, math.ceil(longest / workers)))
     summary = run_batch(
-        tasks, analyse_scan, args.out, workers=args.workers, scheduler=args.scheduler,
+        tasks, analyse_scan, args.out, workers=args.workers, scheduler=args.scheduler, chunk_size=chunk,
         resume=args.resume, overwrite=args.overwrite, warm_start=not args.no_warm_start,
         series_key=_series_of, progress=True if args.progress else None,
         config={"command": " ".join(sys.argv), "files": list(args.files), "phases": list(args.phase),
