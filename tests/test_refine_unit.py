@@ -177,8 +177,6 @@ def test_absent_phase_gets_negligible_weight(absent_fit):
         assert any("nacro2" in w and "zero scale" in w for w in res.warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="refine warns only when the scale is clamped to exactly 0; an "
-                   "insignificant positive scale (w < 3σ) gets no warning — reported to the lead")
 def test_absent_phase_is_warned_about(absent_fit):
     res = absent_fit
     assert any("nacro2" in w for w in res.warnings), res.warnings

@@ -68,6 +68,8 @@ RESIDUAL_PEAK_SIGMA = 3.0
 UNEXPLAINED_PEAK_SIGMA = 6.0
 #: …and the share of the diffracted (background-free) intensity it must carry.
 UNEXPLAINED_SHARE_MIN = 0.005
+#: Goodness of fit above which no phase-set verdict is given (the models do not describe the scan).
+GOF_ADEQUATE = 2.5
 #: A residual peak closer than this (in FWHM) to a modelled reflection counts as misfit.
 MISFIT_RADIUS_FWHM = 1.5
 #: Half-width (in FWHM) of the matched-filter kernel; its mean is removed over this span.
@@ -412,7 +414,13 @@ def identify(
         # a clamped-at-zero second phase: report the one-sided limit as σ
         purity_sigma = max(purity_sigma, detection_limit / DETECTION_SIGMA)
 
-    if strong and share >= UNEXPLAINED_SHARE_MIN:
+    if best.gof > GOF_ADEQUATE:
+        verdict = "unexplained"
+        notes.append(
+            f"the best model fits poorly (GOF {best.gof:.2f} > {GOF_ADEQUATE:g}): no model describes this "
+            "scan well enough for a verdict (amorphous content, a missing phase or a wrong instrument?)"
+        )
+    elif strong and share >= UNEXPLAINED_SHARE_MIN:
         verdict = "unexplained"
         notes.append(
             f"{len(strong)} residual peak(s) ≥ {UNEXPLAINED_PEAK_SIGMA:g}σ carry ≈ {100 * share:.1f} % of the "

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: Fewest points a whole-pattern fit accepts (several per peak, more than the parameters).
 MIN_FIT_POINTS = 20
+#: A phase whose weight fraction is below this many σ is reported as not detected.
+DETECTED_SIGMA = 3.0
 #: |correlation| above which a pair of parameters is reported.
 CORRELATION_WARN = 0.95
 #: A parameter within this fraction of its bound range from a bound is "at the bound".
@@ -55,9 +57,9 @@ _WIDTH_FIELDS = frozenset(
 #: Parameters whose natural value is their lower bound (no at-bound warning there).
 _ZERO_NATURAL = frozenset({"strain_deg2", "size_deg", "penetration_depth_mm", "u_deg2", "x_deg", "y_deg"})
 #: Upper bounds of the per-phase broadening: a crystalline phase, not an amorphous hump
-#: (size 0.3° ≈ 27 nm Scherrer size at 15° 2θ, Cu Kα).
-MAX_STRAIN_DEG2 = 0.02
-MAX_SIZE_DEG = 0.3
+#: (size 1° ≈ 8 nm Scherrer size at 15° 2θ, Cu Kα: nanocrystalline NBH early in an anneal).
+MAX_STRAIN_DEG2 = 0.05
+MAX_SIZE_DEG = 1.0
 #: Relative lattice bounds around the start value (±1.5 %: NBH expands ≈ 0.5 % from 25 to 180 °C).
 LATTICE_BOUND_REL = 0.015
 
@@ -76,7 +78,10 @@ class RefineOptions:
     refine_asymmetry, refine_b_iso : bool
     refine_phase_broadening : bool
         Per-phase microstrain and crystallite-size broadening on top of the instrument
-        widths (needed when phases differ in crystallinity, as infiltrated NBH does).
+        widths (needed when phases differ in crystallinity, as infiltrated NBH does). The
+        first phase has none: the refined instrument widths describe it, and the other
+        phases' broadening is relative to it and may be negative (refining both would be
+        degenerate); widths are floored at small positive values.
     preferred_orientation : dict
         Phase name → (h, k, l) March–Dollase axis (the ratio is then refined).
     pawley : tuple of str
@@ -317,9 +322,12 @@ def _build_parameters(model: PatternModel, theta0: np.ndarray, opts: RefineOptio
         elif f == "march_dollase":
             vary, lo, hi = names[key.phase] in opts.preferred_orientation, 0.3, 3.0
         elif f == "strain_deg2":
-            vary, lo, hi = opts.refine_phase_broadening, 0.0, MAX_STRAIN_DEG2
+            # the first phase is described by the instrument widths alone (its own broadening
+            # would duplicate U/V/W and X/Y exactly); the others broaden relative to it
+            # (relative broadening may be negative: the first phase need not be the sharpest)
+            vary, lo, hi = opts.refine_phase_broadening and key.phase > 0, -MAX_STRAIN_DEG2, MAX_STRAIN_DEG2
         elif f == "size_deg":
-            vary, lo, hi = opts.refine_phase_broadening, 0.0, MAX_SIZE_DEG
+            vary, lo, hi = opts.refine_phase_broadening and key.phase > 0, -MAX_SIZE_DEG, MAX_SIZE_DEG
         elif f in ("alpha", "beta", "gamma"):
             vary, lo, hi = opts.refine_lattice, val - 3.0, val + 3.0
         else:
@@ -651,6 +659,12 @@ def refine(
             )
         )
         k += 1
+    for r in results:
+        if r.weight_fraction and r.weight_fraction_sigma and r.weight_fraction < DETECTED_SIGMA * r.weight_fraction_sigma:
+            warnings.append(
+                f"phase {r.name} is not significantly detected: {100 * r.weight_fraction:.2f} ± "
+                f"{100 * r.weight_fraction_sigma:.2f} wt % (< {DETECTED_SIGMA:g}σ)"
+            )
     if any(r.weight_fraction is not None and r.weight_fraction_sigma and r.weight_fraction_sigma > 0.5 for r in results):
         warnings.append("weight fraction uncertainties exceed 50 wt %: the phase model may be wrong")
     bg = model.background_basis @ coef[model.n_peak_columns:] if n_bg else np.zeros_like(x)

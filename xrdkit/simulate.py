@@ -328,6 +328,8 @@ class PatternModel:
         hg_clipped = hg2 < MIN_GAUSS_FWHM_DEG**2  # U tan²θ + V tanθ + W went below the floor
         hg = np.sqrt(np.maximum(hg2, MIN_GAUSS_FWHM_DEG**2))
         hl = g["x_deg"] * tan_t + g["y_deg"] / cos_t + size[phase_of] / cos_t
+        hl_live = (hl > 0).astype(float)  # a negative relative size is floored at 0, without gradient
+        hl = np.maximum(hl, 0.0)
         tch = tch_fwhm_eta(hg, hl)
         asym = g["asymmetry"] / tan_t if (g["asymmetry"] != 0 or want_jac) else None
         # keep peaks whose window touches the grid
@@ -338,6 +340,7 @@ class PatternModel:
             tt, q, lam, inten, col, phase_of, dln_md = (a[sel] for a in (tt, q, lam, inten, col, phase_of, dln_md))
             cos_t, tan_t, sin_2t, centre, hg, hl = (a[sel] for a in (cos_t, tan_t, sin_2t, centre, hg, hl))
             hg_clipped = hg_clipped[sel]
+            hl_live = hl_live[sel]
             tch = TCHWidths(*(getattr(tch, f.name)[sel] for f in dataclasses.fields(TCHWidths)))
             asym = asym[sel] if asym is not None else None
             if want_jac:
@@ -370,7 +373,7 @@ class PatternModel:
         put(a_c, gi["penetration_depth_mm"], -RAD2DEG * sin_2t / (2.0 * radius))
         inv2hg = np.where(hg_clipped, 0.0, 1.0 / (2 * hg))  # no gradient through the floor
         dhg = {"u_deg2": tan_t**2 * inv2hg, "v_deg2": tan_t * inv2hg, "w_deg2": inv2hg}
-        dhl = {"x_deg": tan_t, "y_deg": 1.0 / cos_t}
+        dhl = {"x_deg": tan_t * hl_live, "y_deg": hl_live / cos_t}
         for f, dv in dhg.items():
             put(a_h, gi[f], tch.dfwhm_dg * dv)
             put(a_e, gi[f], tch.deta_dg * dv)
@@ -393,7 +396,7 @@ class PatternModel:
             dg = tan_t[rows] ** 2 * inv2hg[rows]
             put(a_h, self._key_index[ParamKey("strain_deg2", p)], tch.dfwhm_dg[rows] * dg, rows)
             put(a_e, self._key_index[ParamKey("strain_deg2", p)], tch.deta_dg[rows] * dg, rows)
-            dl = 1.0 / cos_t[rows]
+            dl = hl_live[rows] / cos_t[rows]
             put(a_h, self._key_index[ParamKey("size_deg", p)], tch.dfwhm_dl[rows] * dl, rows)
             put(a_e, self._key_index[ParamKey("size_deg", p)], tch.deta_dl[rows] * dl, rows)
         hh = h[:, None]
