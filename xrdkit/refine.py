@@ -78,10 +78,10 @@ class RefineOptions:
     refine_asymmetry, refine_b_iso : bool
     refine_phase_broadening : bool
         Per-phase microstrain and crystallite-size broadening on top of the instrument
-        widths (needed when phases differ in crystallinity, as infiltrated NBH does). The
-        first phase has none: the refined instrument widths describe it, and the other
-        phases' broadening is relative to it and may be negative (refining both would be
-        degenerate); widths are floored at small positive values.
+        widths (needed when phases differ in crystallinity, as infiltrated NBH does), ≥ 0.
+        They have the angular forms of the instrument's U (strain), and X/Y (size), so with
+        them on, U, X and Y stay at the instrument's values (calibrate them on a standard)
+        and only V and W of the instrument refine.
     preferred_orientation : dict
         Phase name → (h, k, l) March–Dollase axis (the ratio is then refined).
     pawley : tuple of str
@@ -296,6 +296,11 @@ def _solve_linear(a_w: np.ndarray, y_w: np.ndarray, nonneg: np.ndarray) -> tuple
 def _build_parameters(model: PatternModel, theta0: np.ndarray, opts: RefineOptions) -> lmfit.Parameters:
     params = lmfit.Parameters()
     names = model.phase_names
+    widths = set(opts.refine_widths)
+    if opts.refine_phase_broadening:
+        # per-phase strain (∝ tan²θ) and size (∝ 1/cosθ) would duplicate the instrument's U, X
+        # and Y exactly: those stay at the instrument's values, V and W still refine
+        widths -= {"u_deg2", "x_deg", "y_deg"}
     for j, key in enumerate(model.keys):
         label = key.label(names)
         val = float(theta0[j])
@@ -310,11 +315,11 @@ def _build_parameters(model: PatternModel, theta0: np.ndarray, opts: RefineOptio
             elif f == "penetration_depth_mm":
                 vary, lo, hi = opts.refine_transparency, 0.0, 10.0
             elif f in ("u_deg2", "w_deg2"):
-                vary, lo, hi = f in opts.refine_widths, 0.0, 1.0
+                vary, lo, hi = f in widths, 0.0, 1.0
             elif f == "v_deg2":
-                vary, lo, hi = f in opts.refine_widths, -1.0, 1.0
+                vary, lo, hi = f in widths, -1.0, 1.0
             elif f in ("x_deg", "y_deg"):
-                vary, lo, hi = f in opts.refine_widths, 0.0, 2.0
+                vary, lo, hi = f in widths, 0.0, 2.0
             elif f == "asymmetry":
                 vary, lo, hi = opts.refine_asymmetry, -0.5, 0.5
         elif f == "b_iso":
@@ -324,10 +329,9 @@ def _build_parameters(model: PatternModel, theta0: np.ndarray, opts: RefineOptio
         elif f == "strain_deg2":
             # the first phase is described by the instrument widths alone (its own broadening
             # would duplicate U/V/W and X/Y exactly); the others broaden relative to it
-            # (relative broadening may be negative: the first phase need not be the sharpest)
-            vary, lo, hi = opts.refine_phase_broadening and key.phase > 0, -MAX_STRAIN_DEG2, MAX_STRAIN_DEG2
+            vary, lo, hi = opts.refine_phase_broadening, 0.0, MAX_STRAIN_DEG2
         elif f == "size_deg":
-            vary, lo, hi = opts.refine_phase_broadening and key.phase > 0, -MAX_SIZE_DEG, MAX_SIZE_DEG
+            vary, lo, hi = opts.refine_phase_broadening, 0.0, MAX_SIZE_DEG
         elif f in ("alpha", "beta", "gamma"):
             vary, lo, hi = opts.refine_lattice, val - 3.0, val + 3.0
         else:
