@@ -119,11 +119,13 @@ def plot_purity_series(rows: Sequence[dict], ax: Axes, *, label: str | None = No
     """fcc share of the borates (± 1σ) per scan of a batch summary (:func:`xrdkit.results.read_summary`).
 
     ``x_key`` picks the abscissa (e.g. ``"meta_temperature"``); by default the temperature
-    when every scan has one, else the scan index. Failed scans are skipped.
+    when every scan has one and it varies, else the scan index. Failed scans are skipped.
     """
     ok = [r for r in rows if r.get("status") == "ok" and r.get("fcc_weight_fraction") is not None]
     if x_key is None:
-        x_key = "meta_temperature" if ok and all(r.get("meta_temperature") is not None for r in ok) else "index"
+        temps = [r.get("meta_temperature") for r in ok]
+        varies = all(t is not None for t in temps) and len(set(temps)) > 1
+        x_key = "meta_temperature" if varies else "index"
     x = np.array([float(r.get(x_key) if r.get(x_key) is not None else np.nan) for r in ok])
     y = np.array([float(r["fcc_weight_fraction"]) for r in ok])
     e = np.array([float(r.get("fcc_weight_fraction_sigma") or 0.0) for r in ok])
