@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from xrdkit.errors import InputError
+from xrdkit.scans import as_1d_float
 
 __all__ = [
     "Spectrum",
@@ -131,16 +132,6 @@ def _frozen(x: np.ndarray, y: np.ndarray, kind: SpectrumKind, source: str,
     return Spectrum(x, y, kind, source, metadata)
 
 
-def _as_1d_float(values: Any, what: str, source: str) -> np.ndarray:
-    try:
-        arr = np.array(values, dtype=float, copy=True)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{what} is not numeric ({exc})", source=source) from None
-    if arr.ndim != 1:
-        raise InputError(f"{what} must be 1-D, got shape {arr.shape}", source=source)
-    return arr
-
-
 def make_spectrum(
     wavenumber_cm1: Any,
     values: Any,
@@ -182,8 +173,8 @@ def make_spectrum(
     """
     if kind not in _KINDS:
         raise InputError(f"unknown spectrum kind {kind!r}; expected one of {_KINDS}", source=source)
-    x = _as_1d_float(wavenumber_cm1, "wavenumber axis", source)
-    y = _as_1d_float(values, f"{kind} values", source)
+    x = as_1d_float(wavenumber_cm1, "wavenumber axis", source)
+    y = as_1d_float(values, f"{kind} values", source)
     if x.size != y.size:
         raise InputError(
             f"wavenumber axis has {x.size} points but {kind} values have {y.size}", source=source

@@ -15,7 +15,7 @@ import numpy as np
 
 from xrdkit.errors import InputError
 
-__all__ = ["Scan", "make_scan"]
+__all__ = ["Scan", "make_scan", "as_1d_float"]
 
 #: Two-theta values must lie strictly inside this open interval (degrees).
 TWO_THETA_LIMITS_DEG = (0.0, 180.0)
@@ -72,7 +72,8 @@ class Scan:
         )
 
 
-def _as_1d_float(values: Any, what: str, source: str) -> np.ndarray:
+def as_1d_float(values: Any, what: str, source: str) -> np.ndarray:
+    """A copied 1-D float array, or an InputError naming ``what`` and ``source``."""
     try:
         arr = np.array(values, dtype=float, copy=True)  # never alias the caller's data
     except (TypeError, ValueError) as exc:
@@ -122,8 +123,8 @@ def make_scan(
         fall outside the range, or by the monotonicity check), non-increasing or
         duplicated 2θ, non-positive σ, an all-zero signal.
     """
-    x = _as_1d_float(two_theta_deg, "2θ axis", source)
-    y = _as_1d_float(counts, "intensity", source)
+    x = as_1d_float(two_theta_deg, "2θ axis", source)
+    y = as_1d_float(counts, "intensity", source)
     if x.size != y.size:
         raise InputError(
             f"2θ axis has {x.size} points but intensity has {y.size}", source=source
@@ -167,7 +168,7 @@ def make_scan(
     if sigma is None:
         s = np.sqrt(np.maximum(y, 1.0))
     else:
-        s = _as_1d_float(sigma, "sigma", source)
+        s = as_1d_float(sigma, "sigma", source)
         if s.size != x.size:
             raise InputError(f"sigma has {s.size} points but 2θ has {x.size}", source=source)
         if not np.isfinite(s).all() or (s <= 0).any():
