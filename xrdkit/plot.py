@@ -24,11 +24,11 @@ __all__ = ["rietveld_figure", "plot_rietveld", "plot_simulated", "new_figure"]
 PHASE_COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:pink")
 
 
-def new_figure(nrows: int = 1, ncols: int = 1, **kw: object) -> Figure:
+def new_figure(**kw: object) -> Figure:
     """A matplotlib Figure not registered with pyplot (safe in threads and batch jobs)."""
     from matplotlib.figure import Figure
 
-    return Figure(**kw) if nrows == ncols == 1 else Figure(**kw)
+    return Figure(**kw)
 
 
 def plot_rietveld(

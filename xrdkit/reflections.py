@@ -72,20 +72,7 @@ def crystal_system_parameters(crystal_system: str) -> tuple[str, ...]:
 
 def lattice_from_parameters(crystal_system: str, values: dict[str, float]) -> Lattice:
     """Build a lattice from the free parameters of its crystal system (Å, degrees)."""
-    a = values["a"]
-    b = values.get("b", a)
-    c = values.get("c", a)
-    if crystal_system in ("hexagonal", "trigonal"):
-        return Lattice.hexagonal(a, c)
-    if crystal_system == "cubic":
-        return Lattice.cubic(a)
-    if crystal_system == "tetragonal":
-        return Lattice.tetragonal(a, c)
-    if crystal_system == "orthorhombic":
-        return Lattice.orthorhombic(a, b, c)
-    if crystal_system == "monoclinic":
-        return Lattice.monoclinic(a, b, c, values["beta"])
-    return Lattice.from_parameters(a, b, c, values["alpha"], values["beta"], values["gamma"])
+    return Lattice.from_parameters(*_full_parameters(crystal_system, values))
 
 
 def _inverse_metric6(lattice: Lattice) -> np.ndarray:
