@@ -31,8 +31,8 @@ __all__ = ["AnalysisConfig", "ScanTask", "analyse_scan", "verdict_to_item", "mak
 
 log = logging.getLogger(__name__)
 
-#: Per-process memo of reflection lists: (config key, 2θ max rounded up) → lists by name.
-_REFLECTION_MEMO: dict[tuple, dict[str, ReflectionList]] = {}
+#: Per-process memo: (config key, shortest wavelength, 2θ max rounded up) → (lists by name, borate candidates).
+_REFLECTION_MEMO: dict[tuple, tuple[dict[str, ReflectionList], list[str]]] = {}
 #: 2θ maxima are rounded up to this step (deg) so scans of one file share reflection lists.
 TWO_THETA_MAX_STEP_DEG = 10.0
 
@@ -100,24 +100,24 @@ def _library(config: AnalysisConfig):
     return lib
 
 
-def _reflections(config: AnalysisConfig, inst: Instrument, tt_max: float) -> tuple[dict[str, ReflectionList], Any]:
+def _reflections(
+    config: AnalysisConfig, inst: Instrument, tt_max: float
+) -> tuple[dict[str, ReflectionList], list[str]]:
     from xrdkit.identify import SEPARATE_BORATE_PHASES
     from xrdkit.simulate import resolve_phases
 
-    top = TWO_THETA_MAX_STEP_DEG * math.ceil(tt_max / TWO_THETA_MAX_STEP_DEG)
-    key = (config.key(), min(top, 179.0))
-    memo = _REFLECTION_MEMO.get(key)
-    if memo is None:
+    top = min(TWO_THETA_MAX_STEP_DEG * math.ceil(tt_max / TWO_THETA_MAX_STEP_DEG), 179.0)
+    # the instrument may carry the file's wavelength: the lists depend on the shortest one
+    key = (config.key(), min(inst.wavelengths_angstrom), top)
+    if key not in _REFLECTION_MEMO:
         lib = _library(config)
         cands = list(config.candidates) if config.candidates else [FCC_PHASE] + [
             p for p in SEPARATE_BORATE_PHASES if p in lib
         ]
         names = list(dict.fromkeys(cands + list(config.electrode_phases)))
-        memo = dict(zip(names, resolve_phases(names, inst, key[1], library=lib), strict=True))
-        memo = {"__candidates__": cands, **memo}  # type: ignore[dict-item]
-        _REFLECTION_MEMO[key] = memo
-    cands = memo["__candidates__"]  # type: ignore[index]
-    return {k: v for k, v in memo.items() if k != "__candidates__"}, cands
+        refls = dict(zip(names, resolve_phases(names, inst, top, library=lib), strict=True))
+        _REFLECTION_MEMO[key] = (refls, cands)
+    return _REFLECTION_MEMO[key]
 
 
 def analyse_scan(task: ScanTask, previous: ItemResult | None = None) -> ItemResult:
