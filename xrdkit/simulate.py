@@ -24,7 +24,6 @@ V the cell volume.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,15 +31,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.polynomial import chebyshev
 
+from xrdkit._kernels import N_CHANNELS, accumulate_columns, accumulate_jacobian
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
-from xrdkit.profiles import (
-    DEFAULT_WINDOW_FWHM,
-    MAX_WINDOW_HALF_DEG,
-    TCHWidths,
-    peak_matrices,
-    tch_fwhm_eta,
-)
+from xrdkit.profiles import DEFAULT_WINDOW_FWHM, MAX_WINDOW_HALF_DEG, tch_fwhm_eta
 from xrdkit.reflections import ReflectionList, compute_reflections
 
 __all__ = [
@@ -107,15 +101,19 @@ class Evaluation:
     columns : ndarray, shape (n, m)
         Phase / Pawley-family / background columns at unit coefficient.
     jacobian : ndarray, shape (n, p) or None
-        ∂(columns @ coefficients)/∂θ for the requested parameters.
+        ∂(columns @ coefficients)/∂θ for the requested parameters (when coefficients were given).
     n_peaks, n_evaluated : int
         Peaks in range and profile points evaluated.
+    column_jacobian : ndarray, shape (n, m_peaks, p) or None
+        ∂column/∂θ of every peak column separately (when no coefficients were given), so
+        that ∂(columns @ c)/∂θ = ``column_jacobian @ c[:m_peaks]`` for any c.
     """
 
     columns: np.ndarray
     jacobian: np.ndarray | None
     n_peaks: int
     n_evaluated: int
+    column_jacobian: np.ndarray | None = None
 
 
 def _md_factor(cos2: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -207,6 +205,34 @@ class PatternModel:
             keys += [ParamKey(f, i) for f in PHASE_PARAMETERS]
         self.keys: tuple[ParamKey, ...] = tuple(keys)
         self._key_index = {k: j for j, k in enumerate(self.keys)}
+        self._prepare_flat()
+
+    def _prepare_flat(self) -> None:
+        """Fixed per-family arrays of all phases, concatenated (evaluated once per model)."""
+        nph = len(self.phases)
+        ki = self._key_index
+        self._lat_idx = [np.array([ki[ParamKey(n, p)] for n in r.lattice_parameter_names], dtype=np.intp)
+                         for p, r in enumerate(self.phases)]
+        self._phase_idx = {
+            f: np.array([ki[ParamKey(f, p)] for p in range(nph)], dtype=np.intp) for f in PHASE_PARAMETERS
+        }
+        sizes = [r.n for r in self.phases]
+        self._fam_bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+        self._fam_phase = np.repeat(np.arange(nph), sizes)
+        self._fam_col = np.concatenate([
+            off + np.arange(r.n) if paw else np.full(r.n, off)
+            for r, paw, off in zip(self.phases, self.pawley, self.column_offsets, strict=True)
+        ]).astype(np.intp) if nph else np.zeros(0, dtype=np.intp)
+        self._fam_mf2 = np.concatenate([r.multiplicity * r.f2 for r in self.phases]) if nph else np.zeros(0)
+        live = self.wavelength_weights != 0
+        self._lam = self.wavelengths[live]
+        self._lam_w = self.wavelength_weights[live]
+        nl = self._lam.size
+        self._pk_phase = np.tile(self._fam_phase, nl)
+        self._pk_col = np.tile(self._fam_col, nl)
+        self._pk_lam = np.repeat(self._lam, self._fam_phase.size)
+        self._pk_fam = np.tile(np.arange(self._fam_phase.size), nl)
+        self._g = np.array([ki[ParamKey(f)] for f in GLOBAL_PARAMETERS], dtype=np.intp)
 
     # ------------------------------------------------------------------ parameters
     def index(self, key: ParamKey) -> int:
@@ -248,176 +274,143 @@ class PatternModel:
         coefficients: np.ndarray | None = None,
         jacobian_for: Sequence[int] | None = None,
     ) -> Evaluation:
-        """Columns of the model at ``theta``; with ``coefficients`` and ``jacobian_for``
-        also ∂(columns @ coefficients)/∂θ_j for j in ``jacobian_for``.
-        """
-        g = {f: theta[j] for j, f in enumerate(GLOBAL_PARAMETERS)}
-        radius = self.instrument.goniometer_radius_mm
-        want_jac = jacobian_for is not None and coefficients is not None
-        jac_pos = {int(j): c for c, j in enumerate(() if jacobian_for is None else jacobian_for)}
-        npar = len(jac_pos)
+        """Columns of the model at ``theta`` and, for j in ``jacobian_for``, their derivatives.
 
-        parts: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("tt", "q", "lam", "inten", "col", "phase", "dln_md")
-        }
-        lat_derivs: list[tuple[int, np.ndarray]] = []
-        x_lo, x_hi = self.x[0], self.x[-1]
+        With ``coefficients`` the derivatives are those of ``columns @ coefficients``
+        (:attr:`Evaluation.jacobian`); without, those of every peak column separately
+        (:attr:`Evaluation.column_jacobian`; memory n × peak columns × len(jacobian_for)).
+
+        Every peak (family × emission line) is handled in flat arrays; the windowed
+        profiles are accumulated by :mod:`xrdkit._kernels` (numba when available).
+        """
+        theta = np.asarray(theta, dtype=float)
+        radius = self.instrument.goniometer_radius_mm
+        want_jac = jacobian_for is not None
+        combined = coefficients is not None
+        jidx = np.asarray([] if jacobian_for is None else jacobian_for, dtype=np.intp)
+        npar = jidx.size
+        n = self.x.size
+        columns = np.zeros((n, self.n_columns))
+        columns[:, self.n_peak_columns:] = self.background_basis
+        nfam = self._fam_phase.size
+        if nfam == 0 or self._lam.size == 0:
+            return self._empty(columns, want_jac, combined, npar)
+
+        # ---- per family: 1/d², intensity factors (and ∂(1/d²)/∂lattice)
+        q = np.empty(nfam)
+        dq_full = np.zeros((nfam, len(self.keys))) if want_jac else None
         for p, refl in enumerate(self.phases):
-            lat = self.lattice_values(theta, p)
-            q = refl.inverse_d2(lat)  # (nf,)
-            dq = refl.inverse_d2_gradient(lat) if want_jac else None  # (nf, nl)
-            b_iso = theta[self._key_index[ParamKey("b_iso", p)]]
-            md_ratio = theta[self._key_index[ParamKey("march_dollase", p)]]
-            base = refl.multiplicity * refl.f2 * np.exp(-b_iso * q / 2.0)
-            md = np.ones(refl.n)
-            dmd = np.zeros(refl.n)
-            if p in self._po:
-                mv, mdv = _md_factor(self._po[p], md_ratio)
-                cnt = np.bincount(refl.member_family, minlength=refl.n)
-                md = np.bincount(refl.member_family, weights=mv, minlength=refl.n) / cnt
-                dmd = np.bincount(refl.member_family, weights=mdv, minlength=refl.n) / cnt
-            for lam, wgt in zip(self.wavelengths, self.wavelength_weights, strict=True):
-                if wgt == 0:
-                    continue
-                s = lam * np.sqrt(q) / 2.0
-                ok = s < 0.9999
-                tt = np.full(refl.n, np.nan)
-                tt[ok] = 2.0 * np.degrees(np.arcsin(s[ok]))
-                # crude range test (widths ≤ 2° assumed for the margin; exact windows below)
-                ok &= (tt > x_lo - 3.0) & (tt < x_hi + 3.0)
-                fam = np.nonzero(ok)[0]
-                if fam.size == 0:
-                    continue
-                parts["tt"].append(tt[fam])
-                parts["q"].append(q[fam])
-                parts["lam"].append(np.full(fam.size, lam))
-                inten = wgt * base[fam] * md[fam]
-                parts["inten"].append(inten)
-                parts["phase"].append(np.full(fam.size, p))
-                off = self.column_offsets[p]
-                parts["col"].append(off + fam if self.pawley[p] else np.full(fam.size, off))
-                parts["dln_md"].append(dmd[fam] / np.where(md[fam] > 0, md[fam], 1.0))
-                if want_jac:
-                    lat_derivs.append((p, dq[fam]))
-        if not parts["tt"]:
-            return Evaluation(
-                np.hstack([np.zeros((self.x.size, self.n_peak_columns)), self.background_basis]),
-                np.zeros((self.x.size, npar)) if want_jac else None,
-                0,
-                0,
-            )
-        tt = np.concatenate(parts["tt"])
-        q = np.concatenate(parts["q"])
-        lam = np.concatenate(parts["lam"])
-        inten = np.concatenate(parts["inten"]) * self.instrument.lorentz_polarisation(tt)
-        col = np.concatenate(parts["col"])
-        phase_of = np.concatenate(parts["phase"])
-        dln_md = np.concatenate(parts["dln_md"])
-        th = np.radians(tt) / 2.0
+            lo, hi = self._fam_bounds[p], self._fam_bounds[p + 1]
+            lat = dict(zip(refl.lattice_parameter_names, theta[self._lat_idx[p]].tolist(), strict=True))
+            q[lo:hi] = refl.inverse_d2(lat)
+            if want_jac:
+                dq_full[lo:hi, self._lat_idx[p]] = refl.inverse_d2_gradient(lat)
+        b_iso = theta[self._phase_idx["b_iso"]]
+        base = self._fam_mf2 * np.exp(-b_iso[self._fam_phase] * q / 2.0)
+        dln_md = np.zeros(nfam)
+        for p, cos2 in self._po.items():
+            refl = self.phases[p]
+            lo = self._fam_bounds[p]
+            mv, mdv = _md_factor(cos2, theta[self._phase_idx["march_dollase"][p]])
+            cnt = np.bincount(refl.member_family, minlength=refl.n)
+            md = np.bincount(refl.member_family, weights=mv, minlength=refl.n) / cnt
+            dmd = np.bincount(refl.member_family, weights=mdv, minlength=refl.n) / cnt
+            base[lo:lo + refl.n] *= md
+            dln_md[lo:lo + refl.n] = dmd / np.where(md > 0, md, 1.0)
+
+        # ---- per peak (family × emission line), crude range test (exact windows in the kernel)
+        sq = np.sqrt(q)
+        s = (self._lam[:, None] * sq[None, :] / 2.0).ravel()
+        x_lo, x_hi = self.x[0], self.x[-1]
+        ok = s < 0.9999
+        tt_all = np.full(s.size, np.nan)
+        tt_all[ok] = 2.0 * RAD2DEG * np.arcsin(s[ok])
+        ok &= (tt_all > x_lo - 3.0) & (tt_all < x_hi + 3.0)
+        sel = np.nonzero(ok)[0]
+        k = sel.size
+        if k == 0:
+            return self._empty(columns, want_jac, combined, npar)
+        tt = tt_all[sel]
+        fam = self._pk_fam[sel]
+        phase_of = self._pk_phase[sel]
+        col = self._pk_col[sel]
+        lam = self._pk_lam[sel]
+        inten = (np.repeat(self._lam_w, nfam)[sel] * base[fam]) * self.instrument.lorentz_polarisation(tt)
+        g = theta[self._g]
+        zero, disp, pen, u, v, w, xx, yy, asym_p = g
+        th = tt * (np.pi / 360.0)
         cos_t, tan_t = np.cos(th), np.tan(th)
         sin_2t = np.sin(2.0 * th)
-        centre = (
-            tt
-            + g["zero_shift_deg"]
-            - 2.0 * RAD2DEG * g["displacement_mm"] * cos_t / radius
-            - RAD2DEG * g["penetration_depth_mm"] * sin_2t / (2.0 * radius)
-        )
-        strain = np.array([theta[self._key_index[ParamKey("strain_deg2", p)]] for p in range(len(self.phases))])
-        size = np.array([theta[self._key_index[ParamKey("size_deg", p)]] for p in range(len(self.phases))])
-        hg2 = g["u_deg2"] * tan_t**2 + g["v_deg2"] * tan_t + g["w_deg2"] + strain[phase_of] * tan_t**2
+        centre = tt + zero - (2.0 * RAD2DEG / radius) * disp * cos_t - (RAD2DEG / (2.0 * radius)) * pen * sin_2t
+        strain = theta[self._phase_idx["strain_deg2"]][phase_of]
+        size = theta[self._phase_idx["size_deg"]][phase_of]
+        tan2 = tan_t * tan_t
+        hg2 = (u + strain) * tan2 + v * tan_t + w
         hg_clipped = hg2 < MIN_GAUSS_FWHM_DEG**2  # U tan²θ + V tanθ + W went below the floor
         hg = np.sqrt(np.maximum(hg2, MIN_GAUSS_FWHM_DEG**2))
-        hl = g["x_deg"] * tan_t + g["y_deg"] / cos_t + size[phase_of] / cos_t
-        hl_live = (hl > 0).astype(float)  # a negative relative size is floored at 0, without gradient
+        inv_cos = 1.0 / cos_t
+        hl = xx * tan_t + (yy + size) * inv_cos
+        hl_live = hl > 0  # a negative relative size is floored at 0, without gradient
         hl = np.maximum(hl, 0.0)
         tch = tch_fwhm_eta(hg, hl)
-        asym = g["asymmetry"] / tan_t if (g["asymmetry"] != 0 or want_jac) else None
-        # keep peaks whose window touches the grid
-        half = np.minimum(self.window_fwhm * tch.fwhm_deg, MAX_WINDOW_HALF_DEG)
-        keep = (centre + half >= x_lo) & (centre - half <= x_hi)
-        if not keep.all():
-            sel = np.nonzero(keep)[0]
-            tt, q, lam, inten, col, phase_of, dln_md = (a[sel] for a in (tt, q, lam, inten, col, phase_of, dln_md))
-            cos_t, tan_t, sin_2t, centre, hg, hl = (a[sel] for a in (cos_t, tan_t, sin_2t, centre, hg, hl))
-            hg_clipped = hg_clipped[sel]
-            hl_live = hl_live[sel]
-            tch = TCHWidths(*(getattr(tch, f.name)[sel] for f in dataclasses.fields(TCHWidths)))
-            asym = asym[sel] if asym is not None else None
-            if want_jac:
-                lat_derivs = _select_lat_derivs(lat_derivs, parts, keep)
-        pm = peak_matrices(
-            self.x, centre, tch.fwhm_deg, tch.eta, asymmetry_over_tan=asym,
-            window_fwhm=self.window_fwhm, derivatives=want_jac,
-        )
-        k = centre.size
-        cmat = np.zeros((k, self.n_peak_columns))
-        cmat[np.arange(k), col] = inten
-        columns = np.hstack([pm.combine({"value": cmat}), self.background_basis])
+        asym = asym_p / tan_t if asym_p != 0 else np.zeros(k)
         if not want_jac:
-            return Evaluation(columns, None, k, pm.n_evaluated)
+            n_eval = accumulate_columns(
+                self.x, centre, tch.fwhm_deg, tch.eta, asym, inten, col, columns,
+                window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
+            )
+            return Evaluation(columns, None, k, n_eval)
 
-        h = inten * np.asarray(coefficients)[col]  # effective peak heights (areas)
-        a_c = np.zeros((k, npar))  # ∂centre/∂θ
-        a_h = np.zeros((k, npar))  # ∂FWHM/∂θ
-        a_e = np.zeros((k, npar))  # ∂η/∂θ
-        a_i = np.zeros((k, npar))  # ∂lnI/∂θ
-        a_a = np.zeros((k, npar))  # ∂(P/tanθ)/∂θ
-        gi = {f: self._key_index[ParamKey(f)] for f in GLOBAL_PARAMETERS}
-
-        def put(mat: np.ndarray, j: int, values: np.ndarray | float, rows: np.ndarray | slice = slice(None)) -> None:
-            if j in jac_pos:
-                mat[rows, jac_pos[j]] = values
-
-        put(a_c, gi["zero_shift_deg"], 1.0)
-        put(a_c, gi["displacement_mm"], -2.0 * RAD2DEG * cos_t / radius)
-        put(a_c, gi["penetration_depth_mm"], -RAD2DEG * sin_2t / (2.0 * radius))
-        inv2hg = np.where(hg_clipped, 0.0, 1.0 / (2 * hg))  # no gradient through the floor
-        dhg = {"u_deg2": tan_t**2 * inv2hg, "v_deg2": tan_t * inv2hg, "w_deg2": inv2hg}
-        dhl = {"x_deg": tan_t * hl_live, "y_deg": hl_live / cos_t}
-        for f, dv in dhg.items():
-            put(a_h, gi[f], tch.dfwhm_dg * dv)
-            put(a_e, gi[f], tch.deta_dg * dv)
-        for f, dv in dhl.items():
-            put(a_h, gi[f], tch.dfwhm_dl * dv)
-            put(a_e, gi[f], tch.deta_dl * dv)
-        put(a_a, gi["asymmetry"], 1.0 / tan_t)
-        # phase parameters: lattice (via 1/d²), B_iso, March–Dollase
-        dtt_dq = RAD2DEG * lam / (2.0 * np.sqrt(q) * cos_t)
-        row0 = 0
-        for p, dq in lat_derivs:
-            rows = np.arange(row0, row0 + dq.shape[0])
-            row0 += dq.shape[0]
-            for c_idx, name in enumerate(self.phases[p].lattice_parameter_names):
-                put(a_c, self._key_index[ParamKey(name, p)], dtt_dq[rows] * dq[:, c_idx], rows)
-        for p in range(len(self.phases)):
-            rows = np.nonzero(phase_of == p)[0]
-            put(a_i, self._key_index[ParamKey("b_iso", p)], -q[rows] / 2.0, rows)
-            put(a_i, self._key_index[ParamKey("march_dollase", p)], dln_md[rows], rows)
-            dg = tan_t[rows] ** 2 * inv2hg[rows]
-            put(a_h, self._key_index[ParamKey("strain_deg2", p)], tch.dfwhm_dg[rows] * dg, rows)
-            put(a_e, self._key_index[ParamKey("strain_deg2", p)], tch.deta_dg[rows] * dg, rows)
-            dl = hl_live[rows] / cos_t[rows]
-            put(a_h, self._key_index[ParamKey("size_deg", p)], tch.dfwhm_dl[rows] * dl, rows)
-            put(a_e, self._key_index[ParamKey("size_deg", p)], tch.deta_dl[rows] * dl, rows)
-        hh = h[:, None]
-        jac = pm.combine(
-            {"d_centre": hh * a_c, "d_fwhm": hh * a_h, "d_eta": hh * a_e, "value": hh * a_i,
-             "d_asymmetry": hh * a_a}
+        # ---- chain-rule factors per peak over every parameter, then the requested ones
+        nk = len(self.keys)
+        gi = self._g
+        chain = np.zeros((k, N_CHANNELS, nk))
+        rows = np.arange(k)
+        ch_c, ch_h, ch_e, ch_i, ch_a = (chain[:, c, :] for c in range(N_CHANNELS))
+        ch_c[:, gi[0]] = 1.0
+        ch_c[:, gi[1]] = -(2.0 * RAD2DEG / radius) * cos_t
+        ch_c[:, gi[2]] = -(RAD2DEG / (2.0 * radius)) * sin_2t
+        dtt_dq = RAD2DEG * lam / (2.0 * sq[fam] * cos_t)
+        ch_c += dtt_dq[:, None] * dq_full[fam]
+        inv2hg = np.where(hg_clipped, 0.0, 0.5 / hg)  # no gradient through the floor
+        d_u = tan2 * inv2hg
+        d_x = np.where(hl_live, tan_t, 0.0)
+        d_y = np.where(hl_live, inv_cos, 0.0)
+        gauss_cols = np.column_stack([d_u, tan_t * inv2hg, inv2hg])  # U, V, W
+        lor_cols = np.column_stack([d_x, d_y])  # X, Y
+        ch_h[:, gi[3:6]] = tch.dfwhm_dg[:, None] * gauss_cols
+        ch_e[:, gi[3:6]] = tch.deta_dg[:, None] * gauss_cols
+        ch_h[:, gi[6:8]] = tch.dfwhm_dl[:, None] * lor_cols
+        ch_e[:, gi[6:8]] = tch.deta_dl[:, None] * lor_cols
+        ch_a[:, gi[8]] = 1.0 / tan_t
+        st_idx = self._phase_idx["strain_deg2"][phase_of]
+        sz_idx = self._phase_idx["size_deg"][phase_of]
+        ch_h[rows, st_idx] = tch.dfwhm_dg * d_u
+        ch_e[rows, st_idx] = tch.deta_dg * d_u
+        ch_h[rows, sz_idx] = tch.dfwhm_dl * d_y
+        ch_e[rows, sz_idx] = tch.deta_dl * d_y
+        ch_i[rows, self._phase_idx["b_iso"][phase_of]] = -q[fam] / 2.0
+        ch_i[rows, self._phase_idx["march_dollase"][phase_of]] = dln_md[fam]
+        # effective peak areas: with coefficients one Jacobian, else one per peak column
+        height = inten * np.asarray(coefficients, dtype=float)[col] if combined else inten
+        chain = np.ascontiguousarray(chain[:, :, jidx] * height[:, None, None])
+        jac = np.zeros((n, 1 if combined else self.n_peak_columns, npar))
+        n_eval = accumulate_jacobian(
+            self.x, centre, tch.fwhm_deg, tch.eta, asym, inten, col, chain, columns, jac,
+            None if combined else col,
+            window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
         )
-        return Evaluation(columns, jac, k, pm.n_evaluated)
+        if combined:
+            return Evaluation(columns, jac[:, 0, :], k, n_eval)
+        return Evaluation(columns, None, k, n_eval, column_jacobian=jac)
 
-
-def _select_lat_derivs(
-    lat_derivs: list[tuple[int, np.ndarray]], parts: dict[str, list[np.ndarray]], keep: np.ndarray
-) -> list[tuple[int, np.ndarray]]:
-    """Apply the window mask ``keep`` (over concatenated peaks) to the per-block lattice derivatives."""
-    out = []
-    start = 0
-    for (p, dq), blk in zip(lat_derivs, parts["tt"], strict=True):
-        m = keep[start : start + blk.size]
-        start += blk.size
-        out.append((p, dq[m]))
-    return out
+    def _empty(self, columns: np.ndarray, want_jac: bool, combined: bool, npar: int) -> Evaluation:
+        n = self.x.size
+        if not want_jac:
+            return Evaluation(columns, None, 0, 0)
+        if combined:
+            return Evaluation(columns, np.zeros((n, npar)), 0, 0)
+        return Evaluation(columns, None, 0, 0, column_jacobian=np.zeros((n, self.n_peak_columns, npar)))
 
 
 # ---------------------------------------------------------------------- phases
