@@ -50,7 +50,7 @@ def _overhead(n_items: int, tmp: Path) -> None:
         rows.append((label, s.elapsed_s, s.n_run, s.chunk_size, s.store_s))
     for n_proc in (1, 2):  # the pool path alone (no results store), 1 and 2 processes
         chunk = min(64, max(1, math.ceil(n_items / (4 * n_proc))))
-        tasks = _make_tasks([(i, it, it) for i, it in enumerate(items)], chunk, False, None)
+        tasks = _make_tasks([(i, it, it, "") for i, it in enumerate(items)], chunk, False, None)
         got: list[object] = []
         t0 = time.perf_counter()
         _Runner(h.noop, False, got.append).run_pool(tasks, n_proc, None)

@@ -37,6 +37,14 @@ from xrdkit.results import (
 HELPER = Path(__file__).with_name("_batch_helpers.py")
 
 
+def _stored_array(f: h5py.File, name: str, array: str) -> np.ndarray:
+    """An item's array read with plain h5py: the group's record gives the row and the shape."""
+    rec = json.loads(f["scans"][name].attrs["record"])
+    spec = rec["arrays"][array]
+    flat = f["arrays"][spec["dataset"]][rec["row"], : math.prod(spec["shape"])]
+    return flat.reshape(spec["shape"])
+
+
 def _check_clean(out: Path, n_items: int) -> set[str]:
     """Open the consolidated file with plain h5py; groups and summary must agree."""
     if not out.exists():
@@ -48,10 +56,13 @@ def _check_clean(out: Path, n_items: int) -> set[str]:
         assert len(ids) == len(f["scans"]) if "scans" in f else not ids
         for col in f["summary"].attrs.get("columns", []):
             assert f["summary"][col].shape == (len(ids),)
+        rows = f["summary/row"][:] if ids else []
+        assert len(set(rows)) == len(ids), "two items share a row of /arrays"
         for name in f["scans"]:
             rec = json.loads(f["scans"][name].attrs["record"])
             if rec["status"] == "ok":
-                assert f["scans"][name]["x"].shape == (5,)
+                x = _stored_array(f, name, "x")
+                assert x.shape == (5,) and np.isfinite(x).all()
     assert len(ids) <= n_items
     return set(ids)
 
@@ -277,8 +288,16 @@ def test_layout_kinds_and_item_order(tmp_path: Path) -> None:
         assert bool(f.attrs["complete"]) and f.attrs["n_items"] == 4
         assert set(f["scans"]) == {"it0", "it1", "it2", "it3"}
         assert json.loads(f["scans/it3"].attrs["record"])["status"] == "ok"
-        np.testing.assert_array_equal(f["scans/it3/a"][:], np.arange(4.0))
+        np.testing.assert_array_equal(_stored_array(f, "it3", "a"), np.arange(4.0))
         assert f["summary/n"].attrs["kind"] == "float"
+        # One stacked dataset per array name; row i is item i, padded with NaN; the error
+        # item (it0) has no arrays, so its row stays NaN.
+        stack = f["arrays/a"][:]
+        assert stack.shape == (4, 4) and stack.dtype == np.float32
+        np.testing.assert_array_equal(stack[1:], [[0, 1, np.nan, np.nan], [0, 1, 2, np.nan],
+                                                  [0, 1, 2, 3]])
+        assert np.isnan(stack[0]).all()
+        assert list(f["summary/row"][:]) == [0, 1, 2, 3]
 
 
 def test_csv_table_columns(tmp_path: Path) -> None:
@@ -342,7 +361,8 @@ def test_item_result_validates_and_copies() -> None:
         ItemResult(scalars={"l": [1, 2]})
 
 
-def test_arrays_round_trip_dtype_and_shape(tmp_path: Path) -> None:
+@pytest.mark.parametrize("float32", [True, False])
+def test_arrays_round_trip_dtype_and_shape(tmp_path: Path, float32: bool) -> None:
     arrays = {
         "bool": np.array([True, False]),
         "int32": np.arange(3, dtype=np.int32),
@@ -354,7 +374,7 @@ def test_arrays_round_trip_dtype_and_shape(tmp_path: Path) -> None:
     }
     out = tmp_path / "R.h5"
     item_id = "scan_é/1 %2F"  # non-ASCII, a slash and a literal escape sequence
-    with ResultsStore(out) as store:
+    with ResultsStore(out, float32_arrays=float32) as store:
         store.n_items_expected = 2
         store.append(ItemRecord(item_id, 0, "src", "ok", arrays=ItemResult(arrays=arrays).arrays))
         store.append(ItemRecord("scan_é%2F1 %2F", 1, "src", "ok"))  # must not collide
@@ -362,12 +382,65 @@ def test_arrays_round_trip_dtype_and_shape(tmp_path: Path) -> None:
     got = read_item(out, item_id)
     assert got.item_id == item_id
     for name, arr in arrays.items():
-        assert got.arrays[name].dtype == arr.dtype and got.arrays[name].shape == arr.shape, name
-        np.testing.assert_array_equal(got.arrays[name], arr)
-    with h5py.File(out, "r") as f:  # plain h5py sees the same datasets
+        # float64 is stored as float32 unless asked otherwise; other dtypes are kept
+        want = arr.astype(np.float32) if float32 and arr.dtype == np.float64 else arr
+        assert got.arrays[name].dtype == want.dtype and got.arrays[name].shape == arr.shape, name
+        np.testing.assert_array_equal(got.arrays[name], want)
+    with h5py.File(out, "r") as f:  # plain h5py reaches the same values from the item's group
         assert len(f["scans"]) == 2
-        np.testing.assert_array_equal(f["scans"]["scan_é%2F1 %252F"]["strided"][:],
+        np.testing.assert_array_equal(_stored_array(f, "scan_é%2F1 %252F", "strided"),
                                       [[0.0, 2.0], [3.0, 5.0]])
+        assert f["arrays/strided"].dtype == (np.float32 if float32 else np.float64)
+
+
+def test_mixed_dtypes_lengths_and_a_changed_item_list(tmp_path: Path) -> None:
+    """Arrays of one name with other dtypes/lengths, and a resume whose item list moved an
+    index onto a row that is taken: every item reads back exactly."""
+    out = tmp_path / "R.h5"
+    c_int32 = np.array([1, -2, 3], dtype=np.int32)
+    c_int16 = np.array([7, 8, 9, 10, 11, 12], dtype=np.int16)  # longer; fits int32 safely
+    c_float = np.array([0.5, 1.5], dtype=np.float32)  # does not fit int32: its own stack
+    with ResultsStore(out) as store:
+        store.n_items_expected = 3
+        store.append(ItemRecord("a", 0, "s", "ok", arrays={"c": c_int32}))
+        store.append(ItemRecord("b", 1, "s", "ok", arrays={"c": c_int16}))
+        store.append(ItemRecord("c", 2, "s", "ok", arrays={"c": c_float}))
+        store.finalize()
+    with ResultsStore(out, resume=True) as store:  # another list: "d" is now item 0
+        store.n_items_expected = 1
+        store.append(ItemRecord("d", 0, "s", "ok", arrays={"c": np.array([4, 5], np.int32)}))
+        store.finalize()
+    expected = {"a": c_int32, "b": c_int16, "c": c_float, "d": np.array([4, 5], np.int32)}
+    for item_id, want in expected.items():
+        got = read_item(out, item_id).arrays["c"]
+        assert got.dtype == want.dtype, item_id
+        np.testing.assert_array_equal(got, want)
+    with h5py.File(out, "r") as f:
+        assert sorted(f["arrays"]) == ["c", "c@float32"]
+        assert f["arrays/c"].dtype == np.int32 and f["arrays/c"].shape == (4, 6)
+        np.testing.assert_array_equal(f["arrays/c"][0], [1, -2, 3, 0, 0, 0])  # 0-padded
+        rows = dict(zip([s.decode() for s in f["summary/id"][:]], f["summary/row"][:],
+                        strict=True))
+        assert rows == {"a": 0, "b": 1, "c": 2, "d": 3}  # row 0 was taken by "a"
+
+
+def test_format_1_files_are_still_read(tmp_path: Path) -> None:
+    """A file written by the previous layout (one dataset per array in the item's group)."""
+    out = tmp_path / "old.h5"
+    record = {"id": "s1", "index": 0, "source": "f.h5::/s1", "status": "ok", "error": "",
+              "elapsed_s": 0.5, "warnings": ["w"], "scalars": {"rwp": 0.1}, "traceback": ""}
+    with h5py.File(out, "w") as f:
+        f.attrs.update({"format": "closokit-results", "format_version": 1})
+        g = f.create_group("scans/s1")
+        g.attrs["record"] = json.dumps(record)
+        g["calculated"] = np.arange(4.0)
+        f["summary/id"] = np.array(["s1"], dtype=h5py.string_dtype())
+        f["summary/id"].attrs["kind"] = "str"
+        f["summary"].attrs["columns"] = ["id"]
+    got = read_item(out, "s1")
+    assert got.scalars == {"rwp": 0.1} and got.warnings == ("w",)
+    np.testing.assert_array_equal(got.arrays["calculated"], np.arange(4.0))
+    assert got.arrays["calculated"].dtype == np.float64
 
 
 def test_leftover_from_a_killed_consolidation_is_cleaned(tmp_path: Path) -> None:

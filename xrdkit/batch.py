@@ -42,6 +42,13 @@ per series unless ``chunk_size`` is given.
 
 Warnings raised with :func:`warnings.warn` inside ``analyse`` are captured and stored
 with the item.
+
+Results
+-------
+Worker processes (local or Dask) return each finished item already packed as its journal
+record (:func:`xrdkit.results.pack_record`: arrays converted to their stored type, bytes and
+CRC computed), so the parent only writes bytes to the journal and, in blocks, to the working
+HDF5 file (see :mod:`xrdkit.results`).
 """
 
 from __future__ import annotations
@@ -60,7 +67,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +79,9 @@ from xrdkit.results import (
     MAX_TRACEBACK_CHARS,
     ItemRecord,
     ItemResult,
+    PackedRecord,
     ResultsStore,
+    pack_record,
 )
 
 __all__ = [
@@ -97,8 +106,8 @@ ORPHAN_CHECK_S = 0.2
 #: Seconds to wait for a Dask scheduler given by address.
 DASK_CONNECT_TIMEOUT_S = 10.0
 
-#: One unit of work sent to a worker: (index in the item list, item id, item) triples.
-Entry = tuple[int, str, Any]
+#: One unit of work sent to a worker: (index in the item list, item id, item, source).
+Entry = tuple[int, str, Any, str]
 Task = tuple[Entry, ...]
 
 
@@ -121,9 +130,9 @@ class BatchSummary:
     elapsed_s : float
         Wall time of the call.
     store_s : float
-        Part of ``elapsed_s`` the parent spent writing results (journal appends and
-        consolidations into the HDF5 file); workers keep computing meanwhile, except during the
-        final consolidation.
+        Part of ``elapsed_s`` the parent spent storing results (journal appends, block writes
+        into the working HDF5 file, consolidations); workers keep computing meanwhile, except
+        during the final consolidation.
     items_per_s : float
         ``n_run / elapsed_s``.
     backend : str
@@ -194,7 +203,7 @@ def _analyse_one(
     previous: ItemResult | None,
     warm_start: bool,
 ) -> tuple[ItemRecord, ItemResult | None]:
-    index, item_id, item = entry
+    index, item_id, item, source = entry
     t0 = time.perf_counter()
     result: ItemResult | None = None
     error: BaseException | None = None
@@ -216,12 +225,12 @@ def _analyse_one(
     if result is None:
         assert error is not None
         rec = ItemRecord(
-            item_id, index, "", "error", _one_line(error), elapsed, warnings=caught_msgs,
+            item_id, index, source, "error", _one_line(error), elapsed, warnings=caught_msgs,
             traceback=tb,
         )
         return rec, None
     rec = ItemRecord(
-        item_id, index, "", "ok", "", elapsed, result.scalars, result.arrays,
+        item_id, index, source, "ok", "", elapsed, result.scalars, result.arrays,
         result.warnings + caught_msgs,
     )
     return rec, result
@@ -265,9 +274,13 @@ def _worker_init(batch_pid: int) -> None:
     ).start()
 
 
-def _run_task(analyse: Callable[..., ItemResult], task: Task, warm_start: bool) -> list[ItemRecord]:
-    """Worker entry point: analyse the items of one task in order."""
-    return list(_iter_task(analyse, task, warm_start))
+def _run_task(
+    analyse: Callable[..., ItemResult], task: Task, warm_start: bool, float32_arrays: bool = True
+) -> list[PackedRecord]:
+    """Worker entry point: analyse the items of one task in order; return them packed as
+    journal records (the parent then only writes bytes)."""
+    return [pack_record(rec, float32_arrays=float32_arrays)
+            for rec in _iter_task(analyse, task, warm_start)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,9 +316,9 @@ def _make_tasks(
 
 
 def _failure_record(entry: Entry, message: str) -> ItemRecord:
-    index, item_id, _ = entry
+    index, item_id, _, source = entry
     msg = message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 1] + "…"
-    return ItemRecord(item_id, index, "", "error", msg, 0.0)
+    return ItemRecord(item_id, index, source, "error", msg, 0.0)
 
 
 def _crash_record(entry: Entry, exc: BaseException) -> ItemRecord:
@@ -315,17 +328,21 @@ def _crash_record(entry: Entry, exc: BaseException) -> ItemRecord:
 
 
 class _Runner:
-    """Parent-side loop: submits tasks, hands finished records to ``emit``."""
+    """Parent-side loop: submits tasks, hands finished records to ``emit`` (in-process:
+    :class:`ItemRecord` objects; from workers: :class:`PackedRecord` objects)."""
 
     def __init__(
         self,
         analyse: Callable[..., ItemResult],
         warm_start: bool,
-        emit: Callable[[ItemRecord], None],
+        emit: Callable[[ItemRecord | PackedRecord], None],
+        *,
+        float32_arrays: bool = True,
     ) -> None:
         self.analyse = analyse
         self.warm_start = warm_start
         self.emit = emit
+        self.float32_arrays = float32_arrays
         self.crashes = 0
 
     # -- in-process --------------------------------------------------------------------------
@@ -349,7 +366,8 @@ class _Runner:
                     while pending and len(in_flight) < limit and not broken:
                         task = pending.popleft()
                         try:
-                            in_flight[pool.submit(_run_task, self.analyse, task, self.warm_start)] = task
+                            in_flight[pool.submit(_run_task, self.analyse, task, self.warm_start,
+                                                  self.float32_arrays)] = task
                         except BrokenProcessPool:
                             pending.appendleft(task)
                             broken = True
@@ -394,7 +412,8 @@ class _Runner:
                         pool = ProcessPoolExecutor(
                             1, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
                         )
-                    fut = pool.submit(_run_task, self.analyse, (entry,), self.warm_start)
+                    fut = pool.submit(_run_task, self.analyse, (entry,), self.warm_start,
+                                      self.float32_arrays)
                     try:
                         records = fut.result()
                     except BrokenProcessPool as exc:
@@ -423,7 +442,8 @@ class _Runner:
         ac = as_completed()
 
         def submit(task: Task) -> None:
-            fut = client.submit(_run_task, self.analyse, task, self.warm_start, pure=False)
+            fut = client.submit(_run_task, self.analyse, task, self.warm_start,
+                                self.float32_arrays, pure=False)
             in_flight[fut.key] = (fut, task)
             ac.add(fut)
 
@@ -494,6 +514,7 @@ def run_batch(
     item_source: Callable[[Any], str] = default_item_source,
     config: dict[str, Any] | None = None,
     consolidate_every_s: float = 10.0,
+    float32_arrays: bool = True,
     mp_context: Any = None,
 ) -> BatchSummary:
     """Analyse every item and store the results durably in ``out_path``.
@@ -533,7 +554,11 @@ def run_batch(
     config : dict, optional
         JSON-serialisable command/configuration, stored in the file.
     consolidate_every_s : float
-        Minimum seconds between rewrites of ``RESULTS.h5`` while the batch runs.
+        Minimum seconds between publications of ``RESULTS.h5`` while the batch runs (the
+        journal holds every finished item meanwhile).
+    float32_arrays : bool
+        Store floating-point arrays as float32 (default; about 7 significant digits, half
+        the file size). Scalars always keep full precision.
     mp_context : multiprocessing context, optional
         Start method for local workers (default: the platform default).
 
@@ -578,7 +603,7 @@ def run_batch(
     try:
         store = ResultsStore(
             out, resume=resume, overwrite=overwrite, config=config,
-            consolidate_every_s=consolidate_every_s,
+            consolidate_every_s=consolidate_every_s, float32_arrays=float32_arrays,
         )
         store.open()
     except BaseException:
@@ -588,7 +613,9 @@ def run_batch(
     with store:
         store.n_items_expected = len(items)
         done = store.done_ids
-        todo: list[Entry] = [(i, ids[i], items[i]) for i in range(len(items)) if ids[i] not in done]
+        todo: list[Entry] = [
+            (i, ids[i], items[i], sources[i]) for i in range(len(items)) if ids[i] not in done
+        ]
         n_skipped = len(items) - len(todo)
         if client is not None:
             backend = "dask"
@@ -613,17 +640,16 @@ def run_batch(
         )
         bar = tqdm(total=len(todo), disable=not show, unit="item", desc=out.name, file=sys.stderr)
 
-        def emit(rec: ItemRecord) -> None:
+        def emit(rec: ItemRecord | PackedRecord) -> None:
             nonlocal store_s
             t_store = time.perf_counter()
-            rec = replace(rec, source=sources[rec.index])
             if store.append(rec):
                 counts[rec.status] += 1
             store.maybe_consolidate()
             store_s += time.perf_counter() - t_store
             bar.update(1)
 
-        runner = _Runner(analyse, warm_start, emit)
+        runner = _Runner(analyse, warm_start, emit, float32_arrays=float32_arrays)
         finished = False
         try:
             if backend == "in-process":
