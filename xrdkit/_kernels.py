@@ -25,9 +25,9 @@ import os
 
 import numpy as np
 
-from xrdkit.profiles import TINY_FWHM_DEG, peak_matrices
+from xrdkit.profiles import TINY_FWHM_DEG, peak_matrices, tch_core, window_terms
 
-__all__ = ["HAVE_NUMBA", "accumulate_columns", "accumulate_jacobian", "N_CHANNELS"]
+__all__ = ["HAVE_NUMBA", "accumulate_columns", "accumulate_jacobian", "N_CHANNELS", "tch_widths"]
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,11 @@ def _windows(x: np.ndarray, centre: np.ndarray, fwhm: np.ndarray, window_fwhm: f
 
 
 if HAVE_NUMBA:
+    _nb_window_terms = numba.njit(cache=True, nogil=True)(window_terms)
+    _nb_tch_core = numba.njit(cache=True, nogil=True)(tch_core)
 
     @numba.njit(cache=True, fastmath=False, nogil=True)
-    def _nb_columns(x, centre, fwhm, eta, asym, amp, col, start, stop, out):  # pragma: no cover
+    def _nb_columns(x, centre, fwhm, eta, asym, amp, col, start, stop, window, max_half, out):  # pragma: no cover
         total = 0
         for k in range(centre.size):
             a = amp[k]
@@ -71,6 +73,9 @@ if HAVE_NUMBA:
             inv_h = 1.0 / h
             e = eta[k]
             p = asym[k]
+            capped = window * h > max_half
+            edge, _, _, area, _, _ = _nb_window_terms(min(window * h, max_half), h, e, capped)
+            a = a / area
             lor0 = _LOR_NORM * inv_h * e
             gau0 = _GAUSS_NORM * inv_h * (1.0 - e)
             c = col[k]
@@ -78,7 +83,7 @@ if HAVE_NUMBA:
             for i in range(start[k], stop[k]):
                 u = (x[i] - c0) * inv_h
                 u2 = u * u
-                v = lor0 / (1.0 + 4.0 * u2)
+                v = lor0 / (1.0 + 4.0 * u2) - edge
                 if u2 < 40.0:  # exp(−4 ln2 · 40) ≈ 1e−48: below double precision of the sum
                     v += gau0 * math.exp(-4.0 * _LN2 * u2)
                     if p != 0.0:
@@ -88,8 +93,14 @@ if HAVE_NUMBA:
         return total
 
     @numba.njit(cache=True, fastmath=False, nogil=True)
-    def _nb_jacobian(x, centre, fwhm, eta, asym, amp, col, jcol, start, stop, g, out, jac):  # pragma: no cover
-        npar = jac.shape[2]
+    def _nb_jacobian(x, centre, fwhm, eta, asym, amp, col, jcol, start, stop, window, max_half,
+                     g_ptr, g_channel, g_param, g_value, out, jac):  # pragma: no cover
+        # jac is (slot, parameter, point): the innermost loops run over contiguous points.
+        # The chain factors come as a sparse list per peak: (channel, parameter, value).
+        width = 0
+        for k in range(centre.size):
+            width = max(width, stop[k] - start[k])
+        buf = np.empty((5, max(width, 1)))
         total = 0
         for k in range(centre.size):
             a = amp[k]
@@ -97,27 +108,35 @@ if HAVE_NUMBA:
             inv_h = 1.0 / h
             e = eta[k]
             p = asym[k]
+            capped = window * h > max_half
+            edge, dedge_dh, dedge_de, area, darea_dh, darea_de = _nb_window_terms(
+                min(window * h, max_half), h, e, capped)
+            inv_area = 1.0 / area
             c = col[k]
             jc = jcol[k]
             c0 = centre[k]
-            for i in range(start[k], stop[k]):
+            i0 = start[k]
+            m = stop[k] - i0
+            for t in range(m):
+                i = i0 + t
                 u = (x[i] - c0) * inv_h
                 u2 = u * u
                 den = 1.0 + 4.0 * u2
                 lor = _LOR_NORM * inv_h / den
                 if u2 < 40.0:
                     gau = _GAUSS_NORM * inv_h * math.exp(-4.0 * _LN2 * u2)
+                    ez = math.exp(-u2)
                 else:
                     gau = 0.0
-                val = e * lor + (1.0 - e) * gau
-                # ∂/∂centre = −∂/∂x ; ∂/∂H ; ∂/∂η
+                    ez = 0.0
+                # windowed profile (pV − edge)/area and ∂/∂centre (= −∂/∂x), ∂/∂H, ∂/∂η
+                val = (e * lor + (1.0 - e) * gau - edge) * inv_area
                 dlor_dx = lor * (-8.0 * u * inv_h) / den
                 dgau_dx = gau * (-8.0 * _LN2 * u * inv_h)
-                dc = -(e * dlor_dx + (1.0 - e) * dgau_dx)
+                dc = -(e * dlor_dx + (1.0 - e) * dgau_dx) * inv_area
                 dh = (e * lor * (-1.0 + 8.0 * u2 / den) + (1.0 - e) * gau * (-1.0 + 8.0 * _LN2 * u2)) * inv_h
-                de = lor - gau
-                da = 0.0
-                ez = math.exp(-u2) if u2 < 40.0 else 0.0
+                dh = (dh - dedge_dh - val * darea_dh) * inv_area
+                de = (lor - gau - dedge_de - val * darea_de) * inv_area
                 odd = 2.0 * u * ez
                 da = val * odd
                 if p != 0.0:
@@ -129,11 +148,26 @@ if HAVE_NUMBA:
                     de = de * factor
                     val = val * factor
                 out[i, c] += a * val
-                for j in range(npar):
-                    jac[i, jc, j] += (dc * g[k, 0, j] + dh * g[k, 1, j] + de * g[k, 2, j]
-                                  + val * g[k, 3, j] + da * g[k, 4, j])
-            total += stop[k] - start[k]
+                buf[0, t] = dc
+                buf[1, t] = dh
+                buf[2, t] = de
+                buf[3, t] = val
+                buf[4, t] = da
+            for q in range(g_ptr[k], g_ptr[k + 1]):
+                ch = g_channel[q]
+                gv = g_value[q]
+                row = jac[jc, g_param[q]]
+                for t in range(m):
+                    row[i0 + t] += buf[ch, t] * gv
+            total += m
         return total
+
+
+def tch_widths(fwhm_gauss_deg: np.ndarray, fwhm_lorentz_deg: np.ndarray) -> tuple[np.ndarray, ...]:
+    """:func:`xrdkit.profiles.tch_fwhm_eta` (the fields of ``TCHWidths`` as a tuple), compiled."""
+    g = np.maximum(fwhm_gauss_deg, TINY_FWHM_DEG)
+    lo = np.maximum(fwhm_lorentz_deg, 0.0)
+    return _nb_tch_core(g, lo) if HAVE_NUMBA else tch_core(g, lo)
 
 
 def accumulate_columns(
@@ -172,7 +206,7 @@ def accumulate_columns(
     start, stop = _windows(two_theta_deg, centre_deg, fwhm_deg, window_fwhm, max_window_half_deg)
     if HAVE_NUMBA:
         return int(_nb_columns(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan, amplitude,
-                               column, start, stop, out))
+                               column, start, stop, float(window_fwhm), float(max_window_half_deg), out))
     pm = peak_matrices(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan=asymmetry_over_tan,
                        window_fwhm=window_fwhm, max_window_half_deg=max_window_half_deg)
     cmat = np.zeros((centre_deg.size, out.shape[1]))
@@ -205,11 +239,11 @@ def accumulate_jacobian(
         Per peak, ∂(channel quantity)/∂θ_j times the peak's height (its amplitude, or
         amplitude × linear coefficient for a combined Jacobian): channels ∂centre, ∂FWHM,
         ∂η, ∂ln(height) and ∂(P/tanθ).
-    jacobian : ndarray, shape (n, g, p)
-        Accumulated in place:
-        ``jacobian[i, jacobian_column[k], j] += Σ_c ∂profile_k/∂channel_c (x_i) · chain[k, c, j]``.
+    jacobian : ndarray, shape (g, p, n)
+        Accumulated in place (slot, parameter, point — contiguous in points):
+        ``jacobian[jacobian_column[k], j, i] += Σ_c ∂profile_k/∂channel_c (x_i) · chain[k, c, j]``.
     jacobian_column : ndarray of int, shape (k,), optional
-        Slot of each peak in ``jacobian``'s second axis (default 0: one combined Jacobian;
+        Slot of each peak in ``jacobian``'s first axis (default 0: one combined Jacobian;
         ``column`` gives the Jacobian of every linear column separately).
 
     Other parameters and the return value are those of :func:`accumulate_columns`.
@@ -217,8 +251,11 @@ def accumulate_jacobian(
     start, stop = _windows(two_theta_deg, centre_deg, fwhm_deg, window_fwhm, max_window_half_deg)
     jcol = np.zeros(centre_deg.size, dtype=np.intp) if jacobian_column is None else jacobian_column
     if HAVE_NUMBA:
+        kk, ch, par = np.nonzero(chain)  # C order: sorted by peak
+        ptr = np.searchsorted(kk, np.arange(centre_deg.size + 1))
         return int(_nb_jacobian(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan, amplitude,
-                                column, jcol, start, stop, chain, out, jacobian))
+                                column, jcol, start, stop, float(window_fwhm), float(max_window_half_deg),
+                                ptr, ch, par, chain[kk, ch, par], out, jacobian))
     pm = peak_matrices(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan=asymmetry_over_tan,
                        window_fwhm=window_fwhm, max_window_half_deg=max_window_half_deg, derivatives=True)
     k = centre_deg.size
@@ -227,6 +264,6 @@ def accumulate_jacobian(
     out += pm.combine({"value": cmat})
     for slot in np.unique(jcol):
         ch = np.where((jcol == slot)[:, None, None], chain, 0.0)
-        jacobian[:, slot, :] += pm.combine({"d_centre": ch[:, 0], "d_fwhm": ch[:, 1], "d_eta": ch[:, 2],
-                                            "value": ch[:, 3], "d_asymmetry": ch[:, 4]})
+        jacobian[slot] += pm.combine({"d_centre": ch[:, 0], "d_fwhm": ch[:, 1], "d_eta": ch[:, 2],
+                                            "value": ch[:, 3], "d_asymmetry": ch[:, 4]}).T
     return pm.n_evaluated

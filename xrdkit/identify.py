@@ -32,7 +32,7 @@ import numpy as np
 
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
-from xrdkit.profiles import pseudo_voigt
+from xrdkit.profiles import pseudo_voigt, tch_fwhm_eta
 from xrdkit.refine import RefinementResult, RefineOptions, WarmStart, merge_warm_starts, refine
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
@@ -216,12 +216,12 @@ def find_residual_peaks(
 
 def _typical_fwhm(result: RefinementResult) -> float:
     """FWHM (deg) of the fitted profile near the middle of the scan (TCH widths)."""
-    prm = result.params
+    v = result.value
     tt = float(np.median(result.two_theta_deg))
     t = np.tan(np.radians(tt) / 2)
-    hg = np.sqrt(max(prm["u_deg2"].value * t * t + prm["v_deg2"].value * t + prm["w_deg2"].value, 1e-8))
-    hl = prm["x_deg"].value * t + prm["y_deg"].value / np.cos(np.radians(tt) / 2)
-    return float(max(0.5 * hg + 0.5 * np.hypot(hg, hl), 0.01))
+    hg = np.sqrt(max(v("u_deg2") * t * t + v("v_deg2") * t + v("w_deg2"), 1e-8))
+    hl = max(v("x_deg") * t + v("y_deg") / np.cos(np.radians(tt) / 2), 0.0)
+    return float(max(tch_fwhm_eta(np.array([hg]), np.array([hl])).fwhm_deg[0], 0.01))
 
 
 def _reflection_positions(result: RefinementResult, refls: dict[str, ReflectionList],

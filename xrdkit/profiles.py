@@ -12,10 +12,17 @@ Shapes (area-normalised, argument ``x_deg`` = 2θ − centre, FWHM ``fwhm_deg``)
 :func:`peak_matrices` evaluates every peak only inside ±``window_fwhm`` FWHM of its
 centre and returns sparse (points × peaks) matrices, so a pattern is one sparse
 matrix–vector product and a Jacobian one sparse matrix–matrix product.
+
+Windowed profiles are made continuous and area-exact: the profile's value at the window
+edge is subtracted (so a grid point entering or leaving a window changes nothing — without
+this χ² jumps by ~0.5 whenever a width changes, and convergence tests become meaningless)
+and the result is divided by its area inside the window (:func:`window_terms`), so every
+peak has unit area whatever its width, mixing or window.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +38,7 @@ __all__ = [
     "peak_matrices",
     "PROFILE_FUNCTIONS",
     "DEFAULT_WINDOW_FWHM",
+    "window_terms",
 ]
 
 LN2 = np.log(2.0)
@@ -42,9 +50,6 @@ MAX_WINDOW_HALF_DEG = 4.0
 #: Smallest FWHM (deg) allowed, guards divisions.
 TINY_FWHM_DEG = 1e-6
 
-# TCH coefficients (Thompson, Cox & Hastings 1987, eqs. 3–4)
-_TCH_H = (1.0, 2.69269, 2.42843, 4.47163, 0.07842, 1.0)
-_TCH_ETA = (1.36603, -0.47719, 0.11116)
 
 
 def gaussian(x_deg: np.ndarray, fwhm_deg: np.ndarray | float) -> np.ndarray:
@@ -125,22 +130,80 @@ def tch_fwhm_eta(fwhm_gauss_deg: np.ndarray, fwhm_lorentz_deg: np.ndarray) -> TC
     """Combine Gaussian and Lorentzian FWHMs into the TCH pseudo-Voigt (with derivatives)."""
     g = np.maximum(np.asarray(fwhm_gauss_deg, dtype=float), TINY_FWHM_DEG)
     lo = np.maximum(np.asarray(fwhm_lorentz_deg, dtype=float), 0.0)
-    c0, c1, c2, c3, c4, c5 = _TCH_H
-    s = c0 * g**5 + c1 * g**4 * lo + c2 * g**3 * lo**2 + c3 * g**2 * lo**3 + c4 * g * lo**4 + c5 * lo**5
+    return TCHWidths(*tch_core(g, lo))
+
+
+def tch_core(g: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arithmetic of :func:`tch_fwhm_eta` on float arrays (G ≥ tiny, L ≥ 0 already).
+
+    Written with array expressions only, so :mod:`xrdkit._kernels` compiles the same
+    function with numba. Returns the fields of :class:`TCHWidths` in order.
+    """
+    c0, c1, c2, c3, c4, c5 = 1.0, 2.69269, 2.42843, 4.47163, 0.07842, 1.0  # eq. 3
+    e1, e2, e3 = 1.36603, -0.47719, 0.11116  # eq. 4
+    g2 = g * g
+    g3 = g2 * g
+    g4 = g3 * g
+    l2 = lo * lo
+    l3 = l2 * lo
+    l4 = l3 * lo
+    s = c0 * g4 * g + c1 * g4 * lo + c2 * g3 * l2 + c3 * g2 * l3 + c4 * g * l4 + c5 * l4 * lo
     h = s**0.2
-    ds_dg = 5 * c0 * g**4 + 4 * c1 * g**3 * lo + 3 * c2 * g**2 * lo**2 + 2 * c3 * g * lo**3 + c4 * lo**4
-    ds_dl = c1 * g**4 + 2 * c2 * g**3 * lo + 3 * c3 * g**2 * lo**2 + 4 * c4 * g * lo**3 + 5 * c5 * lo**4
-    dh_ds = 0.2 * s ** (-0.8)
+    ds_dg = 5 * c0 * g4 + 4 * c1 * g3 * lo + 3 * c2 * g2 * l2 + 2 * c3 * g * l3 + c4 * l4
+    ds_dl = c1 * g4 + 2 * c2 * g3 * lo + 3 * c3 * g2 * l2 + 4 * c4 * g * l3 + 5 * c5 * l4
+    dh_ds = 0.2 * h / s
     dh_dg = dh_ds * ds_dg
     dh_dl = dh_ds * ds_dl
     q = lo / h
-    e1, e2, e3 = _TCH_ETA
-    eta = np.clip(e1 * q + e2 * q**2 + e3 * q**3, 0.0, 1.0)
-    deta_dq = e1 + 2 * e2 * q + 3 * e3 * q**2
+    eta = np.minimum(np.maximum(e1 * q + e2 * q * q + e3 * q * q * q, 0.0), 1.0)
+    deta_dq = e1 + 2 * e2 * q + 3 * e3 * q * q
     # q = L/H → ∂q/∂G = −L/H² ∂H/∂G ; ∂q/∂L = 1/H − L/H² ∂H/∂L
-    deta_dg = deta_dq * (-lo / h**2) * dh_dg
-    deta_dl = deta_dq * (1.0 / h - lo / h**2 * dh_dl)
-    return TCHWidths(h, eta, g, lo, dh_dg, dh_dl, deta_dg, deta_dl)
+    deta_dg = deta_dq * (-lo / (h * h)) * dh_dg
+    deta_dl = deta_dq * (1.0 / h - lo / (h * h) * dh_dl)
+    return h, eta, g, lo, dh_dg, dh_dl, deta_dg, deta_dl
+
+
+_GN = 2.0 * math.sqrt(math.log(2.0) / math.pi)
+_SQRT_LN2 = math.sqrt(math.log(2.0))
+
+
+def window_terms(half_deg: float, fwhm_deg: float, eta: float, capped: bool) -> tuple[float, ...]:
+    """Edge value and in-window area of a pseudo-Voigt truncated at ±``half_deg``, with derivatives.
+
+    The windowed profile is ``(pV(x) − E) / A`` on |x| ≤ half: continuous (zero at the
+    edge) and of unit area. With ``u = half/H``::
+
+        E·H = η·(2/π)/(1 + 4u²) + (1 − η)·2√(ln2/π)·exp(−4 ln2 u²)
+        A   = η·(2/π)·atan(2u) + (1 − η)·erf(2√ln2 u) − 2u·E·H
+
+    ``u`` is fixed (half = window·H) unless the window is ``capped`` at a fixed width in degrees.
+    Plain-float math so that numba can compile it for the kernels.
+
+    Returns
+    -------
+    edge, dedge_dfwhm, dedge_deta, area, darea_dfwhm, darea_deta : float
+    """
+    h = max(fwhm_deg, TINY_FWHM_DEG)
+    u = half_deg / h
+    u2 = u * u
+    lor_t = (2.0 / math.pi) / (1.0 + 4.0 * u2)
+    gau_t = _GN * math.exp(-4.0 * math.log(2.0) * u2)
+    eh = eta * lor_t + (1.0 - eta) * gau_t
+    area = eta * (2.0 / math.pi) * math.atan(2.0 * u) + (1.0 - eta) * math.erf(2.0 * _SQRT_LN2 * u) - 2.0 * u * eh
+    deh_du = eta * lor_t * (-8.0 * u) / (1.0 + 4.0 * u2) + (1.0 - eta) * gau_t * (-8.0 * math.log(2.0) * u)
+    deh_deta = lor_t - gau_t
+    darea_deta = (2.0 / math.pi) * math.atan(2.0 * u) - math.erf(2.0 * _SQRT_LN2 * u) - 2.0 * u * deh_deta
+    darea_du = -2.0 * u * deh_du
+    du_dh = -u / h if capped else 0.0
+    edge = eh / h
+    dedge_dh = deh_du * du_dh / h - eh / (h * h)
+    return edge, dedge_dh, deh_deta / h, area, darea_du * du_dh, darea_deta
+
+
+def _window_arrays(half: np.ndarray, fwhm: np.ndarray, eta: np.ndarray, capped: np.ndarray) -> np.ndarray:
+    """:func:`window_terms` for many peaks: shape (6, k)."""
+    return np.array([window_terms(float(a), float(b), float(c), bool(d))
+                     for a, b, c, d in zip(half, fwhm, eta, capped, strict=True)]).reshape(-1, 6).T
 
 
 class PeakMatrices:
@@ -234,7 +297,8 @@ def peak_matrices(
         (Bérar & Baldinozzi, *J. Appl. Cryst.* 26 (1993) 128, doi:10.1107/S0021889892008987);
         the term is odd in z, so the peak area is unchanged.
     window_fwhm : float
-        Half-width of each peak's window in FWHM.
+        Half-width of each peak's window in FWHM (the windowed profile is shifted to zero
+        at the edge and renormalised to unit area, see :func:`window_terms`).
     max_window_half_deg : float
         …but never wider than this (degrees): very broad peaks would otherwise cover the
         whole scan and dominate the cost; their far tails go to the background.
@@ -248,7 +312,9 @@ def peak_matrices(
     """
     n = two_theta_deg.size
     k = centres_deg.size
+    capped = window_fwhm * fwhm_deg > max_window_half_deg
     half = np.minimum(window_fwhm * fwhm_deg, max_window_half_deg)
+    edge, dedge_dh, dedge_de, area, darea_dh, darea_de = _window_arrays(half, fwhm_deg, eta, capped)
     start = np.searchsorted(two_theta_deg, centres_deg - half, side="left")
     stop = np.searchsorted(two_theta_deg, centres_deg + half, side="right")
     counts = stop - start  # (k,)
@@ -262,13 +328,18 @@ def peak_matrices(
     h = fwhm_deg[peak_of]
     shape = (n, k)
 
+    inv_a = 1.0 / area[peak_of]
     if not derivatives:
-        val = pseudo_voigt(x, h, eta[peak_of])
+        val = (pseudo_voigt(x, h, eta[peak_of]) - edge[peak_of]) * inv_a
         if asymmetry_over_tan is not None:
             z = x / np.maximum(h, TINY_FWHM_DEG)
             val = val * (1.0 + asymmetry_over_tan[peak_of] * 2.0 * z * np.exp(-z * z))
         return PeakMatrices(shape, rows, indptr, {"value": val})
     val, dc, dh, de = pseudo_voigt_derivatives(x, h, eta[peak_of])
+    val = (val - edge[peak_of]) * inv_a
+    dc = dc * inv_a
+    dh = (dh - dedge_dh[peak_of]) * inv_a - val * darea_dh[peak_of] * inv_a
+    de = (de - dedge_de[peak_of]) * inv_a - val * darea_de[peak_of] * inv_a
     flat = {}
     if asymmetry_over_tan is not None:
         hh = np.maximum(h, TINY_FWHM_DEG)

@@ -9,10 +9,10 @@ Golub & Pereyra, *SIAM J. Numer. Anal.* 10 (1973) 413, doi:10.1137/0710036):
   non-negative, by an active-set loop);
 - **nonlinear** parameters — lattice (constrained by the crystal system), zero
   shift, sample displacement, specimen transparency, TCH widths, asymmetry, B_iso and
-  March–Dollase per phase — go to :func:`scipy.optimize.least_squares` (trust-region
-  reflective, bounds from the lmfit :class:`~lmfit.Parameters`) with the analytic
-  Jacobian of :class:`~xrdkit.simulate.PatternModel`, projected onto the complement
-  of the linear columns (Kaufman, *BIT* 15 (1975) 49, doi:10.1007/BF01932995).
+  March–Dollase per phase — go to a bounded Levenberg–Marquardt on the projected problem
+  (:mod:`xrdkit.varpro`) with the analytic Jacobian of :class:`~xrdkit.simulate.PatternModel`
+  (every column's derivatives from one evaluation, so the Golub–Pereyra term is exact),
+  stopping when the Gauss–Newton step is below ``converge_sigma`` standard deviations.
 
 Weights are 1/σ² (Poisson unless the scan carries σ).  Uncertainties come from the
 full Jacobian (nonlinear and linear parameters) at the solution, scaled by the
@@ -23,6 +23,7 @@ absorption factor τ_p (Brindley, *Phil. Mag.* 36 (1945) 347) for microabsorptio
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -30,18 +31,22 @@ from dataclasses import dataclass, field
 
 import lmfit
 import numpy as np
-from scipy.optimize import least_squares
 
 from xrdkit.errors import FitError, InputError
 from xrdkit.instrument import Instrument, load_instrument
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
 from xrdkit.simulate import ParamKey, PatternModel, resolve_phases
+from xrdkit.varpro import varpro_lm
 
-__all__ = ["RefinementResult", "PhaseResult", "WarmStart", "merge_warm_starts", "refine", "RefineOptions", "fit_statistics"]
+__all__ = ["RefinementResult", "ParameterTable", "PhaseResult", "WarmStart", "merge_warm_starts", "refine", "RefineOptions", "fit_statistics"]
 
 log = logging.getLogger(__name__)
 
+#: Most peak columns for which the pattern model returns every column's Jacobian (one
+#: evaluation per step, exact variable-projection Jacobian); Pawley phases with more
+#: families use a second evaluation per step for ∂(A c)/∂θ instead.
+PER_COLUMN_JACOBIAN_MAX = 16
 #: Fewest points a whole-pattern fit accepts (several per peak, more than the parameters).
 MIN_FIT_POINTS = 20
 #: A phase whose weight fraction is below this many σ is reported as not detected.
@@ -91,13 +96,12 @@ class RefineOptions:
     window_fwhm : float
         Profile window (± FWHM).
     max_nfev : int
-        Maximum function evaluations of the optimiser (per stage).
-    ftol, xtol : float
-        Convergence tolerances of :func:`scipy.optimize.least_squares` (relative change of
-        χ² and of the scaled parameters).
-    joint_final : bool
-        Finish with all parameters (nonlinear and linear) refined together with the
-        exact Jacobian (robust); False keeps pure variable projection (fewer unknowns).
+        Maximum model evaluations of the optimiser (per stage).
+    converge_sigma : float
+        Convergence: stop when the Gauss–Newton step is shorter than this many standard
+        deviations of the parameters (see :mod:`xrdkit.varpro`).
+    ftol : float
+        …or when an accepted step lowers χ² by less than ``ftol · χ²``.
     particle_size_um : dict
         Phase name → particle diameter (µm) for Brindley's microabsorption correction.
     """
@@ -115,9 +119,8 @@ class RefineOptions:
     background_terms: int = 10
     window_fwhm: float = 20.0
     max_nfev: int = 200
-    joint_final: bool = True
-    ftol: float = 1e-7
-    xtol: float = 1e-7
+    converge_sigma: float = 0.05
+    ftol: float = 1e-9
     particle_size_um: dict[str, float] = field(default_factory=dict)
 
 
@@ -156,16 +159,68 @@ class PhaseResult:
 
 
 @dataclass(frozen=True)
+class ParameterTable:
+    """Every parameter of a refinement (nonlinear and linear) as arrays.
+
+    Cheap to build, pickle and store; :meth:`to_lmfit` gives the same as an
+    :class:`lmfit.Parameters` (values, bounds, ``vary``, ``stderr``, ``correl``).
+
+    Attributes
+    ----------
+    names : tuple of str
+    value, stderr, lower, upper : ndarray
+        ``stderr`` is NaN for parameters that were not varied.
+    vary : ndarray of bool
+    covariance : ndarray (v, v)
+        Covariance of the varied parameters, in the order of ``names[vary]``.
+    """
+
+    names: tuple[str, ...]
+    value: np.ndarray
+    stderr: np.ndarray
+    vary: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    covariance: np.ndarray
+
+    def index(self, name: str) -> int:
+        """Position of a parameter by name."""
+        return self.names.index(name)
+
+    def correlation(self) -> np.ndarray:
+        """Correlation matrix of the varied parameters (NaN where σ = 0)."""
+        sd = np.sqrt(np.clip(np.diag(self.covariance), 0.0, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.covariance / np.outer(sd, sd)
+
+    def to_lmfit(self) -> lmfit.Parameters:
+        """The table as :class:`lmfit.Parameters` (with ``stderr`` and ``correl``)."""
+        params = lmfit.Parameters()
+        for j, name in enumerate(self.names):
+            params.add(name, value=float(self.value[j]), vary=bool(self.vary[j]),
+                       min=float(self.lower[j]), max=float(self.upper[j]))
+            if self.vary[j]:
+                params[name].stderr = float(self.stderr[j])
+        varied = [n for n, v in zip(self.names, self.vary, strict=True) if v]
+        corr = self.correlation()
+        for a, name in enumerate(varied):
+            params[name].correl = {
+                varied[b]: float(corr[a, b]) for b in range(len(varied)) if b != a and np.isfinite(corr[a, b])
+            }
+        return params
+
+
+@dataclass(frozen=True)
 class RefinementResult:
     """Outcome of :func:`refine` (all arrays on the fitted 2θ grid).
 
-    ``params`` is an :class:`lmfit.Parameters` holding every nonlinear and linear
-    parameter with ``stderr`` and correlations.
+    ``parameters`` holds every nonlinear and linear parameter with σ and the covariance;
+    ``params`` gives the same as an :class:`lmfit.Parameters` (built on first access).
     """
 
     source: str
     phases: tuple[PhaseResult, ...]
-    params: lmfit.Parameters
+    parameters: ParameterTable
     rp: float
     rwp: float
     rexp: float
@@ -195,6 +250,15 @@ class RefinementResult:
     def residual(self) -> np.ndarray:
         """Observed − calculated."""
         return self.observed - self.calculated
+
+    @functools.cached_property
+    def params(self) -> lmfit.Parameters:
+        """Every parameter as :class:`lmfit.Parameters` (values, bounds, stderr, correl)."""
+        return self.parameters.to_lmfit()
+
+    def value(self, name: str) -> float:
+        """Refined value of one parameter by name (e.g. ``"w_deg2"``, ``"nbh_fcc_a"``)."""
+        return float(self.parameters.value[self.parameters.index(name)])
 
     def warm_start(self) -> WarmStart:
         """Starting point for the next scan of a series."""
@@ -239,8 +303,9 @@ class RefinementResult:
                 for p in self.phases
             ],
             "parameters": {
-                n: {"value": float(p.value), "stderr": None if p.stderr is None else float(p.stderr)}
-                for n, p in self.params.items()
+                n: {"value": float(v), "stderr": float(e) if vy else None}
+                for n, v, e, vy in zip(self.parameters.names, self.parameters.value, self.parameters.stderr,
+                                       self.parameters.vary, strict=True)
             },
             "elapsed_s": self.elapsed_s,
         }
@@ -271,30 +336,21 @@ def fit_statistics(observed: np.ndarray, calculated: np.ndarray, sigma: np.ndarr
     }
 
 
-def _solve_linear(a_w: np.ndarray, y_w: np.ndarray, nonneg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted linear least squares with some coefficients ≥ 0 (active-set loop).
+def _parameter_bounds(
+    model: PatternModel, theta0: np.ndarray, opts: RefineOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Which nonlinear parameters vary, their bounds, and the start clipped into them.
 
-    Returns the coefficients (zero where clamped) and the mask of active columns.
+    Returns
+    -------
+    vary : ndarray of bool
+    lower, upper, theta : ndarray
     """
-    active = np.any(a_w != 0, axis=0)
-    coef = np.zeros(a_w.shape[1])
-    for _ in range(a_w.shape[1] + 1):
-        idx = np.nonzero(active)[0]
-        sol, *_ = np.linalg.lstsq(a_w[:, idx], y_w, rcond=None)
-        neg = nonneg[idx] & (sol < 0)
-        if not neg.any():
-            coef[:] = 0.0
-            coef[idx] = sol
-            return coef, active
-        # drop the most negative (relative to its column norm) and repeat
-        worst = idx[neg][np.argmin(sol[neg] * np.linalg.norm(a_w[:, idx[neg]], axis=0))]
-        active[worst] = False
-    coef[:] = 0.0
-    return coef, active
-
-
-def _build_parameters(model: PatternModel, theta0: np.ndarray, opts: RefineOptions) -> lmfit.Parameters:
-    params = lmfit.Parameters()
+    n = len(model.keys)
+    vary_a = np.zeros(n, dtype=bool)
+    lower = np.full(n, -np.inf)
+    upper = np.full(n, np.inf)
+    theta = np.asarray(theta0, dtype=float).copy()
     names = model.phase_names
     widths = set(opts.refine_widths)
     if opts.refine_phase_broadening:
@@ -302,7 +358,6 @@ def _build_parameters(model: PatternModel, theta0: np.ndarray, opts: RefineOptio
         # and Y exactly: those stay at the instrument's values, V and W still refine
         widths -= {"u_deg2", "x_deg", "y_deg"}
     for j, key in enumerate(model.keys):
-        label = key.label(names)
         val = float(theta0[j])
         vary = False
         lo, hi = -np.inf, np.inf
@@ -336,9 +391,30 @@ def _build_parameters(model: PatternModel, theta0: np.ndarray, opts: RefineOptio
             vary, lo, hi = opts.refine_lattice, val - 3.0, val + 3.0
         else:
             vary, lo, hi = opts.refine_lattice, val * (1 - LATTICE_BOUND_REL), val * (1 + LATTICE_BOUND_REL)
-        val = min(max(val, lo), hi)
-        params.add(label, value=val, vary=vary, min=lo, max=hi)
-    return params
+        vary_a[j], lower[j], upper[j] = vary, lo, hi
+        theta[j] = min(max(val, lo), hi)
+    return vary_a, lower, upper, theta
+
+
+def _covariance(normal: np.ndarray, redchi: float) -> tuple[np.ndarray, bool]:
+    """Covariance ``(JᵀJ)⁻¹ · χ²/ν`` from ``normal`` = JᵀJ, scaled to unit diagonal first
+    (parameters span 1e-4 … 1e5).
+
+    Returns the covariance (pseudo-inverse where singular) and whether JᵀJ is singular.
+    """
+    norms = np.sqrt(np.clip(np.diag(normal), 0.0, None))
+    norms[norms == 0] = 1.0
+    jtj = normal / norms / norms[:, None]
+    try:
+        evals, evecs = np.linalg.eigh(jtj)
+    except np.linalg.LinAlgError:
+        return np.full(jtj.shape, np.nan), False
+    if evals.size == 0:
+        return np.zeros((0, 0)), False
+    keep = evals > evals[-1] * 1e-12
+    inv = (evecs[:, keep] / evals[keep]) @ evecs[:, keep].T
+    singular = bool(evals[0] <= evals[-1] * jtj.shape[0] * np.finfo(float).eps)
+    return inv / np.outer(norms, norms) * redchi, singular
 
 
 def _brindley_tau(mu_d: np.ndarray) -> np.ndarray:
@@ -447,15 +523,36 @@ def refine(
         warm = len(hits) == len(model_labels)
         if not hits:
             log.info("%s: warm start shares no parameter with this model; cold start", scan.source)
-    params = _build_parameters(model, theta0, opts)
+    vary, lower, upper, theta = _parameter_bounds(model, theta0, opts)
     labels = model.labels()
-    vary = np.array([params[n].vary for n in labels])
     vidx = np.nonzero(vary)[0]
-    lo = np.array([params[labels[j]].min for j in vidx])
-    hi = np.array([params[labels[j]].max for j in vidx])
-    theta = np.array([params[n].value for n in labels])
+    lo, hi = lower[vidx], upper[vidx]
 
-    probe = model.evaluate(theta)
+    per_column = model.n_peak_columns <= PER_COLUMN_JACOBIAN_MAX
+    w = 1.0 / sig
+    yw = y * w
+
+    def evaluator(idx: np.ndarray, fixed: np.ndarray):
+        """evaluate(tv_sub) for the parameters ``idx`` (positions in the full vector)."""
+
+        def evaluate(tv_sub: np.ndarray):
+            t = fixed.copy()
+            t[idx] = tv_sub
+            ev = model.evaluate(t, jacobian_for=idx if per_column else None)
+            return ev.columns * w[:, None], ev.column_jacobian
+
+        def jacobian(tv_sub: np.ndarray, coef: np.ndarray) -> np.ndarray:
+            t = fixed.copy()
+            t[idx] = tv_sub
+            return model.evaluate(t, coefficients=coef, jacobian_for=idx).jacobian * w[:, None]
+
+        return evaluate, jacobian
+
+    # the first evaluation checks the model and, for a one-stage fit, starts the optimiser
+    # (a cold start runs two stages: positions first — lattice, zero, displacement — widths held)
+    stage1 = np.array([model.keys[j].field not in _WIDTH_FIELDS for j in vidx], dtype=bool)
+    one_stage = warm or stage1.all() or not stage1.any()
+    probe = model.evaluate(theta, jacobian_for=vidx if (per_column and one_stage) else None)
     if probe.n_peaks == 0:
         raise InputError(
             f"no reflection of {names} falls in {x[0]:.2f}–{x[-1]:.2f}° 2θ", source=scan.source
@@ -465,139 +562,80 @@ def refine(
         raise InputError(
             f"{x.size} points cannot determine {vidx.size + n_lin} parameters", source=scan.source
         )
-    w = 1.0 / sig
-    yw = y * w
-    cache: dict[str, object] = {}
 
-    def full(tv: np.ndarray) -> np.ndarray:
-        t = theta.copy()
-        t[vidx] = tv
-        return t
-
-    def solve(tv: np.ndarray):
-        key = tv.tobytes()
-        if cache.get("key") != key:
-            t = full(tv)
-            ev = model.evaluate(t)
-            aw = ev.columns * w[:, None]
-            coef, active = _solve_linear(aw, yw, model.nonnegative)
-            cache.update(key=key, t=t, ev=ev, aw=aw, coef=coef, active=active)
-        return cache
-
-    def fun(tv: np.ndarray) -> np.ndarray:
-        c = solve(tv)
-        return yw - c["aw"] @ c["coef"]
-
-    def jac(tv: np.ndarray) -> np.ndarray:
-        c = solve(tv)
-        ev = model.evaluate(c["t"], coefficients=c["coef"], jacobian_for=vidx)
-        jw = -ev.jacobian * w[:, None]
-        q, _ = np.linalg.qr(c["aw"][:, c["active"]])
-        return jw - q @ (q.T @ jw)
-
-    def run(tv0: np.ndarray, free: np.ndarray):
-        """least_squares over the subset ``free`` (bool over vidx) of the varied parameters."""
-        if not free.any():
-            return tv0, True, "no nonlinear parameter varied", 0, 0
-        fixed_part = tv0.copy()
-
-        def f_sub(ts: np.ndarray) -> np.ndarray:
-            t = fixed_part.copy()
-            t[free] = ts
-            return fun(t)
-
-        def j_sub(ts: np.ndarray) -> np.ndarray:
-            t = fixed_part.copy()
-            t[free] = ts
-            return jac(t)[:, free]
-
-        try:
-            res = least_squares(
-                f_sub, tv0[free], jac=j_sub, bounds=(lo[free], hi[free]), method="trf",
-                x_scale="jac", ftol=opts.ftol, xtol=opts.xtol, gtol=1e-10, max_nfev=opts.max_nfev,
-            )
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            raise FitError(f"{scan.source}: optimiser failed: {exc}") from exc
-        out = fixed_part.copy()
-        out[free] = res.x
-        return out, bool(res.status > 0), str(res.message), int(res.nfev), int(res.njev or 0)
-
-    tv = theta[vidx]
-    nfev = njev = 0
-    if not warm and vidx.size:
-        # cold start: positions first (lattice, zero, displacement) with widths held
-        stage1 = np.array([model.keys[j].field not in _WIDTH_FIELDS for j in vidx])
-        if stage1.any() and not stage1.all():
-            tv, _, _, nf, nj = run(tv, stage1)
-            nfev, njev = nfev + nf, njev + nj
-    if opts.joint_final and vidx.size:
-        tv, coef, active, converged, message, nf, nj = _joint_stage(
-            model, tv, theta, vidx, lo, hi, solve, w, yw, opts, scan.source
+    def solve(idx_free: np.ndarray, t_start: np.ndarray, first=None):
+        sub = np.searchsorted(vidx, idx_free)
+        evaluate, jacobian = evaluator(idx_free, t_start)
+        return varpro_lm(
+            evaluate, jacobian, t_start[idx_free], lo[sub], hi[sub], yw, w, model.nonnegative,
+            max_nfev=opts.max_nfev, ftol=opts.ftol, converge_sigma=opts.converge_sigma,
+            first_evaluation=first,
         )
-        t_final = theta.copy()
-        t_final[vidx] = tv
-        ev = model.evaluate(t_final)
-    else:
-        tv, converged, message, nf, nj = run(tv, np.ones(vidx.size, dtype=bool))
-        c = solve(tv)
-        t_final, coef, active, ev = c["t"], c["coef"], c["active"], c["ev"]
-    nfev, njev = nfev + nf, njev + nj
-    calc = ev.columns @ coef
+
+    nfev = njev = 0
+    t_cur = theta.copy()
+    if not one_stage:
+        r1 = solve(vidx[stage1], t_cur)
+        t_cur[vidx[stage1]] = r1.point.theta
+        nfev, njev = nfev + r1.nfev, njev + r1.njev
+    first = (probe.columns * w[:, None], probe.column_jacobian) if one_stage else None
+    try:
+        res = solve(vidx, t_cur, first)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise FitError(f"{scan.source}: optimiser failed: {exc}") from exc
+    nfev, njev = nfev + res.nfev, njev + res.njev
+    converged, message = res.converged, res.message
+    pt = res.point
+    t_final = t_cur.copy()
+    t_final[vidx] = pt.theta
+    coef, active = pt.coef, pt.active
+    columns = pt.aw / w[:, None]
+    calc = columns @ coef
     n_bg = model.background_basis.shape[1]
     n_par = int(vidx.size + active.sum())
     stats = fit_statistics(y, calc, sig, n_par)
 
     # ---- uncertainties from the full Jacobian (nonlinear + active linear columns)
     warnings: list[str] = []
-    jn = model.evaluate(t_final, coefficients=coef, jacobian_for=vidx).jacobian * w[:, None] if vidx.size else np.zeros((x.size, 0))
-    jl = (ev.columns * w[:, None])[:, active]
-    jfull = np.hstack([jn, jl])
     lin_idx = np.nonzero(active)[0]
-    try:
-        # column scaling keeps the normal matrix well conditioned (parameters span 1e-4 … 1e5)
-        norms = np.linalg.norm(jfull, axis=0)
-        norms[norms == 0] = 1.0
-        js = jfull / norms
-        jtj = js.T @ js
-        cov = np.linalg.pinv(jtj, rcond=1e-12, hermitian=True) / np.outer(norms, norms) * stats["redchi"]
-        if np.linalg.matrix_rank(jtj, hermitian=True) < jtj.shape[0]:
-            warnings.append("singular normal matrix: some parameters are not determined by the data")
-    except np.linalg.LinAlgError:
-        cov = np.full((jfull.shape[1],) * 2, np.nan)
+    if pt.gram_mm is None:  # nothing nonlinear varied
+        pt.gram_am, pt.gram_mm = np.zeros((coef.size, 0)), np.zeros((0, 0))
+    cov, singular = _covariance(pt.normal_matrix(), stats["redchi"])
+    if singular:
+        warnings.append("singular normal matrix: some parameters are not determined by the data")
+    if not np.all(np.isfinite(cov)):
         warnings.append("covariance could not be computed")
     sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     nn = vidx.size
-    for j, lab in enumerate(labels):
-        par = params[lab]
-        par.value = float(t_final[j])
-    for k, j in enumerate(vidx):
-        params[labels[j]].stderr = float(sd[k])
     lin_labels = _linear_labels(model, names)
-    for col, lab in enumerate(lin_labels):
-        params.add(lab, value=float(coef[col]), vary=bool(active[col]), min=0 if model.nonnegative[col] else -np.inf)
-    for k, col in enumerate(lin_idx):
-        params[lin_labels[col]].stderr = float(sd[nn + k])
-    # correlations
-    all_labels = [labels[j] for j in vidx] + [lin_labels[c_] for c_ in lin_idx]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = cov / np.outer(sd, sd)
-    for a in range(len(all_labels)):
-        params[all_labels[a]].correl = {
-            all_labels[b]: float(corr[a, b]) for b in range(len(all_labels)) if b != a and np.isfinite(corr[a, b])
-        }
-    skip_bg = {lin_labels[j] for j in range(model.n_peak_columns, model.n_columns)}
-    for a in range(len(all_labels)):
-        for b in range(a + 1, len(all_labels)):
-            if all_labels[a] in skip_bg and all_labels[b] in skip_bg:
-                continue
-            if np.isfinite(corr[a, b]) and abs(corr[a, b]) > CORRELATION_WARN:
-                warnings.append(f"strong correlation {all_labels[a]} / {all_labels[b]}: {corr[a, b]:+.3f}")
+    n_nl = len(labels)
+    all_names = tuple(labels) + tuple(lin_labels)
+    stderr = np.full(len(all_names), np.nan)
+    stderr[vidx] = sd[:nn]
+    stderr[n_nl + lin_idx] = sd[nn:]
+    table = ParameterTable(
+        names=all_names,
+        value=np.concatenate([t_final, coef]),
+        stderr=stderr,
+        vary=np.concatenate([vary, active]),
+        lower=np.concatenate([lower, np.where(model.nonnegative, 0.0, -np.inf)]),
+        upper=np.concatenate([upper, np.full(coef.size, np.inf)]),
+        covariance=cov,
+    )
+    # strong correlations (background-background pairs are expected and skipped)
+    varied_names = [labels[j] for j in vidx] + [lin_labels[c_] for c_ in lin_idx]
+    is_bg = np.array([False] * nn + [c_ >= model.n_peak_columns for c_ in lin_idx], dtype=bool)
+    corr = table.correlation()
+    with np.errstate(invalid="ignore"):
+        strong = np.triu(np.abs(corr) > CORRELATION_WARN, 1) & ~np.outer(is_bg, is_bg)
+    for a, b in zip(*np.nonzero(strong), strict=True):
+        warnings.append(f"strong correlation {varied_names[a]} / {varied_names[b]}: {corr[a, b]:+.3f}")
     for j in vidx:
-        par = params[labels[j]]
-        span = par.max - par.min
-        at_lo = par.value - par.min < AT_BOUND_REL * span and model.keys[j].field not in _ZERO_NATURAL
-        if np.isfinite(span) and (at_lo or par.max - par.value < AT_BOUND_REL * span):
-            warnings.append(f"parameter {labels[j]} at its bound ({par.value:.6g} in [{par.min:.6g}, {par.max:.6g}])")
+        val, lo_j, hi_j = t_final[j], lower[j], upper[j]
+        span = hi_j - lo_j
+        at_lo = val - lo_j < AT_BOUND_REL * span and model.keys[j].field not in _ZERO_NATURAL
+        if np.isfinite(span) and (at_lo or hi_j - val < AT_BOUND_REL * span):
+            warnings.append(f"parameter {labels[j]} at its bound ({val:.6g} in [{lo_j:.6g}, {hi_j:.6g}])")
     if not converged:
         warnings.append(f"refinement did not converge: {message}")
 
@@ -611,7 +649,7 @@ def refine(
         off = model.column_offsets[p]
         ncol = refl.n if model.pawley[p] else 1
         cols = slice(off, off + ncol)
-        comps[refl.name] = ev.columns[:, cols] @ coef[cols]
+        comps[refl.name] = columns[:, cols] @ coef[cols]
         lat = model.lattice_values(t_final, p)
         vol = refl.volume(lat)
         if not model.pawley[p]:
@@ -648,8 +686,8 @@ def refine(
     for p, (refl, lat, vol) in enumerate(phase_rows):
         lat_sig = {}
         for n in refl.lattice_parameter_names:
-            par = params[ParamKey(n, p).label(names)]
-            lat_sig[n] = float(par.stderr) if par.stderr is not None else 0.0
+            e = stderr[model.index(ParamKey(n, p))]
+            lat_sig[n] = float(e) if np.isfinite(e) else 0.0
         b_iso = float(t_final[model.index(ParamKey("b_iso", p))])
         md = float(t_final[model.index(ParamKey("march_dollase", p))])
         if model.pawley[p]:
@@ -675,7 +713,7 @@ def refine(
     return RefinementResult(
         source=scan.source,
         phases=tuple(results),
-        params=params,
+        parameters=table,
         n_points=int(x.size),
         n_params=n_par,
         converged=converged,
@@ -694,61 +732,6 @@ def refine(
         elapsed_s=time.perf_counter() - t0,
         **{k_: stats[k_] for k_ in ("rp", "rwp", "rexp", "gof", "chi2", "redchi", "aic", "bic")},
     )
-
-
-def _joint_stage(model, tv0, theta, vidx, lo, hi, solve, w, yw, opts, source):
-    """Final stage: nonlinear and (active) linear parameters refined together.
-
-    Starts from the variable-projection solution at ``tv0``; the Jacobian is exact
-    (no Kaufman approximation), which converges reliably from starts where the
-    projected one stalls. Scales and Pawley intensities are bounded at 0.
-    """
-    c0 = solve(tv0)
-    active = c0["active"].copy()
-    lin = np.nonzero(active)[0]
-    nl = tv0.size
-    z0 = np.concatenate([tv0, c0["coef"][lin]])
-    lin_lo = np.where(model.nonnegative[lin], 0.0, -np.inf)
-    zlo = np.concatenate([lo, lin_lo])
-    zhi = np.concatenate([hi, np.full(lin.size, np.inf)])
-    z0 = np.clip(z0, zlo, zhi)
-    cache: dict[str, object] = {}
-
-    def columns(z: np.ndarray):
-        key = z[:nl].tobytes()
-        if cache.get("key") != key:
-            t = theta.copy()
-            t[vidx] = z[:nl]
-            ev = model.evaluate(t)
-            cache.update(key=key, t=t, aw=ev.columns * w[:, None])
-        return cache
-
-    def coef_of(z: np.ndarray) -> np.ndarray:
-        coef = np.zeros(model.n_columns)
-        coef[lin] = z[nl:]
-        return coef
-
-    def fun(z: np.ndarray) -> np.ndarray:
-        c = columns(z)
-        return yw - c["aw"][:, lin] @ z[nl:]
-
-    def jac(z: np.ndarray) -> np.ndarray:
-        c = columns(z)
-        ev = model.evaluate(c["t"], coefficients=coef_of(z), jacobian_for=vidx)
-        return np.hstack([-ev.jacobian * w[:, None], -c["aw"][:, lin]])
-
-    try:
-        res = least_squares(
-            fun, z0, jac=jac, bounds=(zlo, zhi), method="trf", x_scale="jac",
-            ftol=opts.ftol, xtol=opts.xtol, gtol=1e-10, max_nfev=opts.max_nfev,
-        )
-    except (ValueError, np.linalg.LinAlgError) as exc:
-        raise FitError(f"{source}: optimiser failed: {exc}") from exc
-    coef = coef_of(res.x)
-    active = active.copy()
-    active[lin[(res.x[nl:] <= 0) & model.nonnegative[lin]]] = False
-    coef[~active] = 0.0
-    return res.x[:nl], coef, active, bool(res.status > 0), str(res.message), int(res.nfev), int(res.njev or 0)
 
 
 def _linear_labels(model: PatternModel, names: Sequence[str]) -> list[str]:

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.polynomial import chebyshev
 
-from xrdkit._kernels import N_CHANNELS, accumulate_columns, accumulate_jacobian
+from xrdkit._kernels import N_CHANNELS, accumulate_columns, accumulate_jacobian, tch_widths
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
-from xrdkit.profiles import DEFAULT_WINDOW_FWHM, MAX_WINDOW_HALF_DEG, tch_fwhm_eta
+from xrdkit.profiles import DEFAULT_WINDOW_FWHM, MAX_WINDOW_HALF_DEG, TCHWidths
 from xrdkit.reflections import ReflectionList, compute_reflections
 
 __all__ = [
@@ -104,9 +104,9 @@ class Evaluation:
         ∂(columns @ coefficients)/∂θ for the requested parameters (when coefficients were given).
     n_peaks, n_evaluated : int
         Peaks in range and profile points evaluated.
-    column_jacobian : ndarray, shape (n, m_peaks, p) or None
-        ∂column/∂θ of every peak column separately (when no coefficients were given), so
-        that ∂(columns @ c)/∂θ = ``column_jacobian @ c[:m_peaks]`` for any c.
+    column_jacobian : ndarray, shape (m_peaks, p, n) or None
+        ∂column/∂θ of every peak column separately (when no coefficients were given; column,
+        parameter, point), so that ∂(columns @ c)/∂θ = ``Σ_c c[c]·column_jacobian[c].T``.
     """
 
     columns: np.ndarray
@@ -278,7 +278,7 @@ class PatternModel:
 
         With ``coefficients`` the derivatives are those of ``columns @ coefficients``
         (:attr:`Evaluation.jacobian`); without, those of every peak column separately
-        (:attr:`Evaluation.column_jacobian`; memory n × peak columns × len(jacobian_for)).
+        (:attr:`Evaluation.column_jacobian`; memory peak columns × len(jacobian_for) × n).
 
         Every peak (family × emission line) is handled in flat arrays; the windowed
         profiles are accumulated by :mod:`xrdkit._kernels` (numba when available).
@@ -301,10 +301,11 @@ class PatternModel:
         dq_full = np.zeros((nfam, len(self.keys))) if want_jac else None
         for p, refl in enumerate(self.phases):
             lo, hi = self._fam_bounds[p], self._fam_bounds[p + 1]
-            lat = dict(zip(refl.lattice_parameter_names, theta[self._lat_idx[p]].tolist(), strict=True))
-            q[lo:hi] = refl.inverse_d2(lat)
             if want_jac:
-                dq_full[lo:hi, self._lat_idx[p]] = refl.inverse_d2_gradient(lat)
+                q[lo:hi], dq_full[lo:hi, self._lat_idx[p]] = refl.inverse_d2_and_gradient(theta[self._lat_idx[p]])
+            else:
+                lat = dict(zip(refl.lattice_parameter_names, theta[self._lat_idx[p]].tolist(), strict=True))
+                q[lo:hi] = refl.inverse_d2(lat)
         b_iso = theta[self._phase_idx["b_iso"]]
         base = self._fam_mf2 * np.exp(-b_iso[self._fam_phase] * q / 2.0)
         dln_md = np.zeros(nfam)
@@ -352,7 +353,7 @@ class PatternModel:
         hl = xx * tan_t + (yy + size) * inv_cos
         hl_live = hl > 0  # a negative relative size is floored at 0, without gradient
         hl = np.maximum(hl, 0.0)
-        tch = tch_fwhm_eta(hg, hl)
+        tch = TCHWidths(*tch_widths(hg, hl))
         asym = asym_p / tan_t if asym_p != 0 else np.zeros(k)
         if not want_jac:
             n_eval = accumulate_columns(
@@ -394,14 +395,14 @@ class PatternModel:
         # effective peak areas: with coefficients one Jacobian, else one per peak column
         height = inten * np.asarray(coefficients, dtype=float)[col] if combined else inten
         chain = np.ascontiguousarray(chain[:, :, jidx] * height[:, None, None])
-        jac = np.zeros((n, 1 if combined else self.n_peak_columns, npar))
+        jac = np.zeros((1 if combined else self.n_peak_columns, npar, n))
         n_eval = accumulate_jacobian(
             self.x, centre, tch.fwhm_deg, tch.eta, asym, inten, col, chain, columns, jac,
             None if combined else col,
             window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
         )
         if combined:
-            return Evaluation(columns, jac[:, 0, :], k, n_eval)
+            return Evaluation(columns, jac[0].T, k, n_eval)
         return Evaluation(columns, None, k, n_eval, column_jacobian=jac)
 
     def _empty(self, columns: np.ndarray, want_jac: bool, combined: bool, npar: int) -> Evaluation:
@@ -410,7 +411,7 @@ class PatternModel:
             return Evaluation(columns, None, 0, 0)
         if combined:
             return Evaluation(columns, np.zeros((n, npar)), 0, 0)
-        return Evaluation(columns, None, 0, 0, column_jacobian=np.zeros((n, self.n_peak_columns, npar)))
+        return Evaluation(columns, None, 0, 0, column_jacobian=np.zeros((self.n_peak_columns, npar, n)))
 
 
 # ---------------------------------------------------------------------- phases
