@@ -27,7 +27,7 @@ import numpy as np
 
 from xrdkit.profiles import TINY_FWHM_DEG, peak_matrices, tch_core, window_terms
 
-__all__ = ["HAVE_NUMBA", "accumulate_columns", "accumulate_jacobian", "N_CHANNELS", "tch_widths"]
+__all__ = ["HAVE_NUMBA", "accumulate_columns", "accumulate_jacobian", "N_CHANNELS", "compute_peak_table", "peak_table"]
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,117 @@ def _windows(x: np.ndarray, centre: np.ndarray, fwhm: np.ndarray, window_fwhm: f
             np.searchsorted(x, centre + half, side="right"))
 
 
+#: Most chain entries one peak can have (3 shifts + 6 lattice + 2×(4 Gaussian + 3 Lorentzian)
+#: widths + B + March–Dollase + asymmetry).
+_MAX_CHAIN_PER_PEAK = 32
+_tch = tch_core  # replaced by its compiled version below (peak_table resolves it at compile time)
+
+
+def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, height, theta, gi, st_idx, sz_idx, b_idx, md_idx,
+               radius, min_hg, jpos, want_chain):
+    """Per-peak centre, TCH FWHM and η, asymmetry and (optionally) the sparse chain-rule list.
+
+    Plain loops and array expressions only: compiled by numba when available, else run as
+    Python (correct, slower). Arguments are flat arrays over the k peaks in range
+    (``tt`` 2θ at the lattice, ``lam`` wavelength, ``q`` 1/d², ``dq`` (k, L) ∂(1/d²)/∂ of the
+    phase's lattice parameters ``lat_par[phase]`` (key indices, −1 padded), ``phase_of``,
+    ``dln_md`` ∂ln(March–Dollase)/∂ratio, ``height`` the peak's amplitude times its linear
+    coefficient), the full parameter vector ``theta`` with the key indices of the global
+    fields ``gi`` and of the per-phase strain/size/B/March–Dollase, the goniometer radius,
+    the Gaussian-FWHM floor, and ``jpos`` (key index → Jacobian column or −1).
+
+    Returns
+    -------
+    centre, fwhm, eta, asym : ndarray (k,)
+    ptr, channel, column, value : ndarray
+        Chain entries of peak i are ``ptr[i]:ptr[i+1]``: (channel, Jacobian column, value)
+        with channels ∂centre, ∂FWHM, ∂η, ∂ln(height), ∂(P/tanθ) (see :data:`N_CHANNELS`).
+    """
+    k = tt.size
+    rad2deg = 180.0 / np.pi
+    th = tt * (np.pi / 360.0)
+    cos_t = np.cos(th)
+    tan_t = np.tan(th)
+    sin_2t = np.sin(2.0 * th)
+    zero, disp, pen = theta[gi[0]], theta[gi[1]], theta[gi[2]]
+    u, v, w, xx, yy, asym_p = theta[gi[3]], theta[gi[4]], theta[gi[5]], theta[gi[6]], theta[gi[7]], theta[gi[8]]
+    c_disp = -2.0 * rad2deg / radius
+    c_pen = -rad2deg / (2.0 * radius)
+    centre = tt + zero + c_disp * disp * cos_t + c_pen * pen * sin_2t
+    strain = theta[st_idx][phase_of]
+    size = theta[sz_idx][phase_of]
+    tan2 = tan_t * tan_t
+    hg2 = (u + strain) * tan2 + v * tan_t + w
+    floor2 = min_hg * min_hg
+    hg = np.sqrt(np.maximum(hg2, floor2))
+    inv_cos = 1.0 / cos_t
+    hl_raw = xx * tan_t + (yy + size) * inv_cos
+    hl = np.maximum(hl_raw, 0.0)
+    fwhm, eta, _g, _l, dh_dg, dh_dl, de_dg, de_dl = _tch(np.maximum(hg, TINY_FWHM_DEG), hl)
+    asym = asym_p / tan_t
+    ptr = np.zeros(k + 1, dtype=np.int64)
+    cap = k * _MAX_CHAIN_PER_PEAK if want_chain else 0
+    chs = np.empty(cap, dtype=np.int64)
+    cols = np.empty(cap, dtype=np.int64)
+    vals = np.empty(cap)
+    if not want_chain:
+        return centre, fwhm, eta, asym, ptr, chs, cols, vals
+    loc_ch = np.empty(_MAX_CHAIN_PER_PEAK, dtype=np.int64)
+    loc_par = np.empty(_MAX_CHAIN_PER_PEAK, dtype=np.int64)
+    loc_val = np.empty(_MAX_CHAIN_PER_PEAK)
+    n = 0
+    for i in range(k):
+        p = phase_of[i]
+        inv2hg = 0.0 if hg2[i] < floor2 else 0.5 / hg[i]  # no gradient through the floor
+        live = 1.0 if hl_raw[i] > 0.0 else 0.0  # a negative Lorentzian width has none either
+        d_u = tan2[i] * inv2hg
+        d_y = inv_cos[i] * live
+        m = 0
+        # ∂centre: zero shift, displacement, transparency, lattice (through 1/d²)
+        loc_ch[m], loc_par[m], loc_val[m] = 0, gi[0], 1.0
+        m += 1
+        loc_ch[m], loc_par[m], loc_val[m] = 0, gi[1], c_disp * cos_t[i]
+        m += 1
+        loc_ch[m], loc_par[m], loc_val[m] = 0, gi[2], c_pen * sin_2t[i]
+        m += 1
+        dtt_dq = rad2deg * lam[i] / (2.0 * np.sqrt(q[i]) * cos_t[i])
+        for ll in range(lat_par.shape[1]):
+            if lat_par[p, ll] >= 0:
+                loc_ch[m], loc_par[m], loc_val[m] = 0, lat_par[p, ll], dtt_dq * dq[i, ll]
+                m += 1
+        # ∂FWHM and ∂η through the Gaussian (U, V, W, strain) and Lorentzian (X, Y, size) widths
+        for par, dg in ((gi[3], d_u), (gi[4], tan_t[i] * inv2hg), (gi[5], inv2hg), (st_idx[p], d_u)):
+            loc_ch[m], loc_par[m], loc_val[m] = 1, par, dh_dg[i] * dg
+            loc_ch[m + 1], loc_par[m + 1], loc_val[m + 1] = 2, par, de_dg[i] * dg
+            m += 2
+        for par, dl in ((gi[6], tan_t[i] * live), (gi[7], d_y), (sz_idx[p], d_y)):
+            loc_ch[m], loc_par[m], loc_val[m] = 1, par, dh_dl[i] * dl
+            loc_ch[m + 1], loc_par[m + 1], loc_val[m + 1] = 2, par, de_dl[i] * dl
+            m += 2
+        # ∂ln(height): B_iso and March–Dollase; asymmetry
+        loc_ch[m], loc_par[m], loc_val[m] = 3, b_idx[p], -q[i] / 2.0
+        m += 1
+        loc_ch[m], loc_par[m], loc_val[m] = 3, md_idx[p], dln_md[i]
+        m += 1
+        loc_ch[m], loc_par[m], loc_val[m] = 4, gi[8], 1.0 / tan_t[i]
+        m += 1
+        for t in range(m):
+            jp = jpos[loc_par[t]]
+            if jp >= 0 and loc_val[t] != 0.0:
+                chs[n] = loc_ch[t]
+                cols[n] = jp
+                vals[n] = loc_val[t] * height[i]
+                n += 1
+        ptr[i + 1] = n
+    return centre, fwhm, eta, asym, ptr, chs[:n], cols[:n], vals[:n]
+
+
+_peak_table = peak_table
+
 if HAVE_NUMBA:
     _nb_window_terms = numba.njit(cache=True, nogil=True)(window_terms)
-    _nb_tch_core = numba.njit(cache=True, nogil=True)(tch_core)
+    _tch = numba.njit(cache=True, nogil=True)(tch_core)
+    _peak_table = numba.njit(cache=True, nogil=True)(peak_table)
 
     @numba.njit(cache=True, fastmath=False, nogil=True)
     def _nb_columns(x, centre, fwhm, eta, asym, amp, col, start, stop, window, max_half, out):  # pragma: no cover
@@ -163,11 +271,9 @@ if HAVE_NUMBA:
         return total
 
 
-def tch_widths(fwhm_gauss_deg: np.ndarray, fwhm_lorentz_deg: np.ndarray) -> tuple[np.ndarray, ...]:
-    """:func:`xrdkit.profiles.tch_fwhm_eta` (the fields of ``TCHWidths`` as a tuple), compiled."""
-    g = np.maximum(fwhm_gauss_deg, TINY_FWHM_DEG)
-    lo = np.maximum(fwhm_lorentz_deg, 0.0)
-    return _nb_tch_core(g, lo) if HAVE_NUMBA else tch_core(g, lo)
+def compute_peak_table(*args):
+    """:func:`peak_table`, compiled when numba is active (same arguments and results)."""
+    return (_peak_table if HAVE_NUMBA else peak_table)(*args)
 
 
 def accumulate_columns(
@@ -223,7 +329,7 @@ def accumulate_jacobian(
     asymmetry_over_tan: np.ndarray,
     amplitude: np.ndarray,
     column: np.ndarray,
-    chain: np.ndarray,
+    chain: np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     out: np.ndarray,
     jacobian: np.ndarray,
     jacobian_column: np.ndarray | None = None,
@@ -235,10 +341,11 @@ def accumulate_jacobian(
 
     Parameters
     ----------
-    chain : ndarray, shape (k, N_CHANNELS, p)
+    chain : ndarray, shape (k, N_CHANNELS, p), or tuple
         Per peak, ∂(channel quantity)/∂θ_j times the peak's height (its amplitude, or
         amplitude × linear coefficient for a combined Jacobian): channels ∂centre, ∂FWHM,
-        ∂η, ∂ln(height) and ∂(P/tanθ).
+        ∂η, ∂ln(height) and ∂(P/tanθ). Either dense, or sparse as :func:`peak_table` returns
+        it: ``(ptr, channel, column, value)``.
     jacobian : ndarray, shape (g, p, n)
         Accumulated in place (slot, parameter, point — contiguous in points):
         ``jacobian[jacobian_column[k], j, i] += Σ_c ∂profile_k/∂channel_c (x_i) · chain[k, c, j]``.
@@ -250,15 +357,24 @@ def accumulate_jacobian(
     """
     start, stop = _windows(two_theta_deg, centre_deg, fwhm_deg, window_fwhm, max_window_half_deg)
     jcol = np.zeros(centre_deg.size, dtype=np.intp) if jacobian_column is None else jacobian_column
+    k = centre_deg.size
     if HAVE_NUMBA:
-        kk, ch, par = np.nonzero(chain)  # C order: sorted by peak
-        ptr = np.searchsorted(kk, np.arange(centre_deg.size + 1))
+        if isinstance(chain, tuple):
+            ptr, ch, par, val = chain
+        else:
+            kk, ch, par = np.nonzero(chain)  # C order: sorted by peak
+            ptr = np.searchsorted(kk, np.arange(k + 1))
+            val = chain[kk, ch, par]
         return int(_nb_jacobian(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan, amplitude,
                                 column, jcol, start, stop, float(window_fwhm), float(max_window_half_deg),
-                                ptr, ch, par, chain[kk, ch, par], out, jacobian))
+                                ptr, ch, par, val, out, jacobian))
+    if isinstance(chain, tuple):
+        ptr, ch, par, val = chain
+        dense = np.zeros((k, N_CHANNELS, jacobian.shape[1]))
+        np.add.at(dense, (np.repeat(np.arange(k), np.diff(ptr)), ch, par), val)
+        chain = dense
     pm = peak_matrices(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan=asymmetry_over_tan,
                        window_fwhm=window_fwhm, max_window_half_deg=max_window_half_deg, derivatives=True)
-    k = centre_deg.size
     cmat = np.zeros((k, out.shape[1]))
     cmat[np.arange(k), column] = amplitude
     out += pm.combine({"value": cmat})

@@ -24,6 +24,7 @@ Conventions (all angles in degrees 2θ unless stated):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +166,17 @@ def load_instrument(name_or_path: str | Path | Instrument) -> Instrument:
             raise InputError(
                 f"unknown instrument preset {str(name_or_path)!r}; known: {', '.join(instrument_presets())}"
             )
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise InputError(f"cannot read instrument file ({exc})", source=str(path)) from None
+    # a batch asks for the same preset for every scan: parse each file version once
+    return _load_instrument_file(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_instrument_file(path_str: str, _mtime_ns: int, _size: int) -> Instrument:
+    path = Path(path_str)
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:

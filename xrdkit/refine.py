@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -67,6 +68,9 @@ MAX_STRAIN_DEG2 = 0.05
 MAX_SIZE_DEG = 1.0
 #: Relative lattice bounds around the start value (±1.5 %: NBH expands ≈ 0.5 % from 25 to 180 °C).
 LATTICE_BOUND_REL = 0.015
+#: Convergence of the position-only first stage of a cold start (σ; the second stage refines on).
+POSITION_STAGE_SIGMA = 1.0
+_FORCE_ONE_STAGE = False
 
 
 @dataclass(frozen=True)
@@ -396,6 +400,28 @@ def _parameter_bounds(
     return vary_a, lower, upper, theta
 
 
+#: Pattern models kept per process: a series fits the same phases on the same grid scan after scan.
+_MODEL_CACHE: OrderedDict[tuple, tuple[PatternModel, np.ndarray]] = OrderedDict()
+MODEL_CACHE_SIZE = 8
+
+
+def _pattern_model(refls: Sequence[ReflectionList], x: np.ndarray, inst: Instrument, pawley: tuple[bool, ...],
+                   background_terms: int, po: tuple, window_fwhm: float) -> PatternModel:
+    """A :class:`PatternModel`, reused when the same reflection lists, grid and settings come again."""
+    key = (tuple(id(r) for r in refls), x.size, float(x[0]), float(x[-1]), inst, pawley, background_terms, po,
+           window_fwhm)
+    hit = _MODEL_CACHE.get(key)
+    if hit is not None and hit[0].phases == tuple(refls) and np.array_equal(hit[1], x):
+        _MODEL_CACHE.move_to_end(key)
+        return hit[0]
+    model = PatternModel(refls, x, inst, pawley=list(pawley), background_terms=background_terms,
+                         preferred_orientation=dict(po), window_fwhm=window_fwhm)
+    _MODEL_CACHE[key] = (model, x.copy())  # the model holds the lists: their ids stay unique
+    while len(_MODEL_CACHE) > MODEL_CACHE_SIZE:
+        _MODEL_CACHE.popitem(last=False)
+    return model
+
+
 def _covariance(normal: np.ndarray, redchi: float) -> tuple[np.ndarray, bool]:
     """Covariance ``(JᵀJ)⁻¹ · χ²/ν`` from ``normal`` = JᵀJ, scaled to unit diagonal first
     (parameters span 1e-4 … 1e5).
@@ -507,10 +533,8 @@ def refine(
     if unknown_po or unknown_paw:
         raise InputError(f"options name phases not in the model: {sorted(unknown_po | unknown_paw)}")
     po = {names.index(n): tuple(ax) for n, ax in opts.preferred_orientation.items()}
-    model = PatternModel(
-        refls, x, inst, pawley=[n in opts.pawley for n in names],
-        background_terms=opts.background_terms, preferred_orientation=po, window_fwhm=opts.window_fwhm,
-    )
+    model = _pattern_model(refls, x, inst, tuple(n in opts.pawley for n in names), opts.background_terms,
+                           tuple(sorted(po.items())), opts.window_fwhm)
     theta0 = model.initial_vector(inst)
     warm = False
     if start is not None:
@@ -551,8 +575,8 @@ def refine(
     # the first evaluation checks the model and, for a one-stage fit, starts the optimiser
     # (a cold start runs two stages: positions first — lattice, zero, displacement — widths held)
     stage1 = np.array([model.keys[j].field not in _WIDTH_FIELDS for j in vidx], dtype=bool)
-    one_stage = warm or stage1.all() or not stage1.any()
-    probe = model.evaluate(theta, jacobian_for=vidx if (per_column and one_stage) else None)
+    one_stage = _FORCE_ONE_STAGE or warm or stage1.all() or not stage1.any()
+    probe = model.evaluate(theta, jacobian_for=vidx if (per_column and one_stage and vidx.size) else None)
     if probe.n_peaks == 0:
         raise InputError(
             f"no reflection of {names} falls in {x[0]:.2f}–{x[-1]:.2f}° 2θ", source=scan.source
@@ -563,19 +587,20 @@ def refine(
             f"{x.size} points cannot determine {vidx.size + n_lin} parameters", source=scan.source
         )
 
-    def solve(idx_free: np.ndarray, t_start: np.ndarray, first=None):
+    def solve(idx_free: np.ndarray, t_start: np.ndarray, first=None, converge_sigma=opts.converge_sigma):
         sub = np.searchsorted(vidx, idx_free)
         evaluate, jacobian = evaluator(idx_free, t_start)
         return varpro_lm(
             evaluate, jacobian, t_start[idx_free], lo[sub], hi[sub], yw, w, model.nonnegative,
-            max_nfev=opts.max_nfev, ftol=opts.ftol, converge_sigma=opts.converge_sigma,
+            max_nfev=opts.max_nfev, ftol=opts.ftol, converge_sigma=converge_sigma,
             first_evaluation=first,
         )
 
     nfev = njev = 0
     t_cur = theta.copy()
     if not one_stage:
-        r1 = solve(vidx[stage1], t_cur)
+        # the first stage only has to bring the peaks under the pattern: the second converges
+        r1 = solve(vidx[stage1], t_cur, converge_sigma=max(opts.converge_sigma, POSITION_STAGE_SIGMA))
         t_cur[vidx[stage1]] = r1.point.theta
         nfev, njev = nfev + r1.nfev, njev + r1.njev
     first = (probe.columns * w[:, None], probe.column_jacobian) if one_stage else None

@@ -92,6 +92,13 @@ def _inverse_metric6_from_parameters(
     a: float, b: float, c: float, alpha: float, beta: float, gamma: float
 ) -> np.ndarray:
     """G* components (h², k², l², hk, hl, kl coefficients) from cell parameters (Å, degrees)."""
+    return np.array(_inverse_metric6_floats(a, b, c, alpha, beta, gamma))
+
+
+def _inverse_metric6_floats(
+    a: float, b: float, c: float, alpha: float, beta: float, gamma: float
+) -> list[float]:
+    """:func:`_inverse_metric6_from_parameters` as plain floats (no array overhead)."""
     d2r = math.pi / 180.0
     ca, cb, cg = math.cos(alpha * d2r), math.cos(beta * d2r), math.cos(gamma * d2r)
     # direct metric G (symmetric) and its inverse by cofactors: plain floats, no array overhead
@@ -106,7 +113,8 @@ def _inverse_metric6_from_parameters(
     det = g00 * c00 + g01 * c01 + g02 * c02
     if not det > 0:
         raise InputError(f"lattice ({a}, {b}, {c}, {alpha}, {beta}, {gamma}) has no volume")
-    return np.array([c00, c11, c22, 2 * c01, 2 * c02, 2 * c12]) / det
+    inv = 1.0 / det
+    return [c00 * inv, c11 * inv, c22 * inv, 2 * c01 * inv, 2 * c02 * inv, 2 * c12 * inv]
 
 
 def _full_parameters(crystal_system: str, values: dict[str, float]) -> tuple[float, ...]:
@@ -114,31 +122,11 @@ def _full_parameters(crystal_system: str, values: dict[str, float]) -> tuple[flo
     return tuple(float(values[t]) if isinstance(t, str) else t for t in _cell_template(crystal_system))
 
 
-def _inverse_metric6_many(full: np.ndarray) -> np.ndarray:
-    """:func:`_inverse_metric6_from_parameters` for many cells at once: (K, 6) → (K, 6)."""
-    a, b, c = full[:, 0], full[:, 1], full[:, 2]
-    ca, cb, cg = np.cos(np.radians(full[:, 3:6])).T
-    g00, g11, g22 = a * a, b * b, c * c
-    g01, g02, g12 = a * b * cg, a * c * cb, b * c * ca
-    c00 = g11 * g22 - g12 * g12
-    c11 = g00 * g22 - g02 * g02
-    c22 = g00 * g11 - g01 * g01
-    c01 = g02 * g12 - g01 * g22
-    c02 = g01 * g12 - g02 * g11
-    c12 = g01 * g02 - g00 * g12
-    det = g00 * c00 + g01 * c01 + g02 * c02
-    if not np.all(det > 0):
-        raise InputError(f"lattice {full[np.argmin(det)].tolist()} has no volume")
-    return np.column_stack([c00, c11, c22, 2 * c01, 2 * c02, 2 * c12]) / det[:, None]
-
-
-def _free_to_full_map(crystal_system: str) -> tuple[np.ndarray, np.ndarray]:
+def _free_to_full_map(crystal_system: str) -> tuple[tuple[int, float], ...]:
     """(index into the free parameters or −1, fixed value) for each of a, b, c, α, β, γ."""
     names = crystal_system_parameters(crystal_system)
-    tpl = _cell_template(crystal_system)
-    src = np.array([names.index(t) if isinstance(t, str) else -1 for t in tpl])
-    const = np.array([0.0 if isinstance(t, str) else t for t in tpl])
-    return src, const
+    return tuple((names.index(t), 0.0) if isinstance(t, str) else (-1, float(t))
+                 for t in _cell_template(crystal_system))
 
 
 def _monomials(hkl: np.ndarray) -> np.ndarray:
@@ -222,17 +210,24 @@ class ReflectionList:
         Central differences on the reciprocal metric, all cells in one vectorised call
         (the per-iteration path of the pattern model).
         """
-        vals = np.asarray(values, dtype=float)
-        nf = vals.size
-        src, const = self.__dict__.get("_free_map") or _free_to_full_map(self.crystal_system)
-        object.__setattr__(self, "_free_map", (src, const))
-        steps = 1e-6 * np.maximum(np.abs(vals), 1.0)
-        free = np.tile(vals, (2 * nf + 1, 1))
-        free[1 : nf + 1] += np.diag(steps)
-        free[nf + 1 :] -= np.diag(steps)
-        full = np.where(src >= 0, free[:, np.maximum(src, 0)], const)
-        qs = self.monomials() @ _inverse_metric6_many(full).T
-        return qs[:, 0], (qs[:, 1 : nf + 1] - qs[:, nf + 1 :]) / (2.0 * steps)
+        fmap = self.__dict__.get("_free_map")
+        if fmap is None:
+            fmap = _free_to_full_map(self.crystal_system)
+            object.__setattr__(self, "_free_map", fmap)
+        vals = [float(v) for v in values]
+
+        def metric(vs: list[float]) -> list[float]:
+            return _inverse_metric6_floats(*[vs[i] if i >= 0 else c for i, c in fmap])
+
+        cols = [metric(vals)]
+        for j, v in enumerate(vals):  # plain-float central differences (tiny arrays cost more)
+            step = 1e-6 * max(abs(v), 1.0)
+            up, dn = vals.copy(), vals.copy()
+            up[j] += step
+            dn[j] -= step
+            cols.append([(u - d) / (2.0 * step) for u, d in zip(metric(up), metric(dn), strict=True)])
+        qs = self.monomials() @ np.array(cols).T
+        return qs[:, 0], qs[:, 1:]
 
     def d_spacing_angstrom(self, lattice_values: dict[str, float] | None = None) -> np.ndarray:
         """d-spacings (Å) at the reference or given lattice."""

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.polynomial import chebyshev
 
-from xrdkit._kernels import N_CHANNELS, accumulate_columns, accumulate_jacobian, tch_widths
+from xrdkit._kernels import accumulate_columns, accumulate_jacobian, compute_peak_table
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
-from xrdkit.profiles import DEFAULT_WINDOW_FWHM, MAX_WINDOW_HALF_DEG, TCHWidths
+from xrdkit.profiles import DEFAULT_WINDOW_FWHM, MAX_WINDOW_HALF_DEG
 from xrdkit.reflections import ReflectionList, compute_reflections
 
 __all__ = [
@@ -205,6 +205,7 @@ class PatternModel:
             keys += [ParamKey(f, i) for f in PHASE_PARAMETERS]
         self.keys: tuple[ParamKey, ...] = tuple(keys)
         self._key_index = {k: j for j, k in enumerate(self.keys)}
+        self._labels: tuple[str, ...] | None = None
         self._prepare_flat()
 
     def _prepare_flat(self) -> None:
@@ -232,7 +233,13 @@ class PatternModel:
         self._pk_col = np.tile(self._fam_col, nl)
         self._pk_lam = np.repeat(self._lam, self._fam_phase.size)
         self._pk_fam = np.tile(np.arange(self._fam_phase.size), nl)
+        self._pk_lam_w = np.repeat(self._lam_w, self._fam_phase.size)
+        self._no_jpos = np.full(len(self.keys), -1, dtype=np.intp)
         self._g = np.array([ki[ParamKey(f)] for f in GLOBAL_PARAMETERS], dtype=np.intp)
+        n_lat = max((r.lattice_parameter_names.__len__() for r in self.phases), default=0)
+        self._lat_par = np.full((nph, max(n_lat, 1)), -1, dtype=np.intp)
+        for p, idx in enumerate(self._lat_idx):
+            self._lat_par[p, : idx.size] = idx
 
     # ------------------------------------------------------------------ parameters
     def index(self, key: ParamKey) -> int:
@@ -241,7 +248,9 @@ class PatternModel:
 
     def labels(self) -> list[str]:
         """lmfit-style names of every nonlinear parameter."""
-        return [k.label(self.phase_names) for k in self.keys]
+        if self._labels is None:
+            self._labels = tuple(k.label(self.phase_names) for k in self.keys)
+        return list(self._labels)
 
     def initial_vector(
         self,
@@ -298,14 +307,14 @@ class PatternModel:
 
         # ---- per family: 1/d², intensity factors (and ∂(1/d²)/∂lattice)
         q = np.empty(nfam)
-        dq_full = np.zeros((nfam, len(self.keys))) if want_jac else None
+        dq = np.zeros((nfam, self._lat_par.shape[1]))
         for p, refl in enumerate(self.phases):
             lo, hi = self._fam_bounds[p], self._fam_bounds[p + 1]
+            lat_vals = theta[self._lat_idx[p]]
             if want_jac:
-                q[lo:hi], dq_full[lo:hi, self._lat_idx[p]] = refl.inverse_d2_and_gradient(theta[self._lat_idx[p]])
+                q[lo:hi], dq[lo:hi, : lat_vals.size] = refl.inverse_d2_and_gradient(lat_vals)
             else:
-                lat = dict(zip(refl.lattice_parameter_names, theta[self._lat_idx[p]].tolist(), strict=True))
-                q[lo:hi] = refl.inverse_d2(lat)
+                q[lo:hi] = refl.inverse_d2(dict(zip(refl.lattice_parameter_names, lat_vals.tolist(), strict=True)))
         b_iso = theta[self._phase_idx["b_iso"]]
         base = self._fam_mf2 * np.exp(-b_iso[self._fam_phase] * q / 2.0)
         dln_md = np.zeros(nfam)
@@ -320,8 +329,7 @@ class PatternModel:
             dln_md[lo:lo + refl.n] = dmd / np.where(md > 0, md, 1.0)
 
         # ---- per peak (family × emission line), crude range test (exact windows in the kernel)
-        sq = np.sqrt(q)
-        s = (self._lam[:, None] * sq[None, :] / 2.0).ravel()
+        s = (self._lam[:, None] * np.sqrt(q)[None, :] / 2.0).ravel()
         x_lo, x_hi = self.x[0], self.x[-1]
         ok = s < 0.9999
         tt_all = np.full(s.size, np.nan)
@@ -333,71 +341,30 @@ class PatternModel:
             return self._empty(columns, want_jac, combined, npar)
         tt = tt_all[sel]
         fam = self._pk_fam[sel]
-        phase_of = self._pk_phase[sel]
         col = self._pk_col[sel]
-        lam = self._pk_lam[sel]
-        inten = (np.repeat(self._lam_w, nfam)[sel] * base[fam]) * self.instrument.lorentz_polarisation(tt)
-        g = theta[self._g]
-        zero, disp, pen, u, v, w, xx, yy, asym_p = g
-        th = tt * (np.pi / 360.0)
-        cos_t, tan_t = np.cos(th), np.tan(th)
-        sin_2t = np.sin(2.0 * th)
-        centre = tt + zero - (2.0 * RAD2DEG / radius) * disp * cos_t - (RAD2DEG / (2.0 * radius)) * pen * sin_2t
-        strain = theta[self._phase_idx["strain_deg2"]][phase_of]
-        size = theta[self._phase_idx["size_deg"]][phase_of]
-        tan2 = tan_t * tan_t
-        hg2 = (u + strain) * tan2 + v * tan_t + w
-        hg_clipped = hg2 < MIN_GAUSS_FWHM_DEG**2  # U tan²θ + V tanθ + W went below the floor
-        hg = np.sqrt(np.maximum(hg2, MIN_GAUSS_FWHM_DEG**2))
-        inv_cos = 1.0 / cos_t
-        hl = xx * tan_t + (yy + size) * inv_cos
-        hl_live = hl > 0  # a negative relative size is floored at 0, without gradient
-        hl = np.maximum(hl, 0.0)
-        tch = TCHWidths(*tch_widths(hg, hl))
-        asym = asym_p / tan_t if asym_p != 0 else np.zeros(k)
+        inten = (self._pk_lam_w[sel] * base[fam]) * self.instrument.lorentz_polarisation(tt)
+        if want_jac:
+            # effective peak areas: with coefficients one Jacobian, else one per peak column
+            height = inten * np.asarray(coefficients, dtype=float)[col] if combined else inten
+            jpos = np.full(len(self.keys), -1, dtype=np.intp)
+            jpos[jidx] = np.arange(npar)
+        else:
+            height, jpos = inten, self._no_jpos
+        centre, fwhm, eta, asym, *chain = compute_peak_table(
+            tt, self._pk_lam[sel], q[fam], dq[fam], self._lat_par, self._pk_phase[sel], dln_md[fam], height,
+            theta, self._g, self._phase_idx["strain_deg2"], self._phase_idx["size_deg"],
+            self._phase_idx["b_iso"], self._phase_idx["march_dollase"], float(radius), MIN_GAUSS_FWHM_DEG,
+            jpos, want_jac,
+        )
         if not want_jac:
             n_eval = accumulate_columns(
-                self.x, centre, tch.fwhm_deg, tch.eta, asym, inten, col, columns,
+                self.x, centre, fwhm, eta, asym, inten, col, columns,
                 window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
             )
             return Evaluation(columns, None, k, n_eval)
-
-        # ---- chain-rule factors per peak over every parameter, then the requested ones
-        nk = len(self.keys)
-        gi = self._g
-        chain = np.zeros((k, N_CHANNELS, nk))
-        rows = np.arange(k)
-        ch_c, ch_h, ch_e, ch_i, ch_a = (chain[:, c, :] for c in range(N_CHANNELS))
-        ch_c[:, gi[0]] = 1.0
-        ch_c[:, gi[1]] = -(2.0 * RAD2DEG / radius) * cos_t
-        ch_c[:, gi[2]] = -(RAD2DEG / (2.0 * radius)) * sin_2t
-        dtt_dq = RAD2DEG * lam / (2.0 * sq[fam] * cos_t)
-        ch_c += dtt_dq[:, None] * dq_full[fam]
-        inv2hg = np.where(hg_clipped, 0.0, 0.5 / hg)  # no gradient through the floor
-        d_u = tan2 * inv2hg
-        d_x = np.where(hl_live, tan_t, 0.0)
-        d_y = np.where(hl_live, inv_cos, 0.0)
-        gauss_cols = np.column_stack([d_u, tan_t * inv2hg, inv2hg])  # U, V, W
-        lor_cols = np.column_stack([d_x, d_y])  # X, Y
-        ch_h[:, gi[3:6]] = tch.dfwhm_dg[:, None] * gauss_cols
-        ch_e[:, gi[3:6]] = tch.deta_dg[:, None] * gauss_cols
-        ch_h[:, gi[6:8]] = tch.dfwhm_dl[:, None] * lor_cols
-        ch_e[:, gi[6:8]] = tch.deta_dl[:, None] * lor_cols
-        ch_a[:, gi[8]] = 1.0 / tan_t
-        st_idx = self._phase_idx["strain_deg2"][phase_of]
-        sz_idx = self._phase_idx["size_deg"][phase_of]
-        ch_h[rows, st_idx] = tch.dfwhm_dg * d_u
-        ch_e[rows, st_idx] = tch.deta_dg * d_u
-        ch_h[rows, sz_idx] = tch.dfwhm_dl * d_y
-        ch_e[rows, sz_idx] = tch.deta_dl * d_y
-        ch_i[rows, self._phase_idx["b_iso"][phase_of]] = -q[fam] / 2.0
-        ch_i[rows, self._phase_idx["march_dollase"][phase_of]] = dln_md[fam]
-        # effective peak areas: with coefficients one Jacobian, else one per peak column
-        height = inten * np.asarray(coefficients, dtype=float)[col] if combined else inten
-        chain = np.ascontiguousarray(chain[:, :, jidx] * height[:, None, None])
         jac = np.zeros((1 if combined else self.n_peak_columns, npar, n))
         n_eval = accumulate_jacobian(
-            self.x, centre, tch.fwhm_deg, tch.eta, asym, inten, col, chain, columns, jac,
+            self.x, centre, fwhm, eta, asym, inten, col, tuple(chain), columns, jac,
             None if combined else col,
             window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
         )

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg.lapack import dposv
 
 __all__ = ["VPPoint", "VPResult", "solve_linear_nonneg", "varpro_lm"]
 
@@ -100,15 +101,14 @@ class VPResult:
 
 
 def _sym_solve(g: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve the symmetric system g x = b scaled to unit diagonal; least squares if singular."""
-    d = np.sqrt(np.clip(np.diag(g), 1e-300, None))
+    """Solve the symmetric system g x = b scaled to unit diagonal (Cholesky, LAPACK ``posv``
+    called directly: these systems are tiny and numpy's wrappers would dominate); least
+    squares if g is not positive definite."""
+    d = np.sqrt(np.maximum(g.diagonal(), 1e-300))
     gs = g / d / d[:, None]
     bs = b / d if b.ndim == 1 else b / d[:, None]
-    try:
-        xs = np.linalg.solve(gs, bs)
-        if not np.all(np.isfinite(xs)):
-            raise np.linalg.LinAlgError("non-finite solution")
-    except np.linalg.LinAlgError:
+    _, xs, info = dposv(gs, bs)
+    if info != 0 or not np.all(np.isfinite(xs)):
         xs = np.linalg.lstsq(gs, bs, rcond=1e-12)[0]
     return xs / d if b.ndim == 1 else xs / d[:, None]
 
@@ -129,7 +129,7 @@ def solve_linear_nonneg(
         idx = np.nonzero(active)[0]
         if idx.size == 0:
             break
-        sol = _sym_solve(gram[np.ix_(idx, idx)], rhs[idx])
+        sol = _sym_solve(gram.take(idx, 0).take(idx, 1), rhs[idx])
         neg = nonneg[idx] & (sol < 0)
         if not neg.any():
             coef[:] = 0.0
@@ -220,7 +220,7 @@ def varpro_lm(
         act = np.nonzero(pt.active)[0]
         h = pt.gram_mm
         if act.size:
-            ata = pt.gram_aa[np.ix_(act, act)]
+            ata = pt.gram_aa.take(act, 0).take(act, 1)
             atm = pt.gram_am[act]
             h = h - atm.T @ _sym_solve(ata, atm)
             if pt.dw is not None:
@@ -287,17 +287,19 @@ def _bounded_step(h: np.ndarray, g: np.ndarray, lam: float, diag: np.ndarray,
                   theta: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Damped step (H + λ·diag) δ = g with parameters at a bound frozen when δ pushes outward."""
     p = g.size
-    free = np.ones(p, dtype=bool)
     span = np.where(np.isfinite(upper - lower), upper - lower, 1.0)
     at_lo = theta <= lower + 1e-12 * span
     at_hi = theta >= upper - 1e-12 * span
+    # first guess of the frozen set: at a bound with the gradient pointing outward
+    free = ~((at_lo & (g < 0)) | (at_hi & (g > 0)))
     step = np.zeros(p)
     for _ in range(p + 1):
         idx = np.nonzero(free)[0]
-        if idx.size == 0:
-            return np.zeros(p)
-        hh = h[np.ix_(idx, idx)] + lam * np.diag(diag[idx])
         step[:] = 0.0
+        if idx.size == 0:
+            return step
+        hh = h.take(idx, 0).take(idx, 1)
+        hh[np.diag_indices(idx.size)] += lam * diag[idx]
         step[idx] = _sym_solve(hh, g[idx])
         out = free & ((at_lo & (step < 0)) | (at_hi & (step > 0)))
         if not out.any():
