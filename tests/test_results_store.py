@@ -227,6 +227,31 @@ def test_torn_journal_record_is_ignored_and_item_rerun(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_item(out, "it2").arrays["a"], [0.0, 1.0, 2.0])
 
 
+def test_consolidation_drops_the_journal_segments_it_covers(tmp_path: Path) -> None:
+    out = tmp_path / "R.h5"
+    parts = out.with_name("R.h5.parts")
+    store = ResultsStore(out, consolidate_every_s=1e9)
+    store.open()
+    for i in range(3):
+        store.append(_record(i))
+    before = set(parts.glob("journal-*.log"))
+    store.consolidate()  # it0–it2 now in the fsynced RESULTS.h5: their segment goes
+    store.append(_record(3))
+    segments = set(parts.glob("journal-*.log"))
+    assert len(segments) == 1 and not segments & before  # a new segment, holding it3 only
+    store.close()  # "killed": no final consolidation
+    assert [r["id"] for r in read_summary(out)] == ["it0", "it1", "it2"]
+    assert completed_ids(out) == {"it0", "it1", "it2", "it3"}
+    with ResultsStore(out, resume=True) as store:
+        assert store.done_ids == {"it0", "it1", "it2", "it3"}
+        store.n_items_expected = 4
+        store.finalize()
+    assert [r["id"] for r in read_summary(out)] == ["it0", "it1", "it2", "it3"]
+    for i in range(4):
+        np.testing.assert_array_equal(read_item(out, f"it{i}").arrays["a"], np.arange(i + 1.0))
+    assert not parts.exists()
+
+
 def test_flipped_byte_fails_the_checksum(tmp_path: Path) -> None:
     out = tmp_path / "R.h5"
     store = ResultsStore(out)

@@ -9,10 +9,11 @@ Only the parent (batch) process writes. Every finished item goes through three s
    a single ``write`` to a file opened ``O_APPEND``, before anything else happens to it. Once
    ``write`` returns the record is in the kernel's page cache, so a ``kill -9`` of the writer
    cannot lose it; a record torn by a kill in the middle of ``write`` fails its length/CRC
-   check and is ignored (it was in flight). Each writing session starts a new segment, so an
-   old torn tail is never appended to. With local worker processes or Dask the record is
-   built (arrays converted, bytes and CRC computed) in the worker, see :func:`pack_record`;
-   the parent only writes the bytes.
+   check and is ignored (it was in flight). Each writing session (and each periodic
+   consolidation) starts a new segment, so an old torn tail is never appended to. Float
+   arrays are journaled as they will be stored (float32). With local worker processes or
+   Dask the record is built (arrays converted, bytes and CRC computed) in the worker, see
+   :func:`pack_record`; the parent only writes the bytes.
 2. **Working file** — ``RESULTS.h5.parts/work.h5``, an HDF5 file this session keeps open.
    Journaled items are buffered and written into it in blocks (:data:`BLOCK_ITEMS` items or
    :data:`BLOCK_BYTES` bytes of records, whichever comes first): one write per array name per
@@ -26,10 +27,11 @@ Only the parent (batch) process writes. Every finished item goes through three s
    points at a complete, closed HDF5 file: a kill at any moment leaves either the old or the
    new version, never a half-written one.
 
-The journal keeps every item since the last final consolidation and is deleted only after
-it. A session that starts after a kill (``resume``) copies ``RESULTS.h5`` into a fresh working
-file and streams into it the journal records that ``RESULTS.h5`` does not have yet, so an item
-whose record survived is never run again.
+The journal keeps every item that the current ``RESULTS.h5`` lacks: segments are deleted
+only after a consolidation has put their items into ``RESULTS.h5`` (fsynced), and all of it
+after the final one. A session that starts after a kill (``resume``) copies ``RESULTS.h5``
+into a fresh working file and streams into it the journal records that ``RESULTS.h5`` does
+not have yet, so an item whose record survived is never run again.
 
 **What a kill loses:** ``kill -9`` (or the OOM killer, a worker crash) at any moment loses
 only the items in flight — being analysed, or finished by a worker but not yet received and
@@ -40,7 +42,8 @@ fsynced: after a consolidation everything it holds is also in the fsynced ``RESU
 
 **Reading while a batch writes** simply works: open ``RESULTS.h5`` read-only as usual; you
 see the state of the last consolidation (at most ``consolidate_every_s`` old, stretched to
-ten times the duration of a copy for large files). A reader that keeps the file open keeps
+:data:`PUBLISH_BUDGET_FACTOR` times the duration of a copy for large files). A reader that
+keeps the file open keeps
 seeing its (complete) snapshot; ``os.replace`` never changes an open file.
 :func:`completed_ids` also reads the journal and so sees every finished item.
 
@@ -170,6 +173,9 @@ BLOCK_BYTES = 32 * 2**20
 CHUNK_BYTES = 128 * 2**10
 #: Most rows per chunk (for tiny arrays).
 MAX_CHUNK_ROWS = 1024
+#: A periodic consolidation copies the whole working file, so the next one waits at least
+#: this many times as long as it took (≤ ~5 % of the run; it also bounds the disk traffic).
+PUBLISH_BUDGET_FACTOR = 20.0
 #: Name of the working HDF5 file inside ``RESULTS.h5.parts/``.
 _WORK_NAME = "work.h5"
 #: Results files whose writer lock this process holds (POSIX locks do not exclude the
@@ -470,16 +476,30 @@ def _parts_dir(out_path: Path) -> Path:
     return out_path.with_name(out_path.name + ".parts")
 
 
+def _segment_number(path: Path) -> int:
+    """``journal-00012.log`` → 12 (-1 for a name that does not parse)."""
+    digits = path.stem.removeprefix("journal-")
+    return int(digits) if digits.isdigit() else -1
+
+
 def _segments(parts: Path) -> list[Path]:
-    return sorted(parts.glob("journal-*.log")) if parts.is_dir() else []
+    """Journal segments in writing order."""
+    if not parts.is_dir():
+        return []
+    return sorted(parts.glob("journal-*.log"), key=_segment_number)
 
 
 def _journal_entries(parts: Path) -> list[_JournalEntry]:
-    """Valid journal records, first occurrence of each id only."""
+    """Valid journal records, first occurrence of each id only. A segment deleted meanwhile
+    (the writer drops segments once ``RESULTS.h5`` holds their items) is skipped."""
     seen: set[str] = set()
     out = []
     for seg in _segments(parts):
-        for entry in _scan_segment(seg):
+        try:
+            entries = list(_scan_segment(seg))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
             if entry.item_id not in seen:
                 seen.add(entry.item_id)
                 out.append(entry)
@@ -912,8 +932,8 @@ class ResultsStore:
         attribute ``config_json``.
     consolidate_every_s : float
         Minimum time between periodic consolidations (copies of the working file published as
-        ``RESULTS.h5``). The interval also stretches to ten times the duration of the last
-        consolidation, so consolidation stays under ~10 % of the run.
+        ``RESULTS.h5``). The interval also stretches to :data:`PUBLISH_BUDGET_FACTOR` times the
+        duration of the last consolidation, so consolidation stays under ~5 % of the run.
     float32_arrays : bool
         Store floating-point arrays of :class:`ItemRecord` objects given to :meth:`append` as
         float32 (a :class:`PackedRecord` is stored as it was packed).
@@ -950,6 +970,7 @@ class ResultsStore:
         self._lock_fd: int | None = None
         self._lock_key = ""
         self._seg_fd: int | None = None
+        self._segment: Path | None = None
         self._work_path = self.parts / _WORK_NAME
         self._writer: _H5Writer | None = None
         self._done: set[str] = set()  # ids in the file or the journal
@@ -1000,12 +1021,7 @@ class ResultsStore:
                 if entry.item_id not in self._done:
                     self._done.add(entry.item_id)
                     pending.append(entry)
-            n_seg = len(_segments(self.parts))
-            segment = self.parts / f"journal-{n_seg:05d}.log"
-            while segment.exists():
-                n_seg += 1
-                segment = self.parts / f"journal-{n_seg:05d}.log"
-            self._seg_fd = os.open(segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._new_segment()
             self._open_work(pending)
             self._last_consolidation = _monotonic()
             logger.info(
@@ -1019,6 +1035,18 @@ class ResultsStore:
                 with contextlib.suppress(OSError):
                     self.parts.rmdir()
             raise
+
+    def _new_segment(self) -> None:
+        """Append from now on to a new journal segment (a torn tail stays at the end of its
+        segment: it is never appended to)."""
+        if self._seg_fd is not None:
+            os.close(self._seg_fd)
+            self._seg_fd = None
+        number = max((_segment_number(p) for p in _segments(self.parts)), default=-1) + 1
+        self._segment = self.parts / f"journal-{number:05d}.log"
+        self._seg_fd = os.open(
+            self._segment, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644
+        )
 
     def _open_work(self, pending: Sequence[_JournalEntry]) -> None:
         """Working file = a copy of ``RESULTS.h5`` plus the journal records it lacks."""
@@ -1170,10 +1198,16 @@ class ResultsStore:
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
+            # Every journaled item is now in the fsynced RESULTS.h5: start a new segment and
+            # drop the old ones (keeps the journal, and the page cache it dirties, small).
+            self._new_segment()
+            for seg in _segments(self.parts):
+                if seg != self._segment:
+                    seg.unlink(missing_ok=True)
         self._unpublished = False
         elapsed = _monotonic() - t0
         self._last_consolidation = _monotonic()
-        self._min_interval_s = max(self.consolidate_every_s, 10.0 * elapsed)
+        self._min_interval_s = max(self.consolidate_every_s, PUBLISH_BUDGET_FACTOR * elapsed)
         logger.debug("consolidated %s in %.3f s", self.out_path, elapsed)
 
     def _remove_journal(self) -> None:
@@ -1204,11 +1238,13 @@ def _monotonic() -> float:
 def completed_ids(out_path: str | os.PathLike[str]) -> frozenset[str]:
     """Ids with a stored result, from the consolidated file and the journal (read-only).
 
-    Safe to call while a batch writes.
+    Safe to call while a batch writes: the journal is read first, and a segment is deleted
+    only after the ``RESULTS.h5`` holding its items has replaced the old one, so an item
+    missed in the journal is found in the file.
     """
     path = Path(out_path)
-    ids = set(_consolidated_ids(path))
-    ids.update(e.item_id for e in _journal_entries(_parts_dir(path)))
+    ids = {e.item_id for e in _journal_entries(_parts_dir(path))}
+    ids.update(_consolidated_ids(path))
     return frozenset(ids)
 
 
