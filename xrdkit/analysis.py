@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from xrdkit.errors import InputError
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: Per-process memo: (config key, shortest wavelength, 2θ max rounded up) → (lists by name, borate candidates).
 _REFLECTION_MEMO: dict[tuple, tuple[dict[str, ReflectionList], list[str]]] = {}
+#: Per-process read handle: ((pid, file, mtime_ns, size), h5py.File) or None.
+_OPEN_FILE: list[tuple[tuple, h5py.File] | None] = [None]
 #: 2θ maxima are rounded up to this step (deg) so scans of one file share reflection lists.
 TWO_THETA_MAX_STEP_DEG = 10.0
 
@@ -137,7 +142,7 @@ def analyse_scan(task: ScanTask, previous: ItemResult | None = None) -> ItemResu
         temperature; arrays: the pattern, calculated, background, residual and per-phase components.
     """
     cfg = task.config
-    scan = read_ref(task.ref)
+    scan = read_ref(task.ref, h5=_open_for_reading(task.ref.file))
     inst = load_instrument(cfg.instrument)
     if scan.wavelength_angstrom and abs(scan.wavelength_angstrom - inst.wavelength_angstrom) > 2e-3:
         inst = _instrument_for_wavelength(inst, scan.wavelength_angstrom)
@@ -155,6 +160,33 @@ def analyse_scan(task: ScanTask, previous: ItemResult | None = None) -> ItemResu
         reflections=refls, start=start,
     )
     return verdict_to_item(verdict, scan)
+
+
+def _open_for_reading(file: str) -> h5py.File | None:
+    """This process's read-only handle on ``file``, reused while the file is unchanged.
+
+    Workers are sent (file, path) pairs; a series of scans from one file then costs one
+    open instead of one per scan. A changed file (size or mtime) is reopened, and so is one
+    opened by another process (a forked worker never uses its parent's handle). None when the
+    file cannot be opened here (``read_ref`` then reports why).
+    """
+    try:
+        st = Path(file).stat()
+    except OSError:
+        return None
+    key = (os.getpid(), file, st.st_mtime_ns, st.st_size)
+    if _OPEN_FILE[0] is not None and _OPEN_FILE[0][0] == key:
+        return _OPEN_FILE[0][1]
+    if _OPEN_FILE[0] is not None:
+        if _OPEN_FILE[0][0][0] == key[0]:  # a handle inherited through fork is left alone
+            _OPEN_FILE[0][1].close()
+        _OPEN_FILE[0] = None
+    try:
+        h5 = h5py.File(file, "r")
+    except OSError:
+        return None
+    _OPEN_FILE[0] = (key, h5)
+    return h5
 
 
 def _instrument_for_wavelength(inst: Instrument, wavelength_angstrom: float) -> Instrument:

@@ -396,14 +396,14 @@ def identify(
         borate_total = sum(p.weight_fraction or 0 for p in mixed.phases if p.name in candidates)
         if sig and borate_total > 0:
             detection_limit = float(DETECTION_SIGMA * max(sig) / borate_total)
-    peaks, mda, diffracted = find_residual_peaks(best, inst.wavelength_angstrom)
+    fwhm = _typical_fwhm(best)
+    peaks, mda, diffracted = find_residual_peaks(best, inst.wavelength_angstrom, fwhm_deg=fwhm)
     if detection_limit is None and diffracted > 0:
         detection_limit = float(mda / diffracted)
         basis = "intensity_share"
     # a residual peak on top of a modelled reflection is a misfit of that reflection (profile,
     # B, texture), not a phase the models lack: only the others count as unexplained
     modelled = _reflection_positions(best, refls, inst)
-    fwhm = _typical_fwhm(best)
     strong = [
         p for p in peaks
         if p.significance_sigma >= UNEXPLAINED_PEAK_SIGMA

@@ -25,6 +25,7 @@ V the cell volume.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -73,6 +74,8 @@ PHASE_DEFAULTS = {"b_iso": 0.0, "march_dollase": 1.0, "strain_deg2": 0.0, "size_
 #: Floor of the Gaussian FWHM (deg): a Caglioti U tan²θ + V tanθ + W that dips below
 #: it is held there (and its gradient is zero), so a negative V cannot produce zero widths.
 MIN_GAUSS_FWHM_DEG = 1e-3
+#: Evaluations a model remembers (a screening evaluation, the end point of the last fit and its trial points).
+EVALUATION_MEMO_SIZE = 4
 #: Tolerance on weight fractions summing to one.
 FRACTION_SUM_TOL = 1e-6
 
@@ -206,6 +209,7 @@ class PatternModel:
         self.keys: tuple[ParamKey, ...] = tuple(keys)
         self._key_index = {k: j for j, k in enumerate(self.keys)}
         self._labels: tuple[str, ...] | None = None
+        self._memo: OrderedDict[tuple, Evaluation] = OrderedDict()
         self._prepare_flat()
 
     def _prepare_flat(self) -> None:
@@ -291,8 +295,31 @@ class PatternModel:
 
         Every peak (family × emission line) is handled in flat arrays; the windowed
         profiles are accumulated by :mod:`xrdkit._kernels` (numba when available).
+
+        The last few evaluations without ``coefficients`` are memoised (a series fit starts
+        where the previous scan's fit ended): their arrays are returned read-only.
         """
         theta = np.asarray(theta, dtype=float)
+        if coefficients is not None:
+            return self._evaluate(theta, coefficients, jacobian_for)
+        jkey = None if jacobian_for is None else np.asarray(jacobian_for, dtype=np.intp).tobytes()
+        key = (theta.tobytes(), jkey)
+        hit = self._memo.get(key)
+        if hit is not None:
+            self._memo.move_to_end(key)
+            return hit
+        ev = self._evaluate(theta, None, jacobian_for)
+        for arr in (ev.columns, ev.column_jacobian):
+            if arr is not None:
+                arr.flags.writeable = False
+        self._memo[key] = ev
+        while len(self._memo) > EVALUATION_MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return ev
+
+    def _evaluate(
+        self, theta: np.ndarray, coefficients: np.ndarray | None, jacobian_for: Sequence[int] | None
+    ) -> Evaluation:
         radius = self.instrument.goniometer_radius_mm
         want_jac = jacobian_for is not None
         combined = coefficients is not None
