@@ -425,28 +425,33 @@ def test_mixed_dtypes_lengths_and_a_changed_item_list(tmp_path: Path) -> None:
     c_int32 = np.array([1, -2, 3], dtype=np.int32)
     c_int16 = np.array([7, 8, 9, 10, 11, 12], dtype=np.int16)  # longer; fits int32 safely
     c_float = np.array([0.5, 1.5], dtype=np.float32)  # does not fit int32: its own stack
+    c_wide = np.arange(40, dtype=np.int32)  # > 4× the stack's chunk width: its own stack
     with ResultsStore(out) as store:
         store.n_items_expected = 3
         store.append(ItemRecord("a", 0, "s", "ok", arrays={"c": c_int32}))
         store.append(ItemRecord("b", 1, "s", "ok", arrays={"c": c_int16}))
         store.append(ItemRecord("c", 2, "s", "ok", arrays={"c": c_float}))
+        store.consolidate()  # the stack "c" exists (chunks 6 wide) before "e" arrives
+        store.append(ItemRecord("e", 3, "s", "ok", arrays={"c": c_wide}))
         store.finalize()
     with ResultsStore(out, resume=True) as store:  # another list: "d" is now item 0
         store.n_items_expected = 1
         store.append(ItemRecord("d", 0, "s", "ok", arrays={"c": np.array([4, 5], np.int32)}))
         store.finalize()
-    expected = {"a": c_int32, "b": c_int16, "c": c_float, "d": np.array([4, 5], np.int32)}
+    expected = {"a": c_int32, "b": c_int16, "c": c_float, "d": np.array([4, 5], np.int32),
+                "e": c_wide}
     for item_id, want in expected.items():
         got = read_item(out, item_id).arrays["c"]
         assert got.dtype == want.dtype, item_id
         np.testing.assert_array_equal(got, want)
     with h5py.File(out, "r") as f:
-        assert sorted(f["arrays"]) == ["c", "c@float32"]
-        assert f["arrays/c"].dtype == np.int32 and f["arrays/c"].shape == (4, 6)
+        assert sorted(f["arrays"]) == ["c", "c@2", "c@3"]
+        assert f["arrays/c"].dtype == np.int32 and f["arrays/c"].shape == (5, 6)
         np.testing.assert_array_equal(f["arrays/c"][0], [1, -2, 3, 0, 0, 0])  # 0-padded
+        assert f["arrays/c@2"].dtype == np.float32 and f["arrays/c@3"].shape == (4, 40)
         rows = dict(zip([s.decode() for s in f["summary/id"][:]], f["summary/row"][:],
                         strict=True))
-        assert rows == {"a": 0, "b": 1, "c": 2, "d": 3}  # row 0 was taken by "a"
+        assert rows == {"a": 0, "b": 1, "c": 2, "e": 3, "d": 4}  # row 0 was taken by "a"
 
 
 def test_stack_rows_exact_whatever_the_completion_order(tmp_path: Path) -> None:

@@ -62,8 +62,9 @@ File layout (``format = "closokit-results"``, ``format_version = 2``)
     unless that row is taken by another item (a resume with a different item list); then it
     is the next row after all others. **Floating-point arrays are stored as float32** (about
     7 significant digits; ``float32_arrays=False`` keeps float64); integer and bool arrays
-    keep their type. An item whose array cannot be cast safely to the stack's type goes to
-    ``/arrays/<name>@<dtype>``. Scalars are not affected: they keep full precision in
+    keep their type. An array that cannot be cast safely to the stack's type, or is more than
+    :data:`MAX_WIDTH_GROWTH` times wider than the stack's chunks, goes to another stack
+    ``/arrays/<name>@2`` (``@3`` …). Scalars are not affected: they keep full precision in
     ``/summary`` and in the record.
 ``/scans/<name>`` one group per item (``<name>`` is the item id with ``%`` and ``/``
     percent-encoded), with one attribute ``record`` (JSON: ``id, index, source, status``
@@ -173,6 +174,9 @@ BLOCK_BYTES = 32 * 2**20
 CHUNK_BYTES = 128 * 2**10
 #: Most rows per chunk (for tiny arrays).
 MAX_CHUNK_ROWS = 1024
+#: A stack's chunks are as wide as its first arrays; an array more than this many times wider
+#: goes to a stack of its own (``name@2`` …) rather than spanning many chunks per row.
+MAX_WIDTH_GROWTH = 4
 #: A periodic consolidation copies the whole working file, so the next one waits at least
 #: this many times as long as it took (≤ ~5 % of the run; it also bounds the disk traffic).
 PUBLISH_BUDGET_FACTOR = 20.0
@@ -710,6 +714,7 @@ class _H5Writer:
             k: v for k, v in self.arrays.items() if isinstance(v, h5py.Dataset)
         }
         self.stack_dtypes: dict[str, np.dtype] = {k: v.dtype for k, v in self.stacks.items()}
+        self.stack_widths: dict[str, int] = {k: v.chunks[1] for k, v in self.stacks.items()}
         self.rows_used: set[int] = set()
         if "row" in self.summary.columns:
             rows = self.summary.group["row"][:]
@@ -738,16 +743,25 @@ class _H5Writer:
         self.max_row = max(self.max_row, row)
         return row
 
-    def _stack_key(self, name: str, dtype: np.dtype, taken: Mapping[str, Any]) -> str:
-        key = name
+    def _stack_key(self, name: str, arr: np.ndarray, taken: Mapping[str, Any]) -> str:
+        """The ``/arrays`` dataset for this array: ``name``, or ``name@2``, ``name@3`` … when
+        the array's dtype cannot be cast safely to that stack's, or it is more than
+        :data:`MAX_WIDTH_GROWTH` times wider than the stack's chunks."""
+        key, n = name, 1
         while True:
             have = self.stack_dtypes.get(key)
             if have is None:
-                self.stack_dtypes[key] = dtype
+                self.stack_dtypes[key] = arr.dtype
+                self.stack_widths[key] = arr.size
                 return key
-            if key not in taken and (have == dtype or np.can_cast(dtype, have, "safe")):
+            if (
+                key not in taken
+                and (have == arr.dtype or np.can_cast(arr.dtype, have, "safe"))
+                and arr.size <= MAX_WIDTH_GROWTH * self.stack_widths[key]
+            ):
                 return key
-            key = f"{key}@{dtype.name}"
+            n += 1
+            key = f"{name}@{n}"
 
     def _stack(self, key: str, n_rows: int, width: int) -> h5py.Dataset:
         ds = self.stacks.get(key)
@@ -760,6 +774,7 @@ class _H5Writer:
                 chunks=(rows_per_chunk, width), fillvalue=_fill_value(dtype), track_times=False,
             )
             self.stacks[key] = ds
+            self.stack_widths[key] = width
         elif ds.shape[0] < n_rows or ds.shape[1] < width:
             ds.resize((max(ds.shape[0], n_rows), max(ds.shape[1], width)))
         return ds
@@ -853,7 +868,7 @@ class _H5Writer:
             for name, arr in rec.arrays.items():
                 key = None
                 if arr.size:
-                    key = self._stack_key(name, arr.dtype, taken)
+                    key = self._stack_key(name, arr, taken)
                     taken[key] = None
                     stack = stacks.get(key)
                     if stack is None:
