@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -250,6 +251,24 @@ def test_consolidation_drops_the_journal_segments_it_covers(tmp_path: Path) -> N
     for i in range(4):
         np.testing.assert_array_equal(read_item(out, f"it{i}").arrays["a"], np.arange(i + 1.0))
     assert not parts.exists()
+
+
+def _sync_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "closokit-results-sync"]
+
+
+def test_no_background_thread_outlives_the_store(tmp_path: Path) -> None:
+    before = _sync_threads()
+    run_batch(h.make_items(5), h.square, tmp_path / "a.h5", workers=1, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(h.make_items(8), h.interrupt_at_five, tmp_path / "b.h5", workers=1,
+                  progress=False)
+    store = ResultsStore(tmp_path / "c.h5")
+    store.open()
+    assert len(_sync_threads()) == len(before) + 1
+    store.append(_record(0))
+    store.close()  # no final consolidation
+    assert _sync_threads() == before
 
 
 def test_flipped_byte_fails_the_checksum(tmp_path: Path) -> None:

@@ -39,6 +39,9 @@ journaled by the parent. Items buffered for the working file are already in the 
 **Power loss:** everything up to the last consolidation is on disk (it fsyncs the published
 file and its directory); later items were in the page cache only. The journal itself is not
 fsynced: after a consolidation everything it holds is also in the fsynced ``RESULTS.h5``.
+(A background thread fsyncs the working file after each block, so that its data is on its
+way to the disk while the batch computes and the final fsync has little left to wait for;
+this adds no guarantee, as the working file is discarded after a crash.)
 
 **Reading while a batch writes** simply works: open ``RESULTS.h5`` read-only as usual; you
 see the state of the last consolidation (at most ``consolidate_every_s`` old, stretched to
@@ -901,6 +904,40 @@ class _H5Writer:
         self.f.close()
 
 
+class _BackgroundSync:
+    """Sends the working file's data towards the disk while the batch computes: a daemon
+    thread fsyncs it whenever asked (``os.fsync`` releases the GIL), so the final fsync has
+    little left to write. Errors are only logged here; the final fsync reports them."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY)
+        self._wake = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="closokit-results-sync",
+                                        daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closing:
+                return
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                logger.debug("background fsync failed (%s)", exc)
+
+    def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        self._thread.join()
+        os.close(self._fd)
+
+
 def _fsync_path(path: Path, directory: bool = False) -> None:
     flags = os.O_RDONLY | (os.O_DIRECTORY if directory else 0)
     fd = os.open(path, flags)
@@ -988,6 +1025,7 @@ class ResultsStore:
         self._segment: Path | None = None
         self._work_path = self.parts / _WORK_NAME
         self._writer: _H5Writer | None = None
+        self._sync: _BackgroundSync | None = None
         self._done: set[str] = set()  # ids in the file or the journal
         self._buffer: list[bytes] = []  # journaled, not yet in the working file
         self._buffer_bytes = 0
@@ -1074,6 +1112,7 @@ class ResultsStore:
         except BaseException:
             f.close()
             raise
+        self._sync = _BackgroundSync(self._work_path)
         handles: dict[Path, Any] = {}
         try:
             for start in range(0, len(pending), BLOCK_ITEMS):
@@ -1117,6 +1156,9 @@ class ResultsStore:
     def close(self) -> None:
         """Release the working file, the segment and the lock (no consolidation: call
         :meth:`finalize`). The working file is deleted; the journal keeps every item."""
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
         if self._writer is not None:
             try:
                 self._writer.close()
@@ -1169,6 +1211,8 @@ class ResultsStore:
         self._writer.add([_unpack_blob(b) for b in self._buffer], self.n_items_expected or 0)
         self._buffer, self._buffer_bytes = [], 0
         self._unpublished = True
+        if self._sync is not None:
+            self._sync.request()
 
     def maybe_consolidate(self) -> bool:
         """Consolidate if the interval has passed and there is something new."""
@@ -1195,6 +1239,9 @@ class ResultsStore:
             self._writer.set_state(self.n_items_expected, final=True)
             writer, self._writer = self._writer, None
             writer.close()
+            if self._sync is not None:
+                self._sync.close()
+                self._sync = None
             _fsync_path(self._work_path)
             os.replace(self._work_path, self.out_path)
             _fsync_path(self.out_path.parent, directory=True)
