@@ -504,13 +504,26 @@ def test_format_1_files_are_still_read(tmp_path: Path) -> None:
         g = f.create_group("scans/s1")
         g.attrs["record"] = json.dumps(record)
         g["calculated"] = np.arange(4.0)
-        f["summary/id"] = np.array(["s1"], dtype=h5py.string_dtype())
-        f["summary/id"].attrs["kind"] = "str"
-        f["summary"].attrs["columns"] = ["id"]
+        summary = f.create_group("summary")  # resizable columns, as format 1 wrote them
+        for name, kind, value in (("id", "str", "s1"), ("index", "int", 0.0),
+                                  ("status", "str", "ok"), ("rwp", "float", 0.1)):
+            dtype = h5py.string_dtype() if kind == "str" else "f8"
+            ds = summary.create_dataset(name, data=np.array([value], dtype=dtype),
+                                        maxshape=(None,), chunks=(1024,))
+            ds.attrs["kind"] = kind
+        summary.attrs["columns"] = ["id", "index", "status", "rwp"]
     got = read_item(out, "s1")
     assert got.scalars == {"rwp": 0.1} and got.warnings == ("w",)
     np.testing.assert_array_equal(got.arrays["calculated"], np.arange(4.0))
     assert got.arrays["calculated"].dtype == np.float64
+    with ResultsStore(out, resume=True) as store:  # resuming onto it adds format-2 items
+        assert store.done_ids == {"s1"}
+        store.n_items_expected = 2
+        store.append(ItemRecord("s2", 1, "f.h5::/s2", "ok", arrays={"calculated": np.ones(3)}))
+        store.finalize()
+    assert sorted(r["id"] for r in read_summary(out)) == ["s1", "s2"]
+    np.testing.assert_array_equal(read_item(out, "s1").arrays["calculated"], np.arange(4.0))
+    np.testing.assert_array_equal(read_item(out, "s2").arrays["calculated"], np.ones(3))
 
 
 def test_leftover_from_a_killed_consolidation_is_cleaned(tmp_path: Path) -> None:

@@ -73,7 +73,8 @@ File layout (``format = "closokit-results"``, ``format_version = 2``)
     percent-encoded), with one attribute ``record`` (JSON: ``id, index, source, status``
     (``"ok"``/``"error"``), ``error, elapsed_s, warnings, scalars, traceback``, ``row`` and
     ``arrays``: for each array name ``{"dataset": ..., "shape": [...], "dtype": ...}``, i.e.
-    where in ``/arrays`` the item's arrays are and their original shape and stored dtype).
+    where in ``/arrays`` the item's array is, its shape and its dtype as stored (the stack may
+    hold a type it casts to safely; :func:`read_item` casts back)).
     With plain h5py: ``rec = json.loads(g.attrs["record"]); spec = rec["arrays"]["calculated"];
     f["arrays"][spec["dataset"]][rec["row"], :prod(spec["shape"])]``; :func:`read_item` does
     this. (Per-item fields live in one JSON attribute because each HDF5 attribute costs about
