@@ -415,17 +415,25 @@ def _record_from_header(h: dict[str, Any], arrays: dict[str, np.ndarray]) -> Ite
     )
 
 
-def _unpack_blob(blob: bytes) -> ItemRecord:
-    """Decode a framed record; the arrays are read-only views of ``blob`` (no copy)."""
+#: How the last key of a journal header (:func:`pack_record` writes ``arrays`` last) starts.
+_ARRAYS_KEY = ', "arrays": '
+
+
+def _unpack_blob(blob: bytes) -> tuple[ItemRecord, str]:
+    """Decode a framed record; the arrays are read-only views of ``blob`` (no copy).
+
+    Also returns the header's JSON text up to its ``arrays`` key (the item's ``record``
+    attribute starts with it: no second encoding of the same fields)."""
     _, hlen, plen, _ = _FRAME.unpack_from(blob)
     start = _FRAME.size
-    h = _decode_header(blob[start : start + hlen])
+    text = blob[start : start + hlen].decode()
+    h = json.loads(text)
     payload = np.frombuffer(blob, dtype=np.uint8, offset=start + hlen)  # one buffer export
     arrays = {
         name: payload[offset : offset + nbytes].view(dtype).reshape(shape)
         for name, dtype, shape, offset, nbytes in h["arrays"]
     }
-    return _record_from_header(h, arrays)
+    return _record_from_header(h, arrays), text[: text.rfind(_ARRAYS_KEY)]
 
 
 @dataclass(frozen=True)
@@ -840,32 +848,19 @@ class _H5Writer:
             )
         return text
 
-    def _write_group(self, rec: ItemRecord, row: int, specs_json: str) -> None:
-        head = json.dumps(
-            {
-                "id": rec.item_id,
-                "index": rec.index,
-                "source": rec.source,
-                "status": rec.status,
-                "error": rec.error,
-                "elapsed_s": rec.elapsed_s,
-                "warnings": list(rec.warnings),
-                "scalars": dict(rec.scalars),
-                "traceback": rec.traceback,
-                "row": row,
-            },
-            allow_nan=True,
-        )
-        record = f'{head[:-1]}, "arrays": {specs_json}}}'
+    def _write_group(self, rec: ItemRecord, head: str, row: int, specs_json: str) -> None:
+        """The item's group; ``head`` is its journal header's JSON up to ``arrays``."""
+        record = f'{head}, "row": {row}{_ARRAYS_KEY}{specs_json}}}'
         self._record_attr.write(np.array(record, dtype=object), mtype=self._object_type)
         name = encode_group_name(rec.item_id).encode()
         h5py.h5o.copy(self._template.id, b"item", self.items.id, name, lcpl=self._lcpl)
 
-    def add(self, records: Sequence[ItemRecord], n_rows_hint: int) -> None:
-        """Write one block of items (ids not yet in the file)."""
+    def add(self, records: Sequence[tuple[ItemRecord, str]], n_rows_hint: int) -> None:
+        """Write one block of items (ids not yet in the file), as :func:`_unpack_blob`
+        returns them."""
         stacks: dict[str, _StackRows] = {}
         rows = []
-        for rec in records:
+        for rec, head in records:
             row = self._assign_row(rec.index, n_rows_hint)
             layout = []
             taken: dict[str, None] = {}  # stacks this item already uses
@@ -879,7 +874,7 @@ class _H5Writer:
                         stack = stacks[key] = _StackRows(self.stack_dtypes[key])
                     stack.rows.append((row, arr.reshape(-1)))
                 layout.append((name, key, arr.shape, arr.dtype.str))
-            self._write_group(rec, row, self._specs_json(tuple(layout)))
+            self._write_group(rec, head, row, self._specs_json(tuple(layout)))
             rows.append(_row_of(rec, row))
         for key, stack in stacks.items():
             self._write_stack(key, stack, n_rows_hint)
