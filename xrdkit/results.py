@@ -598,6 +598,7 @@ class _SummaryWriter:
         self.datasets: dict[str, h5py.Dataset] = {c: self.group[c] for c in self.columns}
         self.n_rows = self.datasets[self.columns[0]].shape[0] if self.columns else 0
         self.kinds = {c: str(ds.attrs["kind"]) for c, ds in self.datasets.items()}
+        self._seen_types: dict[str, type] = {}  # per column, the last value type checked
         self._warned: set[str] = set()
 
     def _create(self, name: str, kind: str) -> None:
@@ -621,8 +622,12 @@ class _SummaryWriter:
     def _update_kinds(self, rows: Sequence[Mapping[str, Scalar]]) -> bool:
         """Create new columns and widen numeric kinds; True if a column was added."""
         added = False
+        seen = self._seen_types
         for row in rows:
             for name, value in row.items():
+                if seen.get(name) is type(value):  # this column has had this type: no change
+                    continue
+                seen[name] = type(value)
                 kind = _scalar_kind(value)
                 old = self.kinds.get(name)
                 if old is None:
