@@ -15,7 +15,7 @@ import pytest
 from xrdkit.errors import InputError, PhaseError
 from xrdkit.instrument import load_instrument
 from xrdkit.phases import PhaseLibrary
-from xrdkit.refine import RefineOptions, WarmStart, fit_statistics, refine
+from xrdkit.refine import RefineOptions, WarmStart, fit_statistics, refine, screen_phases
 from xrdkit.scans import make_scan
 from xrdkit.simulate import resolve_phases
 from xrdkit.synthetic import PeakProfile, synthetic_pattern
@@ -234,3 +234,23 @@ def test_nan_counts_rejected_by_make_scan():
     with pytest.raises(InputError):
         make_scan(np.array([10.0, 10.1, 10.2]), np.array([1.0, np.nan, 3.0]), None,
                   wavelength_angstrom=1.54, source="nan.xy")
+
+
+def test_screen_sees_present_phases_and_not_the_absent_one(structures, refls, instrument):
+    """60/40 NBH + Al data, NaCrO2 also screened: the two present ones far above 3σ, NaCrO2 not;
+    the numbers equal those of a refinement with nothing nonlinear varied (same linear problem)."""
+    scan = _nbh_al(structures, seed=2).to_scan()
+    phases = [refls[n] for n in PHASES]
+    screen = screen_phases(scan, phases, instrument=instrument, background_terms=OPTS.background_terms)
+    assert set(screen) == set(PHASES)
+    for name in ("nbh-fcc", "al"):
+        wf, sd = screen[name]
+        assert wf > 10 * sd > 0
+    wf, sd = screen["nacro2"]
+    assert not wf > 3 * sd
+    fixed = RefineOptions(refine_lattice=False, refine_zero=False, refine_widths=(),
+                          refine_phase_broadening=False, background_terms=OPTS.background_terms)
+    ref = refine(scan, phases, instrument=instrument, options=fixed)
+    for ph in ref.phases:
+        assert screen[ph.name][0] == pytest.approx(ph.weight_fraction, rel=1e-9, abs=1e-12)
+        assert screen[ph.name][1] == pytest.approx(ph.weight_fraction_sigma, rel=1e-6, abs=1e-12)

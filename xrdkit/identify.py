@@ -33,7 +33,14 @@ import numpy as np
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
 from xrdkit.profiles import pseudo_voigt, tch_fwhm_eta
-from xrdkit.refine import RefinementResult, RefineOptions, WarmStart, merge_warm_starts, refine
+from xrdkit.refine import (
+    RefinementResult,
+    RefineOptions,
+    WarmStart,
+    merge_warm_starts,
+    refine,
+    screen_phases,
+)
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
 from xrdkit.simulate import resolve_phases
@@ -350,16 +357,11 @@ def identify(
     # without any crystalline borate does not need the competing borate models at all
     results: dict[str, RefinementResult] = {}
     base = [FCC_PHASE] if has_fcc else separate[:1]
-    screen_opts = RefineOptions(
-        refine_lattice=False, refine_zero=False, refine_displacement=False, refine_widths=(),
-        refine_phase_broadening=False, background_terms=opts.background_terms,
+    screen = screen_phases(
+        scan, [refls[n] for n in base + electrodes + [s_ for s_ in separate if s_ not in base]],
+        instrument=inst, background_terms=opts.background_terms, window_fwhm=opts.window_fwhm,
     )
-    screen = refine(scan, [refls[n] for n in base + electrodes + [s_ for s_ in separate if s_ not in base]],
-                    instrument=inst, options=screen_opts)
-    seen = {
-        p.name for p in screen.phases
-        if (p.weight_fraction or 0) > 0 and (p.weight_fraction or 0) > DETECTION_SIGMA * (p.weight_fraction_sigma or 0)
-    }
+    seen = {name for name, (wf, sd) in screen.items() if wf > 0 and wf > DETECTION_SIGMA * sd}
     present = [e for e in electrodes if e in seen]
     if len(present) != len(electrodes):
         notes.append(f"electrode phases not detected and dropped: {', '.join(sorted(set(electrodes) - seen))}")

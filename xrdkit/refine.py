@@ -35,12 +35,13 @@ import numpy as np
 
 from xrdkit.errors import FitError, InputError
 from xrdkit.instrument import Instrument, load_instrument
+from xrdkit.profiles import DEFAULT_WINDOW_FWHM
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
 from xrdkit.simulate import ParamKey, PatternModel, resolve_phases
-from xrdkit.varpro import varpro_lm
+from xrdkit.varpro import solve_linear_nonneg, varpro_lm
 
-__all__ = ["RefinementResult", "ParameterTable", "PhaseResult", "WarmStart", "merge_warm_starts", "refine", "RefineOptions", "fit_statistics"]
+__all__ = ["RefinementResult", "ParameterTable", "PhaseResult", "screen_phases", "WarmStart", "merge_warm_starts", "refine", "RefineOptions", "fit_statistics"]
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class RefineOptions:
     preferred_orientation: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     pawley: tuple[str, ...] = ()
     background_terms: int = 10
-    window_fwhm: float = 20.0
+    window_fwhm: float = DEFAULT_WINDOW_FWHM
     max_nfev: int = 200
     converge_sigma: float = 0.05
     ftol: float = 1e-9
@@ -398,6 +399,69 @@ def _parameter_bounds(
         vary_a[j], lower[j], upper[j] = vary, lo, hi
         theta[j] = min(max(val, lo), hi)
     return vary_a, lower, upper, theta
+
+
+def _hill_howard(zmv: np.ndarray, scale: np.ndarray, cov: np.ndarray,
+                 scale_cov_idx: Sequence[int | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Weight fractions ``w_p = s_p (ZMV)_p / Σ s_q (ZMV)_q`` and their σ.
+
+    σ by linear propagation of the scales' covariance (rows ``scale_cov_idx`` of ``cov``;
+    None for a scale that was clamped at 0, whose σ is then 0).
+    """
+    mass = scale * zmv
+    total = mass.sum()
+    wf = mass / total if total > 0 else np.full(mass.size, np.nan)
+    wf_sig = np.full(mass.size, np.nan)
+    ok_idx = [i for i, ci in enumerate(scale_cov_idx) if ci is not None]
+    if total > 0 and ok_idx:
+        cidx = [scale_cov_idx[i] for i in ok_idx]
+        cs = cov[np.ix_(cidx, cidx)]
+        ok = np.asarray(ok_idx)
+        # ∂w_i/∂s_j = (δ_ij (ZMV)_j Σ − m_i (ZMV)_j) / Σ²  with m = s·ZMV, Σ = Σ m
+        grad = (np.diag(zmv[ok]) * total - np.outer(mass[ok], zmv[ok])) / total**2
+        wf_sig[ok] = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, cs, grad), 0.0, None))
+        for i, ci in enumerate(scale_cov_idx):
+            if ci is None:
+                wf_sig[i] = 0.0
+    return wf, wf_sig
+
+
+def screen_phases(
+    scan: Scan,
+    phases: Sequence[ReflectionList],
+    *,
+    instrument: Instrument | str = "miniflex600-cuka",
+    background_terms: int = 10,
+    window_fwhm: float = DEFAULT_WINDOW_FWHM,
+) -> dict[str, tuple[float, float]]:
+    """Weight fraction ± σ of every phase from a linear-only fit at the phases' own cells.
+
+    One model evaluation (scales and background by non-negative least squares, nothing
+    nonlinear refined): the cheap first look :func:`xrdkit.identify.identify` takes before
+    its refinements, to drop phases the scan does not show.
+
+    Returns
+    -------
+    dict
+        Phase name → (weight fraction, σ); σ is 0 for a phase clamped at zero scale.
+    """
+    inst = load_instrument(instrument)
+    x, y, sig = scan.two_theta_deg, scan.counts, scan.sigma
+    model = _pattern_model(list(phases), x, inst, (False,) * len(phases), background_terms, (), window_fwhm)
+    ev = model.evaluate(model.initial_vector(inst))
+    w = 1.0 / sig
+    aw = ev.columns * w[:, None]
+    gram = aw.T @ aw
+    coef, active = solve_linear_nonneg(gram, aw.T @ (y * w), model.nonnegative, np.diag(gram) > 0)
+    resid = y * w - aw @ coef
+    act = np.nonzero(active)[0]
+    redchi = float(resid @ resid) / max(x.size - act.size, 1)
+    cov_act, _ = _covariance(gram[np.ix_(act, act)], redchi)
+    offsets = model.column_offsets
+    zmv = np.array([r.cell_mass_amu * r.volume(r.lattice_values()) for r in phases])
+    pos = {int(c): i for i, c in enumerate(act)}
+    wf, wf_sig = _hill_howard(zmv, coef[offsets], cov_act, [pos.get(o) for o in offsets])
+    return {r.name: (float(a), float(b)) for r, a, b in zip(phases, wf, wf_sig, strict=True)}
 
 
 #: Pattern models kept per process: a series fits the same phases on the same grid scan after scan.
@@ -688,24 +752,8 @@ def refine(
     tau = np.ones(len(zmv))
     if opts.particle_size_um:
         tau = _microabsorption(names, model, opts, densities_g_cm3, mass_attenuation_cm2_g, coef, zmv)
-    zmv_arr = np.asarray(zmv, dtype=float) / tau
     s_arr = np.asarray(scale, dtype=float)
-    mass = s_arr * zmv_arr
-    total = mass.sum()
-    wf = mass / total if total > 0 else np.full(mass.size, np.nan)
-    # σ(w) by linear propagation of the scale covariance
-    wf_sig = np.full(mass.size, np.nan)
-    ok_idx = [i for i, ci in enumerate(scale_cov_idx) if ci is not None]
-    if total > 0 and ok_idx:
-        cidx = [scale_cov_idx[i] for i in ok_idx]
-        cs = cov[np.ix_(cidx, cidx)]
-        ok = np.asarray(ok_idx)
-        # ∂w_i/∂s_j = (δ_ij (ZMV)_j Σ − m_i (ZMV)_j) / Σ²  with m = s·ZMV, Σ = Σ m
-        grad = (np.diag(zmv_arr[ok]) * total - np.outer(mass[ok], zmv_arr[ok])) / total**2
-        wf_sig[ok] = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, cs, grad), 0.0, None))
-        for i, ci in enumerate(scale_cov_idx):
-            if ci is None:
-                wf_sig[i] = 0.0
+    wf, wf_sig = _hill_howard(np.asarray(zmv, dtype=float) / tau, s_arr, cov, scale_cov_idx)
     results = []
     k = 0
     for p, (refl, lat, vol) in enumerate(phase_rows):
