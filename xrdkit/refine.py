@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import lmfit
 import numpy as np
+from scipy.linalg.lapack import dpotrf, dpotri
 
 from xrdkit.errors import FitError, InputError
 from xrdkit.instrument import Instrument, load_instrument
@@ -495,6 +496,14 @@ def _covariance(normal: np.ndarray, redchi: float) -> tuple[np.ndarray, bool]:
     norms = np.sqrt(np.clip(np.diag(normal), 0.0, None))
     norms[norms == 0] = 1.0
     jtj = normal / norms / norms[:, None]
+    if jtj.size:
+        # well-conditioned (the usual case): Cholesky inverse, LAPACK potrf/potri called directly
+        c, info = dpotrf(jtj, lower=False, clean=True)
+        if info == 0 and np.min(np.diag(c)) ** 2 > jtj.shape[0] * 1e3 * np.finfo(float).eps:
+            inv, info = dpotri(c, lower=False)
+            if info == 0:
+                inv = np.triu(inv) + np.triu(inv, 1).T
+                return inv / np.outer(norms, norms) * redchi, False
     try:
         evals, evecs = np.linalg.eigh(jtj)
     except np.linalg.LinAlgError:
@@ -645,7 +654,7 @@ def refine(
         raise InputError(
             f"no reflection of {names} falls in {x[0]:.2f}–{x[-1]:.2f}° 2θ", source=scan.source
         )
-    n_lin = int(np.count_nonzero(np.any(probe.columns != 0, axis=0)))
+    n_lin = int(np.count_nonzero(probe.columns.any(axis=0)))
     if x.size <= vidx.size + n_lin:
         raise InputError(
             f"{x.size} points cannot determine {vidx.size + n_lin} parameters", source=scan.source

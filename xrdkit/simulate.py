@@ -210,6 +210,7 @@ class PatternModel:
         self._key_index = {k: j for j, k in enumerate(self.keys)}
         self._labels: tuple[str, ...] | None = None
         self._memo: OrderedDict[tuple, Evaluation] = OrderedDict()
+        self._initial: dict[Instrument, np.ndarray] = {}
         self._prepare_flat()
 
     def _prepare_flat(self) -> None:
@@ -263,6 +264,10 @@ class PatternModel:
     ) -> np.ndarray:
         """Full parameter vector from an instrument and (optional) per-phase lattices."""
         inst = instrument or self.instrument
+        memo_key = inst if lattices is None else None
+        if memo_key is not None and memo_key in self._initial:
+            return self._initial[memo_key].copy()
+        refs = [r.lattice_values() for r in self.phases]
         theta = np.zeros(len(self.keys))
         for j, key in enumerate(self.keys):
             if key.phase is None:
@@ -270,8 +275,10 @@ class PatternModel:
             elif key.field in PHASE_DEFAULTS:
                 theta[j] = PHASE_DEFAULTS[key.field]
             else:
-                lat = (lattices[key.phase] if lattices else None) or self.phases[key.phase].lattice_values()
+                lat = (lattices[key.phase] if lattices else None) or refs[key.phase]
                 theta[j] = lat[key.field]
+        if memo_key is not None:
+            self._initial[memo_key] = theta.copy()
         return theta
 
     def lattice_values(self, theta: np.ndarray, phase: int) -> dict[str, float]:
