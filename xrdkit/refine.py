@@ -125,7 +125,7 @@ class RefineOptions:
     background_terms: int = 10
     window_fwhm: float = DEFAULT_WINDOW_FWHM
     max_nfev: int = 200
-    converge_sigma: float = 0.05
+    converge_sigma: float = 0.1
     ftol: float = 1e-9
     particle_size_um: dict[str, float] = field(default_factory=dict)
 

@@ -153,7 +153,7 @@ def varpro_lm(
     *,
     max_nfev: int = 200,
     ftol: float = 1e-8,
-    converge_sigma: float = 0.05,
+    converge_sigma: float = 0.1,
     first_evaluation: tuple[np.ndarray, np.ndarray | None] | None = None,
 ) -> VPResult:
     """Levenberg–Marquardt on the variable-projection functional.
