@@ -13,8 +13,10 @@ Execution
     In this process, item by item; every finished item is journaled at once.
 ``workers=N`` (default ``os.cpu_count()``)
     A :class:`concurrent.futures.ProcessPoolExecutor` with N processes. Items are sent in
-    chunks (tasks) of ``chunk_size`` items; at most ``2 N`` tasks are in flight, so a kill
-    loses at most those.
+    chunks (tasks) of ``chunk_size`` items; at most ``2 N`` tasks are in flight. Each
+    finished item comes back at once through a queue (the parent stores while the workers
+    go on), so a kill loses at most the items being analysed and those queued behind them
+    in their tasks.
 ``scheduler="tcp://host:port"`` or a :class:`distributed.Client`
     Tasks are submitted to that Dask distributed cluster (``2 × threads + 2`` in flight).
     Per-future overhead on Dask is milliseconds, so chunks default to up to 64 items.
@@ -24,8 +26,8 @@ Errors
 An exception raised by ``analyse`` is recorded for that item (status ``"error"``, a
 one-line ``error`` message and the full traceback) and the batch goes on. A crash that
 kills a worker process (``os._exit``, segfault, OOM kill) breaks the process pool: the
-results already received are kept, the pool is replaced, and the items that were in flight
-are re-run one at a time in a fresh single-process pool; the item whose analysis kills that
+results already received are kept, the pool is replaced, and the items in flight that had
+not come back are re-run one at a time in a fresh single-process pool; the item whose analysis kills that
 process again is recorded as an error (``"worker process died …"``). On Dask a failed
 multi-item task is split into single-item tasks; a single-item task that fails (e.g.
 ``KilledWorker``) is recorded as an error.
@@ -45,8 +47,8 @@ with the item.
 
 Results
 -------
-Worker processes (local or Dask) return each finished item already packed as its journal
-record (:func:`xrdkit.results.pack_record`: arrays converted to their stored type, bytes and
+Worker processes (local: streamed through a queue item by item; Dask: per task) return
+each finished item already packed as its journal record (:func:`xrdkit.results.pack_record`: arrays converted to their stored type, bytes and
 CRC computed), so the parent only writes bytes to the journal and, in blocks, to the working
 HDF5 file (see :mod:`xrdkit.results`).
 """
@@ -58,6 +60,7 @@ import math
 import multiprocessing
 import os
 import pickle
+import queue
 import sys
 import threading
 import time
@@ -65,7 +68,7 @@ import traceback
 import warnings
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +104,10 @@ MAX_DEFAULT_CHUNK = 64
 TASKS_PER_WORKER = 4
 #: Tasks in flight per worker (bounds memory and what a kill loses).
 IN_FLIGHT_PER_WORKER = 2
+#: How long the parent waits for a streamed record before it looks at the tasks again (s).
+STREAM_POLL_S = 0.05
+#: Longest wait for records a finished task streamed (s); missing ones are re-run.
+STREAM_LAG_MAX_S = 60.0
 #: How often a local worker checks that the batch process is still alive (seconds).
 ORPHAN_CHECK_S = 0.2
 #: Seconds to wait for a Dask scheduler given by address.
@@ -265,9 +272,16 @@ def _exit_when_orphaned(batch_pid: int, interval_s: float) -> None:
         time.sleep(interval_s)
 
 
-def _worker_init(batch_pid: int) -> None:
+#: In a pool worker: the queue finished records are streamed through (None elsewhere).
+_RESULT_QUEUE: Any = None
+
+
+def _worker_init(batch_pid: int, result_queue: Any = None) -> None:
     """Pool-worker initializer: exit when the batch process dies, so a SIGKILLed batch leaves
-    no orphans (also when it died before this worker got this far)."""
+    no orphans (also when it died before this worker got this far); keep the queue that
+    streams finished records to the parent."""
+    global _RESULT_QUEUE
+    _RESULT_QUEUE = result_queue
     threading.Thread(
         target=_exit_when_orphaned, args=(batch_pid, ORPHAN_CHECK_S), daemon=True,
         name="closokit-orphan-watchdog",
@@ -281,6 +295,20 @@ def _run_task(
     journal records (the parent then only writes bytes)."""
     return [pack_record(rec, float32_arrays=float32_arrays)
             for rec in _iter_task(analyse, task, warm_start)]
+
+
+def _run_task_streaming(
+    analyse: Callable[..., ItemResult], task: Task, warm_start: bool, float32_arrays: bool = True
+) -> list[str]:
+    """Pool-worker entry point: like :func:`_run_task`, but each record goes to the parent
+    through the worker's result queue as soon as it is done (the parent stores while the
+    task runs, and a crash loses only the item being analysed). Returns the ids sent."""
+    sent = []
+    for rec in _iter_task(analyse, task, warm_start):
+        packed = pack_record(rec, float32_arrays=float32_arrays)
+        _RESULT_QUEUE.put(packed)
+        sent.append(packed.item_id)
+    return sent
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,53 +383,78 @@ class _Runner:
     def run_pool(self, tasks: Sequence[Task], workers: int, ctx: Any) -> None:
         pending: deque[Task] = deque(tasks)
         limit = IN_FLIGHT_PER_WORKER * workers
-        while pending:
-            suspects: list[Task] = []
-            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                                       initargs=(os.getpid(),))
+        results = (ctx if ctx is not None else multiprocessing.get_context()).Queue()
+        received: set[str] = set()  # ids of records that came through the queue
+
+        def drain(block_s: float) -> None:
+            """Emit what the workers streamed; wait up to ``block_s`` for the first record."""
             try:
-                in_flight: dict[Any, Task] = {}
-                broken = False
-                while pending or in_flight:
-                    while pending and len(in_flight) < limit and not broken:
-                        task = pending.popleft()
-                        try:
-                            in_flight[pool.submit(_run_task, self.analyse, task, self.warm_start,
-                                                  self.float32_arrays)] = task
-                        except BrokenProcessPool:
-                            pending.appendleft(task)
-                            broken = True
-                    if not in_flight:
-                        break
-                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        task = in_flight.pop(fut)
-                        try:
-                            records = fut.result()
-                        except BrokenProcessPool:
-                            broken = True
-                            suspects.append(task)
-                            continue
-                        except Exception as exc:  # e.g. a result that cannot be pickled
-                            logger.warning("task of %d items failed (%s); re-running them one by one",
-                                           len(task), _one_line(exc))
-                            suspects.append(task)
-                            continue
-                        for rec in records:
-                            self.emit(rec)
-                    if broken:
-                        suspects.extend(in_flight.values())
-                        in_flight.clear()
-                        break
-            finally:  # on Ctrl-C too: drop queued tasks, let running ones end
-                pool.shutdown(wait=True, cancel_futures=True)
-            if suspects:
-                self.crashes += 1
-                logger.warning(
-                    "a worker process died; re-running the %d items in flight one at a time",
-                    sum(len(t) for t in suspects),
-                )
-                self._isolate(suspects, ctx)
+                packed = results.get(timeout=block_s) if block_s > 0 else results.get_nowait()
+                while True:
+                    received.add(packed.item_id)
+                    self.emit(packed)
+                    packed = results.get_nowait()
+            except queue.Empty:
+                pass
+
+        try:
+            while pending:
+                suspects: list[Task] = []
+                pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+                                           initargs=(os.getpid(), results))
+                try:
+                    in_flight: dict[Any, Task] = {}
+                    broken = False
+                    while pending or in_flight:
+                        while pending and len(in_flight) < limit and not broken:
+                            task = pending.popleft()
+                            try:
+                                in_flight[pool.submit(_run_task_streaming, self.analyse, task,
+                                                      self.warm_start, self.float32_arrays)] = task
+                            except BrokenProcessPool:
+                                pending.appendleft(task)
+                                broken = True
+                        if not in_flight:
+                            break
+                        drain(STREAM_POLL_S)
+                        for fut in [f for f in in_flight if f.done()]:
+                            task = in_flight.pop(fut)
+                            try:
+                                sent = fut.result()
+                            except BrokenProcessPool:
+                                broken = True
+                                suspects.append(task)
+                                continue
+                            except Exception as exc:  # e.g. a result that cannot be pickled
+                                logger.warning("task of %d items failed (%s); re-running them one "
+                                               "by one", len(task), _one_line(exc))
+                                suspects.append(task)
+                                continue
+                            deadline = time.monotonic() + STREAM_LAG_MAX_S
+                            while not received.issuperset(sent):  # the queue may lag the future
+                                if time.monotonic() > deadline:  # lost in transit: run them again
+                                    suspects.append(task)
+                                    break
+                                drain(STREAM_POLL_S)
+                        if broken:
+                            suspects.extend(in_flight.values())
+                            in_flight.clear()
+                            break
+                finally:  # on Ctrl-C too: drop queued tasks, let running ones end
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    drain(0)
+                if suspects:
+                    self.crashes += 1
+                    rest = [t for t in (tuple(e for e in task if e[1] not in received)
+                                        for task in suspects) if t]
+                    logger.warning(
+                        "a worker process died; re-running the %d items in flight one at a time",
+                        sum(len(t) for t in rest),
+                    )
+                    self._isolate(rest, ctx)
+        finally:
+            results.close()
+            results.join_thread()
 
     def _isolate(self, suspects: Sequence[Task], ctx: Any) -> None:
         pool: ProcessPoolExecutor | None = None
