@@ -182,8 +182,7 @@ if HAVE_NUMBA:
             e = eta[k]
             p = asym[k]
             capped = window * h > max_half
-            edge, _, _, area, _, _ = _nb_window_terms(min(window * h, max_half), h, e, capped)
-            a = a / area
+            edge, _, _ = _nb_window_terms(min(window * h, max_half), h, e, capped)
             lor0 = _LOR_NORM * inv_h * e
             gau0 = _GAUSS_NORM * inv_h * (1.0 - e)
             c = col[k]
@@ -217,9 +216,7 @@ if HAVE_NUMBA:
             e = eta[k]
             p = asym[k]
             capped = window * h > max_half
-            edge, dedge_dh, dedge_de, area, darea_dh, darea_de = _nb_window_terms(
-                min(window * h, max_half), h, e, capped)
-            inv_area = 1.0 / area
+            edge, dedge_dh, dedge_de = _nb_window_terms(min(window * h, max_half), h, e, capped)
             c = col[k]
             jc = jcol[k]
             c0 = centre[k]
@@ -237,14 +234,14 @@ if HAVE_NUMBA:
                 else:
                     gau = 0.0
                     ez = 0.0
-                # windowed profile (pV − edge)/area and ∂/∂centre (= −∂/∂x), ∂/∂H, ∂/∂η
-                val = (e * lor + (1.0 - e) * gau - edge) * inv_area
+                # windowed profile pV − edge and ∂/∂centre (= −∂/∂x), ∂/∂H, ∂/∂η
+                val = e * lor + (1.0 - e) * gau - edge
                 dlor_dx = lor * (-8.0 * u * inv_h) / den
                 dgau_dx = gau * (-8.0 * _LN2 * u * inv_h)
-                dc = -(e * dlor_dx + (1.0 - e) * dgau_dx) * inv_area
+                dc = -(e * dlor_dx + (1.0 - e) * dgau_dx)
                 dh = (e * lor * (-1.0 + 8.0 * u2 / den) + (1.0 - e) * gau * (-1.0 + 8.0 * _LN2 * u2)) * inv_h
-                dh = (dh - dedge_dh - val * darea_dh) * inv_area
-                de = (lor - gau - dedge_de - val * darea_de) * inv_area
+                dh = dh - dedge_dh
+                de = lor - gau - dedge_de
                 odd = 2.0 * u * ez
                 da = val * odd
                 if p != 0.0:
