@@ -67,3 +67,31 @@ def test_jacobian_numba_equals_numpy(monkeypatch, per_column: bool) -> None:
         _kernels.accumulate_jacobian(x, centre, fwhm, eta, asym, amp, col, chain, np.zeros((x.size, 3)), comb,
                                      window_fwhm=DEFAULT_WINDOW_FWHM, max_window_half_deg=MAX_WINDOW_HALF_DEG)
         np.testing.assert_allclose(ja.sum(axis=0), comb[0], rtol=1e-10, atol=1e-12 * np.abs(comb).max())
+
+
+def test_refinement_identical_without_numba(monkeypatch) -> None:
+    """The whole fit on the numpy/Python path (what runs without numba) gives the numba result."""
+    from xrdkit import refine as refine_module
+    from xrdkit.instrument import load_instrument
+    from xrdkit.phases import PhaseLibrary
+    from xrdkit.refine import RefineOptions, refine
+    from xrdkit.simulate import resolve_phases
+    from xrdkit.synthetic import PeakProfile, synthetic_pattern
+
+    lib = PhaseLibrary()
+    inst = load_instrument("miniflex600-cuka")
+    x = np.linspace(10.0, 60.0, 1500)
+    pat = synthetic_pattern([lib.get("nbh-fcc").structure, lib.get("al").structure], [0.6, 0.4], x,
+                            names=["nbh-fcc", "al"], profile=PeakProfile(0.004, -0.002, 0.004, 0.5),
+                            rng=np.random.default_rng(11))
+    refls = resolve_phases(["nbh-fcc", "al"], inst, 61.0, library=lib)
+    opts = RefineOptions(refine_asymmetry=True)
+    fast = refine(pat.to_scan(), refls, instrument=inst, options=opts)
+    monkeypatch.setattr(_kernels, "HAVE_NUMBA", False)
+    refine_module._MODEL_CACHE.clear()  # no memoised evaluation of the fast run may be reused
+    slow = refine(pat.to_scan(), refls, instrument=inst, options=opts)
+    assert slow.nfev == fast.nfev
+    np.testing.assert_allclose(slow.theta, fast.theta, rtol=1e-7, atol=1e-10)
+    assert slow.rwp == pytest.approx(fast.rwp, rel=1e-9)
+    for a, b in zip(slow.phases, fast.phases, strict=True):
+        assert a.weight_fraction == pytest.approx(b.weight_fraction, abs=1e-9)
