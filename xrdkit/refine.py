@@ -72,7 +72,6 @@ MAX_SIZE_DEG = 1.0
 LATTICE_BOUND_REL = 0.015
 #: Convergence of the position-only first stage of a cold start (σ; the second stage refines on).
 POSITION_STAGE_SIGMA = 1.0
-_FORCE_ONE_STAGE = False
 
 
 @dataclass(frozen=True)
@@ -648,7 +647,7 @@ def refine(
     # the first evaluation checks the model and, for a one-stage fit, starts the optimiser
     # (a cold start runs two stages: positions first — lattice, zero, displacement — widths held)
     stage1 = np.array([model.keys[j].field not in _WIDTH_FIELDS for j in vidx], dtype=bool)
-    one_stage = _FORCE_ONE_STAGE or warm or stage1.all() or not stage1.any()
+    one_stage = warm or stage1.all() or not stage1.any()
     probe = model.evaluate(theta, jacobian_for=vidx if (per_column and one_stage and vidx.size) else None)
     if probe.n_peaks == 0:
         raise InputError(

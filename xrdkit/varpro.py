@@ -97,7 +97,6 @@ class VPResult:
     message: str
     nfev: int
     njev: int
-    hessian: np.ndarray  # reduced Gauss–Newton matrix H at the solution (p × p)
 
 
 def _sym_solve(g: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -235,7 +234,7 @@ def varpro_lm(
     pt = point(np.clip(np.asarray(theta0, dtype=float), lower, upper), first_evaluation)
     p = pt.theta.size
     if p == 0:
-        return VPResult(pt, True, "no nonlinear parameter varied", nfev, njev, np.zeros((0, 0)))
+        return VPResult(pt, True, "no nonlinear parameter varied", nfev, njev)
     lam = LAMBDA0
     nu = 2.0
     converged = False
@@ -278,9 +277,7 @@ def varpro_lm(
         if gain < ftol * pt.chi2:
             converged, message = True, f"relative decrease of χ² below ftol={ftol:g}"
             break
-    if pt.mw is None:
-        h, g = reduced(pt)
-    return VPResult(pt, converged, message, nfev, njev, h)
+    return VPResult(pt, converged, message, nfev, njev)
 
 
 def _bounded_step(h: np.ndarray, g: np.ndarray, lam: float, diag: np.ndarray,
