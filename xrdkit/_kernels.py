@@ -25,7 +25,7 @@ import os
 
 import numpy as np
 
-from xrdkit.profiles import TINY_FWHM_DEG, peak_matrices, tch_core, window_terms
+from xrdkit.profiles import TINY_FWHM_DEG, PeakMatrices, peak_matrices, tch_core, window_terms
 
 __all__ = ["HAVE_NUMBA", "accumulate_columns", "accumulate_jacobian", "N_CHANNELS", "compute_peak_table", "peak_table"]
 
@@ -273,6 +273,13 @@ def compute_peak_table(*args):
     return (_peak_table if HAVE_NUMBA else peak_table)(*args)
 
 
+def _add_columns(pm: PeakMatrices, amplitude: np.ndarray, column: np.ndarray, out: np.ndarray) -> None:
+    """numpy path: ``out[:, column[k]] += amplitude[k] · profile_k`` from sparse peak matrices."""
+    cmat = np.zeros((amplitude.size, out.shape[1]))
+    cmat[np.arange(amplitude.size), column] = amplitude
+    out += pm.combine({"value": cmat})
+
+
 def accumulate_columns(
     two_theta_deg: np.ndarray,
     centre_deg: np.ndarray,
@@ -312,9 +319,7 @@ def accumulate_columns(
                                column, start, stop, float(window_fwhm), float(max_window_half_deg), out))
     pm = peak_matrices(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan=asymmetry_over_tan,
                        window_fwhm=window_fwhm, max_window_half_deg=max_window_half_deg)
-    cmat = np.zeros((centre_deg.size, out.shape[1]))
-    cmat[np.arange(centre_deg.size), column] = amplitude
-    out += pm.combine({"value": cmat})
+    _add_columns(pm, amplitude, column, out)
     return pm.n_evaluated
 
 
@@ -372,9 +377,7 @@ def accumulate_jacobian(
         chain = dense
     pm = peak_matrices(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan=asymmetry_over_tan,
                        window_fwhm=window_fwhm, max_window_half_deg=max_window_half_deg, derivatives=True)
-    cmat = np.zeros((k, out.shape[1]))
-    cmat[np.arange(k), column] = amplitude
-    out += pm.combine({"value": cmat})
+    _add_columns(pm, amplitude, column, out)
     for slot in np.unique(jcol):
         ch = np.where((jcol == slot)[:, None, None], chain, 0.0)
         jacobian[slot] += pm.combine({"d_centre": ch[:, 0], "d_fwhm": ch[:, 1], "d_eta": ch[:, 2],
