@@ -1,4 +1,5 @@
-"""Shared fixtures: the real measured data in ../shared/realdata and a seeded RNG."""
+"""Shared fixtures: the real measured data in ../shared/realdata, a seeded RNG, the phase
+library and the lab instrument preset."""
 
 from __future__ import annotations
 
@@ -32,3 +33,19 @@ def rng() -> np.random.Generator:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def library():
+    """The bundled phase library."""
+    from xrdkit.phases import PhaseLibrary
+
+    return PhaseLibrary()
+
+
+@pytest.fixture(scope="module")
+def instrument():
+    """The MiniFlex600 Cu Kα preset the synthetic scans are made for."""
+    from xrdkit.instrument import load_instrument
+
+    return load_instrument("miniflex600-cuka")

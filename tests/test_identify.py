@@ -16,8 +16,6 @@ import numpy as np
 import pytest
 
 from xrdkit.identify import identify
-from xrdkit.instrument import load_instrument
-from xrdkit.phases import PhaseLibrary
 from xrdkit.refine import RefineOptions
 from xrdkit.scans import make_scan
 from xrdkit.simulate import resolve_phases
@@ -41,16 +39,6 @@ D_EXTRA_ANGSTROM = 5.85
 #: Keys of the ``xrdkit identify --json`` contract (issue 3).
 CONTRACT_KEYS = {"verdict", "fcc_weight_fraction", "fcc_weight_fraction_sigma", "detection_limit",
                  "evidence", "phases"}
-
-
-@pytest.fixture(scope="module")
-def library():
-    return PhaseLibrary()
-
-
-@pytest.fixture(scope="module")
-def instrument():
-    return load_instrument("miniflex600-cuka")
 
 
 @pytest.fixture(scope="module")

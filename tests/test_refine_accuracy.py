@@ -25,8 +25,6 @@ import math
 import numpy as np
 import pytest
 
-from xrdkit.instrument import load_instrument
-from xrdkit.phases import PhaseLibrary
 from xrdkit.refine import RefinementResult, refine
 from xrdkit.simulate import resolve_phases
 from xrdkit.synthetic import Background, PeakProfile, SyntheticPattern, synthetic_pattern
@@ -52,18 +50,8 @@ PURITIES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @pytest.fixture(scope="module")
-def library() -> PhaseLibrary:
-    return PhaseLibrary()
-
-
-@pytest.fixture(scope="module")
 def structures(library):
     return {n: library.get(n).structure for n in ALL_PHASES}
-
-
-@pytest.fixture(scope="module")
-def instrument():
-    return load_instrument("miniflex600-cuka")
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,6 @@ import numpy as np
 import pytest
 
 from xrdkit.errors import InputError, PhaseError
-from xrdkit.instrument import load_instrument
-from xrdkit.phases import PhaseLibrary
 from xrdkit.refine import RefineOptions, WarmStart, fit_statistics, refine, screen_phases
 from xrdkit.scans import make_scan
 from xrdkit.simulate import resolve_phases
@@ -25,16 +23,6 @@ PROFILE = PeakProfile(u_deg2=0.010, v_deg2=-0.005, w_deg2=0.006, eta=0.5)
 PHASES = ("nbh-fcc", "nacro2", "al")
 #: The synthetic profile is the same for every phase: per-phase broadening is not needed here.
 OPTS = RefineOptions(refine_phase_broadening=False)
-
-
-@pytest.fixture(scope="module")
-def library():
-    return PhaseLibrary()
-
-
-@pytest.fixture(scope="module")
-def instrument():
-    return load_instrument("miniflex600-cuka")
 
 
 @pytest.fixture(scope="module")
