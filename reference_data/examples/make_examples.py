@@ -196,6 +196,17 @@ def _logistic(t_c: float, mid_c: float = 110.0, width_c: float = 15.0) -> float:
     return 1.0 / (1.0 + math.exp(-(t_c - mid_c) / width_c))
 
 
+def _crystallising(c: float) -> tuple[PeakProfile, Background]:
+    """NBH profile and background at crystallised share ``c``: broad, Lorentzian-rich lines over
+    amorphous humps that sharpen and fade as the fcc phase crystallises (constructed)."""
+    nbh = PeakProfile(u_deg2=0.004, v_deg2=-0.002, w_deg2=0.004 + 0.25 * (1 - c) ** 2,
+                      eta=0.4 + 0.3 * (1 - c))
+    bkg = Background(exp_amplitude=900.0, exp_decay_deg=6.0, poly=(60.0, 25.0, -15.0),
+                     humps=((17.0, 8.0, 1800.0 * (1 - c) + 60.0),
+                            (40.0, 14.0, 400.0 * (1 - c) + 20.0)))
+    return nbh, bkg
+
+
 def isopropanol_specs() -> list[ScanSpec]:
     """In-situ heating of an isopropanol-route precursor: fcc NBH crystallises out of an
     amorphous-looking solid as the temperature rises to 180 °C (Be window lines present)."""
@@ -203,11 +214,7 @@ def isopropanol_specs() -> list[ScanSpec]:
     specs = []
     for i, t in enumerate(temps):
         c = _logistic(t)  # crystallised share (constructed)
-        nbh = PeakProfile(u_deg2=0.004, v_deg2=-0.002, w_deg2=0.004 + 0.25 * (1 - c) ** 2,
-                          eta=0.4 + 0.3 * (1 - c))
-        bkg = Background(exp_amplitude=900.0, exp_decay_deg=6.0, poly=(60.0, 25.0, -15.0),
-                         humps=((17.0, 8.0, 1800.0 * (1 - c) + 60.0),
-                                (40.0, 14.0, 400.0 * (1 - c) + 20.0)))
+        nbh, bkg = _crystallising(c)
         specs.append(ScanSpec(
             label=f"isopropanol route, in-situ heating, {t} °C", phases=("nbh-fcc", "be"),
             weight_fractions=(0.97, 0.03), temperature_c=float(t), time_s=900.0 * i,
@@ -280,11 +287,7 @@ def stack_specs() -> list[ScanSpec]:
     specs = []
     for i, t in enumerate(temps):
         c = _logistic(float(t))
-        nbh = PeakProfile(u_deg2=0.004, v_deg2=-0.002, w_deg2=0.004 + 0.25 * (1 - c) ** 2,
-                          eta=0.4 + 0.3 * (1 - c))
-        bkg = Background(exp_amplitude=900.0, exp_decay_deg=6.0, poly=(60.0, 25.0, -15.0),
-                         humps=((17.0, 8.0, 1800.0 * (1 - c) + 60.0),
-                                (40.0, 14.0, 400.0 * (1 - c) + 20.0)))
+        nbh, bkg = _crystallising(c)
         specs.append(ScanSpec(
             label=f"in-situ heating ramp, {t:.1f} °C", phases=base.phases,
             weight_fractions=base.weight_fractions, temperature_c=float(t), time_s=300.0 * i,
