@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from xrdkit.errors import InputError
-from xrdkit.scans import as_1d_float
+from xrdkit.scans import as_1d_float, check_finite
 
 __all__ = [
     "Spectrum",
@@ -182,13 +182,7 @@ def make_spectrum(
     if x.size < min_points:
         raise InputError(f"{x.size} data points; at least {min_points} needed", source=source)
     for what, arr in (("wavenumber axis", x), (f"{kind} values", y)):
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise InputError(
-                f"{what} contains {int(bad.sum())} NaN/inf value(s), first at index {i}",
-                source=source,
-            )
+        check_finite(arr, what, source)
     step = np.diff(x)
     if np.any(step == 0):
         i = int(np.argmax(step == 0))

@@ -15,7 +15,7 @@ import numpy as np
 
 from xrdkit.errors import InputError
 
-__all__ = ["Scan", "make_scan", "as_1d_float"]
+__all__ = ["Scan", "make_scan", "as_1d_float", "check_finite"]
 
 #: Two-theta values must lie strictly inside this open interval (degrees).
 TWO_THETA_LIMITS_DEG = (0.0, 180.0)
@@ -83,6 +83,17 @@ def as_1d_float(values: Any, what: str, source: str) -> np.ndarray:
     return arr
 
 
+def check_finite(arr: np.ndarray, what: str, source: str) -> None:
+    """InputError naming ``what``, ``source``, how many values are NaN/inf and where the first is."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(
+            f"{what} has {int(bad.sum())} non-finite (NaN/inf) values (first at index {i}: {arr[i]})",
+            source=source,
+        )
+
+
 def make_scan(
     two_theta_deg: Any,
     counts: Any,
@@ -132,13 +143,7 @@ def make_scan(
     if x.size < min_points:
         raise InputError(f"scan has {x.size} points; at least {min_points} needed", source=source)
     for arr, what in ((x, "2θ axis"), (y, "intensity")):
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise InputError(
-                f"{what} has {int(bad.sum())} non-finite values (first at index {i}: {arr[i]})",
-                source=source,
-            )
+        check_finite(arr, what, source)
     if (y < 0).any():
         i = int(np.argmax(y < 0))
         raise InputError(
