@@ -344,13 +344,19 @@ def identify(
     # its BIC is decided long before that (non-convergence is recorded as a warning)
     opts = dataclasses.replace(opts, max_nfev=min(opts.max_nfev, MODEL_MAX_NFEV))
 
-    starts = dict(start or {})
+    previous = dict(start or {})
 
-    def fit(label: str, names: Sequence[str]) -> RefinementResult:
+    def fits(label: str, names: Sequence[str], starts: Sequence[WarmStart | None]) -> list[RefinementResult]:
+        """The model ``names`` refined from each start."""
         # refine ignores (and logs) a warm start made for another phase set
-        res = refine(scan, [refls[n] for n in names], instrument=inst, options=opts, start=starts.get(label))
-        log.debug("%s: model %s rwp=%.4f bic=%.1f", scan.source, label, res.rwp, res.bic)
-        return res
+        out = [refine(scan, [refls[n] for n in names], instrument=inst, options=opts, start=st)
+               for st in starts]
+        for res in out:
+            log.debug("%s: model %s rwp=%.4f bic=%.1f", scan.source, label, res.rwp, res.bic)
+        return out
+
+    def lowest(candidates: Sequence[RefinementResult]) -> RefinementResult:
+        return min(candidates, key=lambda r: r.chi2)
 
     # screen every phase with a linear-only fit at the start values (one evaluation): a phase
     # with zero or insignificant scale would only add undetermined parameters, and a scan
@@ -368,7 +374,8 @@ def identify(
     borate_seen = any(c in seen for c in candidates)
     if not borate_seen:
         notes.append("no crystalline closo-borate above 3σ in the screening fit: competing borate models skipped")
-    results["fcc" if has_fcc else "separate"] = fit("fcc" if has_fcc else "separate", base + present)
+    first = "fcc" if has_fcc else "separate"
+    results[first] = fits(first, base + present, [previous.get(first)])[0]
     if has_fcc and separate and borate_seen:
         # competing models are fitted from more than one start and the lowest χ² kept, so the
         # verdict does not hinge on one local minimum: the separate model from this scan's fcc
@@ -377,18 +384,13 @@ def identify(
         # fcc model's shared parameters (instrument, electrode phases) winning, and from the
         # best separate fit with its own (a superset model must not end worse than its subsets;
         # cubic stand-ins can drift onto the NBH lines, so the library-cell start is always kept)
-        sep_fits = []
-        for st in [results["fcc"].warm_start()] + ([starts["separate"]] if "separate" in starts else []):
-            starts["separate"] = st
-            sep_fits.append(fit("separate", separate + present))
-        results["separate"] = min(sep_fits, key=lambda r: r.chi2)
-        mixed_fits = []
-        for st in [merge_warm_starts(r, results["fcc"]) for r in sep_fits] + [
-            merge_warm_starts(results["fcc"], results["separate"])
-        ]:
-            starts["mixed"] = st
-            mixed_fits.append(fit("mixed", [FCC_PHASE] + separate + present))
-        results["mixed"] = min(mixed_fits, key=lambda r: r.chi2)
+        sep_fits = fits("separate", separate + present, [results["fcc"].warm_start()] + (
+            [previous["separate"]] if "separate" in previous else []))
+        results["separate"] = lowest(sep_fits)
+        results["mixed"] = lowest(fits("mixed", [FCC_PHASE] + separate + present, [
+            *(merge_warm_starts(r, results["fcc"]) for r in sep_fits),
+            merge_warm_starts(results["fcc"], results["separate"]),
+        ]))
     scores = tuple(
         ModelScore(label, tuple(p.name for p in r.phases), r.bic, r.rwp, r.gof, r.converged)
         for label, r in results.items()
