@@ -628,24 +628,9 @@ def refine(
     w = 1.0 / sig
     yw = y * w
 
-    def evaluator(idx: np.ndarray, fixed: np.ndarray):
-        """evaluate(tv_sub) for the parameters ``idx`` (positions in the full vector)."""
-
-        def evaluate(tv_sub: np.ndarray):
-            t = fixed.copy()
-            t[idx] = tv_sub
-            ev = model.evaluate(t, jacobian_for=idx if per_column else None)
-            return ev.columns * w[:, None], ev.column_jacobian
-
-        def jacobian(tv_sub: np.ndarray, coef: np.ndarray) -> np.ndarray:
-            t = fixed.copy()
-            t[idx] = tv_sub
-            return model.evaluate(t, coefficients=coef, jacobian_for=idx).jacobian * w[:, None]
-
-        return evaluate, jacobian
-
-    # the first evaluation checks the model and, for a one-stage fit, starts the optimiser
-    # (a cold start runs two stages: positions first — lattice, zero, displacement — widths held)
+    # the first evaluation checks the model and, for a one-stage fit, is the optimiser's start
+    # (the model memoises it); a cold start runs two stages: positions first — lattice, zero,
+    # displacement — widths held
     stage1 = np.array([model.keys[j].field not in _WIDTH_FIELDS for j in vidx], dtype=bool)
     one_stage = warm or stage1.all() or not stage1.any()
     probe = model.evaluate(theta, jacobian_for=vidx if (per_column and one_stage and vidx.size) else None)
@@ -659,13 +644,24 @@ def refine(
             f"{x.size} points cannot determine {vidx.size + n_lin} parameters", source=scan.source
         )
 
-    def solve(idx_free: np.ndarray, t_start: np.ndarray, first=None, converge_sigma=opts.converge_sigma):
-        sub = np.searchsorted(vidx, idx_free)
-        evaluate, jacobian = evaluator(idx_free, t_start)
+    def solve(idx: np.ndarray, t_start: np.ndarray, converge_sigma: float = opts.converge_sigma):
+        """varpro_lm over the parameters ``idx`` (positions in the full vector) from ``t_start``."""
+
+        def evaluate(tv: np.ndarray):
+            t = t_start.copy()
+            t[idx] = tv
+            ev = model.evaluate(t, jacobian_for=idx if per_column else None)
+            return ev.columns * w[:, None], ev.column_jacobian
+
+        def jacobian(tv: np.ndarray, coef: np.ndarray) -> np.ndarray:
+            t = t_start.copy()
+            t[idx] = tv
+            return model.evaluate(t, coefficients=coef, jacobian_for=idx).jacobian * w[:, None]
+
+        sub = np.searchsorted(vidx, idx)
         return varpro_lm(
-            evaluate, jacobian, t_start[idx_free], lo[sub], hi[sub], yw, w, model.nonnegative,
+            evaluate, jacobian, t_start[idx], lo[sub], hi[sub], yw, w, model.nonnegative,
             max_nfev=opts.max_nfev, ftol=opts.ftol, converge_sigma=converge_sigma,
-            first_evaluation=first,
         )
 
     nfev = njev = 0
@@ -675,9 +671,8 @@ def refine(
         r1 = solve(vidx[stage1], t_cur, converge_sigma=max(opts.converge_sigma, POSITION_STAGE_SIGMA))
         t_cur[vidx[stage1]] = r1.point.theta
         nfev, njev = nfev + r1.nfev, njev + r1.njev
-    first = (probe.columns * w[:, None], probe.column_jacobian) if one_stage else None
     try:
-        res = solve(vidx, t_cur, first)
+        res = solve(vidx, t_cur)
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise FitError(f"{scan.source}: optimiser failed: {exc}") from exc
     nfev, njev = nfev + res.nfev, njev + res.njev

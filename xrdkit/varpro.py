@@ -153,7 +153,6 @@ def varpro_lm(
     max_nfev: int = 200,
     ftol: float = 1e-8,
     converge_sigma: float = 0.1,
-    first_evaluation: tuple[np.ndarray, np.ndarray | None] | None = None,
 ) -> VPResult:
     """Levenberg–Marquardt on the variable-projection functional.
 
@@ -180,8 +179,6 @@ def varpro_lm(
         Stop when an accepted step lowers χ² by less than ``ftol · χ²``.
     converge_sigma : float
         Stop when the Gauss–Newton step is shorter than this many standard deviations.
-    first_evaluation : tuple, optional
-        ``evaluate(theta0)`` when the caller already has it (saves one evaluation).
 
     Returns
     -------
@@ -193,10 +190,10 @@ def varpro_lm(
     nfev = 0
     njev = 0
 
-    def point(theta: np.ndarray, given: tuple | None = None) -> VPPoint:
+    def point(theta: np.ndarray) -> VPPoint:
         nonlocal nfev
         nfev += 1
-        aw, dw = evaluate(theta) if given is None else given
+        aw, dw = evaluate(theta)
         gram = aw.T @ aw
         rhs = aw.T @ yw
         usable = np.diag(gram) > 0
@@ -231,7 +228,7 @@ def varpro_lm(
                 h = h + e_act.T @ _sym_solve(ata, e_act)
         return 0.5 * (h + h.T), pt.mw.T @ pt.resid
 
-    pt = point(np.clip(np.asarray(theta0, dtype=float), lower, upper), first_evaluation)
+    pt = point(np.clip(np.asarray(theta0, dtype=float), lower, upper))
     p = pt.theta.size
     if p == 0:
         return VPResult(pt, True, "no nonlinear parameter varied", nfev, njev)
