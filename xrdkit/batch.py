@@ -106,7 +106,8 @@ TASKS_PER_WORKER = 4
 IN_FLIGHT_PER_WORKER = 2
 #: How long the parent waits for a streamed record before it looks at the tasks again (s).
 STREAM_POLL_S = 0.05
-#: Longest wait for records a finished task streamed (s); missing ones are re-run.
+#: Longest wait, once the pool has shut down, for records a finished task streamed (s);
+#: missing ones are re-run (with a broken pool, at once: its killed workers send nothing more).
 STREAM_LAG_MAX_S = 60.0
 #: How often a local worker checks that the batch process is still alive (seconds).
 ORPHAN_CHECK_S = 0.2
@@ -402,6 +403,7 @@ class _Runner:
                 suspects: list[Task] = []
                 pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
                                            initargs=(os.getpid(), results))
+                lagging: list[tuple[Task, frozenset[str]]] = []  # finished, records not all here yet
                 try:
                     in_flight: dict[Any, Task] = {}
                     broken = False
@@ -430,19 +432,29 @@ class _Runner:
                                                "by one", len(task), _one_line(exc))
                                 suspects.append(task)
                                 continue
-                            deadline = time.monotonic() + STREAM_LAG_MAX_S
-                            while not received.issuperset(sent):  # the queue may lag the future
-                                if time.monotonic() > deadline:  # lost in transit: run them again
-                                    suspects.append(task)
-                                    break
-                                drain(STREAM_POLL_S)
+                            if not received.issuperset(sent):  # the queue may lag the future
+                                lagging.append((task, frozenset(sent)))
                         if broken:
                             suspects.extend(in_flight.values())
                             in_flight.clear()
                             break
                 finally:  # on Ctrl-C too: drop queued tasks, let running ones end
-                    pool.shutdown(wait=True, cancel_futures=True)
+                    # keep draining while the pool shuts down: an exiting worker flushes its
+                    # records into the queue first and would block on a full pipe otherwise
+                    closer = threading.Thread(target=pool.shutdown, kwargs={"wait": True, "cancel_futures": True},
+                                              name="closokit-pool-shutdown", daemon=True)
+                    closer.start()
+                    while closer.is_alive():
+                        drain(STREAM_POLL_S)
+                    closer.join()
                     drain(0)
+                    # every worker has exited, so whatever it streamed has arrived; records of a
+                    # worker killed with a broken pool never will: run those items again
+                    deadline = time.monotonic() + STREAM_LAG_MAX_S
+                    while any(not received.issuperset(ids) for _, ids in lagging) and time.monotonic() < deadline \
+                            and not broken:
+                        drain(STREAM_POLL_S)
+                    suspects.extend(t for t, ids in lagging if not received.issuperset(ids))
                 if suspects:
                     self.crashes += 1
                     rest = [t for t in (tuple(e for e in task if e[1] not in received)
