@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xrdkit import _kernels
+from xrdkit import _jit, _kernels
 from xrdkit.profiles import DEFAULT_WINDOW_FWHM, MAX_WINDOW_HALF_DEG
 
-pytestmark = pytest.mark.skipif(not _kernels.HAVE_NUMBA, reason="numba not installed: only the numpy path runs")
+pytestmark = pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba not installed: only the numpy path runs")
 
 
 def _peaks(rng: np.random.Generator, k: int = 25):
@@ -23,9 +23,9 @@ def _peaks(rng: np.random.Generator, k: int = 25):
 
 def _both(monkeypatch, fn):
     out_nb = fn()
-    monkeypatch.setattr(_kernels, "HAVE_NUMBA", False)
+    monkeypatch.setattr(_jit, "HAVE_NUMBA", False)
     out_np = fn()
-    monkeypatch.setattr(_kernels, "HAVE_NUMBA", True)
+    monkeypatch.setattr(_jit, "HAVE_NUMBA", True)
     return out_nb, out_np
 
 
@@ -87,7 +87,7 @@ def test_refinement_identical_without_numba(monkeypatch) -> None:
     refls = resolve_phases(["nbh-fcc", "al"], inst, 61.0, library=lib)
     opts = RefineOptions(refine_asymmetry=True)
     fast = refine(pat.to_scan(), refls, instrument=inst, options=opts)
-    monkeypatch.setattr(_kernels, "HAVE_NUMBA", False)
+    monkeypatch.setattr(_jit, "HAVE_NUMBA", False)
     refine_module._MODEL_CACHE.clear()  # no memoised evaluation of the fast run may be reused
     slow = refine(pat.to_scan(), refls, instrument=inst, options=opts)
     assert slow.nfev == fast.nfev

@@ -10,7 +10,7 @@ one pass over the (peak, point) pairs:
 numba is an optional accelerator (``pip install numba``; it is a dependency of
 closokit, but the package stays correct without it): when it cannot be imported, or
 ``XRDKIT_NO_NUMBA=1`` is set, the same functions run on :func:`xrdkit.profiles.peak_matrices`
-(sparse matrices, about 5–10× slower). :data:`HAVE_NUMBA` tells which one is active.
+(sparse matrices, about 5–10× slower). :data:`xrdkit._jit.HAVE_NUMBA` tells which one is active.
 
 The profile and its derivatives are those of :mod:`xrdkit.profiles` (pseudo-Voigt
 with common FWHM, first Bérar–Baldinozzi asymmetry term); tests check the two paths
@@ -19,17 +19,15 @@ against each other.
 
 from __future__ import annotations
 
-import logging
 import math
-import os
 
 import numpy as np
 
+from xrdkit import _jit
+from xrdkit._jit import HAVE_NUMBA, numba
 from xrdkit.profiles import TINY_FWHM_DEG, PeakMatrices, peak_matrices, tch_core, window_terms
 
 __all__ = ["HAVE_NUMBA", "accumulate_columns", "accumulate_jacobian", "N_CHANNELS", "compute_peak_table", "peak_table"]
-
-log = logging.getLogger(__name__)
 
 #: Per-peak derivative channels of the Jacobian kernel: ∂/∂centre, ∂/∂FWHM, ∂/∂η,
 #: ∂ ln(amplitude) (multiplies the profile value) and ∂/∂(P/tanθ) (asymmetry).
@@ -39,18 +37,6 @@ _LN2 = math.log(2.0)
 _GAUSS_NORM = 2.0 * math.sqrt(_LN2 / math.pi)
 _LOR_NORM = 2.0 / math.pi
 
-try:  # pragma: no cover - exercised by whichever environment runs the tests
-    if os.environ.get("XRDKIT_NO_NUMBA", "").strip() not in ("", "0"):
-        raise ImportError("disabled by XRDKIT_NO_NUMBA")
-    import numba
-
-    HAVE_NUMBA = True
-except ImportError as _exc:  # pragma: no cover
-    numba = None
-    HAVE_NUMBA = False
-    log.info("numba not available (%s): pattern model runs on numpy (slower)", _exc)
-
-
 def _windows(x: np.ndarray, centre: np.ndarray, fwhm: np.ndarray, window_fwhm: float,
              max_half_deg: float) -> tuple[np.ndarray, np.ndarray]:
     half = np.minimum(window_fwhm * fwhm, max_half_deg)
@@ -58,24 +44,29 @@ def _windows(x: np.ndarray, centre: np.ndarray, fwhm: np.ndarray, window_fwhm: f
             np.searchsorted(x, centre + half, side="right"))
 
 
-#: Most chain entries one peak can have (3 shifts + 6 lattice + 2×(4 Gaussian + 3 Lorentzian)
-#: widths + B + March–Dollase + asymmetry).
-_MAX_CHAIN_PER_PEAK = 32
+#: Most chain entries one peak can have (3 shifts + 5 channels × 6 lattice + 2×(4 Gaussian +
+#: 3 Lorentzian) widths + B + March–Dollase + asymmetry).
+_MAX_CHAIN_PER_PEAK = 51
 _tch = tch_core  # replaced by its compiled version below (peak_table resolves it at compile time)
 
 
-def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, height, theta, gi, st_idx, sz_idx, b_idx, md_idx,
-               radius, min_hg, jpos, want_chain):
+def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta, gi, st_idx, sz_idx, b_idx,
+               md_idx, radius, min_hg, jpos, want_chain):
     """Per-peak centre, TCH FWHM and η, asymmetry and (optionally) the sparse chain-rule list.
 
     Plain loops and array expressions only: compiled by numba when available, else run as
     Python (correct, slower). Arguments are flat arrays over the k peaks in range
-    (``tt`` 2θ at the lattice, ``lam`` wavelength, ``q`` 1/d², ``dq`` (k, L) ∂(1/d²)/∂ of the
+    (``tt`` Bragg 2θ at the lattice, ``lam`` wavelength, ``q`` 1/d², ``dq`` (k, L) ∂(1/d²)/∂ of the
     phase's lattice parameters ``lat_par[phase]`` (key indices, −1 padded), ``phase_of``,
-    ``dln_md`` ∂ln(March–Dollase)/∂ratio, ``height`` the peak's amplitude times its linear
+    ``dln_md`` ∂ln(March–Dollase)/∂ratio, ``dln_lp`` ∂ln(Lorentz–polarisation)/∂2θ (1/deg),
+    ``height`` the peak's amplitude times its linear
     coefficient), the full parameter vector ``theta`` with the key indices of the global
     fields ``gi`` and of the per-phase strain/size/B/March–Dollase, the goniometer radius,
     the Gaussian-FWHM floor, and ``jpos`` (key index → Jacobian column or −1).
+
+    A lattice parameter moves the Bragg angle, and with it the centre (through the
+    displacement and transparency terms as well), both widths, η, the asymmetry term and the
+    Lorentz–polarisation factor; and it changes the Debye–Waller factor through 1/d².
 
     Returns
     -------
@@ -86,7 +77,8 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, height, theta, gi, st_
     """
     k = tt.size
     rad2deg = 180.0 / np.pi
-    th = tt * (np.pi / 360.0)
+    dth_dtt = np.pi / 360.0
+    th = tt * dth_dtt
     cos_t = np.cos(th)
     tan_t = np.tan(th)
     sin_2t = np.sin(2.0 * th)
@@ -124,18 +116,34 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, height, theta, gi, st_
         d_u = tan2[i] * inv2hg
         d_y = inv_cos[i] * live
         m = 0
-        # ∂centre: zero shift, displacement, transparency, lattice (through 1/d²)
+        # ∂centre: zero shift, displacement, transparency
         loc_ch[m], loc_par[m], loc_val[m] = 0, gi[0], 1.0
         m += 1
         loc_ch[m], loc_par[m], loc_val[m] = 0, gi[1], c_disp * cos_t[i]
         m += 1
         loc_ch[m], loc_par[m], loc_val[m] = 0, gi[2], c_pen * sin_2t[i]
         m += 1
+        # lattice: through the Bragg angle (per degree of 2θ: centre, widths, η, LP, asymmetry)
+        # and through 1/d² in the Debye–Waller factor
         dtt_dq = rad2deg * lam[i] / (2.0 * np.sqrt(q[i]) * cos_t[i])
+        sec2 = inv_cos[i] * inv_cos[i]
+        s_centre = 1.0 - (c_disp * disp * np.sin(th[i]) - 2.0 * c_pen * pen * np.cos(2.0 * th[i])) * dth_dtt
+        dhg = inv2hg * (2.0 * (u + strain[i]) * tan_t[i] + v) * sec2 * dth_dtt
+        dhl = live * (xx * sec2 + (yy + size[i]) * tan_t[i] * inv_cos[i]) * dth_dtt
+        s_fwhm = dh_dg[i] * dhg + dh_dl[i] * dhl
+        s_eta = de_dg[i] * dhg + de_dl[i] * dhl
+        s_asym = -asym_p / (np.sin(th[i]) ** 2) * dth_dtt
+        b_half = theta[b_idx[p]] / 2.0
         for ll in range(lat_par.shape[1]):
-            if lat_par[p, ll] >= 0:
-                loc_ch[m], loc_par[m], loc_val[m] = 0, lat_par[p, ll], dtt_dq * dq[i, ll]
-                m += 1
+            par = lat_par[p, ll]
+            if par >= 0:
+                dtt = dtt_dq * dq[i, ll]
+                loc_ch[m], loc_par[m], loc_val[m] = 0, par, s_centre * dtt
+                loc_ch[m + 1], loc_par[m + 1], loc_val[m + 1] = 1, par, s_fwhm * dtt
+                loc_ch[m + 2], loc_par[m + 2], loc_val[m + 2] = 2, par, s_eta * dtt
+                loc_ch[m + 3], loc_par[m + 3], loc_val[m + 3] = 3, par, dln_lp[i] * dtt - b_half * dq[i, ll]
+                loc_ch[m + 4], loc_par[m + 4], loc_val[m + 4] = 4, par, s_asym * dtt
+                m += 5
         # ∂FWHM and ∂η through the Gaussian (U, V, W, strain) and Lorentzian (X, Y, size) widths
         for par, dg in ((gi[3], d_u), (gi[4], tan_t[i] * inv2hg), (gi[5], inv2hg), (st_idx[p], d_u)):
             loc_ch[m], loc_par[m], loc_val[m] = 1, par, dh_dg[i] * dg
@@ -270,7 +278,7 @@ if HAVE_NUMBA:
 
 def compute_peak_table(*args):
     """:func:`peak_table`, compiled when numba is active (same arguments and results)."""
-    return (_peak_table if HAVE_NUMBA else peak_table)(*args)
+    return (_peak_table if _jit.HAVE_NUMBA else peak_table)(*args)
 
 
 def _add_columns(pm: PeakMatrices, amplitude: np.ndarray, column: np.ndarray, out: np.ndarray) -> None:
@@ -314,7 +322,7 @@ def accumulate_columns(
         Number of (peak, point) pairs evaluated.
     """
     start, stop = _windows(two_theta_deg, centre_deg, fwhm_deg, window_fwhm, max_window_half_deg)
-    if HAVE_NUMBA:
+    if _jit.HAVE_NUMBA:
         return int(_nb_columns(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan, amplitude,
                                column, start, stop, float(window_fwhm), float(max_window_half_deg), out))
     pm = peak_matrices(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan=asymmetry_over_tan,
@@ -360,7 +368,7 @@ def accumulate_jacobian(
     start, stop = _windows(two_theta_deg, centre_deg, fwhm_deg, window_fwhm, max_window_half_deg)
     jcol = np.zeros(centre_deg.size, dtype=np.intp) if jacobian_column is None else jacobian_column
     k = centre_deg.size
-    if HAVE_NUMBA:
+    if _jit.HAVE_NUMBA:
         if isinstance(chain, tuple):
             ptr, ch, par, val = chain
         else:

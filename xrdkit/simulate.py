@@ -24,6 +24,7 @@ V the cell volume.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -74,6 +75,8 @@ PHASE_DEFAULTS = {"b_iso": 0.0, "march_dollase": 1.0, "strain_deg2": 0.0, "size_
 #: Floor of the Gaussian FWHM (deg): a Caglioti U tan²θ + V tanθ + W that dips below
 #: it is held there (and its gradient is zero), so a negative V cannot produce zero widths.
 MIN_GAUSS_FWHM_DEG = 1e-3
+#: Step (deg 2θ) of the central difference of the Lorentz–polarisation factor.
+LP_STEP_DEG = 1e-4
 #: Evaluations a model remembers (a screening evaluation, the end point of the last fit and its trial points).
 EVALUATION_MEMO_SIZE = 4
 #: Tolerance on weight fractions summing to one.
@@ -101,8 +104,10 @@ class Evaluation:
 
     Attributes
     ----------
-    columns : ndarray, shape (n, m)
-        Phase / Pawley-family / background columns at unit coefficient.
+    peak_columns : ndarray, shape (n, m_peaks)
+        Phase / Pawley-family columns at unit coefficient (they vary with θ).
+    background : ndarray, shape (n, m_b)
+        The background basis (the same for every θ).
     jacobian : ndarray, shape (n, p) or None
         ∂(columns @ coefficients)/∂θ for the requested parameters (when coefficients were given).
     n_peaks, n_evaluated : int
@@ -112,11 +117,19 @@ class Evaluation:
         parameter, point), so that ∂(columns @ c)/∂θ = ``Σ_c c[c]·column_jacobian[c].T``.
     """
 
-    columns: np.ndarray
+    peak_columns: np.ndarray
+    background: np.ndarray
     jacobian: np.ndarray | None
     n_peaks: int
     n_evaluated: int
     column_jacobian: np.ndarray | None = None
+
+    @functools.cached_property
+    def columns(self) -> np.ndarray:
+        """All linear columns, peaks then background (n, m), read-only."""
+        out = np.hstack([self.peak_columns, self.background])
+        out.flags.writeable = False
+        return out
 
 
 def _md_factor(cos2: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -187,6 +200,7 @@ class PatternModel:
         self.background_basis = (
             chebyshev.chebvander(xs, background_terms - 1) if background_terms else np.zeros((self.x.size, 0))
         )
+        self.background_basis.flags.writeable = False  # shared by every evaluation
         self.n_columns = self.n_peak_columns + self.background_basis.shape[1]
         self.nonnegative = np.zeros(self.n_columns, dtype=bool)
         self.nonnegative[: self.n_peak_columns] = True
@@ -316,7 +330,7 @@ class PatternModel:
             self._memo.move_to_end(key)
             return hit
         ev = self._evaluate(theta, None, jacobian_for)
-        for arr in (ev.columns, ev.column_jacobian):
+        for arr in (ev.peak_columns, ev.column_jacobian):
             if arr is not None:
                 arr.flags.writeable = False
         self._memo[key] = ev
@@ -333,8 +347,7 @@ class PatternModel:
         jidx = np.asarray([] if jacobian_for is None else jacobian_for, dtype=np.intp)
         npar = jidx.size
         n = self.x.size
-        columns = np.zeros((n, self.n_columns))
-        columns[:, self.n_peak_columns:] = self.background_basis
+        columns = np.zeros((n, self.n_peak_columns))
         nfam = self._fam_phase.size
         if nfam == 0 or self._lam.size == 0:
             return self._empty(columns, want_jac, combined, npar)
@@ -376,16 +389,19 @@ class PatternModel:
         tt = tt_all[sel]
         fam = self._pk_fam[sel]
         col = self._pk_col[sel]
-        inten = (self._pk_lam_w[sel] * base[fam]) * self.instrument.lorentz_polarisation(tt)
+        lp = self.instrument.lorentz_polarisation
+        inten = (self._pk_lam_w[sel] * base[fam]) * lp(tt)
         if want_jac:
             # effective peak areas: with coefficients one Jacobian, else one per peak column
             height = inten * np.asarray(coefficients, dtype=float)[col] if combined else inten
             jpos = np.full(len(self.keys), -1, dtype=np.intp)
             jpos[jidx] = np.arange(npar)
+            # ∂ln LP/∂2θ (the lattice moves the Bragg angle), central difference of the instrument's LP
+            dln_lp = (np.log(lp(tt + LP_STEP_DEG)) - np.log(lp(tt - LP_STEP_DEG))) / (2.0 * LP_STEP_DEG)
         else:
-            height, jpos = inten, self._no_jpos
+            height, jpos, dln_lp = inten, self._no_jpos, tt
         centre, fwhm, eta, asym, *chain = compute_peak_table(
-            tt, self._pk_lam[sel], q[fam], dq[fam], self._lat_par, self._pk_phase[sel], dln_md[fam], height,
+            tt, self._pk_lam[sel], q[fam], dq[fam], self._lat_par, self._pk_phase[sel], dln_md[fam], dln_lp, height,
             theta, self._g, self._phase_idx["strain_deg2"], self._phase_idx["size_deg"],
             self._phase_idx["b_iso"], self._phase_idx["march_dollase"], float(radius), MIN_GAUSS_FWHM_DEG,
             jpos, want_jac,
@@ -395,7 +411,7 @@ class PatternModel:
                 self.x, centre, fwhm, eta, asym, inten, col, columns,
                 window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
             )
-            return Evaluation(columns, None, k, n_eval)
+            return Evaluation(columns, self.background_basis, None, k, n_eval)
         jac = np.zeros((1 if combined else self.n_peak_columns, npar, n))
         n_eval = accumulate_jacobian(
             self.x, centre, fwhm, eta, asym, inten, col, tuple(chain), columns, jac,
@@ -403,16 +419,16 @@ class PatternModel:
             window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
         )
         if combined:
-            return Evaluation(columns, jac[0].T, k, n_eval)
-        return Evaluation(columns, None, k, n_eval, column_jacobian=jac)
+            return Evaluation(columns, self.background_basis, jac[0].T, k, n_eval)
+        return Evaluation(columns, self.background_basis, None, k, n_eval, column_jacobian=jac)
 
     def _empty(self, columns: np.ndarray, want_jac: bool, combined: bool, npar: int) -> Evaluation:
-        n = self.x.size
+        n, bg = self.x.size, self.background_basis
         if not want_jac:
-            return Evaluation(columns, None, 0, 0)
+            return Evaluation(columns, bg, None, 0, 0)
         if combined:
-            return Evaluation(columns, np.zeros((n, npar)), 0, 0)
-        return Evaluation(columns, None, 0, 0, column_jacobian=np.zeros((self.n_peak_columns, npar, n)))
+            return Evaluation(columns, bg, np.zeros((n, npar)), 0, 0)
+        return Evaluation(columns, bg, None, 0, 0, column_jacobian=np.zeros((self.n_peak_columns, npar, n)))
 
 
 # ---------------------------------------------------------------------- phases

@@ -1,0 +1,44 @@
+"""Optional numba compilation for xrdkit's inner loops.
+
+numba is a dependency of closokit, but every compiled function is also plain Python/numpy
+that runs as it is when numba cannot be imported or ``XRDKIT_NO_NUMBA=1`` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import TypeVar
+
+__all__ = ["HAVE_NUMBA", "jit", "numba"]
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable)
+
+try:  # pragma: no cover - exercised by whichever environment runs the tests
+    if os.environ.get("XRDKIT_NO_NUMBA", "").strip() not in ("", "0"):
+        raise ImportError("disabled by XRDKIT_NO_NUMBA")
+    import numba
+
+    HAVE_NUMBA = True
+except ImportError as _exc:  # pragma: no cover
+    numba = None
+    HAVE_NUMBA = False
+    log.info("numba not available (%s): xrdkit runs its loops in numpy (slower)", _exc)
+
+
+def jit(func: F) -> F:
+    """``func`` compiled by numba (``nopython``, cached on disk), or ``func`` itself when
+    numba is not active at import. Compiled functions call each other compiled; the plain
+    function stays available as ``.py_func``.
+
+    Unlike the pattern kernels (:mod:`xrdkit._kernels`), which also look at
+    :data:`HAVE_NUMBA` when called, these are fixed at import: run a process with
+    ``XRDKIT_NO_NUMBA=1`` to get the plain path everywhere.
+    """
+    if numba is None:
+        func.py_func = func  # type: ignore[attr-defined]
+        return func
+    return numba.njit(cache=True, nogil=True)(func)
