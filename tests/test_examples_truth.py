@@ -50,10 +50,6 @@ def test_electrode_purities_match_the_truth(chunk: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "known limitation: a few % fcc beside the separate cubic stand-ins (whose lines lie near the "
-    "NBH ones) lands in different minima of the mixed model depending on the warm-start path "
-    "(0–14 % for a 5 % truth); the reported σ (0.1–0.2 %) does not cover it"))
 @pytest.mark.parametrize("chunk", [100, 2])
 def test_methanol_series_is_separate_with_little_fcc(chunk: int) -> None:
     """Methanol route: separately crystallised borates, 0–8 % fcc: purity within 2 % (absolute)

@@ -111,6 +111,31 @@ def test_warm_start_same_answer_fewer_evaluations(structures, refls, instrument,
     assert prev.phase("nbh-fcc").lattice["a"] == pytest.approx(10.029, abs=0.002)
 
 
+def test_warm_start_carries_the_curvature_and_bounds_stay_on_the_phase_cell(structures, refls, instrument,
+                                                                             base_fit):
+    """A series warm start passes H along (same minimum); lattice bounds are centred on the
+    phase's own cell, so a start near the edge cannot push them further scan after scan."""
+    _pat0, prev = base_fit
+    assert prev.curvature is not None and len(prev.curvature_labels) == prev.curvature.shape[0]
+    pat = _nbh_al(structures, seed=3, a_nbh=10.031)
+    phases = [refls["nbh-fcc"], refls["al"]]
+    with_h = refine(pat.to_scan(), phases, instrument=instrument, options=OPTS, start=prev)
+    bare = WarmStart(prev.theta.copy(), prev.theta_labels)  # no curvature: H computed at the start
+    without_h = refine(pat.to_scan(), phases, instrument=instrument, options=OPTS, start=bare)
+    assert with_h.njev <= without_h.njev
+    assert with_h.phase("nbh-fcc").lattice["a"] == pytest.approx(without_h.phase("nbh-fcc").lattice["a"],
+                                                                 abs=0.05 * with_h.phase("nbh-fcc").lattice_sigma["a"])
+    # a start 1.4 % above the library cell: the upper bound stays at library × 1.015
+    theta = prev.theta.copy()
+    j = prev.theta_labels.index("nbh_fcc_a")
+    theta[j] = 10.029 * 1.014
+    far = refine(pat.to_scan(), phases, instrument=instrument, options=OPTS,
+                 start=WarmStart(theta, prev.theta_labels))
+    k = far.parameters.index("nbh_fcc_a")
+    assert far.parameters.upper[k] == pytest.approx(10.029 * 1.015)
+    assert far.parameters.lower[k] == pytest.approx(10.029 * 0.985)
+
+
 def test_warm_start_from_other_model_is_ignored(structures, refls, instrument, base_fit):
     _pat, prev = base_fit
     pat = synthetic_pattern([structures["al"]], [1.0], GRID_DEG, names=["al"], profile=PROFILE,

@@ -68,7 +68,7 @@ _ZERO_NATURAL = frozenset({"strain_deg2", "size_deg", "penetration_depth_mm", "u
 #: (size 1° ≈ 8 nm Scherrer size at 15° 2θ, Cu Kα: nanocrystalline NBH early in an anneal).
 MAX_STRAIN_DEG2 = 0.05
 MAX_SIZE_DEG = 1.0
-#: Relative lattice bounds around the start value (±1.5 %: NBH expands ≈ 0.5 % from 25 to 180 °C).
+#: Relative lattice bounds around the phase's own cell (±1.5 %: NBH expands ≈ 0.5 % from 25 to 180 °C).
 LATTICE_BOUND_REL = 0.015
 #: Convergence of the position-only first stage of a cold start (σ; the second stage refines on).
 POSITION_STAGE_SIGMA = 1.0
@@ -131,10 +131,17 @@ class RefineOptions:
 
 @dataclass(frozen=True)
 class WarmStart:
-    """The nonlinear parameters of a previous fit, small enough to send between processes."""
+    """The nonlinear parameters of a previous fit, small enough to send between processes.
+
+    ``curvature`` is the Gauss–Newton matrix of the varied parameters (named by
+    ``curvature_labels``) at the previous solution: a fit that varies the same parameters
+    takes its first step with it instead of computing it.
+    """
 
     theta: np.ndarray
     theta_labels: tuple[str, ...]
+    curvature: np.ndarray | None = None
+    curvature_labels: tuple[str, ...] = ()
 
 
 def merge_warm_starts(*starts: WarmStart | RefinementResult | None) -> WarmStart:
@@ -250,6 +257,8 @@ class RefinementResult:
     theta: np.ndarray
     theta_labels: tuple[str, ...]
     elapsed_s: float
+    curvature: np.ndarray | None = field(default=None, repr=False)
+    curvature_labels: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def residual(self) -> np.ndarray:
@@ -267,7 +276,7 @@ class RefinementResult:
 
     def warm_start(self) -> WarmStart:
         """Starting point for the next scan of a series."""
-        return WarmStart(self.theta.copy(), tuple(self.theta_labels))
+        return WarmStart(self.theta.copy(), tuple(self.theta_labels), self.curvature, self.curvature_labels)
 
     def phase(self, name: str) -> PhaseResult:
         """The result of one phase by name."""
@@ -342,9 +351,13 @@ def fit_statistics(observed: np.ndarray, calculated: np.ndarray, sigma: np.ndarr
 
 
 def _parameter_bounds(
-    model: PatternModel, theta0: np.ndarray, opts: RefineOptions
+    model: PatternModel, theta0: np.ndarray, opts: RefineOptions, reference: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Which nonlinear parameters vary, their bounds, and the start clipped into them.
+
+    Lattice and zero-shift bounds are centred on ``reference`` (the phases' own cells and the
+    instrument's zero), not on the start: a series of warm starts cannot walk a phase's cell
+    out of its range scan by scan (a cubic stand-in drifting onto the NBH lines, say).
 
     Returns
     -------
@@ -364,12 +377,13 @@ def _parameter_bounds(
         widths -= {"u_deg2", "x_deg", "y_deg"}
     for j, key in enumerate(model.keys):
         val = float(theta0[j])
+        ref = float(reference[j])
         vary = False
         lo, hi = -np.inf, np.inf
         f = key.field
         if key.phase is None:
             if f == "zero_shift_deg":
-                vary, lo, hi = opts.refine_zero, val - 0.5, val + 0.5
+                vary, lo, hi = opts.refine_zero, ref - 0.5, ref + 0.5
             elif f == "displacement_mm":
                 vary, lo, hi = opts.refine_displacement, -1.5, 1.5
             elif f == "penetration_depth_mm":
@@ -393,9 +407,9 @@ def _parameter_bounds(
         elif f == "size_deg":
             vary, lo, hi = opts.refine_phase_broadening, 0.0, MAX_SIZE_DEG
         elif f in ("alpha", "beta", "gamma"):
-            vary, lo, hi = opts.refine_lattice, val - 3.0, val + 3.0
+            vary, lo, hi = opts.refine_lattice, ref - 3.0, ref + 3.0
         else:
-            vary, lo, hi = opts.refine_lattice, val * (1 - LATTICE_BOUND_REL), val * (1 + LATTICE_BOUND_REL)
+            vary, lo, hi = opts.refine_lattice, ref * (1 - LATTICE_BOUND_REL), ref * (1 + LATTICE_BOUND_REL)
         vary_a[j], lower[j], upper[j] = vary, lo, hi
         theta[j] = min(max(val, lo), hi)
     return vary_a, lower, upper, theta
@@ -607,7 +621,8 @@ def refine(
     po = {names.index(n): tuple(ax) for n, ax in opts.preferred_orientation.items()}
     model = _pattern_model(refls, x, inst, tuple(n in opts.pawley for n in names), opts.background_terms,
                            tuple(sorted(po.items())), opts.window_fwhm)
-    theta0 = model.initial_vector(inst)
+    reference = model.initial_vector(inst)
+    theta0 = reference.copy()
     warm = False
     if start is not None:
         # take every parameter the start knows by name; warm (one stage) only if it knows all
@@ -619,7 +634,7 @@ def refine(
         warm = len(hits) == len(model_labels)
         if not hits:
             log.info("%s: warm start shares no parameter with this model; cold start", scan.source)
-    vary, lower, upper, theta = _parameter_bounds(model, theta0, opts)
+    vary, lower, upper, theta = _parameter_bounds(model, theta0, opts, reference)
     labels = model.labels()
     vidx = np.nonzero(vary)[0]
     lo, hi = lower[vidx], upper[vidx]
@@ -627,6 +642,7 @@ def refine(
     per_column = model.n_peak_columns <= PER_COLUMN_JACOBIAN_MAX
     w = 1.0 / sig
     yw = y * w
+    fixed = model.background_basis * w[:, None]
 
     # the first evaluation checks the model and, for a one-stage fit, is the optimiser's start
     # (the model memoises it); a cold start runs two stages: positions first — lattice, zero,
@@ -638,20 +654,21 @@ def refine(
         raise InputError(
             f"no reflection of {names} falls in {x[0]:.2f}–{x[-1]:.2f}° 2θ", source=scan.source
         )
-    n_lin = int(np.count_nonzero(probe.columns.any(axis=0)))
+    n_lin = int(np.count_nonzero(probe.peak_columns.any(axis=0))) + model.background_basis.shape[1]
     if x.size <= vidx.size + n_lin:
         raise InputError(
             f"{x.size} points cannot determine {vidx.size + n_lin} parameters", source=scan.source
         )
 
-    def solve(idx: np.ndarray, t_start: np.ndarray, converge_sigma: float = opts.converge_sigma):
+    def solve(idx: np.ndarray, t_start: np.ndarray, converge_sigma: float = opts.converge_sigma,
+              curvature: np.ndarray | None = None):
         """varpro_lm over the parameters ``idx`` (positions in the full vector) from ``t_start``."""
 
         def evaluate(tv: np.ndarray):
             t = t_start.copy()
             t[idx] = tv
             ev = model.evaluate(t, jacobian_for=idx if per_column else None)
-            return ev.columns * w[:, None], ev.column_jacobian
+            return ev.peak_columns * w[:, None], ev.column_jacobian
 
         def jacobian(tv: np.ndarray, coef: np.ndarray) -> np.ndarray:
             t = t_start.copy()
@@ -660,8 +677,8 @@ def refine(
 
         sub = np.searchsorted(vidx, idx)
         return varpro_lm(
-            evaluate, jacobian, t_start[idx], lo[sub], hi[sub], yw, w, model.nonnegative,
-            max_nfev=opts.max_nfev, ftol=opts.ftol, converge_sigma=converge_sigma,
+            evaluate, jacobian, t_start[idx], lo[sub], hi[sub], yw, w, model.nonnegative, fixed=fixed,
+            max_nfev=opts.max_nfev, ftol=opts.ftol, converge_sigma=converge_sigma, curvature=curvature,
         )
 
     nfev = njev = 0
@@ -671,8 +688,12 @@ def refine(
         r1 = solve(vidx[stage1], t_cur, converge_sigma=max(opts.converge_sigma, POSITION_STAGE_SIGMA))
         t_cur[vidx[stage1]] = r1.point.theta
         nfev, njev = nfev + r1.nfev, njev + r1.njev
+    varied_labels = tuple(labels[j] for j in vidx)
+    h0 = None
+    if warm and getattr(start, "curvature", None) is not None and tuple(start.curvature_labels) == varied_labels:
+        h0 = start.curvature  # the same parameters varied: start with the previous fit's H
     try:
-        res = solve(vidx, t_cur)
+        res = solve(vidx, t_cur, curvature=h0)
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise FitError(f"{scan.source}: optimiser failed: {exc}") from exc
     nfev, njev = nfev + res.nfev, njev + res.njev
@@ -681,8 +702,9 @@ def refine(
     t_final = t_cur.copy()
     t_final[vidx] = pt.theta
     coef, active = pt.coef, pt.active
-    columns = pt.aw / w[:, None]
-    calc = columns @ coef
+    n_pk = model.n_peak_columns
+    peak_columns = pt.vw / w[:, None]
+    calc = y - pt.resid / w
     n_bg = model.background_basis.shape[1]
     n_par = int(vidx.size + active.sum())
     stats = fit_statistics(y, calc, sig, n_par)
@@ -741,7 +763,7 @@ def refine(
         off = model.column_offsets[p]
         ncol = refl.n if model.pawley[p] else 1
         cols = slice(off, off + ncol)
-        comps[refl.name] = columns[:, cols] @ coef[cols]
+        comps[refl.name] = peak_columns[:, cols] @ coef[cols]
         lat = model.lattice_values(t_final, p)
         vol = refl.volume(lat)
         if not model.pawley[p]:
@@ -785,7 +807,7 @@ def refine(
             )
     if any(r.weight_fraction is not None and r.weight_fraction_sigma and r.weight_fraction_sigma > 0.5 for r in results):
         warnings.append("weight fraction uncertainties exceed 50 wt %: the phase model may be wrong")
-    bg = model.background_basis @ coef[model.n_peak_columns:] if n_bg else np.zeros_like(x)
+    bg = model.background_basis @ coef[n_pk:] if n_bg else np.zeros_like(x)
     return RefinementResult(
         source=scan.source,
         phases=tuple(results),
@@ -806,6 +828,8 @@ def refine(
         theta=t_final.copy(),
         theta_labels=tuple(labels),
         elapsed_s=time.perf_counter() - t0,
+        curvature=res.curvature,
+        curvature_labels=varied_labels,
         **{k_: stats[k_] for k_ in ("rp", "rwp", "rexp", "gof", "chi2", "redchi", "aic", "bic")},
     )
 

@@ -3,6 +3,8 @@
 Minimises ``χ²(θ) = min_c ‖y_w − A_w(θ) c‖²`` over bounded nonlinear parameters θ,
 where the linear coefficients c (some constrained ≥ 0) are solved exactly at every θ
 (Golub & Pereyra, *SIAM J. Numer. Anal.* 10 (1973) 413, doi:10.1137/0710036).
+The columns are ``A_w = [V_w(θ) F_w]``: columns that vary with θ (peaks) and a
+fixed block (a background basis) whose Gram matrix is formed once per fit.
 
 Everything after the model evaluation works on small Gram matrices: with
 ``M = ∂(A_w c)/∂θ`` (n × p) and the active columns ``A`` (n × m),
@@ -11,18 +13,24 @@ Everything after the model evaluation works on small Gram matrices: with
   doi:10.1007/BF01932995): ``H = MᵀM − MᵀA (AᵀA)⁻¹ AᵀM``, plus, when the columns'
   own derivatives ``∂A/∂θ`` are known, Golub–Pereyra's second term ``Eᵀ(AᵀA)⁻¹E`` with
   ``E_j = (∂A/∂θ_j)ᵀ r`` — the exact Jacobian of the projected residual;
-- gradient ``g = Mᵀ r`` (the residual is orthogonal to the active columns);
+- gradient ``g = Mᵀ r = Σ_k c_k E_k`` (the residual is orthogonal to the active columns);
 - the full covariance of (θ, c) from ``[M A]ᵀ[M A]``.
 
 So one step costs one model evaluation (columns and their derivatives together) plus
-O(n·(m+p)²) for the Gram matrix: no SVD or QR of the tall n-row matrices.
+O(n·(m+p)²) for the Gram matrices: no SVD or QR of the tall n-row matrices.
 
 Steps are Levenberg–Marquardt with Marquardt's diagonal scaling and Nielsen's damping
 update (Nielsen, IMM-REP-1999-05); bounds by freezing parameters the step would push
-through an active bound and clipping the rest. Convergence is statistical: stop when
-the Gauss–Newton step is shorter than ``converge_sigma`` standard deviations
-(``δᵀHδ < converge_sigma²``, σ from the weights — not inflated by χ²/ν, so a poor
-model does not stop early), or χ² stops decreasing (relative ``ftol``).
+through an active bound and clipping the rest. After a step that the quadratic model
+predicted well (gain ratio ρ > ``RHO_KEEP_CURVATURE``), the next step keeps H and
+only updates the gradient (a chord step: ``g`` costs O(n·m_peaks·p), H costs
+O(n·(m+p)·p)); a rejected step or a poorly predicted one recomputes H, and convergence
+is always confirmed with H computed at the final point (which also gives the covariance).
+
+Convergence is statistical: stop when the Gauss–Newton step is shorter than
+``converge_sigma`` standard deviations (``δᵀHδ < converge_sigma²``, σ from the weights —
+not inflated by χ²/ν, so a poor model does not stop early), or χ² stops decreasing
+(relative ``ftol``).
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg.lapack import dposv
+
+from xrdkit._jit import jit
 
 __all__ = ["VPPoint", "VPResult", "solve_linear_nonneg", "varpro_lm"]
 
@@ -42,6 +51,11 @@ log = logging.getLogger(__name__)
 LAMBDA0 = 1e-3
 #: Rejected trial steps in a row after which the fit gives up.
 MAX_REJECTED = 12
+#: Keep H for the next step when the accepted step's gain ratio exceeds this …
+RHO_KEEP_CURVATURE = 0.75
+#: … for at most this many steps in a row.
+MAX_CURVATURE_REUSE = 3
+_NO_ROWS = np.zeros((0, 0))
 
 
 @dataclass
@@ -52,31 +66,36 @@ class VPPoint:
     ----------
     theta : ndarray (p,)
         Nonlinear parameters (the free ones).
-    aw : ndarray (n, m)
-        Weighted linear columns.
+    vw : ndarray (n, m_v)
+        Weighted columns that vary with θ (the fixed block is held by the solver).
     coef : ndarray (m,)
-        Linear coefficients (0 where clamped or inactive).
+        Linear coefficients, varying columns first, then the fixed block (0 where clamped).
     active : ndarray of bool (m,)
         Columns in the linear solution.
     resid : ndarray (n,)
         Weighted residual y_w − A_w c.
     chi2 : float
+    gram_aa : ndarray (m, m)
+        ``A_wᵀA_w`` over all columns.
     dw : ndarray (m_peaks, p, n) or None
         Unweighted derivatives of the first m_peaks columns (None: not available).
+    e : ndarray (m_peaks, p) or None
+        ``E = (∂A/∂θ)ᵀ r_w`` of those columns (filled lazily).
     mw : ndarray (n, p) or None
-        Weighted ∂(A_w c)/∂θ (filled lazily).
-    gram_aa, gram_am, gram_mm : ndarray
-        ``A_wᵀA_w`` (m × m, all columns), ``A_wᵀM`` (m × p) and ``MᵀM`` (p × p).
+        Weighted ∂(A_w c)/∂θ (filled with H).
+    gram_am, gram_mm : ndarray or None
+        ``A_wᵀM`` (m × p) and ``MᵀM`` (p × p) (filled with H).
     """
 
     theta: np.ndarray
-    aw: np.ndarray
+    vw: np.ndarray
     coef: np.ndarray
     active: np.ndarray
     resid: np.ndarray
     chi2: float
     gram_aa: np.ndarray
     dw: np.ndarray | None = None
+    e: np.ndarray | None = None
     mw: np.ndarray | None = None
     gram_am: np.ndarray | None = None
     gram_mm: np.ndarray | None = None
@@ -97,21 +116,28 @@ class VPResult:
     message: str
     nfev: int
     njev: int
+    curvature: np.ndarray
 
 
-def _sym_solve(g: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve the symmetric system g x = b scaled to unit diagonal (Cholesky, LAPACK ``posv``
-    called directly: these systems are tiny and numpy's wrappers would dominate); least
-    squares if g is not positive definite."""
-    d = np.sqrt(np.maximum(g.diagonal(), 1e-300))
-    gs = g / d / d[:, None]
-    bs = b / d if b.ndim == 1 else b / d[:, None]
-    _, xs, info = dposv(gs, bs)
-    if info != 0 or not np.all(np.isfinite(xs)):
-        xs = np.linalg.lstsq(gs, bs, rcond=1e-12)[0]
-    return xs / d if b.ndim == 1 else xs / d[:, None]
+@jit
+def _spd_solve(g: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve the symmetric system g x = b (b 2-D) scaled to unit diagonal; when g is not
+    positive definite (Cholesky fails), the least-squares solution (rcond 1e-12)."""
+    d = np.sqrt(np.maximum(np.diag(g), 1e-300))
+    gs = g / np.outer(d, d)
+    bs = b / d.reshape(-1, 1)
+    ok = True
+    try:
+        np.linalg.cholesky(gs)
+    except Exception:  # noqa: BLE001 - numba raises a plain exception class
+        ok = False
+    xs = np.linalg.solve(gs, bs) if ok else bs
+    if not ok or not np.isfinite(xs).all():
+        xs = np.linalg.lstsq(gs, bs, 1e-12)[0]
+    return xs / d.reshape(-1, 1)
 
 
+@jit
 def solve_linear_nonneg(
     gram: np.ndarray, rhs: np.ndarray, nonneg: np.ndarray, usable: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -123,21 +149,75 @@ def solve_linear_nonneg(
     """
     active = usable.copy()
     coef = np.zeros(rhs.size)
-    norms = np.sqrt(np.clip(np.diag(gram), 0.0, None))
     for _ in range(rhs.size + 1):
         idx = np.nonzero(active)[0]
         if idx.size == 0:
             break
-        sol = _sym_solve(gram.take(idx, 0).take(idx, 1), rhs[idx])
-        neg = nonneg[idx] & (sol < 0)
-        if not neg.any():
-            coef[:] = 0.0
+        sol = _spd_solve(gram[idx][:, idx], rhs[idx].reshape(-1, 1))[:, 0]
+        worst, worst_val = -1, 0.0
+        for k in range(idx.size):
+            j = idx[k]
+            if nonneg[j] and sol[k] < 0:
+                val = sol[k] * np.sqrt(max(gram[j, j], 0.0))
+                if worst < 0 or val < worst_val:
+                    worst, worst_val = j, val
+        if worst < 0:
             coef[idx] = sol
             return coef, active
-        worst = idx[neg][np.argmin(sol[neg] * norms[idx[neg]])]
         active[worst] = False
-    coef[:] = 0.0
     return coef, active
+
+
+@jit
+def _reduced_hessian(gram_mm: np.ndarray, gram_aa: np.ndarray, gram_am: np.ndarray, e: np.ndarray,
+                     active: np.ndarray) -> np.ndarray:
+    """``H = MᵀM − MᵀA (AᵀA)⁻¹ AᵀM + Eᵀ(AᵀA)⁻¹E`` over the active columns (E may have
+    fewer rows than there are columns: the rest are zero; no rows → no Golub–Pereyra term)."""
+    act = np.nonzero(active)[0]
+    h = gram_mm.copy()
+    if act.size:
+        ata = gram_aa[act][:, act]
+        atm = gram_am[act]
+        h -= atm.T @ _spd_solve(ata, atm)
+        if e.shape[0]:
+            e_act = np.zeros((act.size, e.shape[1]))
+            for k in range(act.size):
+                if act[k] < e.shape[0]:
+                    e_act[k] = e[act[k]]
+            h += e_act.T @ _spd_solve(ata, e_act)
+    return 0.5 * (h + h.T)
+
+
+class _Projection:
+    """The linear part at given columns: Gram blocks, the non-negative solution, the residual.
+
+    The fixed block's Gram ``F_wᵀF_w`` and ``F_wᵀy_w`` are formed once.
+    """
+
+    def __init__(self, fixed: np.ndarray, yw: np.ndarray, nonneg: np.ndarray) -> None:
+        self.fixed = fixed
+        self.yw = yw
+        self.nonneg = nonneg
+        self.m_f = fixed.shape[1]
+        self.fixed_y = np.ascontiguousarray(np.column_stack([fixed, yw]))
+        self.g_ff = fixed.T @ fixed
+        self.rhs_f = fixed.T @ yw
+
+    def solve(self, vw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(gram, coef, active, resid) for the varying columns ``vw``."""
+        m_v, m_f = vw.shape[1], self.m_f
+        cross = vw.T @ self.fixed_y  # (m_v, m_f + 1): Vᵀ F and Vᵀ y in one product
+        gram = np.empty((m_v + m_f, m_v + m_f))
+        gram[:m_v, :m_v] = vw.T @ vw
+        gram[:m_v, m_v:] = cross[:, :m_f]
+        gram[m_v:, :m_v] = cross[:, :m_f].T
+        gram[m_v:, m_v:] = self.g_ff
+        rhs = np.concatenate([cross[:, m_f], self.rhs_f])
+        coef, active = solve_linear_nonneg(gram, rhs, self.nonneg, gram.diagonal() > 0)
+        resid = self.yw - vw @ coef[:m_v]
+        if m_f:
+            resid -= self.fixed @ coef[m_v:]
+        return gram, coef, active, resid
 
 
 def varpro_lm(
@@ -150,18 +230,20 @@ def varpro_lm(
     row_weights: np.ndarray,
     nonneg: np.ndarray,
     *,
+    fixed: np.ndarray | None = None,
     max_nfev: int = 200,
     ftol: float = 1e-8,
     converge_sigma: float = 0.1,
+    curvature: np.ndarray | None = None,
 ) -> VPResult:
     """Levenberg–Marquardt on the variable-projection functional.
 
     Parameters
     ----------
     evaluate : callable
-        ``evaluate(theta) -> (aw, dw)``: weighted columns (n × m) and, optionally, the
-        *unweighted* derivatives of the first ``dw.shape[0]`` columns (m_peaks × p × n)
-        (weighted here by ``row_weights``), else None.
+        ``evaluate(theta) -> (vw, dw)``: weighted columns that vary with θ (n × m_v) and,
+        optionally, the *unweighted* derivatives of the first ``dw.shape[0]`` of them
+        (m_peaks × p × n) (weighted here by ``row_weights``), else None.
     jacobian : callable
         ``jacobian(theta, coef) -> mw``: weighted ∂(A_w c)/∂θ (n × p); only called when
         ``evaluate`` returned no ``dw``.
@@ -170,88 +252,109 @@ def varpro_lm(
     yw : ndarray (n,)
         Weighted observations.
     row_weights : ndarray (n,)
-        The weights (1/σ) that ``aw`` and ``yw`` carry, applied to ``dw``.
-    nonneg : ndarray of bool (m,)
-        Linear coefficients constrained ≥ 0.
+        The weights (1/σ) that the columns and ``yw`` carry, applied to ``dw``.
+    nonneg : ndarray of bool (m_v + m_f,)
+        Linear coefficients constrained ≥ 0 (varying columns first).
+    fixed : ndarray (n, m_f), optional
+        Weighted columns that do not depend on θ (their coefficients follow the varying ones).
     max_nfev : int
         Model evaluations allowed (the starting one included).
     ftol : float
         Stop when an accepted step lowers χ² by less than ``ftol · χ²``.
     converge_sigma : float
         Stop when the Gauss–Newton step is shorter than this many standard deviations.
+    curvature : ndarray (p, p), optional
+        H near ``theta0`` (e.g. :attr:`VPResult.curvature` of the previous fit of a series):
+        the first step uses it instead of computing H at ``theta0`` (used only when
+        ``evaluate`` returns ``dw``; convergence is still confirmed with H at the final point).
 
     Returns
     -------
     VPResult
+        Its point carries the Gram matrices of the final point (for the covariance), its
+        ``curvature`` is H there.
     """
     lower = np.asarray(lower, dtype=float)
     upper = np.asarray(upper, dtype=float)
     n = yw.size
+    proj = _Projection(np.zeros((n, 0)) if fixed is None else fixed, yw, np.asarray(nonneg, dtype=bool))
     nfev = 0
     njev = 0
 
     def point(theta: np.ndarray) -> VPPoint:
         nonlocal nfev
         nfev += 1
-        aw, dw = evaluate(theta)
-        gram = aw.T @ aw
-        rhs = aw.T @ yw
-        usable = np.diag(gram) > 0
-        coef, active = solve_linear_nonneg(gram, rhs, nonneg, usable)
-        resid = yw - aw @ coef
-        return VPPoint(theta.copy(), aw, coef, active, resid, float(resid @ resid), gram, dw)
+        vw, dw = evaluate(theta)
+        gram, coef, active, resid = proj.solve(vw)
+        return VPPoint(theta.copy(), vw, coef, active, resid, float(resid @ resid), gram, dw)
 
-    def reduced(pt: VPPoint) -> tuple[np.ndarray, np.ndarray]:
-        """H and g of the reduced problem at ``pt``."""
+    def column_residual_products(pt: VPPoint) -> np.ndarray:
+        if pt.e is None:
+            pt.e = pt.dw @ (pt.resid * row_weights)
+        return pt.e
+
+    def gradient(pt: VPPoint) -> np.ndarray:
+        """g = Mᵀr without M: Σ_k c_k (∂A_k/∂θ)ᵀ r_w."""
+        e = column_residual_products(pt)
+        return pt.coef[: e.shape[0]] @ e
+
+    def hessian(pt: VPPoint) -> tuple[np.ndarray, np.ndarray]:
+        """H and g of the reduced problem at ``pt`` (and the Gram matrices of M)."""
         nonlocal njev
         if pt.mw is None:
             njev += 1
+            m_v = pt.vw.shape[1]
             if pt.dw is not None:
                 mp, p_, _ = pt.dw.shape
-                pt.mw = ((pt.coef[:mp] @ pt.dw.reshape(mp, -1)).reshape(p_, n) * row_weights).T
+                mwt = (pt.coef[:mp] @ pt.dw.reshape(mp, -1)).reshape(p_, n)
+                mwt *= row_weights
+                pt.mw = mwt.T
             else:
                 pt.mw = jacobian(pt.theta, pt.coef)
-            pt.gram_am = pt.aw.T @ pt.mw
-            pt.gram_mm = pt.mw.T @ pt.mw
-        act = np.nonzero(pt.active)[0]
-        h = pt.gram_mm
-        if act.size:
-            ata = pt.gram_aa.take(act, 0).take(act, 1)
-            atm = pt.gram_am[act]
-            h = h - atm.T @ _sym_solve(ata, atm)
-            if pt.dw is not None:
-                # Golub–Pereyra term: E_j = (∂A/∂θ_j)ᵀ r over the active columns
-                mp = pt.dw.shape[0]
-                e = np.zeros((pt.aw.shape[1], pt.theta.size))
-                e[:mp] = pt.dw @ (pt.resid * row_weights)
-                e_act = e[act]
-                h = h + e_act.T @ _sym_solve(ata, e_act)
-        return 0.5 * (h + h.T), pt.mw.T @ pt.resid
+                mwt = pt.mw.T
+            gram_am = np.empty((pt.coef.size, mwt.shape[0]))
+            gram_am[:m_v] = (mwt @ pt.vw).T
+            gram_am[m_v:] = (mwt @ proj.fixed).T
+            pt.gram_am = gram_am
+            pt.gram_mm = mwt @ pt.mw
+        e = column_residual_products(pt) if pt.dw is not None else _NO_ROWS
+        h = _reduced_hessian(pt.gram_mm, pt.gram_aa, pt.gram_am, e, pt.active)
+        return h, pt.mw.T @ pt.resid
 
     pt = point(np.clip(np.asarray(theta0, dtype=float), lower, upper))
     p = pt.theta.size
     if p == 0:
-        return VPResult(pt, True, "no nonlinear parameter varied", nfev, njev)
+        return VPResult(pt, True, "no nonlinear parameter varied", nfev, njev, np.zeros((0, 0)))
     lam = LAMBDA0
     nu = 2.0
     converged = False
     message = "maximum number of evaluations reached"
-    h, g = reduced(pt)
+    if curvature is not None and pt.dw is not None and np.shape(curvature) == (p, p):
+        h, g = np.asarray(curvature, dtype=float), gradient(pt)
+        exact = False
+    else:
+        h, g = hessian(pt)
+        exact = True  # h was computed at pt (not carried over from an earlier point)
+    reused = 0
     while nfev < max_nfev:
-        diag = np.clip(np.diag(h), 1e-12 * max(np.max(np.diag(h)), 1e-300), None)
+        diag = np.clip(h.diagonal(), 1e-12 * max(np.max(h.diagonal()), 1e-300), None)
         # statistical convergence: the full Gauss–Newton step is a small fraction of σ (σ from
         # the weights alone: a poor model, χ²/ν ≫ 1, must not loosen the test)
         gn = _bounded_step(h, g, 0.0, diag, pt.theta, lower, upper)
         if float(gn @ h @ gn) < converge_sigma**2:
-            converged, message = True, f"Gauss–Newton step below {converge_sigma:g} σ"
-            break
+            if exact:
+                converged, message = True, f"Gauss–Newton step below {converge_sigma:g} σ"
+                break
+            h, g = hessian(pt)  # confirm with the curvature at this point
+            exact, reused = True, 0
+            continue
         rejected = 0
         accepted = False
         while nfev < max_nfev and rejected < MAX_REJECTED:
             step = _bounded_step(h, g, lam, diag, pt.theta, lower, upper)
             trial_theta = np.clip(pt.theta + step, lower, upper)
             step = trial_theta - pt.theta
-            if not np.any(step):
+            if not step.any():
                 break
             pred = float(2.0 * step @ g - step @ h @ step)
             trial = point(trial_theta)
@@ -263,40 +366,85 @@ def varpro_lm(
                 pt = trial
                 accepted = True
                 break
+            if not exact:
+                break  # retry from here with the curvature of this point
             lam = max(lam, 1e-6) * nu
             nu *= 2.0
             rejected += 1
         if not accepted:
+            if not exact:
+                h, g = hessian(pt)
+                exact, reused = True, 0
+                continue
             converged = nfev < max_nfev
             message = "no further decrease of χ² (at a bound or at the minimum)" if converged else message
             break
-        h, g = reduced(pt)
+        if pt.dw is not None and rho > RHO_KEEP_CURVATURE and reused < MAX_CURVATURE_REUSE:
+            g_new = gradient(pt)  # keep H with a secant (BFGS) correction along the step
+            h = _secant_update(h, step, g - g_new)
+            g = g_new
+            exact, reused = False, reused + 1
+        else:
+            h, g = hessian(pt)
+            exact, reused = True, 0
         if gain < ftol * pt.chi2:
             converged, message = True, f"relative decrease of χ² below ftol={ftol:g}"
             break
-    return VPResult(pt, converged, message, nfev, njev)
+    if not exact:
+        h, g = hessian(pt)  # H and the Gram matrices of the final point, for the covariance
+    return VPResult(pt, converged, message, nfev, njev, h)
 
 
+def _secant_update(h: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """BFGS update of H so that H s = y (y: the change of ½∇χ² along the step s); H unchanged
+    when the curvature along s is not positive."""
+    hs = h @ s
+    shs = float(s @ hs)
+    ys = float(y @ s)
+    if shs <= 0.0 or ys <= 1e-12 * shs:
+        return h
+    return h - np.outer(hs, hs) / shs + np.outer(y, y) / ys
+
+
+@jit
 def _bounded_step(h: np.ndarray, g: np.ndarray, lam: float, diag: np.ndarray,
                   theta: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Damped step (H + λ·diag) δ = g with parameters at a bound frozen when δ pushes outward."""
+    """Damped step (H + λ·diag) δ = g within the bounds (a projected Newton step).
+
+    A parameter the step would carry through a bound is pinned there (δ_j = bound − θ_j;
+    0 for one already at the bound and pushed outward) and the others are solved again
+    with that move taken into account, so correlated parameters are not left moving as if
+    the pinned one had moved the whole way.
+    """
     p = g.size
-    span = np.where(np.isfinite(upper - lower), upper - lower, 1.0)
-    at_lo = theta <= lower + 1e-12 * span
-    at_hi = theta >= upper - 1e-12 * span
-    # first guess of the frozen set: at a bound with the gradient pointing outward
-    free = ~((at_lo & (g < 0)) | (at_hi & (g > 0)))
+    span = upper - lower
+    span = np.where(np.isfinite(span), span, 1.0)
+    tol = 1e-12 * span
+    hh = h.copy()
+    for i in range(p):
+        hh[i, i] += lam * diag[i]
     step = np.zeros(p)
+    pinned = np.zeros(p, dtype=np.bool_)
+    # at a bound with the gradient pointing outward: pinned from the start
+    for i in range(p):
+        if (theta[i] <= lower[i] + tol[i] and g[i] < 0) or (theta[i] >= upper[i] - tol[i] and g[i] > 0):
+            pinned[i] = True
     for _ in range(p + 1):
-        idx = np.nonzero(free)[0]
-        step[:] = 0.0
+        idx = np.nonzero(~pinned)[0]
         if idx.size == 0:
             return step
-        hh = h.take(idx, 0).take(idx, 1)
-        hh[np.diag_indices(idx.size)] += lam * diag[idx]
-        step[idx] = _sym_solve(hh, g[idx])
-        out = free & ((at_lo & (step < 0)) | (at_hi & (step > 0)))
-        if not out.any():
+        rhs = g[idx] - hh[idx] @ step  # the pinned parameters' moves (free entries of step are 0 here)
+        sol = _spd_solve(hh[idx][:, idx], rhs.reshape(-1, 1))
+        crossed = False
+        for k in range(idx.size):
+            i = idx[k]
+            new = theta[i] + sol[k, 0]
+            if new < lower[i] - tol[i] or (theta[i] <= lower[i] + tol[i] and sol[k, 0] < 0):
+                pinned[i], step[i], crossed = True, lower[i] - theta[i], True
+            elif new > upper[i] + tol[i] or (theta[i] >= upper[i] - tol[i] and sol[k, 0] > 0):
+                pinned[i], step[i], crossed = True, upper[i] - theta[i], True
+        if not crossed:
+            for k in range(idx.size):
+                step[idx[k]] = sol[k, 0]
             return step
-        free &= ~out
     return step
