@@ -68,3 +68,34 @@ def test_columns_are_peaks_then_background_and_read_only(model_theta) -> None:
         ev.columns[0, 0] = 1.0
     with pytest.raises(ValueError):
         ev.peak_columns[0, 0] = 1.0  # memoised: shared with later calls
+
+
+def test_fixed_angle_cells_use_the_power_law_form_and_agree_with_the_general_metric(library, instrument) -> None:
+    """1/d² = Σ T_i/p_i² (cubic … orthorhombic) equals the general reciprocal metric, value and
+    gradient; a monoclinic cell has no such form and the model still gets it right."""
+    from pymatgen.core import Lattice, Structure
+
+    from xrdkit.reflections import compute_reflections
+
+    refls = resolve_phases(library.names(), instrument, 90.0, library=library)
+    mono = compute_reflections(
+        Structure(Lattice.monoclinic(5.1, 6.2, 7.3, 104.0), ["Na", "Cl"], [[0.1, 0.2, 0.3], [0.6, 0.7, 0.8]]),
+        wavelength_angstrom=instrument.wavelength_angstrom, two_theta_max_deg=60.0, name="mono")
+    assert mono.crystal_system == "monoclinic" and mono.inverse_d2_terms() is None
+    for r in refls:
+        terms = r.inverse_d2_terms()
+        assert terms is not None, r.name
+        v = np.array([r.lattice_values()[n] for n in r.lattice_parameter_names]) * 1.003
+        q, dq = r.inverse_d2_and_gradient(v)
+        np.testing.assert_allclose((terms / v**2).sum(axis=1), q, rtol=1e-12)
+        np.testing.assert_allclose(-2.0 * terms / v**3, dq, rtol=1e-7, atol=1e-9 * np.abs(dq).max())
+    # a model mixing both kinds: every derivative still matches finite differences
+    x = np.linspace(10.0, 60.0, 1500)
+    model = PatternModel([refls[0], mono], x, instrument, background_terms=0)
+    theta = model.initial_vector(instrument)
+    ev = model.evaluate(theta, jacobian_for=np.arange(len(model.keys)))
+    for j, key in enumerate(model.keys):
+        if key.phase == 1 and key.field in mono.lattice_parameter_names:
+            fd = _fd_columns(model, theta, j)
+            an = ev.column_jacobian[:, j, :].T
+            assert np.quantile(np.abs(an - fd), 0.999) < 1e-6 * np.abs(fd).max(), key

@@ -229,6 +229,37 @@ class ReflectionList:
         qs = self.monomials() @ np.array(cols).T
         return qs[:, 0], qs[:, 1:]
 
+    def inverse_d2_terms(self) -> np.ndarray | None:
+        """``T`` (n, n_free) with ``1/d² = Σ_i T[:, i] / p_i²`` when the cell has that form, else None.
+
+        Cubic, tetragonal, hexagonal/trigonal and orthorhombic cells (fixed angles): each
+        reciprocal-metric component depends on one free parameter only, as ``1/p²``. The
+        model then gets 1/d² and its gradient (``−2 T[:, i] / p_i³``) for all phases in a few
+        array operations. Monoclinic and triclinic cells return None (see
+        :meth:`inverse_d2_and_gradient`). Cached.
+        """
+        if "_d2_terms" in self.__dict__:
+            return self.__dict__["_d2_terms"]
+        names = self.lattice_parameter_names
+        terms = None
+        if all(n in ("a", "b", "c") for n in names):
+            ones = {n: 1.0 for n in names}
+            base = _inverse_metric6_from_parameters(*_full_parameters(self.crystal_system, ones))
+            base[np.abs(base) < 1e-12 * np.abs(base).max()] = 0.0  # cos 90° rounding
+            owner = np.full(6, -1)
+            for i, n in enumerate(names):
+                moved = _inverse_metric6_from_parameters(*_full_parameters(self.crystal_system, {**ones, n: 2.0}))
+                changed = (base != 0) & ~np.isclose(moved, base, rtol=1e-12, atol=0.0)
+                if np.any(changed & (owner >= 0)) or not np.allclose(moved[changed], base[changed] / 4.0, rtol=1e-12):
+                    owner[:] = -2  # a component shared between parameters: not of this form
+                    break
+                owner[changed] = i
+            if np.all(owner[base != 0] >= 0):
+                mono = self.monomials()
+                terms = np.stack([mono[:, owner == i] @ base[owner == i] for i in range(len(names))], axis=1)
+        object.__setattr__(self, "_d2_terms", terms)
+        return terms
+
     def d_spacing_angstrom(self, lattice_values: dict[str, float] | None = None) -> np.ndarray:
         """d-spacings (Å) at the reference or given lattice."""
         vals = self.lattice_values() if lattice_values is None else lattice_values

@@ -259,6 +259,17 @@ class PatternModel:
         self._lat_par = np.full((nph, max(n_lat, 1)), -1, dtype=np.intp)
         for p, idx in enumerate(self._lat_idx):
             self._lat_par[p, : idx.size] = idx
+        self._lat_pad = self._lat_par < 0
+        self._lat_par_safe = np.where(self._lat_pad, 0, self._lat_par)
+        # 1/d² terms of the cells with fixed angles (ReflectionList.inverse_d2_terms)
+        self._q_terms = np.zeros((self._fam_phase.size, self._lat_par.shape[1]))
+        self._q_general: list[int] = []
+        for p, refl in enumerate(self.phases):
+            terms = refl.inverse_d2_terms()
+            if terms is None:
+                self._q_general.append(p)
+            else:
+                self._q_terms[self._fam_bounds[p]:self._fam_bounds[p + 1], : terms.shape[1]] = terms
 
     # ------------------------------------------------------------------ parameters
     def index(self, key: ParamKey) -> int:
@@ -352,16 +363,16 @@ class PatternModel:
         if nfam == 0 or self._lam.size == 0:
             return self._empty(columns, want_jac, combined, npar)
 
-        # ---- per family: 1/d², intensity factors (and ∂(1/d²)/∂lattice)
-        q = np.empty(nfam)
-        dq = np.zeros((nfam, self._lat_par.shape[1]))
-        for p, refl in enumerate(self.phases):
+        # ---- per family: 1/d², intensity factors (and ∂(1/d²)/∂lattice): 1/d² = Σ T_i / p_i²
+        # for every cell with fixed angles (all phases at once), the general metric otherwise
+        lat = np.where(self._lat_pad, 1.0, theta[self._lat_par_safe])[self._fam_phase]
+        inv2 = 1.0 / (lat * lat)
+        q = (self._q_terms * inv2).sum(axis=1)
+        dq = (-2.0 * self._q_terms) * (inv2 / lat)
+        for p in self._q_general:
             lo, hi = self._fam_bounds[p], self._fam_bounds[p + 1]
             lat_vals = theta[self._lat_idx[p]]
-            if want_jac:
-                q[lo:hi], dq[lo:hi, : lat_vals.size] = refl.inverse_d2_and_gradient(lat_vals)
-            else:
-                q[lo:hi] = refl.inverse_d2(dict(zip(refl.lattice_parameter_names, lat_vals.tolist(), strict=True)))
+            q[lo:hi], dq[lo:hi, : lat_vals.size] = self.phases[p].inverse_d2_and_gradient(lat_vals)
         b_iso = theta[self._phase_idx["b_iso"]]
         base = self._fam_mf2 * np.exp(-b_iso[self._fam_phase] * q / 2.0)
         dln_md = np.zeros(nfam)
