@@ -85,6 +85,17 @@ def test_synchrotron_polarisation() -> None:
     np.testing.assert_allclose(half.polarisation(TT), Instrument().polarisation(TT), rtol=1e-14)
 
 
+@pytest.mark.parametrize("inst", [Instrument(), Instrument(monochromator_two_theta_deg=26.6),
+                                  Instrument(wavelengths_angstrom=(0.8,), wavelength_weights=(1.0,),
+                                             beam_polarisation=0.9)])
+def test_lp_slope_is_the_derivative_of_ln_lp(inst: Instrument) -> None:
+    lp, slope = inst.lorentz_polarisation_and_slope(TT)
+    np.testing.assert_allclose(lp, inst.lorentz_polarisation(TT), rtol=1e-13)
+    h = 1e-5
+    fd = (np.log(inst.lorentz_polarisation(TT + h)) - np.log(inst.lorentz_polarisation(TT - h))) / (2 * h)
+    np.testing.assert_allclose(slope, fd, rtol=1e-6, atol=1e-9)
+
+
 @pytest.mark.parametrize(
     ("fields", "words"),
     [

@@ -26,14 +26,15 @@ from __future__ import annotations
 import functools
 import logging
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import lmfit
 import numpy as np
-from scipy.linalg.lapack import dpotrf, dpotri
 
+from xrdkit._jit import jit
 from xrdkit.errors import FitError, InputError
 from xrdkit.instrument import Instrument, load_instrument
 from xrdkit.profiles import DEFAULT_WINDOW_FWHM
@@ -332,21 +333,25 @@ def fit_statistics(observed: np.ndarray, calculated: np.ndarray, sigma: np.ndarr
     """
     w = 1.0 / sigma**2
     diff = observed - calculated
-    chi2 = float(np.sum(w * diff**2))
-    n = observed.size
+    return _statistics(float(np.sum(w * diff**2)), float(np.sum(w * observed**2)), float(np.sum(np.abs(diff))),
+                       float(np.sum(np.abs(observed))), observed.size, n_params)
+
+
+def _statistics(chi2: float, sw: float, sum_abs_diff: float, sum_abs_obs: float, n: int,
+                n_params: int) -> dict[str, float]:
+    """:func:`fit_statistics` from its sums: χ², Σ w·y², Σ|y − calc| and Σ|y|."""
     dof = max(n - n_params, 1)
-    sw = float(np.sum(w * observed**2))
     rwp = float(np.sqrt(chi2 / sw)) if sw > 0 else float("nan")
     rexp = float(np.sqrt(dof / sw)) if sw > 0 else float("nan")
     return {
-        "rp": float(np.sum(np.abs(diff)) / max(np.sum(np.abs(observed)), 1e-300)),
+        "rp": sum_abs_diff / max(sum_abs_obs, 1e-300),
         "rwp": rwp,
         "rexp": rexp,
         "gof": rwp / rexp if rexp > 0 else float("nan"),
         "chi2": chi2,
         "redchi": chi2 / dof,
         "aic": chi2 + 2.0 * n_params,
-        "bic": chi2 + n_params * np.log(n),
+        "bic": chi2 + n_params * float(np.log(n)),
     }
 
 
@@ -422,21 +427,39 @@ def _hill_howard(zmv: np.ndarray, scale: np.ndarray, cov: np.ndarray,
     σ by linear propagation of the scales' covariance (rows ``scale_cov_idx`` of ``cov``;
     None for a scale that was clamped at 0, whose σ is then 0).
     """
+    idx = np.array([-1 if ci is None else ci for ci in scale_cov_idx], dtype=np.int64)
+    return _hill_howard_core(np.asarray(zmv, dtype=float), np.asarray(scale, dtype=float),
+                             np.ascontiguousarray(cov, dtype=float), idx)
+
+
+@jit
+def _hill_howard_core(zmv: np.ndarray, scale: np.ndarray, cov: np.ndarray,
+                      idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    k = zmv.size
     mass = scale * zmv
     total = mass.sum()
-    wf = mass / total if total > 0 else np.full(mass.size, np.nan)
-    wf_sig = np.full(mass.size, np.nan)
-    ok_idx = [i for i, ci in enumerate(scale_cov_idx) if ci is not None]
-    if total > 0 and ok_idx:
-        cidx = [scale_cov_idx[i] for i in ok_idx]
-        cs = cov[np.ix_(cidx, cidx)]
-        ok = np.asarray(ok_idx)
-        # ∂w_i/∂s_j = (δ_ij (ZMV)_j Σ − m_i (ZMV)_j) / Σ²  with m = s·ZMV, Σ = Σ m
-        grad = (np.diag(zmv[ok]) * total - np.outer(mass[ok], zmv[ok])) / total**2
-        wf_sig[ok] = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, cs, grad), 0.0, None))
-        for i, ci in enumerate(scale_cov_idx):
-            if ci is None:
-                wf_sig[i] = 0.0
+    wf = np.full(k, np.nan)
+    wf_sig = np.full(k, np.nan)
+    if not total > 0:
+        return wf, wf_sig
+    wf[:] = mass / total
+    # ∂w_i/∂s_j = (δ_ij (ZMV)_j Σ − m_i (ZMV)_j) / Σ²  with m = s·ZMV, Σ = Σ m; clamped scales
+    # (idx −1) have no covariance row and σ 0
+    for i in range(k):
+        if idx[i] < 0:
+            wf_sig[i] = 0.0
+            continue
+        var = 0.0
+        for j in range(k):
+            if idx[j] < 0:
+                continue
+            gj = ((total if i == j else 0.0) - mass[i]) * zmv[j] / total**2
+            for m in range(k):
+                if idx[m] < 0:
+                    continue
+                gm = ((total if i == m else 0.0) - mass[i]) * zmv[m] / total**2
+                var += gj * cov[idx[j], idx[m]] * gm
+        wf_sig[i] = np.sqrt(max(var, 0.0))
     return wf, wf_sig
 
 
@@ -500,29 +523,50 @@ def _pattern_model(refls: Sequence[ReflectionList], x: np.ndarray, inst: Instrum
     return model
 
 
+@jit
+def _spd_inverse(normal: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``normal⁻¹`` by Cholesky after scaling to unit diagonal; False when the scaled matrix is
+    not comfortably positive definite (smallest pivot² ≤ n·1e3·ε)."""
+    n = normal.shape[0]
+    norms = np.sqrt(np.maximum(np.diag(normal), 0.0))
+    for i in range(n):
+        if norms[i] == 0.0:
+            norms[i] = 1.0
+    jtj = normal / np.outer(norms, norms)
+    ok = True
+    try:
+        chol = np.linalg.cholesky(jtj)
+    except Exception:  # noqa: BLE001 - numba raises a plain exception class
+        ok = False
+        chol = jtj
+    if ok and n and np.min(np.diag(chol)) ** 2 <= n * 1e3 * 2.220446049250313e-16:
+        ok = False
+    if not ok:
+        return jtj, False
+    inv = np.linalg.inv(jtj)
+    inv = 0.5 * (inv + inv.T)
+    return inv / np.outer(norms, norms), True
+
+
 def _covariance(normal: np.ndarray, redchi: float) -> tuple[np.ndarray, bool]:
     """Covariance ``(JᵀJ)⁻¹ · χ²/ν`` from ``normal`` = JᵀJ, scaled to unit diagonal first
     (parameters span 1e-4 … 1e5).
 
     Returns the covariance (pseudo-inverse where singular) and whether JᵀJ is singular.
     """
+    if normal.size == 0:
+        return np.zeros((0, 0)), False
+    inv, ok = _spd_inverse(np.ascontiguousarray(normal))
+    if ok:
+        return inv * redchi, False
+    # ill-conditioned: pseudo-inverse from the eigen-decomposition of the scaled matrix
     norms = np.sqrt(np.clip(np.diag(normal), 0.0, None))
     norms[norms == 0] = 1.0
-    jtj = normal / norms / norms[:, None]
-    if jtj.size:
-        # well-conditioned (the usual case): Cholesky inverse, LAPACK potrf/potri called directly
-        c, info = dpotrf(jtj, lower=False, clean=True)
-        if info == 0 and np.min(np.diag(c)) ** 2 > jtj.shape[0] * 1e3 * np.finfo(float).eps:
-            inv, info = dpotri(c, lower=False)
-            if info == 0:
-                inv = np.triu(inv) + np.triu(inv, 1).T
-                return inv / np.outer(norms, norms) * redchi, False
+    jtj = normal / np.outer(norms, norms)
     try:
         evals, evecs = np.linalg.eigh(jtj)
     except np.linalg.LinAlgError:
         return np.full(jtj.shape, np.nan), False
-    if evals.size == 0:
-        return np.zeros((0, 0)), False
     keep = evals > evals[-1] * 1e-12
     inv = (evecs[:, keep] / evals[keep]) @ evecs[:, keep].T
     singular = bool(evals[0] <= evals[-1] * jtj.shape[0] * np.finfo(float).eps)
@@ -543,6 +587,70 @@ def _brindley_tau(mu_d: np.ndarray) -> np.ndarray:
     for x in np.atleast_1d(mu_d):
         out.append(np.trapezoid(pu * np.exp(-x * u), u))
     return np.asarray(out)
+
+
+@dataclass(frozen=True)
+class _FitPlan:
+    """What does not change from one scan to the next for a model, instrument and options:
+    parameter bounds, the varied set, names and per-phase indices (built once, cached per model)."""
+
+    reference: np.ndarray
+    vary: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    vidx: np.ndarray
+    labels: tuple[str, ...]
+    label_index: dict[str, int]
+    varied_labels: tuple[str, ...]
+    stage1: np.ndarray
+    lin_labels: tuple[str, ...]
+    lin_lower: np.ndarray
+    lin_upper: np.ndarray
+    warn_low: np.ndarray
+    phase_lattice: tuple[tuple[np.ndarray, tuple[str, ...]], ...]
+    phase_b_md: tuple[tuple[int, int], ...]
+
+
+#: Fit plans per pattern model (dropped with the model).
+_PLANS: weakref.WeakKeyDictionary[PatternModel, dict[tuple, _FitPlan]] = weakref.WeakKeyDictionary()
+
+
+def _fit_plan(model: PatternModel, inst: Instrument, opts: RefineOptions, names: Sequence[str]) -> _FitPlan:
+    key = (inst, opts.refine_lattice, opts.refine_zero, opts.refine_displacement, opts.refine_transparency,
+           tuple(opts.refine_widths), opts.refine_asymmetry, opts.refine_b_iso, opts.refine_phase_broadening,
+           tuple(sorted(opts.preferred_orientation)))
+    plans = _PLANS.setdefault(model, {})
+    plan = plans.get(key)
+    if plan is not None:
+        return plan
+    reference = model.initial_vector(inst)
+    vary, lower, upper, _ = _parameter_bounds(model, reference, opts, reference)
+    labels = tuple(model.labels())
+    vidx = np.nonzero(vary)[0]
+    plan = _FitPlan(
+        reference=reference,
+        vary=vary,
+        lower=lower,
+        upper=upper,
+        vidx=vidx,
+        labels=labels,
+        label_index={lab: j for j, lab in enumerate(labels)},
+        varied_labels=tuple(labels[j] for j in vidx),
+        stage1=np.array([model.keys[j].field not in _WIDTH_FIELDS for j in vidx], dtype=bool),
+        lin_labels=tuple(_linear_labels(model, names)),
+        lin_lower=np.where(model.nonnegative, 0.0, -np.inf),
+        lin_upper=np.full(model.n_columns, np.inf),
+        warn_low=np.array([model.keys[j].field not in _ZERO_NATURAL for j in vidx], dtype=bool),
+        phase_lattice=tuple(
+            (np.array([model.index(ParamKey(n, p)) for n in refl.lattice_parameter_names], dtype=np.intp),
+             tuple(refl.lattice_parameter_names))
+            for p, refl in enumerate(model.phases)
+        ),
+        phase_b_md=tuple((model.index(ParamKey("b_iso", p)), model.index(ParamKey("march_dollase", p)))
+                         for p in range(len(model.phases))),
+    )
+    plans[key] = plan
+    return plan
 
 
 def refine(
@@ -621,22 +729,24 @@ def refine(
     po = {names.index(n): tuple(ax) for n, ax in opts.preferred_orientation.items()}
     model = _pattern_model(refls, x, inst, tuple(n in opts.pawley for n in names), opts.background_terms,
                            tuple(sorted(po.items())), opts.window_fwhm)
-    reference = model.initial_vector(inst)
-    theta0 = reference.copy()
+    plan = _fit_plan(model, inst, opts, names)
+    labels, vidx, vary, lower, upper = plan.labels, plan.vidx, plan.vary, plan.lower, plan.upper
+    theta0 = plan.reference.copy()
     warm = False
     if start is not None:
         # take every parameter the start knows by name; warm (one stage) only if it knows all
-        known = dict(zip(start.theta_labels, np.asarray(start.theta, dtype=float), strict=True))
-        model_labels = model.labels()
-        hits = [j for j, lab in enumerate(model_labels) if lab in known]
-        for j in hits:
-            theta0[j] = known[model_labels[j]]
-        warm = len(hits) == len(model_labels)
-        if not hits:
-            log.info("%s: warm start shares no parameter with this model; cold start", scan.source)
-    vary, lower, upper, theta = _parameter_bounds(model, theta0, opts, reference)
-    labels = model.labels()
-    vidx = np.nonzero(vary)[0]
+        if tuple(start.theta_labels) == labels:
+            theta0[:] = start.theta
+            warm = True
+        else:
+            hits = [(plan.label_index[lab], v) for lab, v in zip(start.theta_labels, np.asarray(start.theta, dtype=float).tolist(), strict=True)
+                    if lab in plan.label_index]
+            for j, v in hits:
+                theta0[j] = v
+            warm = len(hits) == len(labels)
+            if not hits:
+                log.info("%s: warm start shares no parameter with this model; cold start", scan.source)
+    theta = np.minimum(np.maximum(theta0, lower), upper)
     lo, hi = lower[vidx], upper[vidx]
 
     per_column = model.n_peak_columns <= PER_COLUMN_JACOBIAN_MAX
@@ -647,14 +757,16 @@ def refine(
     # the first evaluation checks the model and, for a one-stage fit, is the optimiser's start
     # (the model memoises it); a cold start runs two stages: positions first — lattice, zero,
     # displacement — widths held
-    stage1 = np.array([model.keys[j].field not in _WIDTH_FIELDS for j in vidx], dtype=bool)
+    stage1 = plan.stage1
     one_stage = warm or stage1.all() or not stage1.any()
     probe = model.evaluate(theta, jacobian_for=vidx if (per_column and one_stage and vidx.size) else None)
     if probe.n_peaks == 0:
         raise InputError(
             f"no reflection of {names} falls in {x[0]:.2f}–{x[-1]:.2f}° 2θ", source=scan.source
         )
-    n_lin = int(np.count_nonzero(probe.peak_columns.any(axis=0))) + model.background_basis.shape[1]
+    n_lin = model.n_columns  # an upper bound: count the columns the peaks reach only if it matters
+    if x.size <= vidx.size + n_lin:
+        n_lin = int(np.count_nonzero(probe.peak_columns.any(axis=0))) + model.background_basis.shape[1]
     if x.size <= vidx.size + n_lin:
         raise InputError(
             f"{x.size} points cannot determine {vidx.size + n_lin} parameters", source=scan.source
@@ -688,7 +800,7 @@ def refine(
         r1 = solve(vidx[stage1], t_cur, converge_sigma=max(opts.converge_sigma, POSITION_STAGE_SIGMA))
         t_cur[vidx[stage1]] = r1.point.theta
         nfev, njev = nfev + r1.nfev, njev + r1.njev
-    varied_labels = tuple(labels[j] for j in vidx)
+    varied_labels = plan.varied_labels
     h0 = None
     if warm and getattr(start, "curvature", None) is not None and tuple(start.curvature_labels) == varied_labels:
         h0 = start.curvature  # the same parameters varied: start with the previous fit's H
@@ -707,7 +819,9 @@ def refine(
     calc = y - pt.resid / w
     n_bg = model.background_basis.shape[1]
     n_par = int(vidx.size + active.sum())
-    stats = fit_statistics(y, calc, sig, n_par)
+    # the weighted residual is the optimiser's: χ² and the R factors from it (= fit_statistics)
+    stats = _statistics(pt.chi2, float(yw @ yw), float(np.abs(pt.resid * sig).sum()), float(np.abs(y).sum()),
+                        x.size, n_par)
 
     # ---- uncertainties from the full Jacobian (nonlinear + active linear columns)
     warnings: list[str] = []
@@ -717,39 +831,39 @@ def refine(
     cov, singular = _covariance(pt.normal_matrix(), stats["redchi"])
     if singular:
         warnings.append("singular normal matrix: some parameters are not determined by the data")
-    if not np.all(np.isfinite(cov)):
+    if not np.isfinite(cov).all():
         warnings.append("covariance could not be computed")
-    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    sd = np.sqrt(np.maximum(cov.diagonal(), 0.0))
     nn = vidx.size
-    lin_labels = _linear_labels(model, names)
+    lin_labels = plan.lin_labels
     n_nl = len(labels)
-    all_names = tuple(labels) + tuple(lin_labels)
-    stderr = np.full(len(all_names), np.nan)
+    stderr = np.full(n_nl + coef.size, np.nan)
     stderr[vidx] = sd[:nn]
     stderr[n_nl + lin_idx] = sd[nn:]
     table = ParameterTable(
-        names=all_names,
+        names=labels + lin_labels,
         value=np.concatenate([t_final, coef]),
         stderr=stderr,
         vary=np.concatenate([vary, active]),
-        lower=np.concatenate([lower, np.where(model.nonnegative, 0.0, -np.inf)]),
-        upper=np.concatenate([upper, np.full(coef.size, np.inf)]),
+        lower=np.concatenate([lower, plan.lin_lower]),
+        upper=np.concatenate([upper, plan.lin_upper]),
         covariance=cov,
     )
     # strong correlations (background-background pairs are expected and skipped)
-    varied_names = [labels[j] for j in vidx] + [lin_labels[c_] for c_ in lin_idx]
-    is_bg = np.array([False] * nn + [c_ >= model.n_peak_columns for c_ in lin_idx], dtype=bool)
-    corr = table.correlation()
-    with np.errstate(invalid="ignore"):
-        strong = np.triu(np.abs(corr) > CORRELATION_WARN, 1) & ~np.outer(is_bg, is_bg)
-    for a, b in zip(*np.nonzero(strong), strict=True):
-        warnings.append(f"strong correlation {varied_names[a]} / {varied_names[b]}: {corr[a, b]:+.3f}")
-    for j in vidx:
-        val, lo_j, hi_j = t_final[j], lower[j], upper[j]
-        span = hi_j - lo_j
-        at_lo = val - lo_j < AT_BOUND_REL * span and model.keys[j].field not in _ZERO_NATURAL
-        if np.isfinite(span) and (at_lo or hi_j - val < AT_BOUND_REL * span):
-            warnings.append(f"parameter {labels[j]} at its bound ({val:.6g} in [{lo_j:.6g}, {hi_j:.6g}])")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(sd, sd)
+        strong = np.abs(np.triu(corr, 1)) > CORRELATION_WARN
+    is_bg = np.concatenate([np.zeros(nn, dtype=bool), lin_idx >= n_pk])
+    strong &= ~np.outer(is_bg, is_bg)
+    if strong.any():
+        varied_names = list(plan.varied_labels) + [lin_labels[c_] for c_ in lin_idx]
+        for a, b in zip(*np.nonzero(strong), strict=True):
+            warnings.append(f"strong correlation {varied_names[a]} / {varied_names[b]}: {corr[a, b]:+.3f}")
+    tv, lv, uv = t_final[vidx], lo, hi
+    span = uv - lv
+    near = np.isfinite(span) & (((tv - lv < AT_BOUND_REL * span) & plan.warn_low) | (uv - tv < AT_BOUND_REL * span))
+    for k_ in np.nonzero(near)[0]:
+        warnings.append(f"parameter {plan.varied_labels[k_]} at its bound ({tv[k_]:.6g} in [{lv[k_]:.6g}, {uv[k_]:.6g}])")
     if not converged:
         warnings.append(f"refinement did not converge: {message}")
 
@@ -759,18 +873,20 @@ def refine(
     zmv = []
     scale = []
     scale_cov_idx = []
+    lin_pos = {int(c_): nn + i for i, c_ in enumerate(lin_idx)}
     for p, refl in enumerate(refls):
         off = model.column_offsets[p]
-        ncol = refl.n if model.pawley[p] else 1
-        cols = slice(off, off + ncol)
-        comps[refl.name] = peak_columns[:, cols] @ coef[cols]
-        lat = model.lattice_values(t_final, p)
+        lat_idx, lat_names = plan.phase_lattice[p]
+        lat = dict(zip(lat_names, t_final[lat_idx].tolist(), strict=True))
         vol = refl.volume(lat)
-        if not model.pawley[p]:
+        if model.pawley[p]:
+            cols = slice(off, off + refl.n)
+            comps[refl.name] = peak_columns[:, cols] @ coef[cols]
+        else:
+            comps[refl.name] = peak_columns[:, off] * coef[off]
             zmv.append(refl.cell_mass_amu * vol)
             scale.append(coef[off])
-            pos = np.nonzero(lin_idx == off)[0]
-            scale_cov_idx.append(nn + int(pos[0]) if pos.size else None)
+            scale_cov_idx.append(lin_pos.get(off))
             if coef[off] == 0:
                 warnings.append(f"phase {refl.name} has zero scale (not detected; clamped at 0)")
         phase_rows.append((refl, lat, vol))
@@ -782,12 +898,10 @@ def refine(
     results = []
     k = 0
     for p, (refl, lat, vol) in enumerate(phase_rows):
-        lat_sig = {}
-        for n in refl.lattice_parameter_names:
-            e = stderr[model.index(ParamKey(n, p))]
-            lat_sig[n] = float(e) if np.isfinite(e) else 0.0
-        b_iso = float(t_final[model.index(ParamKey("b_iso", p))])
-        md = float(t_final[model.index(ParamKey("march_dollase", p))])
+        lat_idx, lat_names = plan.phase_lattice[p]
+        lat_sig = {n: (float(e) if np.isfinite(e) else 0.0) for n, e in zip(lat_names, stderr[lat_idx].tolist(), strict=True)}
+        b_j, md_j = plan.phase_b_md[p]
+        b_iso, md = float(t_final[b_j]), float(t_final[md_j])
         if model.pawley[p]:
             results.append(PhaseResult(refl.name, "pawley", None, None, float("nan"), float("nan"), lat, lat_sig, vol, b_iso, md))
             continue
@@ -826,7 +940,7 @@ def refine(
         background=bg,
         components=comps,
         theta=t_final.copy(),
-        theta_labels=tuple(labels),
+        theta_labels=labels,
         elapsed_s=time.perf_counter() - t0,
         curvature=res.curvature,
         curvature_labels=varied_labels,

@@ -268,8 +268,8 @@ class ReflectionList:
     def volume(self, lattice_values: dict[str, float]) -> float:
         """Cell volume (Å³) for the given free lattice parameters."""
         a, b, c, al, be, ga = _full_parameters(self.crystal_system, lattice_values)
-        ca, cb, cg = np.cos(np.radians([al, be, ga]))
-        return float(a * b * c * np.sqrt(1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg))
+        ca, cb, cg = (math.cos(math.radians(v)) for v in (al, be, ga))
+        return float(a * b * c * math.sqrt(1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg))
 
     def with_intensities(
         self, f2: np.ndarray, name: str | None = None, *, cell_mass_amu: float | None = None

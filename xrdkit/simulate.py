@@ -75,8 +75,6 @@ PHASE_DEFAULTS = {"b_iso": 0.0, "march_dollase": 1.0, "strain_deg2": 0.0, "size_
 #: Floor of the Gaussian FWHM (deg): a Caglioti U tan²θ + V tanθ + W that dips below
 #: it is held there (and its gradient is zero), so a negative V cannot produce zero widths.
 MIN_GAUSS_FWHM_DEG = 1e-3
-#: Step (deg 2θ) of the central difference of the Lorentz–polarisation factor.
-LP_STEP_DEG = 1e-4
 #: Evaluations a model remembers (a screening evaluation, the end point of the last fit and its trial points).
 EVALUATION_MEMO_SIZE = 4
 #: Tolerance on weight fractions summing to one.
@@ -400,17 +398,16 @@ class PatternModel:
         tt = tt_all[sel]
         fam = self._pk_fam[sel]
         col = self._pk_col[sel]
-        lp = self.instrument.lorentz_polarisation
-        inten = (self._pk_lam_w[sel] * base[fam]) * lp(tt)
+        # LP and ∂ln LP/∂2θ (a lattice change moves the Bragg angle)
+        lp, dln_lp = self.instrument.lorentz_polarisation_and_slope(tt)
+        inten = (self._pk_lam_w[sel] * base[fam]) * lp
         if want_jac:
             # effective peak areas: with coefficients one Jacobian, else one per peak column
             height = inten * np.asarray(coefficients, dtype=float)[col] if combined else inten
             jpos = np.full(len(self.keys), -1, dtype=np.intp)
             jpos[jidx] = np.arange(npar)
-            # ∂ln LP/∂2θ (the lattice moves the Bragg angle), central difference of the instrument's LP
-            dln_lp = (np.log(lp(tt + LP_STEP_DEG)) - np.log(lp(tt - LP_STEP_DEG))) / (2.0 * LP_STEP_DEG)
         else:
-            height, jpos, dln_lp = inten, self._no_jpos, tt
+            height, jpos = inten, self._no_jpos
         centre, fwhm, eta, asym, *chain = compute_peak_table(
             tt, self._pk_lam[sel], q[fam], dq[fam], self._lat_par, self._pk_phase[sel], dln_md[fam], dln_lp, height,
             theta, self._g, self._phase_idx["strain_deg2"], self._phase_idx["size_deg"],
@@ -461,6 +458,8 @@ def resolve_phases(
     InputError
         Anything that is not a phase.
     """
+    if all(isinstance(item, ReflectionList) for item in phases):
+        return list(phases)  # ready lists (the per-scan path of a batch)
     from pymatgen.core import Structure
 
     out: list[ReflectionList] = []

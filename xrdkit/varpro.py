@@ -103,8 +103,13 @@ class VPPoint:
     def normal_matrix(self) -> np.ndarray:
         """``JᵀJ`` of the full Jacobian J = [M, active columns of A_w] (for the covariance)."""
         act = np.nonzero(self.active)[0]
-        am = self.gram_am[act]
-        return np.block([[self.gram_mm, am.T], [am, self.gram_aa[np.ix_(act, act)]]])
+        p = self.gram_mm.shape[0]
+        out = np.empty((p + act.size, p + act.size))
+        out[:p, :p] = self.gram_mm
+        out[p:, :p] = self.gram_am[act]
+        out[:p, p:] = out[p:, :p].T
+        out[p:, p:] = self.gram_aa[act][:, act]
+        return out
 
 
 @dataclass
@@ -195,13 +200,16 @@ class _Projection:
     """
 
     def __init__(self, fixed: np.ndarray, yw: np.ndarray, nonneg: np.ndarray) -> None:
-        self.fixed = fixed
         self.yw = yw
         self.nonneg = nonneg
-        self.m_f = fixed.shape[1]
-        self.fixed_y = np.ascontiguousarray(np.column_stack([fixed, yw]))
-        self.g_ff = fixed.T @ fixed
-        self.rhs_f = fixed.T @ yw
+        self.m_f = m_f = fixed.shape[1]
+        self.fixed_y = np.empty((yw.size, m_f + 1))
+        self.fixed_y[:, :m_f] = fixed
+        self.fixed_y[:, m_f] = yw
+        self.fixed = self.fixed_y[:, :m_f]
+        gy = self.fixed_y.T @ self.fixed_y  # FᵀF and Fᵀy in one product
+        self.g_ff = gy[:m_f, :m_f].copy()
+        self.rhs_f = gy[:m_f, m_f].copy()
 
     def solve(self, vw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(gram, coef, active, resid) for the varying columns ``vw``."""
