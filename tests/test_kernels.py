@@ -49,13 +49,14 @@ def test_jacobian_numba_equals_numpy(monkeypatch, per_column: bool) -> None:
     rng = np.random.default_rng(7)
     x = np.linspace(5.0, 65.0, 3000)
     centre, fwhm, eta, asym, amp, col = _peaks(rng)
-    chain = rng.normal(size=(centre.size, _kernels.N_CHANNELS, 4))
+    chain = rng.normal(size=(centre.size, _kernels.N_CHANNELS, 4))  # base and derived channels
+    mix = rng.normal(size=(centre.size, 3, _kernels.N_BASE_CHANNELS))
 
     def run():
         out = np.zeros((x.size, 3))
         jac = np.zeros((3 if per_column else 1, 4, x.size))
         _kernels.accumulate_jacobian(x, centre, fwhm, eta, asym, amp, col, chain, out, jac,
-                                     col if per_column else None,
+                                     col if per_column else None, mix=mix,
                                      window_fwhm=DEFAULT_WINDOW_FWHM, max_window_half_deg=MAX_WINDOW_HALF_DEG)
         return out, jac
 
@@ -65,7 +66,8 @@ def test_jacobian_numba_equals_numpy(monkeypatch, per_column: bool) -> None:
     if per_column:  # the per-column Jacobians sum to the combined one
         comb = np.zeros((1, 4, x.size))
         _kernels.accumulate_jacobian(x, centre, fwhm, eta, asym, amp, col, chain, np.zeros((x.size, 3)), comb,
-                                     window_fwhm=DEFAULT_WINDOW_FWHM, max_window_half_deg=MAX_WINDOW_HALF_DEG)
+                                     mix=mix, window_fwhm=DEFAULT_WINDOW_FWHM,
+                                     max_window_half_deg=MAX_WINDOW_HALF_DEG)
         np.testing.assert_allclose(ja.sum(axis=0), comb[0], rtol=1e-10, atol=1e-12 * np.abs(comb).max())
 
 

@@ -30,8 +30,13 @@ from xrdkit.profiles import TINY_FWHM_DEG, PeakMatrices, peak_matrices, tch_core
 __all__ = ["HAVE_NUMBA", "accumulate_columns", "accumulate_jacobian", "N_CHANNELS", "compute_peak_table", "peak_table"]
 
 #: Per-peak derivative channels of the Jacobian kernel: ∂/∂centre, ∂/∂FWHM, ∂/∂η,
-#: ∂ ln(amplitude) (multiplies the profile value) and ∂/∂(P/tanθ) (asymmetry).
-N_CHANNELS = 5
+#: ∂ ln(amplitude) (multiplies the profile value) and ∂/∂(P/tanθ) (asymmetry) — the base
+#: channels — and three derived ones, per-peak combinations of the base channels (``mix``):
+#: ∂/∂(Bragg 2θ) (what a lattice parameter moves: centre, widths, η, LP, asymmetry),
+#: ∂/∂H_G and ∂/∂H_L (the Gaussian and Lorentzian TCH widths, through FWHM and η). A
+#: parameter acting through a derived channel needs one chain entry instead of two to five.
+N_CHANNELS = 8
+N_BASE_CHANNELS = 5
 
 _LN2 = math.log(2.0)
 _GAUSS_NORM = 2.0 * math.sqrt(_LN2 / math.pi)
@@ -44,9 +49,9 @@ def _windows(x: np.ndarray, centre: np.ndarray, fwhm: np.ndarray, window_fwhm: f
             np.searchsorted(x, centre + half, side="right"))
 
 
-#: Most chain entries one peak can have (3 shifts + 5 channels × 6 lattice + 2×(4 Gaussian +
-#: 3 Lorentzian) widths + B + March–Dollase + asymmetry).
-_MAX_CHAIN_PER_PEAK = 51
+#: Most chain entries one peak can have (3 shifts + 2 × 6 lattice + 4 Gaussian + 3 Lorentzian
+#: widths + B + March–Dollase + asymmetry).
+_MAX_CHAIN_PER_PEAK = 32
 _tch = tch_core  # replaced by its compiled version below (peak_table resolves it at compile time)
 
 
@@ -71,9 +76,11 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta,
     Returns
     -------
     centre, fwhm, eta, asym : ndarray (k,)
+    mix : ndarray (k, 3, 5)
+        Per peak, the derived channels 5–7 as combinations of the base channels 0–4.
     ptr, channel, column, value : ndarray
         Chain entries of peak i are ``ptr[i]:ptr[i+1]``: (channel, Jacobian column, value)
-        with channels ∂centre, ∂FWHM, ∂η, ∂ln(height), ∂(P/tanθ) (see :data:`N_CHANNELS`).
+        (channels: see :data:`N_CHANNELS`).
     """
     k = tt.size
     rad2deg = 180.0 / np.pi
@@ -103,8 +110,9 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta,
     chs = np.empty(cap, dtype=np.int64)
     cols = np.empty(cap, dtype=np.int64)
     vals = np.empty(cap)
+    mix = np.zeros((k if want_chain else 0, 3, 5))
     if not want_chain:
-        return centre, fwhm, eta, asym, ptr, chs, cols, vals
+        return centre, fwhm, eta, asym, mix, ptr, chs, cols, vals
     loc_ch = np.empty(_MAX_CHAIN_PER_PEAK, dtype=np.int64)
     loc_par = np.empty(_MAX_CHAIN_PER_PEAK, dtype=np.int64)
     loc_val = np.empty(_MAX_CHAIN_PER_PEAK)
@@ -123,36 +131,35 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta,
         m += 1
         loc_ch[m], loc_par[m], loc_val[m] = 0, gi[2], c_pen * sin_2t[i]
         m += 1
-        # lattice: through the Bragg angle (per degree of 2θ: centre, widths, η, LP, asymmetry)
-        # and through 1/d² in the Debye–Waller factor
+        # lattice: through the Bragg angle (channel 5: per degree of 2θ it moves the centre, the
+        # widths, η, LP and the asymmetry term) and through 1/d² in the Debye–Waller factor
         dtt_dq = rad2deg * lam[i] / (2.0 * np.sqrt(q[i]) * cos_t[i])
         sec2 = inv_cos[i] * inv_cos[i]
-        s_centre = 1.0 - (c_disp * disp * np.sin(th[i]) - 2.0 * c_pen * pen * np.cos(2.0 * th[i])) * dth_dtt
         dhg = inv2hg * (2.0 * (u + strain[i]) * tan_t[i] + v) * sec2 * dth_dtt
         dhl = live * (xx * sec2 + (yy + size[i]) * tan_t[i] * inv_cos[i]) * dth_dtt
-        s_fwhm = dh_dg[i] * dhg + dh_dl[i] * dhl
-        s_eta = de_dg[i] * dhg + de_dl[i] * dhl
-        s_asym = -asym_p / (np.sin(th[i]) ** 2) * dth_dtt
+        mix[i, 0, 0] = 1.0 - (c_disp * disp * np.sin(th[i]) - 2.0 * c_pen * pen * np.cos(2.0 * th[i])) * dth_dtt
+        mix[i, 0, 1] = dh_dg[i] * dhg + dh_dl[i] * dhl
+        mix[i, 0, 2] = de_dg[i] * dhg + de_dl[i] * dhl
+        mix[i, 0, 3] = dln_lp[i]
+        mix[i, 0, 4] = -asym_p / (np.sin(th[i]) ** 2) * dth_dtt
+        mix[i, 1, 1], mix[i, 1, 2] = dh_dg[i], de_dg[i]  # channel 6: ∂/∂H_G
+        mix[i, 2, 1], mix[i, 2, 2] = dh_dl[i], de_dl[i]  # channel 7: ∂/∂H_L
         b_half = theta[b_idx[p]] / 2.0
         for ll in range(lat_par.shape[1]):
             par = lat_par[p, ll]
             if par >= 0:
-                dtt = dtt_dq * dq[i, ll]
-                loc_ch[m], loc_par[m], loc_val[m] = 0, par, s_centre * dtt
-                loc_ch[m + 1], loc_par[m + 1], loc_val[m + 1] = 1, par, s_fwhm * dtt
-                loc_ch[m + 2], loc_par[m + 2], loc_val[m + 2] = 2, par, s_eta * dtt
-                loc_ch[m + 3], loc_par[m + 3], loc_val[m + 3] = 3, par, dln_lp[i] * dtt - b_half * dq[i, ll]
-                loc_ch[m + 4], loc_par[m + 4], loc_val[m + 4] = 4, par, s_asym * dtt
-                m += 5
-        # ∂FWHM and ∂η through the Gaussian (U, V, W, strain) and Lorentzian (X, Y, size) widths
+                loc_ch[m], loc_par[m], loc_val[m] = 5, par, dtt_dq * dq[i, ll]
+                m += 1
+                if b_half != 0.0:
+                    loc_ch[m], loc_par[m], loc_val[m] = 3, par, -b_half * dq[i, ll]
+                    m += 1
+        # the Gaussian (U, V, W, strain) and Lorentzian (X, Y, size) widths: channels 6 and 7
         for par, dg in ((gi[3], d_u), (gi[4], tan_t[i] * inv2hg), (gi[5], inv2hg), (st_idx[p], d_u)):
-            loc_ch[m], loc_par[m], loc_val[m] = 1, par, dh_dg[i] * dg
-            loc_ch[m + 1], loc_par[m + 1], loc_val[m + 1] = 2, par, de_dg[i] * dg
-            m += 2
+            loc_ch[m], loc_par[m], loc_val[m] = 6, par, dg
+            m += 1
         for par, dl in ((gi[6], tan_t[i] * live), (gi[7], d_y), (sz_idx[p], d_y)):
-            loc_ch[m], loc_par[m], loc_val[m] = 1, par, dh_dl[i] * dl
-            loc_ch[m + 1], loc_par[m + 1], loc_val[m + 1] = 2, par, de_dl[i] * dl
-            m += 2
+            loc_ch[m], loc_par[m], loc_val[m] = 7, par, dl
+            m += 1
         # ∂ln(height): B_iso and March–Dollase; asymmetry
         loc_ch[m], loc_par[m], loc_val[m] = 3, b_idx[p], -q[i] / 2.0
         m += 1
@@ -168,7 +175,7 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta,
                 vals[n] = loc_val[t] * height[i]
                 n += 1
         ptr[i + 1] = n
-    return centre, fwhm, eta, asym, ptr, chs[:n], cols[:n], vals[:n]
+    return centre, fwhm, eta, asym, mix, ptr, chs[:n], cols[:n], vals[:n]
 
 
 _peak_table = peak_table
@@ -209,13 +216,13 @@ if HAVE_NUMBA:
 
     @numba.njit(cache=True, fastmath=False, nogil=True)
     def _nb_jacobian(x, centre, fwhm, eta, asym, amp, col, jcol, start, stop, window, max_half,
-                     g_ptr, g_channel, g_param, g_value, out, jac):  # pragma: no cover
+                     g_ptr, g_channel, g_param, g_value, mix, out, jac):  # pragma: no cover
         # jac is (slot, parameter, point): the innermost loops run over contiguous points.
         # The chain factors come as a sparse list per peak: (channel, parameter, value).
         width = 0
         for k in range(centre.size):
             width = max(width, stop[k] - start[k])
-        buf = np.empty((5, max(width, 1)))
+        buf = np.empty((N_CHANNELS, max(width, 1)))
         total = 0
         for k in range(centre.size):
             a = amp[k]
@@ -230,6 +237,10 @@ if HAVE_NUMBA:
             c0 = centre[k]
             i0 = start[k]
             m = stop[k] - i0
+            derived = False
+            for q in range(g_ptr[k], g_ptr[k + 1]):
+                if g_channel[q] >= N_BASE_CHANNELS:
+                    derived = True
             for t in range(m):
                 i = i0 + t
                 u = (x[i] - c0) * inv_h
@@ -266,6 +277,10 @@ if HAVE_NUMBA:
                 buf[2, t] = de
                 buf[3, t] = val
                 buf[4, t] = da
+                if derived:
+                    for d in range(3):
+                        buf[5 + d, t] = (mix[k, d, 0] * dc + mix[k, d, 1] * dh + mix[k, d, 2] * de
+                                         + mix[k, d, 3] * val + mix[k, d, 4] * da)
             for q in range(g_ptr[k], g_ptr[k + 1]):
                 ch = g_channel[q]
                 gv = g_value[q]
@@ -344,6 +359,7 @@ def accumulate_jacobian(
     jacobian: np.ndarray,
     jacobian_column: np.ndarray | None = None,
     *,
+    mix: np.ndarray | None = None,
     window_fwhm: float,
     max_window_half_deg: float,
 ) -> int:
@@ -353,21 +369,26 @@ def accumulate_jacobian(
     ----------
     chain : ndarray, shape (k, N_CHANNELS, p), or tuple
         Per peak, ∂(channel quantity)/∂θ_j times the peak's height (its amplitude, or
-        amplitude × linear coefficient for a combined Jacobian): channels ∂centre, ∂FWHM,
-        ∂η, ∂ln(height) and ∂(P/tanθ). Either dense, or sparse as :func:`peak_table` returns
-        it: ``(ptr, channel, column, value)``.
+        amplitude × linear coefficient for a combined Jacobian), channels as in
+        :data:`N_CHANNELS`. Either dense, or sparse as :func:`peak_table` returns it:
+        ``(ptr, channel, column, value)``.
     jacobian : ndarray, shape (g, p, n)
         Accumulated in place (slot, parameter, point — contiguous in points):
         ``jacobian[jacobian_column[k], j, i] += Σ_c ∂profile_k/∂channel_c (x_i) · chain[k, c, j]``.
     jacobian_column : ndarray of int, shape (k,), optional
         Slot of each peak in ``jacobian``'s first axis (default 0: one combined Jacobian;
         ``column`` gives the Jacobian of every linear column separately).
+    mix : ndarray, shape (k, 3, 5), optional
+        Per peak, the derived channels 5–7 as combinations of the base channels (as
+        :func:`peak_table` returns them); default zero.
 
     Other parameters and the return value are those of :func:`accumulate_columns`.
     """
     start, stop = _windows(two_theta_deg, centre_deg, fwhm_deg, window_fwhm, max_window_half_deg)
     jcol = np.zeros(centre_deg.size, dtype=np.intp) if jacobian_column is None else jacobian_column
     k = centre_deg.size
+    if mix is None:
+        mix = np.zeros((k, 3, N_BASE_CHANNELS))
     if _jit.HAVE_NUMBA:
         if isinstance(chain, tuple):
             ptr, ch, par, val = chain
@@ -377,12 +398,14 @@ def accumulate_jacobian(
             val = chain[kk, ch, par]
         return int(_nb_jacobian(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan, amplitude,
                                 column, jcol, start, stop, float(window_fwhm), float(max_window_half_deg),
-                                ptr, ch, par, val, out, jacobian))
+                                ptr, ch, par, val, mix, out, jacobian))
     if isinstance(chain, tuple):
         ptr, ch, par, val = chain
         dense = np.zeros((k, N_CHANNELS, jacobian.shape[1]))
         np.add.at(dense, (np.repeat(np.arange(k), np.diff(ptr)), ch, par), val)
         chain = dense
+    # fold the derived channels into the base ones: Σ_d chain[d] · mix[d] per peak
+    chain = chain[:, :N_BASE_CHANNELS] + np.einsum("kdc,kdp->kcp", mix, chain[:, N_BASE_CHANNELS:])
     pm = peak_matrices(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan=asymmetry_over_tan,
                        window_fwhm=window_fwhm, max_window_half_deg=max_window_half_deg, derivatives=True)
     _add_columns(pm, amplitude, column, out)

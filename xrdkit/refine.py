@@ -543,7 +543,10 @@ def _spd_inverse(normal: np.ndarray) -> tuple[np.ndarray, bool]:
         ok = False
     if not ok:
         return jtj, False
-    inv = np.linalg.inv(jtj)
+    try:
+        inv = np.linalg.inv(jtj)
+    except Exception:  # noqa: BLE001 - numba raises a plain exception class
+        return jtj, False
     inv = 0.5 * (inv + inv.T)
     return inv / np.outer(norms, norms), True
 

@@ -408,7 +408,7 @@ class PatternModel:
             jpos[jidx] = np.arange(npar)
         else:
             height, jpos = inten, self._no_jpos
-        centre, fwhm, eta, asym, *chain = compute_peak_table(
+        centre, fwhm, eta, asym, mix, *chain = compute_peak_table(
             tt, self._pk_lam[sel], q[fam], dq[fam], self._lat_par, self._pk_phase[sel], dln_md[fam], dln_lp, height,
             theta, self._g, self._phase_idx["strain_deg2"], self._phase_idx["size_deg"],
             self._phase_idx["b_iso"], self._phase_idx["march_dollase"], float(radius), MIN_GAUSS_FWHM_DEG,
@@ -423,7 +423,7 @@ class PatternModel:
         jac = np.zeros((1 if combined else self.n_peak_columns, npar, n))
         n_eval = accumulate_jacobian(
             self.x, centre, fwhm, eta, asym, inten, col, tuple(chain), columns, jac,
-            None if combined else col,
+            None if combined else col, mix=mix,
             window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
         )
         if combined:

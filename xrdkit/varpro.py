@@ -132,11 +132,12 @@ def _spd_solve(g: np.ndarray, b: np.ndarray) -> np.ndarray:
     gs = g / np.outer(d, d)
     bs = b / d.reshape(-1, 1)
     ok = True
+    xs = bs
     try:
         np.linalg.cholesky(gs)
+        xs = np.linalg.solve(gs, bs)
     except Exception:  # noqa: BLE001 - numba raises a plain exception class
         ok = False
-    xs = np.linalg.solve(gs, bs) if ok else bs
     if not ok or not np.isfinite(xs).all():
         xs = np.linalg.lstsq(gs, bs, 1e-12)[0]
     return xs / d.reshape(-1, 1)
@@ -345,7 +346,8 @@ def varpro_lm(
         exact = True  # h was computed at pt (not carried over from an earlier point)
     reused = 0
     while nfev < max_nfev:
-        diag = np.clip(h.diagonal(), 1e-12 * max(np.max(h.diagonal()), 1e-300), None)
+        hd = h.diagonal()
+        diag = np.maximum(hd, 1e-12 * max(float(hd.max()), 1e-300))
         # statistical convergence: the full Gauss–Newton step is a small fraction of σ (σ from
         # the weights alone: a poor model, χ²/ν ≫ 1, must not loosen the test)
         gn = _bounded_step(h, g, 0.0, diag, pt.theta, lower, upper)
@@ -403,12 +405,13 @@ def varpro_lm(
     return VPResult(pt, converged, message, nfev, njev, h)
 
 
+@jit
 def _secant_update(h: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
     """BFGS update of H so that H s = y (y: the change of ½∇χ² along the step s); H unchanged
     when the curvature along s is not positive."""
     hs = h @ s
-    shs = float(s @ hs)
-    ys = float(y @ s)
+    shs = hs @ s
+    ys = y @ s
     if shs <= 0.0 or ys <= 1e-12 * shs:
         return h
     return h - np.outer(hs, hs) / shs + np.outer(y, y) / ys
