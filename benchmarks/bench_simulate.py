@@ -126,7 +126,7 @@ def bench_phase(name: str, lib: PhaseLibrary, repeats: int) -> dict[str, float]:
         # the model memoises its last evaluations (a fit revisits points): clear it so that every
         # timed call computes the pattern
         row[f"evaluate_{label}_s"] = best_time(
-            lambda m=model, t=theta: (m._memo.clear(), m.evaluate(t).columns[:, 0]), repeats,
+            lambda m=model, t=theta: (m._memo_columns.clear(), m.evaluate(t).columns[:, 0]), repeats,
             f"{name} evaluate {label}")
         row[f"peaks_{label}"] = model.evaluate(theta).n_peaks
         row[f"simulate_{label}_s"] = best_time(

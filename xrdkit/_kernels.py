@@ -216,8 +216,9 @@ if HAVE_NUMBA:
 
     @numba.njit(cache=True, fastmath=False, nogil=True)
     def _nb_jacobian(x, centre, fwhm, eta, asym, amp, col, jcol, start, stop, window, max_half,
-                     g_ptr, g_channel, g_param, g_value, mix, out, jac):  # pragma: no cover
-        # jac is (slot, parameter, point): the innermost loops run over contiguous points.
+                     g_ptr, g_channel, g_param, g_value, mix, slot_of, out, jac):  # pragma: no cover
+        # jac is (row, point), row = slot_of[jacobian column, parameter]: the innermost loops
+        # run over contiguous points.
         # The chain factors come as a sparse list per peak: (channel, parameter, value).
         width = 0
         for k in range(centre.size):
@@ -284,7 +285,7 @@ if HAVE_NUMBA:
             for q in range(g_ptr[k], g_ptr[k + 1]):
                 ch = g_channel[q]
                 gv = g_value[q]
-                row = jac[jc, g_param[q]]
+                row = jac[slot_of[jc, g_param[q]]]
                 for t in range(m):
                     row[i0 + t] += buf[ch, t] * gv
             total += m
@@ -360,6 +361,7 @@ def accumulate_jacobian(
     jacobian_column: np.ndarray | None = None,
     *,
     mix: np.ndarray | None = None,
+    slot_of: np.ndarray | None = None,
     window_fwhm: float,
     max_window_half_deg: float,
 ) -> int:
@@ -372,15 +374,20 @@ def accumulate_jacobian(
         amplitude × linear coefficient for a combined Jacobian), channels as in
         :data:`N_CHANNELS`. Either dense, or sparse as :func:`peak_table` returns it:
         ``(ptr, channel, column, value)``.
-    jacobian : ndarray, shape (g, p, n)
-        Accumulated in place (slot, parameter, point — contiguous in points):
-        ``jacobian[jacobian_column[k], j, i] += Σ_c ∂profile_k/∂channel_c (x_i) · chain[k, c, j]``.
+    jacobian : ndarray, shape (g, p, n) or (r, n)
+        Accumulated in place (contiguous in points):
+        ``jacobian[jacobian_column[k], j, i] += Σ_c ∂profile_k/∂channel_c (x_i) · chain[k, c, j]``;
+        2-D with ``slot_of``: row ``slot_of[jacobian_column[k], j]`` instead (rows only for the
+        pairs that can be nonzero).
     jacobian_column : ndarray of int, shape (k,), optional
         Slot of each peak in ``jacobian``'s first axis (default 0: one combined Jacobian;
         ``column`` gives the Jacobian of every linear column separately).
     mix : ndarray, shape (k, 3, 5), optional
         Per peak, the derived channels 5–7 as combinations of the base channels (as
         :func:`peak_table` returns them); default zero.
+    slot_of : ndarray of int, shape (g, p), optional
+        Row of ``jacobian`` (2-D) for each (slot, parameter) pair; required with a 2-D
+        ``jacobian``, and every pair a chain entry reaches must have a row (≥ 0).
 
     Other parameters and the return value are those of :func:`accumulate_columns`.
     """
@@ -389,6 +396,13 @@ def accumulate_jacobian(
     k = centre_deg.size
     if mix is None:
         mix = np.zeros((k, 3, N_BASE_CHANNELS))
+    if jacobian.ndim == 3:
+        g, p = jacobian.shape[:2]
+        slot_of = np.arange(g * p, dtype=np.int64).reshape(g, p)
+        jacobian = jacobian.reshape(g * p, -1)  # a view: filled in place
+    elif slot_of is None:
+        raise ValueError("a 2-D jacobian needs slot_of")
+    slot_of = np.asarray(slot_of, dtype=np.int64)
     if _jit.HAVE_NUMBA:
         if isinstance(chain, tuple):
             ptr, ch, par, val = chain
@@ -398,10 +412,10 @@ def accumulate_jacobian(
             val = chain[kk, ch, par]
         return int(_nb_jacobian(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan, amplitude,
                                 column, jcol, start, stop, float(window_fwhm), float(max_window_half_deg),
-                                ptr, ch, par, val, mix, out, jacobian))
+                                ptr, ch, par, val, mix, slot_of, out, jacobian))
     if isinstance(chain, tuple):
         ptr, ch, par, val = chain
-        dense = np.zeros((k, N_CHANNELS, jacobian.shape[1]))
+        dense = np.zeros((k, N_CHANNELS, slot_of.shape[1]))
         np.add.at(dense, (np.repeat(np.arange(k), np.diff(ptr)), ch, par), val)
         chain = dense
     # fold the derived channels into the base ones: Σ_d chain[d] · mix[d] per peak
@@ -411,6 +425,8 @@ def accumulate_jacobian(
     _add_columns(pm, amplitude, column, out)
     for slot in np.unique(jcol):
         ch = np.where((jcol == slot)[:, None, None], chain, 0.0)
-        jacobian[slot] += pm.combine({"d_centre": ch[:, 0], "d_fwhm": ch[:, 1], "d_eta": ch[:, 2],
-                                            "value": ch[:, 3], "d_asymmetry": ch[:, 4]}).T
+        contrib = pm.combine({"d_centre": ch[:, 0], "d_fwhm": ch[:, 1], "d_eta": ch[:, 2],
+                              "value": ch[:, 3], "d_asymmetry": ch[:, 4]}).T
+        rows = slot_of[slot]
+        jacobian[rows[rows >= 0]] += contrib[rows >= 0]
     return pm.n_evaluated

@@ -42,6 +42,7 @@ from xrdkit.reflections import ReflectionList, compute_reflections
 __all__ = [
     "ParamKey",
     "PatternModel",
+    "ColumnJacobian",
     "Evaluation",
     "SimulatedPattern",
     "simulate",
@@ -75,8 +76,10 @@ PHASE_DEFAULTS = {"b_iso": 0.0, "march_dollase": 1.0, "strain_deg2": 0.0, "size_
 #: Floor of the Gaussian FWHM (deg): a Caglioti U tan²θ + V tanθ + W that dips below
 #: it is held there (and its gradient is zero), so a negative V cannot produce zero widths.
 MIN_GAUSS_FWHM_DEG = 1e-3
-#: Evaluations a model remembers (a screening evaluation, the end point of the last fit and its trial points).
-EVALUATION_MEMO_SIZE = 4
+#: Evaluations a model remembers, with their Jacobians (the end point of the last fit and a trial
+#: point after it; each holds peak columns × parameters × points, and holding more of these costs
+#: fresh pages at every allocation) and without (e.g. a screening evaluation).
+EVALUATION_MEMO_SIZE = 2
 #: Tolerance on weight fractions summing to one.
 FRACTION_SUM_TOL = 1e-6
 
@@ -97,6 +100,33 @@ class ParamKey:
 
 
 @dataclass(frozen=True)
+class ColumnJacobian:
+    """∂column/∂θ of every peak column, stored only for the (column, parameter) pairs that can
+    be nonzero (a phase's column does not depend on another phase's parameters).
+
+    Attributes
+    ----------
+    values : ndarray, shape (r, n)
+        Row s is ∂ column[s] / ∂ θ[parameter[s]] on the grid.
+    column, parameter : ndarray of int, shape (r,)
+        The pair of each row (parameter: position in the ``jacobian_for`` list).
+    shape : (int, int, int)
+        (peak columns, parameters, points) of the dense array.
+    """
+
+    values: np.ndarray
+    column: np.ndarray
+    parameter: np.ndarray
+    shape: tuple[int, int, int]
+
+    def dense(self) -> np.ndarray:
+        """The (peak columns, parameters, points) array, zeros where no row is stored."""
+        out = np.zeros(self.shape)
+        out[self.column, self.parameter] = self.values
+        return out
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """Linear columns of the model (and optionally the Jacobian of Σ c·column).
 
@@ -110,9 +140,9 @@ class Evaluation:
         ∂(columns @ coefficients)/∂θ for the requested parameters (when coefficients were given).
     n_peaks, n_evaluated : int
         Peaks in range and profile points evaluated.
-    column_jacobian : ndarray, shape (m_peaks, p, n) or None
-        ∂column/∂θ of every peak column separately (when no coefficients were given; column,
-        parameter, point), so that ∂(columns @ c)/∂θ = ``Σ_c c[c]·column_jacobian[c].T``.
+    column_jacobian : ColumnJacobian or None
+        ∂column/∂θ of every peak column separately (when no coefficients were given), so
+        that ∂(columns @ c)/∂θ = ``Σ_c c[c]·column_jacobian.dense()[c].T``.
     """
 
     peak_columns: np.ndarray
@@ -120,7 +150,7 @@ class Evaluation:
     jacobian: np.ndarray | None
     n_peaks: int
     n_evaluated: int
-    column_jacobian: np.ndarray | None = None
+    column_jacobian: ColumnJacobian | None = None
 
     @functools.cached_property
     def columns(self) -> np.ndarray:
@@ -221,7 +251,8 @@ class PatternModel:
         self.keys: tuple[ParamKey, ...] = tuple(keys)
         self._key_index = {k: j for j, k in enumerate(self.keys)}
         self._labels: tuple[str, ...] | None = None
-        self._memo: OrderedDict[tuple, Evaluation] = OrderedDict()
+        self._memo: OrderedDict[tuple, Evaluation] = OrderedDict()  # with Jacobians
+        self._memo_columns: OrderedDict[tuple, Evaluation] = OrderedDict()
         self._initial: dict[Instrument, np.ndarray] = {}
         self._prepare_flat()
 
@@ -241,6 +272,10 @@ class PatternModel:
             off + np.arange(r.n) if paw else np.full(r.n, off)
             for r, paw, off in zip(self.phases, self.pawley, self.column_offsets, strict=True)
         ]).astype(np.intp) if nph else np.zeros(0, dtype=np.intp)
+        self._col_phase = np.concatenate([
+            np.full(r.n if paw else 1, p) for p, (r, paw) in enumerate(zip(self.phases, self.pawley, strict=True))
+        ]).astype(np.intp) if nph else np.zeros(0, dtype=np.intp)
+        self._slots: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._fam_mf2 = np.concatenate([r.multiplicity * r.f2 for r in self.phases]) if nph else np.zeros(0)
         live = self.wavelength_weights != 0
         self._lam = self.wavelengths[live]
@@ -334,17 +369,18 @@ class PatternModel:
             return self._evaluate(theta, coefficients, jacobian_for)
         jkey = None if jacobian_for is None else np.asarray(jacobian_for, dtype=np.intp).tobytes()
         key = (theta.tobytes(), jkey)
-        hit = self._memo.get(key)
+        memo = self._memo if jkey is not None else self._memo_columns
+        hit = memo.get(key)
         if hit is not None:
-            self._memo.move_to_end(key)
+            memo.move_to_end(key)
             return hit
         ev = self._evaluate(theta, None, jacobian_for)
-        for arr in (ev.peak_columns, ev.column_jacobian):
-            if arr is not None:
-                arr.flags.writeable = False
-        self._memo[key] = ev
-        while len(self._memo) > EVALUATION_MEMO_SIZE:
-            self._memo.popitem(last=False)
+        ev.peak_columns.flags.writeable = False
+        if ev.column_jacobian is not None:
+            ev.column_jacobian.values.flags.writeable = False
+        memo[key] = ev
+        while len(memo) > EVALUATION_MEMO_SIZE:
+            memo.popitem(last=False)
         return ev
 
     def _evaluate(
@@ -420,15 +456,36 @@ class PatternModel:
                 window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
             )
             return Evaluation(columns, self.background_basis, None, k, n_eval)
-        jac = np.zeros((1 if combined else self.n_peak_columns, npar, n))
+        if combined:
+            slot_of = np.arange(npar, dtype=np.int64)[None, :]
+            jac = np.zeros((npar, n))
+        else:
+            slot_of, pair_col, pair_par = self._jacobian_slots(jidx)
+            jac = np.zeros((pair_col.size, n))
         n_eval = accumulate_jacobian(
             self.x, centre, fwhm, eta, asym, inten, col, tuple(chain), columns, jac,
-            None if combined else col, mix=mix,
+            None if combined else col, mix=mix, slot_of=slot_of,
             window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
         )
         if combined:
-            return Evaluation(columns, self.background_basis, jac[0].T, k, n_eval)
-        return Evaluation(columns, self.background_basis, None, k, n_eval, column_jacobian=jac)
+            return Evaluation(columns, self.background_basis, jac.T, k, n_eval)
+        cj = ColumnJacobian(jac, pair_col, pair_par, (self.n_peak_columns, npar, n))
+        return Evaluation(columns, self.background_basis, None, k, n_eval, column_jacobian=cj)
+
+    def _jacobian_slots(self, jidx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows of the per-column Jacobian for the parameters ``jidx``: (slot_of (m_peaks × p),
+        column and parameter of each row), one row per pair that can be nonzero (cached)."""
+        key = jidx.tobytes()
+        hit = self._slots.get(key)
+        if hit is None:
+            phase = np.array([-1 if self.keys[j].phase is None else self.keys[j].phase for j in jidx])
+            live = (phase[None, :] < 0) | (phase[None, :] == self._col_phase[:, None])
+            slot_of = np.full(live.shape, -1, dtype=np.int64)
+            pair_col, pair_par = np.nonzero(live)
+            slot_of[pair_col, pair_par] = np.arange(pair_col.size)
+            hit = (slot_of, pair_col, pair_par)
+            self._slots[key] = hit
+        return hit
 
     def _empty(self, columns: np.ndarray, want_jac: bool, combined: bool, npar: int) -> Evaluation:
         n, bg = self.x.size, self.background_basis
@@ -436,7 +493,9 @@ class PatternModel:
             return Evaluation(columns, bg, None, 0, 0)
         if combined:
             return Evaluation(columns, bg, np.zeros((n, npar)), 0, 0)
-        return Evaluation(columns, bg, None, 0, 0, column_jacobian=np.zeros((self.n_peak_columns, npar, n)))
+        empty = np.zeros(0, dtype=np.intp)
+        return Evaluation(columns, bg, None, 0, 0, column_jacobian=ColumnJacobian(
+            np.zeros((0, n)), empty, empty, (self.n_peak_columns, npar, n)))
 
 
 # ---------------------------------------------------------------------- phases

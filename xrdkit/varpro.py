@@ -77,7 +77,7 @@ class VPPoint:
     chi2 : float
     gram_aa : ndarray (m, m)
         ``A_wᵀA_w`` over all columns.
-    dw : ndarray (m_peaks, p, n) or None
+    dw : ndarray (m_peaks, p, n), ColumnJacobian or None
         Unweighted derivatives of the first m_peaks columns (None: not available).
     e : ndarray (m_peaks, p) or None
         ``E = (∂A/∂θ)ᵀ r_w`` of those columns (filled lazily).
@@ -197,35 +197,38 @@ def _reduced_hessian(gram_mm: np.ndarray, gram_aa: np.ndarray, gram_am: np.ndarr
 class _Projection:
     """The linear part at given columns: Gram blocks, the non-negative solution, the residual.
 
-    The fixed block's Gram ``F_wᵀF_w`` and ``F_wᵀy_w`` are formed once.
+    One buffer holds ``[V_w | F_w | y_w]``: the fixed block's ``F_wᵀF_w`` and ``F_wᵀy_w`` are
+    formed once, and at each point ``V_wᵀ[V_w F_w y_w]`` is one product and the residual one
+    matrix-vector product.
     """
 
-    def __init__(self, fixed: np.ndarray, yw: np.ndarray, nonneg: np.ndarray) -> None:
+    def __init__(self, fixed: np.ndarray, yw: np.ndarray, nonneg: np.ndarray, m_v: int) -> None:
         self.yw = yw
         self.nonneg = nonneg
+        self.m_v = m_v
         self.m_f = m_f = fixed.shape[1]
-        self.fixed_y = np.empty((yw.size, m_f + 1))
-        self.fixed_y[:, :m_f] = fixed
-        self.fixed_y[:, m_f] = yw
-        self.fixed = self.fixed_y[:, :m_f]
-        gy = self.fixed_y.T @ self.fixed_y  # FᵀF and Fᵀy in one product
+        self.buf = np.empty((yw.size, m_v + m_f + 1))
+        self.buf[:, m_v:m_v + m_f] = fixed
+        self.buf[:, m_v + m_f] = yw
+        self.fixed = self.buf[:, m_v:m_v + m_f]
+        fy = self.buf[:, m_v:]
+        gy = fy.T @ fy  # FᵀF and Fᵀy in one product
         self.g_ff = gy[:m_f, :m_f].copy()
         self.rhs_f = gy[:m_f, m_f].copy()
 
     def solve(self, vw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(gram, coef, active, resid) for the varying columns ``vw``."""
-        m_v, m_f = vw.shape[1], self.m_f
-        cross = vw.T @ self.fixed_y  # (m_v, m_f + 1): Vᵀ F and Vᵀ y in one product
-        gram = np.empty((m_v + m_f, m_v + m_f))
-        gram[:m_v, :m_v] = vw.T @ vw
-        gram[:m_v, m_v:] = cross[:, :m_f]
-        gram[m_v:, :m_v] = cross[:, :m_f].T
+        m_v, m_f = self.m_v, self.m_f
+        m = m_v + m_f
+        self.buf[:, :m_v] = vw
+        cross = vw.T @ self.buf  # (m_v, m + 1): VᵀV, VᵀF and Vᵀy in one product
+        gram = np.empty((m, m))
+        gram[:m_v] = cross[:, :m]
+        gram[m_v:, :m_v] = cross[:, m_v:m].T
         gram[m_v:, m_v:] = self.g_ff
-        rhs = np.concatenate([cross[:, m_f], self.rhs_f])
+        rhs = np.concatenate([cross[:, m], self.rhs_f])
         coef, active = solve_linear_nonneg(gram, rhs, self.nonneg, gram.diagonal() > 0)
-        resid = self.yw - vw @ coef[:m_v]
-        if m_f:
-            resid -= self.fixed @ coef[m_v:]
+        resid = self.yw - self.buf[:, :m] @ coef
         return gram, coef, active, resid
 
 
@@ -252,7 +255,10 @@ def varpro_lm(
     evaluate : callable
         ``evaluate(theta) -> (vw, dw)``: weighted columns that vary with θ (n × m_v) and,
         optionally, the *unweighted* derivatives of the first ``dw.shape[0]`` of them
-        (m_peaks × p × n) (weighted here by ``row_weights``), else None.
+        (weighted here by ``row_weights``): an array (m_peaks × p × n), or an object with
+        ``values`` (r × n), ``column``, ``parameter`` (r,) and ``shape`` (m_peaks, p, n)
+        holding only the nonzero (column, parameter) rows
+        (:class:`xrdkit.simulate.ColumnJacobian`); else None.
     jacobian : callable
         ``jacobian(theta, coef) -> mw``: weighted ∂(A_w c)/∂θ (n × p); only called when
         ``evaluate`` returned no ``dw``.
@@ -286,7 +292,9 @@ def varpro_lm(
     lower = np.asarray(lower, dtype=float)
     upper = np.asarray(upper, dtype=float)
     n = yw.size
-    proj = _Projection(np.zeros((n, 0)) if fixed is None else fixed, yw, np.asarray(nonneg, dtype=bool))
+    nonneg = np.asarray(nonneg, dtype=bool)
+    fixed = np.zeros((n, 0)) if fixed is None else fixed
+    proj = _Projection(fixed, yw, nonneg, nonneg.size - fixed.shape[1])
     nfev = 0
     njev = 0
 
@@ -299,7 +307,12 @@ def varpro_lm(
 
     def column_residual_products(pt: VPPoint) -> np.ndarray:
         if pt.e is None:
-            pt.e = pt.dw @ (pt.resid * row_weights)
+            rw = pt.resid * row_weights
+            if isinstance(pt.dw, np.ndarray):
+                pt.e = pt.dw @ rw
+            else:  # stored by (column, parameter) pairs
+                pt.e = np.zeros(pt.dw.shape[:2])
+                pt.e[pt.dw.column, pt.dw.parameter] = pt.dw.values @ rw
         return pt.e
 
     def gradient(pt: VPPoint) -> np.ndarray:
@@ -315,7 +328,13 @@ def varpro_lm(
             m_v = pt.vw.shape[1]
             if pt.dw is not None:
                 mp, p_, _ = pt.dw.shape
-                mwt = (pt.coef[:mp] @ pt.dw.reshape(mp, -1)).reshape(p_, n)
+                if isinstance(pt.dw, np.ndarray):
+                    mwt = (pt.coef[:mp] @ pt.dw.reshape(mp, -1)).reshape(p_, n)
+                else:  # Σ over the stored (column, parameter) rows of coef[column] · row
+                    rows = pt.dw.column.size
+                    combine = np.zeros((p_, rows))
+                    combine[pt.dw.parameter, np.arange(rows)] = pt.coef[pt.dw.column]
+                    mwt = combine @ pt.dw.values
                 mwt *= row_weights
                 pt.mw = mwt.T
             else:
