@@ -176,7 +176,7 @@ def naive_fit(scan, structures: dict[str, Structure], inst, n_bg: int = 6, max_n
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scans", type=int, default=8, help="length of the drifting series")
+    ap.add_argument("--scans", type=int, default=16, help="length of the drifting series")
     ap.add_argument("--naive-runs", type=int, default=2, help="naive pymatgen-in-the-loop fits")
     args = ap.parse_args()
 

@@ -48,7 +48,7 @@ def _varpro(y, sigma, k0, *, with_dw=True, lower=(0.01, 0.01), upper=(10.0, 10.0
         return (np.einsum("c,cpn->np", coef[:2], d)) * w[:, None]
 
     return varpro_lm(evaluate, jacobian, np.asarray(k0, float), np.asarray(lower, float),
-                     np.asarray(upper, float), y * w, w, np.array(nonneg), fixed=np.ones((T.size, 1)) * w[:, None],
+                     np.asarray(upper, float), y * w, w, np.array(nonneg), fixed=np.ones((T.size, 1)),
                      converge_sigma=1e-3, ftol=1e-15, curvature=curvature)
 
 

@@ -755,7 +755,6 @@ def refine(
     per_column = model.n_peak_columns <= PER_COLUMN_JACOBIAN_MAX
     w = 1.0 / sig
     yw = y * w
-    fixed = model.background_basis * w[:, None]
 
     # the first evaluation checks the model and, for a one-stage fit, is the optimiser's start
     # (the model memoises it); a cold start runs two stages: positions first — lattice, zero,
@@ -792,7 +791,7 @@ def refine(
 
         sub = np.searchsorted(vidx, idx)
         return varpro_lm(
-            evaluate, jacobian, t_start[idx], lo[sub], hi[sub], yw, w, model.nonnegative, fixed=fixed,
+            evaluate, jacobian, t_start[idx], lo[sub], hi[sub], yw, w, model.nonnegative, fixed=model.background_basis,
             max_nfev=opts.max_nfev, ftol=opts.ftol, converge_sigma=converge_sigma, curvature=curvature,
         )
 

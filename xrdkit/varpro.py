@@ -175,6 +175,27 @@ def solve_linear_nonneg(
 
 
 @jit
+def _combine_rows(values: np.ndarray, column: np.ndarray, parameter: np.ndarray, coef: np.ndarray,
+                  weights: np.ndarray, p: int) -> np.ndarray:
+    """``out[parameter[s]] += coef[column[s]] · weights · values[s]`` over the rows s (p × n)."""
+    n = values.shape[1]
+    out = np.zeros((p, n))
+    for s in range(values.shape[0]):
+        c = coef[column[s]]
+        if c == 0.0:
+            continue
+        row = out[parameter[s]]
+        v = values[s]
+        for i in range(n):
+            row[i] += c * v[i]
+    for j in range(p):
+        row = out[j]
+        for i in range(n):
+            row[i] *= weights[i]
+    return out
+
+
+@jit
 def _reduced_hessian(gram_mm: np.ndarray, gram_aa: np.ndarray, gram_am: np.ndarray, e: np.ndarray,
                      active: np.ndarray) -> np.ndarray:
     """``H = MᵀM − MᵀA (AᵀA)⁻¹ AᵀM + Eᵀ(AᵀA)⁻¹E`` over the active columns (E may have
@@ -202,13 +223,14 @@ class _Projection:
     matrix-vector product.
     """
 
-    def __init__(self, fixed: np.ndarray, yw: np.ndarray, nonneg: np.ndarray, m_v: int) -> None:
+    def __init__(self, fixed: np.ndarray, row_weights: np.ndarray, yw: np.ndarray, nonneg: np.ndarray,
+                 m_v: int) -> None:
         self.yw = yw
         self.nonneg = nonneg
         self.m_v = m_v
         self.m_f = m_f = fixed.shape[1]
         self.buf = np.empty((yw.size, m_v + m_f + 1))
-        self.buf[:, m_v:m_v + m_f] = fixed
+        np.multiply(fixed, row_weights[:, None], out=self.buf[:, m_v:m_v + m_f])
         self.buf[:, m_v + m_f] = yw
         self.fixed = self.buf[:, m_v:m_v + m_f]
         fy = self.buf[:, m_v:]
@@ -271,7 +293,8 @@ def varpro_lm(
     nonneg : ndarray of bool (m_v + m_f,)
         Linear coefficients constrained ≥ 0 (varying columns first).
     fixed : ndarray (n, m_f), optional
-        Weighted columns that do not depend on θ (their coefficients follow the varying ones).
+        Columns that do not depend on θ, *unweighted* (weighted here by ``row_weights``; their
+        coefficients follow the varying ones).
     max_nfev : int
         Model evaluations allowed (the starting one included).
     ftol : float
@@ -294,7 +317,7 @@ def varpro_lm(
     n = yw.size
     nonneg = np.asarray(nonneg, dtype=bool)
     fixed = np.zeros((n, 0)) if fixed is None else fixed
-    proj = _Projection(fixed, yw, nonneg, nonneg.size - fixed.shape[1])
+    proj = _Projection(fixed, row_weights, yw, nonneg, nonneg.size - fixed.shape[1])
     nfev = 0
     njev = 0
 
@@ -330,20 +353,15 @@ def varpro_lm(
                 mp, p_, _ = pt.dw.shape
                 if isinstance(pt.dw, np.ndarray):
                     mwt = (pt.coef[:mp] @ pt.dw.reshape(mp, -1)).reshape(p_, n)
+                    mwt *= row_weights
                 else:  # Σ over the stored (column, parameter) rows of coef[column] · row
-                    rows = pt.dw.column.size
-                    combine = np.zeros((p_, rows))
-                    combine[pt.dw.parameter, np.arange(rows)] = pt.coef[pt.dw.column]
-                    mwt = combine @ pt.dw.values
-                mwt *= row_weights
+                    mwt = _combine_rows(pt.dw.values, pt.dw.column, pt.dw.parameter, pt.coef, row_weights, p_)
                 pt.mw = mwt.T
             else:
                 pt.mw = jacobian(pt.theta, pt.coef)
                 mwt = pt.mw.T
-            gram_am = np.empty((pt.coef.size, mwt.shape[0]))
-            gram_am[:m_v] = (mwt @ pt.vw).T
-            gram_am[m_v:] = (mwt @ proj.fixed).T
-            pt.gram_am = gram_am
+            proj.buf[:, :m_v] = pt.vw  # [V F] of this point: one product for AᵀM
+            pt.gram_am = (mwt @ proj.buf[:, : pt.coef.size]).T
             pt.gram_mm = mwt @ pt.mw
         e = column_residual_products(pt) if pt.dw is not None else _NO_ROWS
         h = _reduced_hessian(pt.gram_mm, pt.gram_aa, pt.gram_am, e, pt.active)
