@@ -52,10 +52,11 @@ def test_electrode_purities_match_the_truth(chunk: int) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("chunk", [100, 2])
 def test_methanol_series_is_separate_with_little_fcc(chunk: int) -> None:
-    """Methanol route: separately crystallised borates, 0–8 % fcc: purity within 2 % (absolute)
-    and never an fcc verdict."""
+    """Methanol route: separately crystallised borates, 0–8 % fcc: purity within 1 % (absolute),
+    'separate' where there is no fcc and 'mixed' where there is (never fcc or unexplained:
+    the Be window and both borates are modelled)."""
     path = EXAMPLES / "methanol_series.h5"
     got, _sig, verdicts = _purities(path, ("be",), chunk)
     truth = _truth(path, list_scans(path))
-    np.testing.assert_allclose(got, truth, atol=0.02)
-    assert "fcc" not in verdicts and verdicts[0] == "separate"
+    np.testing.assert_allclose(got, truth, atol=0.01)
+    assert verdicts == ["separate" if t == 0 else "mixed" for t in truth], verdicts

@@ -384,7 +384,11 @@ def identify(
         # fcc model's shared parameters (instrument, electrode phases) winning, and from the
         # best separate fit with its own (a superset model must not end worse than its subsets;
         # cubic stand-ins can drift onto the NBH lines, so the library-cell start is always kept)
-        sep_fits = fits("separate", separate + present, [results["fcc"].warm_start()] + (
+        # (an fcc fit that does not describe the scan is no start: its instrument widths can sit
+        # where the Caglioti width is floored and has no gradient; the separate model then starts
+        # from the instrument preset and the library cells)
+        fcc_fit = results["fcc"]
+        sep_fits = fits("separate", separate + present, [fcc_fit.warm_start() if fcc_fit.gof <= GOF_ADEQUATE else None] + (
             [previous["separate"]] if "separate" in previous else []))
         results["separate"] = lowest(sep_fits)
         results["mixed"] = lowest(fits("mixed", [FCC_PHASE] + separate + present, [
