@@ -228,6 +228,8 @@ class PatternModel:
         self.background_basis = (
             chebyshev.chebvander(xs, background_terms - 1) if background_terms else np.zeros((self.x.size, 0))
         )
+        # column-major (each basis function contiguous: the solver weights and copies columns)
+        self.background_basis = np.asfortranarray(self.background_basis)
         self.background_basis.flags.writeable = False  # shared by every evaluation
         self.n_columns = self.n_peak_columns + self.background_basis.shape[1]
         self.nonnegative = np.zeros(self.n_columns, dtype=bool)

@@ -229,7 +229,7 @@ class _Projection:
         self.nonneg = nonneg
         self.m_v = m_v
         self.m_f = m_f = fixed.shape[1]
-        self.buf = np.empty((yw.size, m_v + m_f + 1))
+        self.buf = np.empty((yw.size, m_v + m_f + 1), order="F")  # columns contiguous
         np.multiply(fixed, row_weights[:, None], out=self.buf[:, m_v:m_v + m_f])
         self.buf[:, m_v + m_f] = yw
         self.fixed = self.buf[:, m_v:m_v + m_f]
