@@ -136,6 +136,22 @@ def test_warm_start_carries_the_curvature_and_bounds_stay_on_the_phase_cell(stru
     assert far.parameters.lower[k] == pytest.approx(10.029 * 0.985)
 
 
+def test_a_floored_gaussian_width_is_left_again(structures, refls, instrument, base_fit):
+    """Started with V < 0 and W = 0 (the Caglioti FWHM² negative everywhere, held at its floor,
+    where U, V, W have no gradient), the fit restarts from the instrument widths and ends as a
+    fit from the ordinary start does."""
+    pat, normal = base_fit
+    theta = normal.theta.copy()
+    theta[normal.theta_labels.index("v_deg2")] = -0.05
+    theta[normal.theta_labels.index("w_deg2")] = 0.0
+    trapped = WarmStart(theta, normal.theta_labels)
+    res = refine(pat.to_scan("base"), [refls["nbh-fcc"], refls["al"]], instrument=instrument, options=OPTS,
+                 start=trapped)
+    assert res.value("w_deg2") > 1e-4
+    assert res.rwp == pytest.approx(normal.rwp, rel=1e-3)
+    assert res.phase("nbh-fcc").weight_fraction == pytest.approx(normal.phase("nbh-fcc").weight_fraction, abs=1e-3)
+
+
 def test_warm_start_from_other_model_is_ignored(structures, refls, instrument, base_fit):
     _pat, prev = base_fit
     pat = synthetic_pattern([structures["al"]], [1.0], GRID_DEG, names=["al"], profile=PROFILE,

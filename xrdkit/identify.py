@@ -384,17 +384,18 @@ def identify(
         # fcc model's shared parameters (instrument, electrode phases) winning, and from the
         # best separate fit with its own (a superset model must not end worse than its subsets;
         # cubic stand-ins can drift onto the NBH lines, so the library-cell start is always kept)
-        # (an fcc fit that does not describe the scan is no start: its instrument widths can sit
-        # where the Caglioti width is floored and has no gradient; the separate model then starts
-        # from the instrument preset and the library cells)
-        fcc_fit = results["fcc"]
-        sep_fits = fits("separate", separate + present, [fcc_fit.warm_start() if fcc_fit.gof <= GOF_ADEQUATE else None] + (
+        # (an fcc fit that does not describe the scan, GOF > GOF_ADEQUATE, seeds nothing: its
+        # instrument widths and NBH cell are whatever fitted the wrong model best; the separate
+        # model then starts from the instrument preset and the library cells, the mixed model
+        # from each separate fit with NBH at its library cell)
+        fcc_seed = results["fcc"] if results["fcc"].gof <= GOF_ADEQUATE else None
+        sep_fits = fits("separate", separate + present, [None if fcc_seed is None else fcc_seed.warm_start()] + (
             [previous["separate"]] if "separate" in previous else []))
         results["separate"] = lowest(sep_fits)
-        results["mixed"] = lowest(fits("mixed", [FCC_PHASE] + separate + present, [
-            *(merge_warm_starts(r, results["fcc"]) for r in sep_fits),
-            merge_warm_starts(results["fcc"], results["separate"]),
-        ]))
+        mixed_starts = [merge_warm_starts(r, fcc_seed) for r in sep_fits]
+        if fcc_seed is not None:
+            mixed_starts.append(merge_warm_starts(fcc_seed, results["separate"]))
+        results["mixed"] = lowest(fits("mixed", [FCC_PHASE] + separate + present, mixed_starts))
     scores = tuple(
         ModelScore(label, tuple(p.name for p in r.phases), r.bic, r.rwp, r.gof, r.converged)
         for label, r in results.items()

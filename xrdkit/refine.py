@@ -40,7 +40,7 @@ from xrdkit.instrument import Instrument, load_instrument
 from xrdkit.profiles import DEFAULT_WINDOW_FWHM
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
-from xrdkit.simulate import ParamKey, PatternModel, resolve_phases
+from xrdkit.simulate import MIN_GAUSS_FWHM_DEG, ParamKey, PatternModel, resolve_phases
 from xrdkit.varpro import solve_linear_nonneg, varpro_lm
 
 __all__ = ["RefinementResult", "ParameterTable", "PhaseResult", "screen_phases", "WarmStart", "merge_warm_starts", "refine", "RefineOptions", "fit_statistics"]
@@ -808,6 +808,23 @@ def refine(
         h0 = start.curvature  # the same parameters varied: start with the previous fit's H
     try:
         res = solve(vidx, t_cur, curvature=h0)
+        t_end = t_cur.copy()
+        t_end[vidx] = res.point.theta
+        if _gaussian_width_floored(model, t_end, x):
+            # the instrument's Gaussian width went negative somewhere in the range and is held
+            # at its floor, where U, V, W have no gradient: a trap, not a minimum. Start again
+            # from the instrument's widths (everything else as found) and keep the better fit.
+            t_retry = t_end.copy()
+            for f in ("u_deg2", "v_deg2", "w_deg2"):
+                j = model.index(ParamKey(f))
+                t_retry[j] = plan.reference[j]
+            retry = solve(vidx, t_retry)
+            log.info("%s: Gaussian width at its floor (χ² %.1f); restarted from the instrument widths "
+                     "(χ² %.1f)", scan.source, res.point.chi2, retry.point.chi2)
+            dropped = res if retry.point.chi2 < res.point.chi2 else retry
+            nfev, njev = nfev + dropped.nfev, njev + dropped.njev  # both runs count
+            if dropped is res:
+                res, t_cur = retry, t_retry
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise FitError(f"{scan.source}: optimiser failed: {exc}") from exc
     nfev, njev = nfev + res.nfev, njev + res.njev
@@ -948,6 +965,14 @@ def refine(
         curvature_labels=varied_labels,
         **{k_: stats[k_] for k_ in ("rp", "rwp", "rexp", "gof", "chi2", "redchi", "aic", "bic")},
     )
+
+
+def _gaussian_width_floored(model: PatternModel, theta: np.ndarray, x: np.ndarray) -> bool:
+    """Whether the instrument's Caglioti Gaussian FWHM² (U tan²θ + V tanθ + W) falls below the
+    model's floor anywhere in the scan's range (checked on 64 angles)."""
+    tan_t = np.tan(np.radians(np.linspace(x[0], x[-1], 64)) / 2.0)
+    u, v, w = (theta[model.index(ParamKey(f))] for f in ("u_deg2", "v_deg2", "w_deg2"))
+    return bool(np.any(u * tan_t**2 + v * tan_t + w < MIN_GAUSS_FWHM_DEG**2))
 
 
 def _linear_labels(model: PatternModel, names: Sequence[str]) -> list[str]:
