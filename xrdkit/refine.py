@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
 import weakref
 from collections import OrderedDict
@@ -551,6 +552,25 @@ def _spd_inverse(normal: np.ndarray) -> tuple[np.ndarray, bool]:
     return inv / np.outer(norms, norms), True
 
 
+@jit
+def _strong_correlations(cov: np.ndarray, sd: np.ndarray, is_bg: np.ndarray,
+                         limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (a < b) with |correlation| > ``limit``, except background–background pairs."""
+    n = sd.size
+    a_out, b_out, r_out = [], [], []
+    for a in range(n):
+        for b in range(a + 1, n):
+            if is_bg[a] and is_bg[b]:
+                continue
+            den = sd[a] * sd[b]
+            if den > 0.0 and abs(cov[a, b]) > limit * den:
+                a_out.append(a)
+                b_out.append(b)
+                r_out.append(cov[a, b] / den)
+    return (np.array(a_out, dtype=np.int64), np.array(b_out, dtype=np.int64),
+            np.array(r_out, dtype=np.float64))
+
+
 def _covariance(normal: np.ndarray, redchi: float) -> tuple[np.ndarray, bool]:
     """Covariance ``(JᵀJ)⁻¹ · χ²/ν`` from ``normal`` = JᵀJ, scaled to unit diagonal first
     (parameters span 1e-4 … 1e5).
@@ -869,15 +889,12 @@ def refine(
         covariance=cov,
     )
     # strong correlations (background-background pairs are expected and skipped)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = cov / np.outer(sd, sd)
-        strong = np.abs(np.triu(corr, 1)) > CORRELATION_WARN
     is_bg = np.concatenate([np.zeros(nn, dtype=bool), lin_idx >= n_pk])
-    strong &= ~np.outer(is_bg, is_bg)
-    if strong.any():
+    pairs_a, pairs_b, pairs_r = _strong_correlations(cov, sd, is_bg, CORRELATION_WARN)
+    if pairs_a.size:
         varied_names = list(plan.varied_labels) + [lin_labels[c_] for c_ in lin_idx]
-        for a, b in zip(*np.nonzero(strong), strict=True):
-            warnings.append(f"strong correlation {varied_names[a]} / {varied_names[b]}: {corr[a, b]:+.3f}")
+        for a, b, r in zip(pairs_a.tolist(), pairs_b.tolist(), pairs_r.tolist(), strict=True):
+            warnings.append(f"strong correlation {varied_names[a]} / {varied_names[b]}: {r:+.3f}")
     tv, lv, uv = t_final[vidx], lo, hi
     span = uv - lv
     near = np.isfinite(span) & (((tv - lv < AT_BOUND_REL * span) & plan.warn_low) | (uv - tv < AT_BOUND_REL * span))
@@ -918,7 +935,7 @@ def refine(
     k = 0
     for p, (refl, lat, vol) in enumerate(phase_rows):
         lat_idx, lat_names = plan.phase_lattice[p]
-        lat_sig = {n: (float(e) if np.isfinite(e) else 0.0) for n, e in zip(lat_names, stderr[lat_idx].tolist(), strict=True)}
+        lat_sig = {n: (e if math.isfinite(e) else 0.0) for n, e in zip(lat_names, stderr[lat_idx].tolist(), strict=True)}
         b_j, md_j = plan.phase_b_md[p]
         b_iso, md = float(t_final[b_j]), float(t_final[md_j])
         if model.pawley[p]:
