@@ -357,9 +357,9 @@ def _statistics(chi2: float, sw: float, sum_abs_diff: float, sum_abs_obs: float,
 
 
 def _parameter_bounds(
-    model: PatternModel, theta0: np.ndarray, opts: RefineOptions, reference: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Which nonlinear parameters vary, their bounds, and the start clipped into them.
+    model: PatternModel, opts: RefineOptions, reference: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which nonlinear parameters vary, and their bounds.
 
     Lattice and zero-shift bounds are centred on ``reference`` (the phases' own cells and the
     instrument's zero), not on the start: a series of warm starts cannot walk a phase's cell
@@ -368,13 +368,12 @@ def _parameter_bounds(
     Returns
     -------
     vary : ndarray of bool
-    lower, upper, theta : ndarray
+    lower, upper : ndarray
     """
     n = len(model.keys)
     vary_a = np.zeros(n, dtype=bool)
     lower = np.full(n, -np.inf)
     upper = np.full(n, np.inf)
-    theta = np.asarray(theta0, dtype=float).copy()
     names = model.phase_names
     widths = set(opts.refine_widths)
     if opts.refine_phase_broadening:
@@ -382,7 +381,6 @@ def _parameter_bounds(
         # and Y exactly: those stay at the instrument's values, V and W still refine
         widths -= {"u_deg2", "x_deg", "y_deg"}
     for j, key in enumerate(model.keys):
-        val = float(theta0[j])
         ref = float(reference[j])
         vary = False
         lo, hi = -np.inf, np.inf
@@ -417,8 +415,7 @@ def _parameter_bounds(
         else:
             vary, lo, hi = opts.refine_lattice, ref * (1 - LATTICE_BOUND_REL), ref * (1 + LATTICE_BOUND_REL)
         vary_a[j], lower[j], upper[j] = vary, lo, hi
-        theta[j] = min(max(val, lo), hi)
-    return vary_a, lower, upper, theta
+    return vary_a, lower, upper
 
 
 def _hill_howard(zmv: np.ndarray, scale: np.ndarray, cov: np.ndarray,
@@ -630,8 +627,6 @@ class _FitPlan:
     lin_lower: np.ndarray
     lin_upper: np.ndarray
     warn_low: np.ndarray
-    phase_lattice: tuple[tuple[np.ndarray, tuple[str, ...]], ...]
-    phase_b_md: tuple[tuple[int, int], ...]
 
 
 #: Fit plans per pattern model (dropped with the model).
@@ -647,7 +642,7 @@ def _fit_plan(model: PatternModel, inst: Instrument, opts: RefineOptions, names:
     if plan is not None:
         return plan
     reference = model.initial_vector(inst)
-    vary, lower, upper, _ = _parameter_bounds(model, reference, opts, reference)
+    vary, lower, upper = _parameter_bounds(model, opts, reference)
     labels = tuple(model.labels())
     vidx = np.nonzero(vary)[0]
     plan = _FitPlan(
@@ -664,13 +659,6 @@ def _fit_plan(model: PatternModel, inst: Instrument, opts: RefineOptions, names:
         lin_lower=np.where(model.nonnegative, 0.0, -np.inf),
         lin_upper=np.full(model.n_columns, np.inf),
         warn_low=np.array([model.keys[j].field not in _ZERO_NATURAL for j in vidx], dtype=bool),
-        phase_lattice=tuple(
-            (np.array([model.index(ParamKey(n, p)) for n in refl.lattice_parameter_names], dtype=np.intp),
-             tuple(refl.lattice_parameter_names))
-            for p, refl in enumerate(model.phases)
-        ),
-        phase_b_md=tuple((model.index(ParamKey("b_iso", p)), model.index(ParamKey("march_dollase", p)))
-                         for p in range(len(model.phases))),
     )
     plans[key] = plan
     return plan
@@ -912,8 +900,7 @@ def refine(
     lin_pos = {int(c_): nn + i for i, c_ in enumerate(lin_idx)}
     for p, refl in enumerate(refls):
         off = model.column_offsets[p]
-        lat_idx, lat_names = plan.phase_lattice[p]
-        lat = dict(zip(lat_names, t_final[lat_idx].tolist(), strict=True))
+        lat = model.lattice_values(t_final, p)
         vol = refl.volume(lat)
         if model.pawley[p]:
             cols = slice(off, off + refl.n)
@@ -934,10 +921,9 @@ def refine(
     results = []
     k = 0
     for p, (refl, lat, vol) in enumerate(phase_rows):
-        lat_idx, lat_names = plan.phase_lattice[p]
-        lat_sig = {n: (e if math.isfinite(e) else 0.0) for n, e in zip(lat_names, stderr[lat_idx].tolist(), strict=True)}
-        b_j, md_j = plan.phase_b_md[p]
-        b_iso, md = float(t_final[b_j]), float(t_final[md_j])
+        lat_sig = {n: (e if math.isfinite(e) else 0.0) for n, e in model.lattice_values(stderr, p).items()}
+        b_iso = float(t_final[model.index(ParamKey("b_iso", p))])
+        md = float(t_final[model.index(ParamKey("march_dollase", p))])
         if model.pawley[p]:
             results.append(PhaseResult(refl.name, "pawley", None, None, float("nan"), float("nan"), lat, lat_sig, vol, b_iso, md))
             continue

@@ -274,9 +274,8 @@ class PatternModel:
             off + np.arange(r.n) if paw else np.full(r.n, off)
             for r, paw, off in zip(self.phases, self.pawley, self.column_offsets, strict=True)
         ]).astype(np.intp) if nph else np.zeros(0, dtype=np.intp)
-        self._col_phase = np.concatenate([
-            np.full(r.n if paw else 1, p) for p, (r, paw) in enumerate(zip(self.phases, self.pawley, strict=True))
-        ]).astype(np.intp) if nph else np.zeros(0, dtype=np.intp)
+        self._col_phase = np.zeros(self.n_peak_columns, dtype=np.intp)  # phase of each peak column
+        self._col_phase[self._fam_col] = self._fam_phase
         self._slots: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._fam_mf2 = np.concatenate([r.multiplicity * r.f2 for r in self.phases]) if nph else np.zeros(0)
         live = self.wavelength_weights != 0
@@ -343,8 +342,8 @@ class PatternModel:
 
     def lattice_values(self, theta: np.ndarray, phase: int) -> dict[str, float]:
         """Free lattice parameters of ``phase`` in ``theta``."""
-        refl = self.phases[phase]
-        return {n: float(theta[self._key_index[ParamKey(n, phase)]]) for n in refl.lattice_parameter_names}
+        names = self.phases[phase].lattice_parameter_names
+        return dict(zip(names, theta[self._lat_idx[phase]].tolist(), strict=True))
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(
@@ -458,9 +457,8 @@ class PatternModel:
                 window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
             )
             return Evaluation(columns, self.background_basis, None, k, n_eval)
-        if combined:
-            slot_of = np.arange(npar, dtype=np.int64)[None, :]
-            jac = np.zeros((npar, n))
+        if combined:  # one slot: the (1, p, n) layout accumulate_jacobian maps itself
+            slot_of, jac = None, np.zeros((1, npar, n))
         else:
             slot_of, pair_col, pair_par = self._jacobian_slots(jidx)
             jac = np.zeros((pair_col.size, n))
@@ -470,7 +468,7 @@ class PatternModel:
             window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
         )
         if combined:
-            return Evaluation(columns, self.background_basis, jac.T, k, n_eval)
+            return Evaluation(columns, self.background_basis, jac[0].T, k, n_eval)
         cj = ColumnJacobian(jac, pair_col, pair_par, (self.n_peak_columns, npar, n))
         return Evaluation(columns, self.background_basis, None, k, n_eval, column_jacobian=cj)
 
