@@ -42,7 +42,7 @@ from xrdkit.profiles import DEFAULT_WINDOW_FWHM
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
 from xrdkit.simulate import MIN_GAUSS_FWHM_DEG, ParamKey, PatternModel, resolve_phases
-from xrdkit.varpro import solve_linear_nonneg, varpro_lm
+from xrdkit.varpro import LinearProjection, varpro_lm
 
 __all__ = ["RefinementResult", "ParameterTable", "PhaseResult", "screen_phases", "WarmStart", "merge_warm_starts", "refine", "RefineOptions", "fit_statistics"]
 
@@ -485,10 +485,8 @@ def screen_phases(
     model = _pattern_model(list(phases), x, inst, (False,) * len(phases), background_terms, (), window_fwhm)
     ev = model.evaluate(model.initial_vector(inst))
     w = 1.0 / sig
-    aw = ev.columns * w[:, None]
-    gram = aw.T @ aw
-    coef, active = solve_linear_nonneg(gram, aw.T @ (y * w), model.nonnegative, np.diag(gram) > 0)
-    resid = y * w - aw @ coef
+    proj = LinearProjection(model.background_basis, w, y * w, model.nonnegative, model.n_peak_columns)
+    gram, coef, active, resid = proj.solve(ev.peak_columns * w[:, None])
     act = np.nonzero(active)[0]
     redchi = float(resid @ resid) / max(x.size - act.size, 1)
     cov_act, _ = _covariance(gram[np.ix_(act, act)], redchi)

@@ -43,7 +43,7 @@ import numpy as np
 
 from xrdkit._jit import jit
 
-__all__ = ["VPPoint", "VPResult", "solve_linear_nonneg", "varpro_lm"]
+__all__ = ["LinearProjection", "VPPoint", "VPResult", "solve_linear_nonneg", "varpro_lm"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,26 @@ RHO_KEEP_CURVATURE = 0.75
 #: … for at most this many steps in a row.
 MAX_CURVATURE_REUSE = 3
 _NO_ROWS = np.zeros((0, 0))
+
+
+@dataclass(frozen=True)
+class _JacobianRows:
+    """Derivatives of the varying columns as rows: ``values[s]`` is ∂ column[s] / ∂ θ[parameter[s]];
+    ``shape`` is (columns, parameters, points) of the dense array."""
+
+    values: np.ndarray
+    column: np.ndarray
+    parameter: np.ndarray
+    shape: tuple[int, int, int]
+
+    @classmethod
+    def of(cls, dw: object) -> _JacobianRows:
+        """From a dense (m_peaks, p, n) array, or anything with ``values``, ``column``,
+        ``parameter`` and ``shape`` (:class:`xrdkit.simulate.ColumnJacobian`)."""
+        if isinstance(dw, np.ndarray):
+            mp, p, n = dw.shape
+            return cls(dw.reshape(mp * p, n), np.repeat(np.arange(mp), p), np.tile(np.arange(p), mp), dw.shape)
+        return cls(dw.values, dw.column, dw.parameter, tuple(dw.shape))
 
 
 @dataclass
@@ -77,8 +97,8 @@ class VPPoint:
     chi2 : float
     gram_aa : ndarray (m, m)
         ``A_wᵀA_w`` over all columns.
-    dw : ndarray (m_peaks, p, n), ColumnJacobian or None
-        Unweighted derivatives of the first m_peaks columns (None: not available).
+    dw : _JacobianRows or None
+        Unweighted derivatives of the first m_peaks columns as rows (None: not available).
     e : ndarray (m_peaks, p) or None
         ``E = (∂A/∂θ)ᵀ r_w`` of those columns (filled lazily).
     mw : ndarray (n, p) or None
@@ -94,7 +114,7 @@ class VPPoint:
     resid: np.ndarray
     chi2: float
     gram_aa: np.ndarray
-    dw: np.ndarray | None = None
+    dw: _JacobianRows | None = None
     e: np.ndarray | None = None
     mw: np.ndarray | None = None
     gram_am: np.ndarray | None = None
@@ -215,8 +235,11 @@ def _reduced_hessian(gram_mm: np.ndarray, gram_aa: np.ndarray, gram_am: np.ndarr
     return 0.5 * (h + h.T)
 
 
-class _Projection:
+class LinearProjection:
     """The linear part at given columns: Gram blocks, the non-negative solution, the residual.
+
+    ``fixed`` (n × m_f) are columns that do not depend on θ, unweighted; ``nonneg`` covers the
+    ``m_v`` varying columns, then the fixed ones.
 
     One buffer holds ``[V_w | F_w | y_w]``: the fixed block's ``F_wᵀF_w`` and ``F_wᵀy_w`` are
     formed once, and at each point ``V_wᵀ[V_w F_w y_w]`` is one product and the residual one
@@ -317,7 +340,7 @@ def varpro_lm(
     n = yw.size
     nonneg = np.asarray(nonneg, dtype=bool)
     fixed = np.zeros((n, 0)) if fixed is None else fixed
-    proj = _Projection(fixed, row_weights, yw, nonneg, nonneg.size - fixed.shape[1])
+    proj = LinearProjection(fixed, row_weights, yw, nonneg, nonneg.size - fixed.shape[1])
     nfev = 0
     njev = 0
 
@@ -326,16 +349,14 @@ def varpro_lm(
         nfev += 1
         vw, dw = evaluate(theta)
         gram, coef, active, resid = proj.solve(vw)
-        return VPPoint(theta.copy(), vw, coef, active, resid, float(resid @ resid), gram, dw)
+        rows = None if dw is None else _JacobianRows.of(dw)
+        return VPPoint(theta.copy(), vw, coef, active, resid, float(resid @ resid), gram, rows)
 
     def column_residual_products(pt: VPPoint) -> np.ndarray:
         if pt.e is None:
             rw = pt.resid * row_weights
-            if isinstance(pt.dw, np.ndarray):
-                pt.e = pt.dw @ rw
-            else:  # stored by (column, parameter) pairs
-                pt.e = np.zeros(pt.dw.shape[:2])
-                pt.e[pt.dw.column, pt.dw.parameter] = pt.dw.values @ rw
+            pt.e = np.zeros(pt.dw.shape[:2])
+            pt.e[pt.dw.column, pt.dw.parameter] = pt.dw.values @ rw
         return pt.e
 
     def gradient(pt: VPPoint) -> np.ndarray:
@@ -350,12 +371,9 @@ def varpro_lm(
             njev += 1
             m_v = pt.vw.shape[1]
             if pt.dw is not None:
-                mp, p_, _ = pt.dw.shape
-                if isinstance(pt.dw, np.ndarray):
-                    mwt = (pt.coef[:mp] @ pt.dw.reshape(mp, -1)).reshape(p_, n)
-                    mwt *= row_weights
-                else:  # Σ over the stored (column, parameter) rows of coef[column] · row
-                    mwt = _combine_rows(pt.dw.values, pt.dw.column, pt.dw.parameter, pt.coef, row_weights, p_)
+                # Σ over the (column, parameter) rows of coef[column] · row
+                mwt = _combine_rows(pt.dw.values, pt.dw.column, pt.dw.parameter, pt.coef, row_weights,
+                                    pt.dw.shape[1])
                 pt.mw = mwt.T
             else:
                 pt.mw = jacobian(pt.theta, pt.coef)
