@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares, lsq_linear
 
-from xrdkit.varpro import solve_linear_nonneg, varpro_lm
+from xrdkit import _jit
+from xrdkit.varpro import row_products, solve_linear_nonneg, varpro_lm
 
 T = np.linspace(0.0, 4.0, 400)
 K_TRUE = np.array([0.7, 2.3])
@@ -116,3 +117,21 @@ def test_nonnegative_linear_solution_matches_lsq_linear() -> None:
     ref = lsq_linear(a, b, bounds=(np.where(nonneg, 0.0, -np.inf), np.inf), tol=1e-14)
     np.testing.assert_allclose(coef, ref.x, atol=1e-9)
     assert not active[1] and not active[3]
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize(("r", "c"), [(1, 1), (3, 10), (5, 4), (13, 9), (7, 7)])
+def test_row_products_match_matmul(monkeypatch, compiled, r, c):
+    """The solver's Gram products equal ``a @ b.T`` (compiled loop with its 4-row blocks and
+    remainders, the symmetric form, and the BLAS fallback), for strided inputs too."""
+    if compiled and not _jit.HAVE_NUMBA:
+        pytest.skip("numba not active")
+    monkeypatch.setattr(_jit, "HAVE_NUMBA", compiled)
+    rng = np.random.default_rng(r * 100 + c)
+    a = rng.normal(size=(r, 4001))
+    b = np.asfortranarray(rng.normal(size=(4001, c))).T  # rows of an F-order block, as the solver passes
+    np.testing.assert_allclose(row_products(a, b), a @ b.T, rtol=1e-12, atol=1e-10)
+    g = row_products(b)
+    np.testing.assert_allclose(g, b @ b.T, rtol=1e-12, atol=1e-10)
+    assert np.array_equal(g, g.T)
+    np.testing.assert_allclose(row_products(a[:, ::2], b[:, ::2]), a[:, ::2] @ b[:, ::2].T, rtol=1e-12, atol=1e-10)
