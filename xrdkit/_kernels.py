@@ -25,6 +25,7 @@ import numpy as np
 
 from xrdkit import _jit
 from xrdkit._jit import HAVE_NUMBA, numba
+from xrdkit.instrument import lorentz_polarisation_terms
 from xrdkit.profiles import TINY_FWHM_DEG, PeakMatrices, peak_matrices, tch_core, window_terms
 
 __all__ = ["HAVE_NUMBA", "accumulate_columns", "accumulate_jacobian", "N_CHANNELS", "compute_peak_table", "peak_table"]
@@ -52,22 +53,28 @@ def _windows(x: np.ndarray, centre: np.ndarray, fwhm: np.ndarray, window_fwhm: f
 #: Most chain entries one peak can have (3 shifts + 2 × 6 lattice + 4 Gaussian + 3 Lorentzian
 #: widths + B + March–Dollase + asymmetry).
 _MAX_CHAIN_PER_PEAK = 32
-_tch = tch_core  # replaced by its compiled version below (peak_table resolves it at compile time)
+_tch = tch_core  # replaced by their compiled versions below (peak_table resolves them at compile time)
+_lp = lorentz_polarisation_terms
+_win = _windows
 
 
-def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta, gi, st_idx, sz_idx, b_idx,
-               md_idx, radius, min_hg, jpos, want_chain):
-    """Per-peak centre, TCH FWHM and η, asymmetry and (optionally) the sparse chain-rule list.
+def peak_table(q, dq, base, dln_md, pk_fam, pk_lam, pk_lam_w, pk_phase, pk_col, col_scale, x, margin, pol_a, pol_b,
+               lat_par, theta, gi, st_idx, sz_idx, b_idx, md_idx, radius, min_hg, jpos, want_chain, window, max_half):
+    """The peaks in range with their intensity, centre, TCH FWHM and η, asymmetry, profile window
+    and (optionally) the sparse chain-rule list.
 
     Plain loops and array expressions only: compiled by numba when available, else run as
-    Python (correct, slower). Arguments are flat arrays over the k peaks in range
-    (``tt`` Bragg 2θ at the lattice, ``lam`` wavelength, ``q`` 1/d², ``dq`` (k, L) ∂(1/d²)/∂ of the
-    phase's lattice parameters ``lat_par[phase]`` (key indices, −1 padded), ``phase_of``,
-    ``dln_md`` ∂ln(March–Dollase)/∂ratio, ``dln_lp`` ∂ln(Lorentz–polarisation)/∂2θ (1/deg),
-    ``height`` the peak's amplitude times its linear
-    coefficient), the full parameter vector ``theta`` with the key indices of the global
-    fields ``gi`` and of the per-phase strain/size/B/March–Dollase, the goniometer radius,
-    the Gaussian-FWHM floor, and ``jpos`` (key index → Jacobian column or −1).
+    Python (correct, slower). Per reflection family: ``q`` 1/d², ``dq`` (f, L) ∂(1/d²)/∂ of the
+    phase's lattice parameters ``lat_par[phase]`` (key indices, −1 padded), ``base`` intensity
+    before LP, ``dln_md`` ∂ln(March–Dollase)/∂ratio. Per peak (family × emission line):
+    ``pk_fam``, ``pk_lam`` wavelength, ``pk_lam_w`` its weight, ``pk_phase``, ``pk_col`` linear
+    column; ``col_scale`` per column (empty: 1) multiplies the chain entries (a combined
+    Jacobian). A peak is in range when its Bragg 2θ lies within ``margin`` of the grid ``x``.
+    LP is P/(sin²θ cosθ) with P = ``pol_a`` + ``pol_b``·cos²2θ. Then the full parameter vector
+    ``theta`` with the key indices of the global fields ``gi`` and of the per-phase
+    strain/size/B/March–Dollase, the goniometer radius, the Gaussian-FWHM floor, ``jpos`` (key
+    index → Jacobian column or −1), and the profile window (``window`` FWHM, at most
+    ``max_half`` degrees each side).
 
     A lattice parameter moves the Bragg angle, and with it the centre (through the
     displacement and transparency terms as well), both widths, η, the asymmetry term and the
@@ -75,15 +82,41 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta,
 
     Returns
     -------
-    centre, fwhm, eta, asym : ndarray (k,)
+    sel : ndarray of int (k,)
+        The peaks in range (indices into the ``pk_*`` arrays).
+    inten, centre, fwhm, eta, asym : ndarray (k,)
+        Integrated intensity (with LP), profile centre, FWHM, η and P/tanθ.
+    start, stop : ndarray of int (k,)
+        Each peak's window on ``x``.
     mix : ndarray (k, 3, 5)
         Per peak, the derived channels 5–7 as combinations of the base channels 0–4.
     ptr, channel, column, value : ndarray
         Chain entries of peak i are ``ptr[i]:ptr[i+1]``: (channel, Jacobian column, value)
         (channels: see :data:`N_CHANNELS`).
     """
-    k = tt.size
     rad2deg = 180.0 / np.pi
+    # ---- peaks whose Bragg angle lies near the grid
+    npk = pk_fam.size
+    sel = np.empty(npk, dtype=np.int64)
+    tt = np.empty(npk)
+    k = 0
+    lo, hi = x[0] - margin, x[-1] + margin
+    for j in range(npk):
+        s = pk_lam[j] * np.sqrt(q[pk_fam[j]]) / 2.0
+        if s < 0.9999:
+            t2 = 2.0 * rad2deg * np.arcsin(s)
+            if lo < t2 < hi:
+                sel[k] = j
+                tt[k] = t2
+                k += 1
+    sel = sel[:k]
+    tt = tt[:k]
+    fam = pk_fam[sel]
+    lam = pk_lam[sel]
+    phase_of = pk_phase[sel]
+    lp, dln_lp = _lp(tt, pol_a, pol_b)
+    inten = pk_lam_w[sel] * base[fam] * lp
+    height = inten * col_scale[pk_col[sel]] if col_scale.size else inten
     dth_dtt = np.pi / 360.0
     th = tt * dth_dtt
     cos_t = np.cos(th)
@@ -105,6 +138,7 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta,
     hl = np.maximum(hl_raw, 0.0)
     fwhm, eta, _g, _l, dh_dg, dh_dl, de_dg, de_dl = _tch(np.maximum(hg, TINY_FWHM_DEG), hl)
     asym = asym_p / tan_t
+    start, stop = _win(x, centre, fwhm, window, max_half)
     ptr = np.zeros(k + 1, dtype=np.int64)
     cap = k * _MAX_CHAIN_PER_PEAK if want_chain else 0
     chs = np.empty(cap, dtype=np.int64)
@@ -112,7 +146,7 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta,
     vals = np.empty(cap)
     mix = np.zeros((k if want_chain else 0, 3, 5))
     if not want_chain:
-        return centre, fwhm, eta, asym, mix, ptr, chs, cols, vals
+        return sel, inten, centre, fwhm, eta, asym, start, stop, mix, ptr, chs, cols, vals
     loc_ch = np.empty(_MAX_CHAIN_PER_PEAK, dtype=np.int64)
     loc_par = np.empty(_MAX_CHAIN_PER_PEAK, dtype=np.int64)
     loc_val = np.empty(_MAX_CHAIN_PER_PEAK)
@@ -133,7 +167,8 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta,
         m += 1
         # lattice: through the Bragg angle (channel 5: per degree of 2θ it moves the centre, the
         # widths, η, LP and the asymmetry term) and through 1/d² in the Debye–Waller factor
-        dtt_dq = rad2deg * lam[i] / (2.0 * np.sqrt(q[i]) * cos_t[i])
+        qi = q[fam[i]]
+        dtt_dq = rad2deg * lam[i] / (2.0 * np.sqrt(qi) * cos_t[i])
         sec2 = inv_cos[i] * inv_cos[i]
         dhg = inv2hg * (2.0 * (u + strain[i]) * tan_t[i] + v) * sec2 * dth_dtt
         dhl = live * (xx * sec2 + (yy + size[i]) * tan_t[i] * inv_cos[i]) * dth_dtt
@@ -148,10 +183,10 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta,
         for ll in range(lat_par.shape[1]):
             par = lat_par[p, ll]
             if par >= 0:
-                loc_ch[m], loc_par[m], loc_val[m] = 5, par, dtt_dq * dq[i, ll]
+                loc_ch[m], loc_par[m], loc_val[m] = 5, par, dtt_dq * dq[fam[i], ll]
                 m += 1
                 if b_half != 0.0:
-                    loc_ch[m], loc_par[m], loc_val[m] = 3, par, -b_half * dq[i, ll]
+                    loc_ch[m], loc_par[m], loc_val[m] = 3, par, -b_half * dq[fam[i], ll]
                     m += 1
         # the Gaussian (U, V, W, strain) and Lorentzian (X, Y, size) widths: channels 6 and 7
         for par, dg in ((gi[3], d_u), (gi[4], tan_t[i] * inv2hg), (gi[5], inv2hg), (st_idx[p], d_u)):
@@ -161,9 +196,9 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta,
             loc_ch[m], loc_par[m], loc_val[m] = 7, par, dl
             m += 1
         # ∂ln(height): B_iso and March–Dollase; asymmetry
-        loc_ch[m], loc_par[m], loc_val[m] = 3, b_idx[p], -q[i] / 2.0
+        loc_ch[m], loc_par[m], loc_val[m] = 3, b_idx[p], -qi / 2.0
         m += 1
-        loc_ch[m], loc_par[m], loc_val[m] = 3, md_idx[p], dln_md[i]
+        loc_ch[m], loc_par[m], loc_val[m] = 3, md_idx[p], dln_md[fam[i]]
         m += 1
         loc_ch[m], loc_par[m], loc_val[m] = 4, gi[8], 1.0 / tan_t[i]
         m += 1
@@ -175,7 +210,7 @@ def peak_table(tt, lam, q, dq, lat_par, phase_of, dln_md, dln_lp, height, theta,
                 vals[n] = loc_val[t] * height[i]
                 n += 1
         ptr[i + 1] = n
-    return centre, fwhm, eta, asym, mix, ptr, chs[:n], cols[:n], vals[:n]
+    return sel, inten, centre, fwhm, eta, asym, start, stop, mix, ptr, chs[:n], cols[:n], vals[:n]
 
 
 _peak_table = peak_table
@@ -186,6 +221,8 @@ _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 if HAVE_NUMBA:
     _nb_window_terms = numba.njit(cache=True, nogil=True)(window_terms)
     _tch = numba.njit(cache=True, nogil=True)(tch_core)
+    _lp = numba.njit(cache=True, nogil=True)(lorentz_polarisation_terms)
+    _win = numba.njit(cache=True, nogil=True)(_windows)
     _peak_table = numba.njit(cache=True, nogil=True)(peak_table)
 
     @numba.njit(cache=True, fastmath=_FASTMATH, nogil=True)
@@ -332,6 +369,7 @@ def accumulate_columns(
     *,
     window_fwhm: float,
     max_window_half_deg: float,
+    windows: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> int:
     """Add ``amplitude[k] · profile_k`` to ``out[:, column[k]]`` for every peak k.
 
@@ -347,13 +385,16 @@ def accumulate_columns(
         Accumulated in place (C order).
     window_fwhm, max_window_half_deg : float
         Each peak is evaluated on ±min(window_fwhm·FWHM, max_window_half_deg).
+    windows : (ndarray, ndarray), optional
+        Those windows as index ranges ``start:stop`` on the grid, when already known
+        (:func:`peak_table` returns them).
 
     Returns
     -------
     int
         Number of (peak, point) pairs evaluated.
     """
-    start, stop = _windows(two_theta_deg, centre_deg, fwhm_deg, window_fwhm, max_window_half_deg)
+    start, stop = windows or _windows(two_theta_deg, centre_deg, fwhm_deg, window_fwhm, max_window_half_deg)
     if _jit.HAVE_NUMBA:
         return int(_nb_columns(two_theta_deg, centre_deg, fwhm_deg, eta, asymmetry_over_tan, amplitude,
                                column, start, stop, float(window_fwhm), float(max_window_half_deg), out))
@@ -380,6 +421,7 @@ def accumulate_jacobian(
     slot_of: np.ndarray | None = None,
     window_fwhm: float,
     max_window_half_deg: float,
+    windows: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> int:
     """Columns (as :func:`accumulate_columns`) and the Jacobian of the pattern.
 
@@ -407,7 +449,7 @@ def accumulate_jacobian(
 
     Other parameters and the return value are those of :func:`accumulate_columns`.
     """
-    start, stop = _windows(two_theta_deg, centre_deg, fwhm_deg, window_fwhm, max_window_half_deg)
+    start, stop = windows or _windows(two_theta_deg, centre_deg, fwhm_deg, window_fwhm, max_window_half_deg)
     jcol = np.zeros(centre_deg.size, dtype=np.intp) if jacobian_column is None else jacobian_column
     k = centre_deg.size
     if mix is None:

@@ -135,26 +135,34 @@ class Instrument:
         th = np.radians(two_theta_deg) / 2.0
         return self.polarisation(two_theta_deg) / (np.sin(th) ** 2 * np.cos(th))
 
-    def lorentz_polarisation_and_slope(self, two_theta_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """LP(2θ) and ∂ln LP/∂2θ (per degree): the pattern model's lattice derivatives need both.
-
-        P = a + b·cos²2θ and LP = P / (sin²θ cosθ), so
-        ∂ln LP/∂θ = −2b·sin4θ / P − 2 cotθ + tanθ.
-        """
-        th = np.radians(two_theta_deg) / 2.0
+    def polarisation_coefficients(self) -> tuple[float, float]:
+        """(a, b) with P(2θ) = a + b·cos²2θ (the two cases of the module docstring)."""
         if self.beam_polarisation is not None:
-            a, b = self.beam_polarisation, 1.0 - self.beam_polarisation
-        else:
-            cm2 = np.cos(np.radians(self.monochromator_two_theta_deg)) ** 2
-            a, b = 1.0 / (1.0 + cm2), cm2 / (1.0 + cm2)
-        sin_t, cos_t, cos_2t = np.sin(th), np.cos(th), np.cos(2.0 * th)
-        pol = a + b * cos_2t * cos_2t
-        slope = -2.0 * b * np.sin(4.0 * th) / pol - 2.0 * cos_t / sin_t + sin_t / cos_t
-        return pol / (sin_t * sin_t * cos_t), slope * (np.pi / 360.0)
+            return float(self.beam_polarisation), 1.0 - float(self.beam_polarisation)
+        cm2 = float(np.cos(np.radians(self.monochromator_two_theta_deg)) ** 2)
+        return 1.0 / (1.0 + cm2), cm2 / (1.0 + cm2)
+
+    def lorentz_polarisation_and_slope(self, two_theta_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """LP(2θ) and ∂ln LP/∂2θ (per degree): the pattern model's lattice derivatives need both
+        (see :func:`lorentz_polarisation_terms`)."""
+        return lorentz_polarisation_terms(np.asarray(two_theta_deg, dtype=float), *self.polarisation_coefficients())
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary of every field."""
         return dataclasses.asdict(self)
+
+
+def lorentz_polarisation_terms(two_theta_deg: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """LP = P / (sin²θ cosθ) with P = a + b·cos²2θ, and ∂ln LP/∂2θ (per degree):
+    ∂ln LP/∂θ = −2b·sin4θ / P − 2 cotθ + tanθ.
+
+    Array expressions only, so :mod:`xrdkit._kernels` compiles the same function.
+    """
+    th = two_theta_deg * (np.pi / 360.0)
+    sin_t, cos_t, cos_2t = np.sin(th), np.cos(th), np.cos(2.0 * th)
+    pol = a + b * cos_2t * cos_2t
+    slope = -2.0 * b * np.sin(4.0 * th) / pol - 2.0 * cos_t / sin_t + sin_t / cos_t
+    return pol / (sin_t * sin_t * cos_t), slope * (np.pi / 360.0)
 
 
 def _instrument_dir() -> Path:

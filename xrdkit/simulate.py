@@ -53,7 +53,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RAD2DEG = 180.0 / np.pi
+#: A peak enters the model when its Bragg 2θ lies within this margin of the scan's range
+#: (its window, and its centre after the shifts, are then placed exactly).
+PEAK_RANGE_MARGIN_DEG = 3.0
 #: Instrument fields that are nonlinear parameters of every pattern model, in order.
 GLOBAL_PARAMETERS = (
     "zero_shift_deg",
@@ -288,6 +290,8 @@ class PatternModel:
         self._pk_fam = np.tile(np.arange(self._fam_phase.size), nl)
         self._pk_lam_w = np.repeat(self._lam_w, self._fam_phase.size)
         self._no_jpos = np.full(len(self.keys), -1, dtype=np.intp)
+        self._no_scale = np.zeros(0)
+        self._pol_ab = self.instrument.polarisation_coefficients()
         self._g = np.array([ki[ParamKey(f)] for f in GLOBAL_PARAMETERS], dtype=np.intp)
         n_lat = max((r.lattice_parameter_names.__len__() for r in self.phases), default=0)
         self._lat_par = np.full((nph, max(n_lat, 1)), -1, dtype=np.intp)
@@ -421,40 +425,29 @@ class PatternModel:
             base[lo:lo + refl.n] *= md
             dln_md[lo:lo + refl.n] = dmd / np.where(md > 0, md, 1.0)
 
-        # ---- per peak (family × emission line), crude range test (exact windows in the kernel)
-        s = (self._lam[:, None] * np.sqrt(q)[None, :] / 2.0).ravel()
-        x_lo, x_hi = self.x[0], self.x[-1]
-        ok = s < 0.9999
-        tt_all = np.full(s.size, np.nan)
-        tt_all[ok] = 2.0 * RAD2DEG * np.arcsin(s[ok])
-        ok &= (tt_all > x_lo - 3.0) & (tt_all < x_hi + 3.0)
-        sel = np.nonzero(ok)[0]
-        k = sel.size
-        if k == 0:
-            return self._empty(columns, want_jac, combined, npar)
-        tt = tt_all[sel]
-        fam = self._pk_fam[sel]
-        col = self._pk_col[sel]
-        # LP and ∂ln LP/∂2θ (a lattice change moves the Bragg angle)
-        lp, dln_lp = self.instrument.lorentz_polarisation_and_slope(tt)
-        inten = (self._pk_lam_w[sel] * base[fam]) * lp
+        # ---- per peak (family × emission line) in range: intensity, profile, window, chain rule
         if want_jac:
-            # effective peak areas: with coefficients one Jacobian, else one per peak column
-            height = inten * np.asarray(coefficients, dtype=float)[col] if combined else inten
             jpos = np.full(len(self.keys), -1, dtype=np.intp)
             jpos[jidx] = np.arange(npar)
         else:
-            height, jpos = inten, self._no_jpos
-        centre, fwhm, eta, asym, mix, *chain = compute_peak_table(
-            tt, self._pk_lam[sel], q[fam], dq[fam], self._lat_par, self._pk_phase[sel], dln_md[fam], dln_lp, height,
-            theta, self._g, self._phase_idx["strain_deg2"], self._phase_idx["size_deg"],
-            self._phase_idx["b_iso"], self._phase_idx["march_dollase"], float(radius), MIN_GAUSS_FWHM_DEG,
-            jpos, want_jac,
+            jpos = self._no_jpos
+        # with coefficients one Jacobian (chain entries × the column's coefficient), else one per column
+        col_scale = np.asarray(coefficients, dtype=float)[: self.n_peak_columns] if combined else self._no_scale
+        sel, inten, centre, fwhm, eta, asym, start, stop, mix, *chain = compute_peak_table(
+            q, dq, base, dln_md, self._pk_fam, self._pk_lam, self._pk_lam_w, self._pk_phase, self._pk_col,
+            col_scale, self.x, PEAK_RANGE_MARGIN_DEG, *self._pol_ab, self._lat_par, theta, self._g,
+            self._phase_idx["strain_deg2"], self._phase_idx["size_deg"], self._phase_idx["b_iso"],
+            self._phase_idx["march_dollase"], float(radius), MIN_GAUSS_FWHM_DEG, jpos, want_jac,
+            self.window_fwhm, MAX_WINDOW_HALF_DEG,
         )
+        k = sel.size
+        if k == 0:
+            return self._empty(columns, want_jac, combined, npar)
+        col = self._pk_col[sel]
         if not want_jac:
             n_eval = accumulate_columns(
                 self.x, centre, fwhm, eta, asym, inten, col, columns,
-                window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
+                window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG, windows=(start, stop),
             )
             return Evaluation(columns, self.background_basis, None, k, n_eval)
         if combined:  # one slot: the (1, p, n) layout accumulate_jacobian maps itself
@@ -465,7 +458,7 @@ class PatternModel:
         n_eval = accumulate_jacobian(
             self.x, centre, fwhm, eta, asym, inten, col, tuple(chain), columns, jac,
             None if combined else col, mix=mix, slot_of=slot_of,
-            window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG,
+            window_fwhm=self.window_fwhm, max_window_half_deg=MAX_WINDOW_HALF_DEG, windows=(start, stop),
         )
         if combined:
             return Evaluation(columns, self.background_basis, jac[0].T, k, n_eval)
