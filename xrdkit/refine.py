@@ -625,6 +625,8 @@ class _FitPlan:
     lin_lower: np.ndarray
     lin_upper: np.ndarray
     warn_low: np.ndarray
+    uvw_idx: np.ndarray
+    floor_tan: np.ndarray
 
 
 #: Fit plans per pattern model (dropped with the model).
@@ -657,6 +659,8 @@ def _fit_plan(model: PatternModel, inst: Instrument, opts: RefineOptions, names:
         lin_lower=np.where(model.nonnegative, 0.0, -np.inf),
         lin_upper=np.full(model.n_columns, np.inf),
         warn_low=np.array([model.keys[j].field not in _ZERO_NATURAL for j in vidx], dtype=bool),
+        uvw_idx=np.array([model.index(ParamKey(f)) for f in ("u_deg2", "v_deg2", "w_deg2")], dtype=np.intp),
+        floor_tan=np.tan(np.radians(np.linspace(model.x[0], model.x[-1], 64)) / 2.0),
     )
     plans[key] = plan
     return plan
@@ -816,14 +820,12 @@ def refine(
         res = solve(vidx, t_cur, curvature=h0)
         t_end = t_cur.copy()
         t_end[vidx] = res.point.theta
-        if _gaussian_width_floored(model, t_end, x):
+        if _gaussian_width_floored(t_end[plan.uvw_idx], plan.floor_tan):
             # the instrument's Gaussian width went negative somewhere in the range and is held
             # at its floor, where U, V, W have no gradient: a trap, not a minimum. Start again
             # from the instrument's widths (everything else as found) and keep the better fit.
             t_retry = t_end.copy()
-            for f in ("u_deg2", "v_deg2", "w_deg2"):
-                j = model.index(ParamKey(f))
-                t_retry[j] = plan.reference[j]
+            t_retry[plan.uvw_idx] = plan.reference[plan.uvw_idx]
             retry = solve(vidx, t_retry)
             log.info("%s: Gaussian width at its floor (χ² %.1f); restarted from the instrument widths "
                      "(χ² %.1f)", scan.source, res.point.chi2, retry.point.chi2)
@@ -968,12 +970,11 @@ def refine(
     )
 
 
-def _gaussian_width_floored(model: PatternModel, theta: np.ndarray, x: np.ndarray) -> bool:
+def _gaussian_width_floored(uvw: np.ndarray, tan_theta: np.ndarray) -> bool:
     """Whether the instrument's Caglioti Gaussian FWHM² (U tan²θ + V tanθ + W) falls below the
-    model's floor anywhere in the scan's range (checked on 64 angles)."""
-    tan_t = np.tan(np.radians(np.linspace(x[0], x[-1], 64)) / 2.0)
-    u, v, w = (theta[model.index(ParamKey(f))] for f in ("u_deg2", "v_deg2", "w_deg2"))
-    return bool(np.any(u * tan_t**2 + v * tan_t + w < MIN_GAUSS_FWHM_DEG**2))
+    model's floor at any of the angles (tanθ given: 64 over the scan's range)."""
+    u, v, w = uvw.tolist()
+    return bool(((u * tan_theta + v) * tan_theta + w).min() < MIN_GAUSS_FWHM_DEG**2)
 
 
 def _linear_labels(model: PatternModel, names: Sequence[str]) -> list[str]:
