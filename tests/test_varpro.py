@@ -11,7 +11,7 @@ import pytest
 from scipy.optimize import least_squares, lsq_linear
 
 from xrdkit import _jit
-from xrdkit.varpro import row_products, solve_linear_nonneg, varpro_lm
+from xrdkit.varpro import LinearProjection, row_products, solve_linear_nonneg, varpro_lm
 
 T = np.linspace(0.0, 4.0, 400)
 K_TRUE = np.array([0.7, 2.3])
@@ -42,7 +42,7 @@ def _varpro(y, sigma, k0, *, with_dw=True, lower=(0.01, 0.01), upper=(10.0, 10.0
 
     def evaluate(k):
         e, d = _columns(k)
-        return e * w[:, None], (d if with_dw else None)
+        return e, (d if with_dw else None)
 
     def jacobian(k, coef):
         _, d = _columns(k)
@@ -135,3 +135,31 @@ def test_row_products_match_matmul(monkeypatch, compiled, r, c):
     np.testing.assert_allclose(g, b @ b.T, rtol=1e-12, atol=1e-10)
     assert np.array_equal(g, g.T)
     np.testing.assert_allclose(row_products(a[:, ::2], b[:, ::2]), a[:, ::2] @ b[:, ::2].T, rtol=1e-12, atol=1e-10)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_linear_projection_matches_bounded_least_squares(monkeypatch, compiled):
+    """The projection (compiled in one call, or numpy) equals scipy's bounded linear least
+    squares on the weighted problem, with a non-negative column that the data push below 0."""
+    if compiled and not _jit.HAVE_NUMBA:
+        pytest.skip("numba not active")
+    monkeypatch.setattr(_jit, "HAVE_NUMBA", compiled)
+    rng = np.random.default_rng(17)
+    n = 3001
+    t = np.linspace(0.0, 1.0, n)
+    v = np.column_stack([np.exp(-((t - 0.3) ** 2) / 0.01), np.exp(-((t - 0.7) ** 2) / 0.02),
+                         np.exp(-((t - 0.5) ** 2) / 0.05)])
+    fixed = np.column_stack([np.ones(n), t, t**2])
+    y = v @ [50.0, 20.0, -3.0] + fixed @ [10.0, -4.0, 2.0] + rng.normal(0.0, 1.0, n)
+    w = 1.0 / np.sqrt(np.abs(y) + 1.0)
+    nonneg = np.array([True, True, True, False, False, False])
+    proj = LinearProjection(fixed, w, y * w, nonneg, 3)
+    gram, coef, active, resid, chi2 = proj.solve(v)
+    a_w = np.column_stack([v, fixed]) * w[:, None]
+    ref = lsq_linear(a_w, y * w, bounds=(np.where(nonneg, 0.0, -np.inf), np.inf), tol=1e-12, method="bvls")
+    np.testing.assert_allclose(coef, ref.x, rtol=1e-7, atol=1e-7)
+    assert coef[2] == 0.0 and not active[2] and active[:2].all()
+    np.testing.assert_allclose(resid, y * w - a_w @ coef, rtol=1e-10, atol=1e-10)
+    assert chi2 == pytest.approx(float(resid @ resid), rel=1e-12)
+    np.testing.assert_allclose(gram, a_w.T @ a_w, rtol=1e-10)
+

@@ -486,7 +486,7 @@ def screen_phases(
     ev = model.evaluate(model.initial_vector(inst))
     w = 1.0 / sig
     proj = LinearProjection(model.background_basis, w, y * w, model.nonnegative, model.n_peak_columns)
-    gram, coef, active, resid = proj.solve(ev.peak_columns * w[:, None])
+    gram, coef, active, resid, _ = proj.solve(ev.peak_columns)
     act = np.nonzero(active)[0]
     redchi = float(resid @ resid) / max(x.size - act.size, 1)
     cov_act, _ = _covariance(gram[np.ix_(act, act)], redchi)
@@ -792,7 +792,7 @@ def refine(
             t = t_start.copy()
             t[idx] = tv
             ev = model.evaluate(t, jacobian_for=idx if per_column else None)
-            return ev.peak_columns * w[:, None], ev.column_jacobian
+            return ev.peak_columns, ev.column_jacobian
 
         def jacobian(tv: np.ndarray, coef: np.ndarray) -> np.ndarray:
             t = t_start.copy()
@@ -842,7 +842,7 @@ def refine(
     t_final[vidx] = pt.theta
     coef, active = pt.coef, pt.active
     n_pk = model.n_peak_columns
-    peak_columns = pt.vw / w[:, None]
+    peak_columns = pt.v
     calc = y - pt.resid / w
     n_bg = model.background_basis.shape[1]
     n_par = int(vidx.size + active.sum())

@@ -87,8 +87,8 @@ class VPPoint:
     ----------
     theta : ndarray (p,)
         Nonlinear parameters (the free ones).
-    vw : ndarray (n, m_v)
-        Weighted columns that vary with θ (the fixed block is held by the solver).
+    v : ndarray (n, m_v)
+        Columns that vary with θ, unweighted (the fixed block is held by the solver).
     coef : ndarray (m,)
         Linear coefficients, varying columns first, then the fixed block (0 where clamped).
     active : ndarray of bool (m,)
@@ -102,14 +102,14 @@ class VPPoint:
         Unweighted derivatives of the first m_peaks columns as rows (None: not available).
     e : ndarray (m_peaks, p) or None
         ``E = (∂A/∂θ)ᵀ r_w`` of those columns (filled lazily).
-    mw : ndarray (n, p) or None
-        Weighted ∂(A_w c)/∂θ (filled with H).
+    grad : ndarray (p,) or None
+        ``g = Mᵀr_w`` = ½∇χ² with M = ∂(A_w c)/∂θ (filled lazily).
     gram_am, gram_mm : ndarray or None
         ``A_wᵀM`` (m × p) and ``MᵀM`` (p × p) (filled with H).
     """
 
     theta: np.ndarray
-    vw: np.ndarray
+    v: np.ndarray
     coef: np.ndarray
     active: np.ndarray
     resid: np.ndarray
@@ -117,7 +117,7 @@ class VPPoint:
     gram_aa: np.ndarray
     dw: _JacobianRows | None = None
     e: np.ndarray | None = None
-    mw: np.ndarray | None = None
+    grad: np.ndarray | None = None
     gram_am: np.ndarray | None = None
     gram_mm: np.ndarray | None = None
 
@@ -289,46 +289,93 @@ def _reduced_hessian(gram_mm: np.ndarray, gram_aa: np.ndarray, gram_am: np.ndarr
     return 0.5 * (h + h.T)
 
 
+@jit
+def _solve_blocks(cross: np.ndarray, g_ff: np.ndarray, rhs_f: np.ndarray,
+                  nonneg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gram matrix of ``[V F]`` from ``cross`` = Vᵀ[V F y] and the fixed block's FᵀF, Fᵀy; its
+    non-negative solution: (gram, coef, active)."""
+    m_v = cross.shape[0]
+    m = cross.shape[1] - 1
+    gram = np.empty((m, m))
+    gram[:m_v] = cross[:, :m]
+    gram[m_v:, :m_v] = cross[:, m_v:m].T
+    gram[m_v:, m_v:] = g_ff
+    rhs = np.empty(m)
+    rhs[:m_v] = cross[:, m]
+    rhs[m_v:] = rhs_f
+    coef, active = solve_linear_nonneg(gram, rhs, nonneg, np.diag(gram) > 0)
+    return gram, coef, active
+
+
+def _project_loops(v, w, buf, g_ff, rhs_f, nonneg):  # pragma: no cover - compiled
+    """:meth:`LinearProjection.solve` in one compiled pass (numba)."""
+    n = buf.shape[0]
+    m_v = v.shape[1]
+    for a in range(m_v):
+        col = buf[:, a]
+        for i in range(n):
+            col[i] = v[i, a] * w[i]
+    rows = buf.T
+    gram, coef, active = _solve_blocks(_nb_row_products(rows[:m_v], rows, False), g_ff, rhs_f, nonneg)
+    resid = buf[:, buf.shape[1] - 1].copy()
+    for j in range(coef.size):
+        c = coef[j]
+        if c != 0.0:
+            col = buf[:, j]
+            for i in range(n):
+                resid[i] -= c * col[i]
+    chi2 = 0.0
+    for i in range(n):
+        chi2 += resid[i] * resid[i]
+    return gram, coef, active, resid, chi2
+
+
+_nb_project = (None if numba is None else
+               numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})(_project_loops))
+
+
 class LinearProjection:
     """The linear part at given columns: Gram blocks, the non-negative solution, the residual.
 
-    ``fixed`` (n × m_f) are columns that do not depend on θ, unweighted; ``nonneg`` covers the
-    ``m_v`` varying columns, then the fixed ones.
+    ``fixed`` (n × m_f) are columns that do not depend on θ; ``nonneg`` covers the ``m_v``
+    varying columns, then the fixed ones. Columns are passed unweighted and weighted here by
+    ``row_weights`` (the weights ``yw`` carries).
 
     One buffer holds ``[V_w | F_w | y_w]``: the fixed block's ``F_wᵀF_w`` and ``F_wᵀy_w`` are
     formed once, and at each point ``V_wᵀ[V_w F_w y_w]`` is one product and the residual one
-    matrix-vector product.
+    matrix-vector product (with numba, weighting, products, solution and residual are one
+    compiled call).
     """
 
     def __init__(self, fixed: np.ndarray, row_weights: np.ndarray, yw: np.ndarray, nonneg: np.ndarray,
                  m_v: int) -> None:
         self.yw = yw
+        self.w = row_weights
         self.nonneg = nonneg
         self.m_v = m_v
         self.m_f = m_f = fixed.shape[1]
         self.buf = np.empty((yw.size, m_v + m_f + 1), order="F")  # columns contiguous
         np.multiply(fixed, row_weights[:, None], out=self.buf[:, m_v:m_v + m_f])
         self.buf[:, m_v + m_f] = yw
-        self.fixed = self.buf[:, m_v:m_v + m_f]
         gy = row_products(self.buf[:, m_v:].T)  # FᵀF and Fᵀy in one product
         self.g_ff = gy[:m_f, :m_f].copy()
         self.rhs_f = gy[:m_f, m_f].copy()
 
-    def solve(self, vw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(gram, coef, active, resid) for the varying columns ``vw``."""
-        m_v, m_f = self.m_v, self.m_f
-        m = m_v + m_f
-        self.buf[:, :m_v] = vw
+    def load(self, v: np.ndarray) -> np.ndarray:
+        """Put the weighted varying columns ``v`` into the buffer; returns ``[V_w F_w]``."""
+        np.multiply(v, self.w[:, None], out=self.buf[:, : self.m_v])
+        return self.buf[:, : self.m_v + self.m_f]
+
+    def solve(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+        """(gram, coef, active, resid, χ²) for the varying columns ``v`` (unweighted, n × m_v)."""
+        if _jit.HAVE_NUMBA:
+            gram, coef, active, resid, chi2 = _nb_project(v, self.w, self.buf, self.g_ff, self.rhs_f, self.nonneg)
+            return gram, coef, active, resid, float(chi2)
+        a = self.load(v)
         rows = self.buf.T  # C order: one contiguous row per column
-        cross = row_products(rows[:m_v], rows)  # (m_v, m + 1): VᵀV, VᵀF and Vᵀy in one product
-        gram = np.empty((m, m))
-        gram[:m_v] = cross[:, :m]
-        gram[m_v:, :m_v] = cross[:, m_v:m].T
-        gram[m_v:, m_v:] = self.g_ff
-        rhs = np.concatenate([cross[:, m], self.rhs_f])
-        coef, active = solve_linear_nonneg(gram, rhs, self.nonneg, gram.diagonal() > 0)
-        resid = self.yw - self.buf[:, :m] @ coef
-        return gram, coef, active, resid
+        gram, coef, active = _solve_blocks(row_products(rows[: self.m_v], rows), self.g_ff, self.rhs_f, self.nonneg)
+        resid = self.yw - a @ coef
+        return gram, coef, active, resid, float(resid @ resid)
 
 
 def varpro_lm(
@@ -352,9 +399,9 @@ def varpro_lm(
     Parameters
     ----------
     evaluate : callable
-        ``evaluate(theta) -> (vw, dw)``: weighted columns that vary with θ (n × m_v) and,
-        optionally, the *unweighted* derivatives of the first ``dw.shape[0]`` of them
-        (weighted here by ``row_weights``): an array (m_peaks × p × n), or an object with
+        ``evaluate(theta) -> (v, dw)``: the columns that vary with θ (n × m_v) and, optionally,
+        the derivatives of the first ``dw.shape[0]`` of them, both *unweighted* (weighted
+        here by ``row_weights``): ``dw`` an array (m_peaks × p × n), or an object with
         ``values`` (r × n), ``column``, ``parameter`` (r,) and ``shape`` (m_peaks, p, n)
         holding only the nonzero (column, parameter) rows
         (:class:`xrdkit.simulate.ColumnJacobian`); else None.
@@ -401,10 +448,10 @@ def varpro_lm(
     def point(theta: np.ndarray) -> VPPoint:
         nonlocal nfev
         nfev += 1
-        vw, dw = evaluate(theta)
-        gram, coef, active, resid = proj.solve(vw)
+        v, dw = evaluate(theta)
+        gram, coef, active, resid, chi2 = proj.solve(v)
         rows = None if dw is None else _JacobianRows.of(dw)
-        return VPPoint(theta.copy(), vw, coef, active, resid, float(resid @ resid), gram, rows)
+        return VPPoint(theta.copy(), v, coef, active, resid, chi2, gram, rows)
 
     def column_residual_products(pt: VPPoint) -> np.ndarray:
         if pt.e is None:
@@ -414,30 +461,28 @@ def varpro_lm(
         return pt.e
 
     def gradient(pt: VPPoint) -> np.ndarray:
-        """g = Mᵀr without M: Σ_k c_k (∂A_k/∂θ)ᵀ r_w."""
-        e = column_residual_products(pt)
-        return pt.coef[: e.shape[0]] @ e
+        """g = Mᵀr; with per-column rows without M: Σ_k c_k (∂A_k/∂θ)ᵀ r_w."""
+        if pt.grad is None:
+            e = column_residual_products(pt)
+            pt.grad = pt.coef[: e.shape[0]] @ e
+        return pt.grad
 
     def hessian(pt: VPPoint) -> tuple[np.ndarray, np.ndarray]:
         """H and g of the reduced problem at ``pt`` (and the Gram matrices of M)."""
         nonlocal njev
-        if pt.mw is None:
+        if pt.gram_mm is None:
             njev += 1
-            m_v = pt.vw.shape[1]
-            if pt.dw is not None:
-                # Σ over the (column, parameter) rows of coef[column] · row
-                mwt = _combine_rows(pt.dw.values, pt.dw.column, pt.dw.parameter, pt.coef, row_weights,
-                                    pt.dw.shape[1])
-                pt.mw = mwt.T
+            a = proj.load(pt.v)  # [V F] of this point: one product for AᵀM
+            d = pt.dw
+            if d is not None:  # M = Σ over the (column, parameter) rows of coef[column] · row
+                mwt = _combine_rows(d.values, d.column, d.parameter, pt.coef, row_weights, d.shape[1])
             else:
-                pt.mw = jacobian(pt.theta, pt.coef)
-                mwt = pt.mw.T
-            proj.buf[:, :m_v] = pt.vw  # [V F] of this point: one product for AᵀM
-            pt.gram_am = row_products(proj.buf.T[: pt.coef.size], mwt)
+                mwt = np.ascontiguousarray(jacobian(pt.theta, pt.coef).T)
+                pt.grad = mwt @ pt.resid
+            pt.gram_am = row_products(a.T, mwt)
             pt.gram_mm = row_products(mwt)
-        e = column_residual_products(pt) if pt.dw is not None else _NO_ROWS
-        h = _reduced_hessian(pt.gram_mm, pt.gram_aa, pt.gram_am, e, pt.active)
-        return h, pt.mw.T @ pt.resid
+        e = _NO_ROWS if pt.dw is None else column_residual_products(pt)  # none: no Golub–Pereyra term
+        return _reduced_hessian(pt.gram_mm, pt.gram_aa, pt.gram_am, e, pt.active), gradient(pt)
 
     pt = point(np.clip(np.asarray(theta0, dtype=float), lower, upper))
     p = pt.theta.size
