@@ -842,13 +842,11 @@ def refine(
     t_final[vidx] = pt.theta
     coef, active = pt.coef, pt.active
     n_pk = model.n_peak_columns
-    peak_columns = pt.v
-    calc = y - pt.resid / w
-    n_bg = model.background_basis.shape[1]
+    calc, bg, parts, sum_abs_diff, sum_abs_obs, sw = _fit_arrays(y, w, pt.resid, pt.v, coef,
+                                                                 model.background_basis)
     n_par = int(vidx.size + active.sum())
     # the weighted residual is the optimiser's: χ² and the R factors from it (= fit_statistics)
-    stats = _statistics(pt.chi2, float(yw @ yw), float(np.abs(pt.resid * sig).sum()), float(np.abs(y).sum()),
-                        x.size, n_par)
+    stats = _statistics(pt.chi2, sw, sum_abs_diff, sum_abs_obs, x.size, n_par)
 
     # ---- uncertainties from the full Jacobian (nonlinear + active linear columns)
     warnings: list[str] = []
@@ -903,10 +901,9 @@ def refine(
         lat = model.lattice_values(t_final, p)
         vol = refl.volume(lat)
         if model.pawley[p]:
-            cols = slice(off, off + refl.n)
-            comps[refl.name] = peak_columns[:, cols] @ coef[cols]
+            comps[refl.name] = parts[off:off + refl.n].sum(axis=0)
         else:
-            comps[refl.name] = peak_columns[:, off] * coef[off]
+            comps[refl.name] = parts[off]
             zmv.append(refl.cell_mass_amu * vol)
             scale.append(coef[off])
             scale_cov_idx.append(lin_pos.get(off))
@@ -943,7 +940,6 @@ def refine(
             )
     if any(r.weight_fraction is not None and r.weight_fraction_sigma and r.weight_fraction_sigma > 0.5 for r in results):
         warnings.append("weight fraction uncertainties exceed 50 wt %: the phase model may be wrong")
-    bg = model.background_basis @ coef[n_pk:] if n_bg else np.zeros_like(x)
     return RefinementResult(
         source=scan.source,
         phases=tuple(results),
@@ -968,6 +964,22 @@ def refine(
         curvature_labels=varied_labels,
         **{k_: stats[k_] for k_ in ("rp", "rwp", "rexp", "gof", "chi2", "redchi", "aic", "bic")},
     )
+
+
+@jit
+def _fit_arrays(y: np.ndarray, w: np.ndarray, resid_w: np.ndarray, v: np.ndarray, coef: np.ndarray,
+                basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, float]:
+    """The fitted pattern's arrays and the sums behind the R factors, from the optimiser's
+    weighted residual: (calculated, background, per peak column ``coef · column`` as rows,
+    Σ|y − calc|, Σ|y|, Σ (w·y)²)."""
+    diff = resid_w / w
+    m_v = v.shape[1]
+    bg = np.zeros(y.size)
+    for j in range(basis.shape[1]):
+        bg += coef[m_v + j] * basis[:, j]
+    parts = np.ascontiguousarray((v * coef[:m_v]).T)
+    yw = y * w
+    return y - diff, bg, parts, float(np.abs(diff).sum()), float(np.abs(y).sum()), float(yw @ yw)
 
 
 def _gaussian_width_floored(uvw: np.ndarray, tan_theta: np.ndarray) -> bool:
