@@ -186,6 +186,10 @@ def test_result_arrays_consistent(base_fit):
     assert res.calculated == pytest.approx(res.background + sum(res.components.values()), rel=1e-9)
     np.testing.assert_allclose(res.residual, res.observed - res.calculated)
     np.testing.assert_array_equal(res.observed, pat.counts)
+    # the R factors from the optimiser's sums equal those of the stored arrays
+    st = fit_statistics(res.observed, res.calculated, res.sigma, res.n_params)
+    for key in ("rp", "rwp", "rexp", "gof", "chi2", "bic"):
+        assert getattr(res, key) == pytest.approx(st[key], rel=1e-9), key
 
 
 # ------------------------------------------------------------------ pathologies → warnings
