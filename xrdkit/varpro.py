@@ -44,7 +44,7 @@ import numpy as np
 from xrdkit import _jit
 from xrdkit._jit import jit, numba
 
-__all__ = ["LinearProjection", "VPPoint", "VPResult", "solve_linear_nonneg", "varpro_lm"]
+__all__ = ["LinearProjection", "VPPoint", "VPResult", "row_products", "solve_linear_nonneg", "varpro_lm"]
 
 log = logging.getLogger(__name__)
 
