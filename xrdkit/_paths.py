@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -20,7 +21,7 @@ def reference_data_dir() -> Path:
         If no folder can be found.
     """
     env = os.environ.get(REFERENCE_DATA_ENV)
-    path = Path(env) if env else Path(__file__).resolve().parent.parent / "reference_data"
+    path = Path(env) if env else _source_tree_reference_data()
     if not path.is_dir():
         raise InputError(
             f"reference data folder not found; set {REFERENCE_DATA_ENV} or install closokit "
@@ -28,3 +29,9 @@ def reference_data_dir() -> Path:
             source=str(path),
         )
     return path
+
+
+@functools.cache
+def _source_tree_reference_data() -> Path:
+    """``reference_data`` beside the package (resolved once: a batch asks for it per scan)."""
+    return Path(__file__).resolve().parent.parent / "reference_data"
