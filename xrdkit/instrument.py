@@ -34,7 +34,8 @@ import numpy as np
 from xrdkit._paths import reference_data_dir
 from xrdkit.errors import InputError
 
-__all__ = ["Instrument", "load_instrument", "instrument_presets", "CU_KA1_ANGSTROM", "CU_KA2_ANGSTROM"]
+__all__ = ["Instrument", "load_instrument", "instrument_presets", "lorentz_polarisation_terms", "CU_KA1_ANGSTROM",
+           "CU_KA2_ANGSTROM"]
 
 #: Cu Kα1 / Kα2 wavelengths (Å): Hölzer et al., Phys. Rev. A 56 (1997) 4554, doi:10.1103/PhysRevA.56.4554.
 CU_KA1_ANGSTROM = 1.540593
@@ -141,11 +142,6 @@ class Instrument:
             return float(self.beam_polarisation), 1.0 - float(self.beam_polarisation)
         cm2 = float(np.cos(np.radians(self.monochromator_two_theta_deg)) ** 2)
         return 1.0 / (1.0 + cm2), cm2 / (1.0 + cm2)
-
-    def lorentz_polarisation_and_slope(self, two_theta_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """LP(2θ) and ∂ln LP/∂2θ (per degree): the pattern model's lattice derivatives need both
-        (see :func:`lorentz_polarisation_terms`)."""
-        return lorentz_polarisation_terms(np.asarray(two_theta_deg, dtype=float), *self.polarisation_coefficients())
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary of every field."""
