@@ -24,11 +24,11 @@ import math
 import numpy as np
 
 from xrdkit import _jit
-from xrdkit._jit import HAVE_NUMBA, numba
+from xrdkit._jit import numba
 from xrdkit.instrument import lorentz_polarisation_terms
 from xrdkit.profiles import TINY_FWHM_DEG, PeakMatrices, peak_matrices, tch_core, window_terms
 
-__all__ = ["HAVE_NUMBA", "accumulate_columns", "accumulate_jacobian", "N_CHANNELS", "compute_peak_table", "peak_table"]
+__all__ = ["accumulate_columns", "accumulate_jacobian", "N_CHANNELS", "compute_peak_table", "peak_table"]
 
 #: Per-peak derivative channels of the Jacobian kernel: ∂/∂centre, ∂/∂FWHM, ∂/∂η,
 #: ∂ ln(amplitude) (multiplies the profile value) and ∂/∂(P/tanθ) (asymmetry) — the base
@@ -218,7 +218,7 @@ _peak_table = peak_table
 #: reciprocals — not assume finite values (a NaN must still reach χ²). Changes ≲ 1e-15 relative.
 _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
-if HAVE_NUMBA:
+if numba is not None:  # compiled versions (which path runs is decided per call: _jit.HAVE_NUMBA)
     _nb_window_terms = numba.njit(cache=True, nogil=True)(window_terms)
     _tch = numba.njit(cache=True, nogil=True)(tch_core)
     _lp = numba.njit(cache=True, nogil=True)(lorentz_polarisation_terms)
