@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 from xrdkit.errors import InputError, PhaseError
-from xrdkit.refine import RefineOptions, WarmStart, fit_statistics, refine, screen_phases
+from xrdkit.refine import (
+    RefineOptions,
+    WarmStart,
+    _covariance,
+    fit_statistics,
+    refine,
+    screen_phases,
+)
 from xrdkit.scans import make_scan
 from xrdkit.simulate import resolve_phases
 from xrdkit.synthetic import PeakProfile, synthetic_pattern
@@ -87,6 +94,23 @@ def test_perfect_fit_has_zero_rwp():
     y = np.array([5.0, 7.0, 9.0])
     st = fit_statistics(y, y.copy(), np.ones(3), 1)
     assert st["rwp"] == 0.0 and st["chi2"] == 0.0 and st["rp"] == 0.0
+
+
+def test_covariance_of_a_rank_deficient_normal_matrix():
+    """A column that is a combination of two others (parameters on scales 1e-3 … 1e3): flagged
+    singular, and the result is a generalised inverse (C·N·C = C) times χ²/ν; a full-rank
+    matrix gives the plain inverse."""
+    rng = np.random.default_rng(4)
+    j = rng.normal(size=(50, 4)) * [1e-3, 1.0, 1e3, 1.0]
+    full = j.T @ j
+    cov, singular = _covariance(full, 2.0)
+    assert not singular
+    np.testing.assert_allclose(cov, 2.0 * np.linalg.inv(full), rtol=1e-8)
+    j5 = np.column_stack([j, j[:, 1] + 2.0 * j[:, 3]])
+    normal = j5.T @ j5
+    cov, singular = _covariance(normal, 1.0)
+    assert singular and np.isfinite(cov).all()
+    np.testing.assert_allclose(cov @ normal @ cov, cov, rtol=1e-6, atol=1e-9 * np.abs(cov).max())
 
 
 # ------------------------------------------------------------------ warm start, parameters

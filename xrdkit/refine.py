@@ -520,9 +520,13 @@ def _pattern_model(refls: Sequence[ReflectionList], x: np.ndarray, inst: Instrum
 
 
 @jit
-def _spd_inverse(normal: np.ndarray) -> tuple[np.ndarray, bool]:
-    """``normal⁻¹`` by Cholesky after scaling to unit diagonal; False when the scaled matrix is
-    not comfortably positive definite (smallest pivot² ≤ n·1e3·ε)."""
+def _spd_inverse(normal: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``normal⁻¹`` by Cholesky after scaling to unit diagonal.
+
+    Returns (inverse, norms, True), or (the scaled matrix, norms, False) when it is not
+    comfortably positive definite (smallest pivot² ≤ n·1e3·ε); ``norms`` are the scale factors
+    (√diagonal, 1 where it is 0).
+    """
     n = normal.shape[0]
     norms = np.sqrt(np.maximum(np.diag(normal), 0.0))
     for i in range(n):
@@ -538,13 +542,13 @@ def _spd_inverse(normal: np.ndarray) -> tuple[np.ndarray, bool]:
     if ok and n and np.min(np.diag(chol)) ** 2 <= n * 1e3 * 2.220446049250313e-16:
         ok = False
     if not ok:
-        return jtj, False
+        return jtj, norms, False
     try:
         inv = np.linalg.inv(jtj)
     except Exception:  # noqa: BLE001 - numba raises a plain exception class
-        return jtj, False
+        return jtj, norms, False
     inv = 0.5 * (inv + inv.T)
-    return inv / np.outer(norms, norms), True
+    return inv / np.outer(norms, norms), norms, True
 
 
 @jit
@@ -574,20 +578,17 @@ def _covariance(normal: np.ndarray, redchi: float) -> tuple[np.ndarray, bool]:
     """
     if normal.size == 0:
         return np.zeros((0, 0)), False
-    inv, ok = _spd_inverse(np.ascontiguousarray(normal))
+    out, norms, ok = _spd_inverse(np.ascontiguousarray(normal))
     if ok:
-        return inv * redchi, False
-    # ill-conditioned: pseudo-inverse from the eigen-decomposition of the scaled matrix
-    norms = np.sqrt(np.clip(np.diag(normal), 0.0, None))
-    norms[norms == 0] = 1.0
-    jtj = normal / np.outer(norms, norms)
+        return out * redchi, False
+    # ill-conditioned: pseudo-inverse from the eigen-decomposition of the scaled matrix (``out``)
     try:
-        evals, evecs = np.linalg.eigh(jtj)
+        evals, evecs = np.linalg.eigh(out)
     except np.linalg.LinAlgError:
-        return np.full(jtj.shape, np.nan), False
+        return np.full(out.shape, np.nan), False
     keep = evals > evals[-1] * 1e-12
     inv = (evecs[:, keep] / evals[keep]) @ evecs[:, keep].T
-    singular = bool(evals[0] <= evals[-1] * jtj.shape[0] * np.finfo(float).eps)
+    singular = bool(evals[0] <= evals[-1] * out.shape[0] * np.finfo(float).eps)
     return inv / np.outer(norms, norms) * redchi, singular
 
 
