@@ -843,11 +843,10 @@ def refine(
     t_final[vidx] = pt.theta
     coef, active = pt.coef, pt.active
     n_pk = model.n_peak_columns
-    calc, bg, parts, sum_abs_diff, sum_abs_obs, sw = _fit_arrays(y, w, pt.resid, pt.v, coef,
-                                                                 model.background_basis)
+    calc, bg, parts, sum_abs_diff, sum_abs_obs = _fit_arrays(y, w, pt.resid, pt.v, coef, model.background_basis)
     n_par = int(vidx.size + active.sum())
     # the weighted residual is the optimiser's: χ² and the R factors from it (= fit_statistics)
-    stats = _statistics(pt.chi2, sw, sum_abs_diff, sum_abs_obs, x.size, n_par)
+    stats = _statistics(pt.chi2, float(yw @ yw), sum_abs_diff, sum_abs_obs, x.size, n_par)
 
     # ---- uncertainties from the full Jacobian (nonlinear + active linear columns)
     warnings: list[str] = []
@@ -969,18 +968,17 @@ def refine(
 
 @jit
 def _fit_arrays(y: np.ndarray, w: np.ndarray, resid_w: np.ndarray, v: np.ndarray, coef: np.ndarray,
-                basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, float]:
-    """The fitted pattern's arrays and the sums behind the R factors, from the optimiser's
-    weighted residual: (calculated, background, per peak column ``coef · column`` as rows,
-    Σ|y − calc|, Σ|y|, Σ (w·y)²)."""
+                basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """The fitted pattern's arrays and the sums behind Rp, from the optimiser's weighted
+    residual: (calculated, background, per peak column ``coef · column`` as rows, Σ|y − calc|,
+    Σ|y|)."""
     diff = resid_w / w
     m_v = v.shape[1]
     bg = np.zeros(y.size)
     for j in range(basis.shape[1]):
         bg += coef[m_v + j] * basis[:, j]
     parts = np.ascontiguousarray((v * coef[:m_v]).T)
-    yw = y * w
-    return y - diff, bg, parts, float(np.abs(diff).sum()), float(np.abs(y).sum()), float(yw @ yw)
+    return y - diff, bg, parts, float(np.abs(diff).sum()), float(np.abs(y).sum())
 
 
 def _gaussian_width_floored(uvw: np.ndarray, tan_theta: np.ndarray) -> bool:
