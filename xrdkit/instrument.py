@@ -171,12 +171,23 @@ def instrument_presets() -> list[str]:
 
 
 def load_instrument(name_or_path: str | Path | Instrument) -> Instrument:
-    """Load a preset by name, an instrument JSON file, or pass an :class:`Instrument` through.
+    """Load a preset by name, an instrument file, or pass an :class:`Instrument` through.
+
+    The file format follows the suffix:
+
+    - ``.json`` (or a preset name without suffix, or any other suffix): closokit's own
+      format, one key per :class:`Instrument` field
+      (``reference_data/instruments/instrument.schema.json``);
+    - ``.instprm``: a GSAS-II instrument parameter file
+      (:func:`xrdkit.instrument_files.read_instprm`);
+    - ``.prm`` / ``.PRM`` / ``.iparm``: a GSAS (EXPGUI) instrument parameter file
+      (:func:`xrdkit.instrument_files.read_gsas_prm`).
 
     Raises
     ------
     InputError
-        Unknown preset (the message lists the known ones), unreadable JSON or unknown fields.
+        Unknown preset (the message lists the known ones), a FullProf ``.irf`` file (not
+        read), or a bad file (the message names the file and the key).
     """
     if isinstance(name_or_path, Instrument):
         return name_or_path
@@ -195,13 +206,28 @@ def load_instrument(name_or_path: str | Path | Instrument) -> Instrument:
     return _load_instrument_file(str(path), st.st_mtime_ns, st.st_size)
 
 
+#: File suffixes (lower case) load_instrument reads, besides ``.json``.
+_GSAS_II_SUFFIXES = (".instprm",)
+_GSAS_SUFFIXES = (".prm", ".iparm", ".iprm")
+
+
 @functools.lru_cache(maxsize=32)
 def _load_instrument_file(path_str: str, _mtime_ns: int, _size: int) -> Instrument:
     path = Path(path_str)
+    suffix = path.suffix.lower()
+    if suffix in _GSAS_II_SUFFIXES or suffix in _GSAS_SUFFIXES:
+        from xrdkit import instrument_files
+
+        reader = instrument_files.read_instprm if suffix in _GSAS_II_SUFFIXES else instrument_files.read_gsas_prm
+        return reader(path)
+    if suffix == ".irf":
+        raise InputError("FullProf .irf instrument files are not read; write a closokit JSON file "
+                         "(docs/instruments.md) or a GSAS-II .instprm", source=str(path))
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read instrument file ({exc})", source=str(path)) from None
+        hint = "" if suffix == ".json" else "; other suffixes than .instprm (GSAS-II) and .prm (GSAS) are read as JSON"
+        raise InputError(f"cannot read instrument file ({exc}){hint}", source=str(path)) from None
     if not isinstance(data, dict):
         raise InputError(f"instrument file must hold a JSON object, got {type(data).__name__}", source=str(path))
     fields = {f.name for f in dataclasses.fields(Instrument)}
