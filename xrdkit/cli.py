@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "identify",
     "batch",
     "cell",
+    "instrument",
     "report",
     "demo",
 )
