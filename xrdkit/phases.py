@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import shutil
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pymatgen.core import Structure
+import numpy as np
+from pymatgen.core import Lattice, Structure
 from pymatgen.io.cif import CifParser
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
@@ -43,6 +46,11 @@ __all__ = [
     "PhaseLibrary",
     "USER_PHASES_ENV",
     "default_user_dir",
+    "read_cif",
+    "SITE_B_PROPERTY",
+    "adp_b_iso_from_cif_block",
+    "adp_b_by_label",
+    "u_equivalent_angstrom2",
 ]
 
 log = logging.getLogger(__name__)
@@ -54,6 +62,11 @@ SYMPREC = 0.01
 #: Allowed provenance kinds.
 PROVENANCE_KINDS = ("literature", "constructed", "user")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+#: Site property set by :func:`read_cif`: isotropic displacement parameter B (Å²) per
+#: site, NaN where the CIF gives none.
+SITE_B_PROPERTY = "b_iso_angstrom2"
+#: B = 8π² U.
+_EIGHT_PI2 = 8.0 * math.pi**2
 
 
 @dataclass(frozen=True)
@@ -187,13 +200,258 @@ def _info_to_dict(info: PhaseInfo) -> dict[str, Any]:
     return d
 
 
+# -- atomic displacement parameters ---------------------------------------------------
+_ESD_RE = re.compile(r"\(\d*\)?$")
+_IJ = ("11", "22", "33", "12", "13", "23")
+_IJ_INDEX = {"11": (0, 0), "22": (1, 1), "33": (2, 2), "12": (0, 1), "13": (0, 2), "23": (1, 2)}
+#: ``_atom_site_adp_type`` values for which the isotropic value is the one to use.
+_ISO_ADP_TYPES = ("uiso", "biso", "uovl", "bovl")
+
+
+def _cif_number(text: Any) -> float:
+    """A CIF numeric value as float: esd ``0.0123(4)`` dropped; ``?``, ``.``, junk → NaN."""
+    if text is None:
+        return math.nan
+    t = str(text).strip()
+    if t in ("", "?", "."):
+        return math.nan
+    t = _ESD_RE.sub("", t)
+    try:
+        return float(t)
+    except ValueError:
+        return math.nan
+
+
+def _lower_keys(block: Mapping[str, Any]) -> dict[str, Any]:
+    """CIF tags are case-insensitive: one lower-case key per tag."""
+    return {str(k).lower(): v for k, v in block.items()}
+
+
+def _column(block: Mapping[str, Any], tag: str, n: int | None = None) -> list[str] | None:
+    """A loop column as a list of strings (a single value → list of one), or ``None``.
+
+    With ``n`` given, a column of another length (a different loop, or a file pymatgen
+    rewrote) gives ``None``.
+    """
+    v = block.get(tag)
+    if v is None:
+        return None
+    col = [str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)]
+    if n is not None and len(col) != n:
+        log.debug("CIF column %s has %d values, expected %d; ignored", tag, len(col), n)
+        return None
+    return col
+
+
+def u_equivalent_angstrom2(u_cif_angstrom2: np.ndarray, lattice: Lattice) -> float:
+    """Isotropic equivalent U_eq of an anisotropic U given in the CIF convention.
+
+    ``U_eq = (1/3) Σ_ij U^ij a*_i a*_j (a_i · a_j)`` (Fischer & Tillmanns, Acta Cryst. C44
+    (1988) 775, doi:10.1107/S0108270187012745), with U^ij the CIF ``_atom_site_aniso_U_ij``
+    (dimensionless reciprocal-axis normalisation, T = exp(-2π² Σ U^ij h_i h_j a*_i a*_j)).
+
+    Parameters
+    ----------
+    u_cif_angstrom2
+        Symmetric 3×3 matrix U^ij, Å².
+    lattice
+        The cell the U^ij refer to.
+
+    Returns
+    -------
+    float
+        U_eq, Å².
+    """
+    u = np.asarray(u_cif_angstrom2, dtype=float)
+    a_star = np.asarray(lattice.reciprocal_lattice_crystallographic.abc, dtype=float)
+    metric = np.asarray(lattice.metric_tensor, dtype=float)
+    return float(np.sum(u * np.outer(a_star, a_star) * metric) / 3.0)
+
+
+def _aniso_u_by_label(block: dict[str, Any], lattice: Lattice) -> dict[str, float]:
+    """U_eq (Å²) per ``_atom_site_aniso_label`` from U_ij, B_ij or beta_ij columns."""
+    labels = _column(block, "_atom_site_aniso_label")
+    if labels is None:
+        # some writers put the U_ij columns into the _atom_site_ loop itself
+        labels = _column(block, "_atom_site_label")
+    if labels is None:
+        return {}
+    n = len(labels)
+    a_star = np.asarray(lattice.reciprocal_lattice_crystallographic.abc, dtype=float)
+    out: dict[str, float] = {}
+    for kind, to_u in (
+        ("u", lambda v, i, j: v),
+        ("b", lambda v, i, j: v / _EIGHT_PI2),
+        # beta_ij = 2π² a*_i a*_j U^ij
+        ("beta", lambda v, i, j: v / (2.0 * math.pi**2 * a_star[i] * a_star[j])),
+    ):
+        cols = {ij: _column(block, f"_atom_site_aniso_{kind}_{ij}", n) for ij in _IJ}
+        if all(c is None for c in cols.values()):
+            continue
+        for row, label in enumerate(labels):
+            if label in out:
+                continue
+            u = np.zeros((3, 3))
+            complete = True
+            for ij, col in cols.items():
+                v = math.nan if col is None else _cif_number(col[row])
+                if not math.isfinite(v):
+                    complete = False
+                    break
+                i, j = _IJ_INDEX[ij]
+                u[i, j] = u[j, i] = to_u(v, i, j)
+            if complete:
+                out[label] = u_equivalent_angstrom2(u, lattice)
+    return out
+
+
+def adp_b_by_label(block: Mapping[str, Any], lattice: Lattice) -> dict[str, float]:
+    """Isotropic B (Å²) per ``_atom_site_label`` from one CIF data block.
+
+    Sources, per label: ``_atom_site_B_iso_or_equiv`` (B), ``_atom_site_U_iso_or_equiv``
+    (× 8π²) and the ``_atom_site_aniso_`` loop (U_ij, B_ij or beta_ij → U_eq × 8π², see
+    :func:`u_equivalent_angstrom2`).  Where both are given, ``_atom_site_adp_type`` decides:
+    Uiso/Biso/Uovl/Bovl take the isotropic value, anything else (Uani, Bani, none) the
+    anisotropic one; the other is the fallback.  Values with esds (``0.0123(4)``) are read
+    without them; ``?`` and ``.`` count as missing.  Labels without a number are absent.
+
+    Parameters
+    ----------
+    block
+        Tag → value (a string, or a list of strings for a loop column), e.g. one block of
+        ``CifParser(...).as_dict()``.  Tags are matched case-insensitively.
+    lattice
+        The cell, for the anisotropic → isotropic conversion.
+
+    Returns
+    -------
+    dict
+        Label → B, Å².
+    """
+    blk = _lower_keys(block)
+    aniso_b = {k: _EIGHT_PI2 * u for k, u in _aniso_u_by_label(blk, lattice).items()}
+    labels = _column(blk, "_atom_site_label")
+    iso_b: dict[str, float] = {}
+    adp_type: dict[str, str] = {}
+    if labels is not None:
+        n = len(labels)
+        u_col = _column(blk, "_atom_site_u_iso_or_equiv", n)
+        b_col = _column(blk, "_atom_site_b_iso_or_equiv", n)
+        t_col = _column(blk, "_atom_site_adp_type", n)
+        for row, label in enumerate(labels):
+            b = _cif_number(b_col[row]) if b_col is not None else math.nan
+            if not math.isfinite(b) and u_col is not None:
+                b = _EIGHT_PI2 * _cif_number(u_col[row])
+            if math.isfinite(b):
+                iso_b[label] = b
+            if t_col is not None:
+                adp_type[label] = t_col[row].strip().lower()
+    out: dict[str, float] = {}
+    for label in dict.fromkeys([*(labels or []), *aniso_b]):
+        prefer_iso = adp_type.get(label, "") in _ISO_ADP_TYPES
+        first, second = (iso_b, aniso_b) if prefer_iso else (aniso_b, iso_b)
+        if label in first:
+            out[label] = first[label]
+        elif label in second:
+            out[label] = second[label]
+    return out
+
+
+def _colocated_mean_b(blk: dict[str, Any], b_by_label: dict[str, float]) -> dict[str, float]:
+    """For rows sharing one position (mixed sites), the occupancy-weighted mean B.
+
+    pymatgen merges ``_atom_site_`` rows at the same position into one disordered site
+    that carries the label of the *last* such row; that label gets the mean of the rows'
+    B values (those that have one).  Positions are compared as written (mod 1, 1e-4),
+    not through the symmetry operations.
+    """
+    labels = _column(blk, "_atom_site_label")
+    if labels is None:
+        return b_by_label
+    n = len(labels)
+    xyz_cols = [_column(blk, f"_atom_site_fract_{c}", n) for c in "xyz"]
+    if any(c is None for c in xyz_cols):
+        return b_by_label
+    occ_col = _column(blk, "_atom_site_occupancy", n)
+    xyz = np.array([[_cif_number(c[r]) for c in xyz_cols] for r in range(n)])  # type: ignore[index]
+    occ = np.array([_cif_number(occ_col[r]) if occ_col else 1.0 for r in range(n)])
+    occ = np.where(np.isfinite(occ), occ, 1.0)
+    out = dict(b_by_label)
+    used = np.zeros(n, dtype=bool)
+    for r in range(n):
+        if used[r] or not np.all(np.isfinite(xyz[r])):
+            continue
+        diff = xyz - xyz[r]
+        diff -= np.round(diff)
+        group = np.flatnonzero(np.all(np.abs(diff) < 1e-4, axis=1) & ~used)
+        used[group] = True
+        if len(group) < 2:
+            continue
+        pairs = [(occ[g], b_by_label[labels[g]]) for g in group if labels[g] in b_by_label]
+        if pairs:
+            w = np.array([p[0] for p in pairs])
+            b = np.array([p[1] for p in pairs])
+            out[labels[group[-1]]] = float(np.sum(w * b) / np.sum(w)) if np.sum(w) > 0 \
+                else float(np.mean(b))
+    return out
+
+
+def adp_b_iso_from_cif_block(block: Mapping[str, Any], structure: Structure) -> np.ndarray:
+    """Isotropic B (Å²) for every site of ``structure`` from the CIF block it was parsed from.
+
+    Sites are matched through ``site.label`` (pymatgen keeps ``_atom_site_label`` on every
+    symmetry-expanded site); see :func:`adp_b_by_label` for what is read.  Sites whose
+    label has no ADP get NaN.
+
+    Parameters
+    ----------
+    block
+        Tag → value mapping of the CIF data block (e.g. one value of
+        ``CifParser(...).as_dict()``).
+    structure
+        The structure parsed from that block.
+
+    Returns
+    -------
+    numpy.ndarray
+        One B per site, Å² (NaN = unknown).
+    """
+    blk = _lower_keys(block)
+    b_by_label = _colocated_mean_b(blk, adp_b_by_label(blk, structure.lattice))
+    return np.array([b_by_label.get(str(site.label), math.nan) for site in structure],
+                    dtype=float)
+
+
+def _block_for(blocks: Mapping[str, Mapping[str, Any]], structure: Structure) -> dict[str, Any]:
+    """The data block that holds ``structure``'s atoms (first one whose labels cover it)."""
+    wanted = {str(s.label) for s in structure}
+    candidates = [_lower_keys(b) for b in blocks.values()]
+    candidates = [b for b in candidates if "_atom_site_label" in b or "_atom_site_fract_x" in b]
+    for b in candidates:
+        if wanted <= set(_column(b, "_atom_site_label") or []):
+            return b
+    return candidates[0] if candidates else {}
+
+
 def read_cif(path: Path | str) -> Structure:
     """Parse a CIF into a conventional-cell Structure, or raise :class:`PhaseError`.
+
+    The returned structure carries the site property ``b_iso_angstrom2``
+    (:data:`SITE_B_PROPERTY`): the isotropic displacement parameter B of each site, Å²,
+    read from ``_atom_site_B_iso_or_equiv``, ``_atom_site_U_iso_or_equiv`` (× 8π²) or the
+    ``_atom_site_aniso_`` loop (U_eq × 8π²); NaN where the CIF gives none (see
+    :func:`adp_b_iso_from_cif_block`).  A CIF without any displacement parameter is logged
+    as a WARNING.
 
     Parameters
     ----------
     path
         CIF file.
+
+    Returns
+    -------
+    Structure
+        First structure of the file, conventional cell, with ``b_iso_angstrom2``.
 
     Raises
     ------
@@ -221,7 +479,31 @@ def read_cif(path: Path | str) -> Structure:
     structure = structures[0]
     if len(structure) == 0 or not structure.lattice.volume > 0:
         raise PhaseError("CIF gives an empty structure or a degenerate cell", source=str(p))
+    _attach_b_iso(structure, parser, p)
     return structure
+
+
+def _attach_b_iso(structure: Structure, parser: CifParser, path: Path) -> None:
+    """Set :data:`SITE_B_PROPERTY` on ``structure`` from the CIF and log what is missing."""
+    try:
+        b = adp_b_iso_from_cif_block(_block_for(parser.as_dict(), structure), structure)
+    except Exception as exc:  # a malformed ADP loop must not make a usable CIF unreadable
+        log.warning("%s: displacement parameters not read (%s: %s)", path,
+                    type(exc).__name__, exc)
+        b = np.full(len(structure), math.nan)
+    structure.add_site_property(SITE_B_PROPERTY, [float(x) for x in b])
+    missing = ~np.isfinite(b)
+    if missing.all():
+        log.warning("%s: no atomic displacement parameters; an overall B will be refined / "
+                    "assumed 0", path)
+    elif missing.any():
+        labels = sorted({str(s.label) for s, m in zip(structure, missing, strict=True) if m})
+        log.info("%s: no displacement parameter for site(s) %s (B = NaN)", path,
+                 ", ".join(labels))
+    negative = np.isfinite(b) & (b < 0)
+    if negative.any():
+        log.warning("%s: negative B for site(s) %s", path, ", ".join(
+            sorted({str(s.label) for s, m in zip(structure, negative, strict=True) if m})))
 
 
 class PhaseLibrary:
