@@ -28,6 +28,20 @@ SYMPREC = 0.01
 CR_O_ANGSTROM = 0.615 + 1.40
 NACRO2_A, NACRO2_C = 2.974, 15.947
 
+# Brucite Mg(OH)2, P-3m1: the ambient-pressure (1e-4 GPa) powder-neutron refinement of
+# Catti, Ferraris, Hull & Pavese, Phys. Chem. Miner. 22 (1995) 200, doi:10.1007/BF00202300,
+# as AMCSD 0007912 (copied from the AMCSD CIF reproduced in the GitHub repository
+# jappoker/mineral-lib-jekyll, _posts/0001-01-01-Brucite.md).  Numbers as printed there;
+# the special positions 1/3, 2/3 (printed 0.33333, 0.66667) are written exactly.
+BRUCITE_A, BRUCITE_C = 3.14979, 4.7702
+#: label, element, fractional coordinates, ADP: ("Uiso", U) or ("Uani", U11, U22, U33,
+#: U12, U13, U23), Å² (CIF convention).
+BRUCITE_SITES = (
+    ("Mg1", "Mg", (0.0, 0.0, 0.0), ("Uiso", 0.00545)),
+    ("O1", "O", (1 / 3, 2 / 3, 0.22030), ("Uiso", 0.00532)),
+    ("H1", "H", (1 / 3, 2 / 3, 0.41300), ("Uani", 0.04192, 0.04192, 0.01039, 0.02096, 0.0, 0.0)),
+)
+
 
 def _nacro2_oxygen_z(a: float, c: float, d_cr_o: float) -> float:
     """z of O (6c) so that the Cr(3a)-O distance is ``d_cr_o``: d² = a²/3 + (c(1/3 - z))²."""
@@ -55,7 +69,28 @@ def build_all() -> dict[str, Structure]:
         "be": Structure.from_spacegroup(
             "P6_3/mmc", Lattice.hexagonal(2.2855, 3.5832), ["Be"], [[1 / 3, 2 / 3, 0.25]]
         ),
+        "brucite": Structure.from_spacegroup(
+            "P-3m1", Lattice.hexagonal(BRUCITE_A, BRUCITE_C),
+            [el for _, el, _, _ in BRUCITE_SITES], [xyz for _, _, xyz, _ in BRUCITE_SITES],
+            labels=[label for label, _, _, _ in BRUCITE_SITES],
+        ),
     }
+
+
+#: Displacement parameters written into a phase's CIF, by phase name and site label.
+ADPS: dict[str, dict[str, tuple]] = {
+    "brucite": {label: adp for label, _, _, adp in BRUCITE_SITES},
+}
+
+
+def _u_eq(u_aniso: tuple, lattice: Lattice) -> float:
+    """U_eq = (1/3) sum_ij U^ij a*_i a*_j a_i.a_j (Fischer & Tillmanns, Acta Cryst. C44 (1988)
+    775) of (U11, U22, U33, U12, U13, U23)."""
+    u11, u22, u33, u12, u13, u23 = u_aniso
+    u = [[u11, u12, u13], [u12, u22, u23], [u13, u23, u33]]
+    a_star = lattice.reciprocal_lattice_crystallographic.abc
+    g = lattice.metric_tensor
+    return sum(u[i][j] * a_star[i] * a_star[j] * g[i][j] for i in range(3) for j in range(3)) / 3
 
 
 _BORATE_HOW = (
@@ -206,6 +241,41 @@ METADATA: dict[str, dict] = {
         },
         "notes": "Window of the air-tight sample holder: Be reflections can appear.",
     },
+    "brucite": {
+        "formula": "Mg(OH)2",
+        "z": 1,
+        "temperature_K": None,
+        "sigma_S_per_cm_25C": None,
+        "sigma_source": None,
+        "density_literature_g_cm3": 2.39,
+        "provenance": {
+            "kind": "constructed",
+            "citation": "Catti, Ferraris, Hull & Pavese, Phys. Chem. Miner. 22 (1995) 200 "
+                        "(powder neutron TOF, Polaris/ISIS, synthetic Mg(OH)2, refinement at "
+                        "1e-4 GPa), as AMCSD 0007912",
+            "doi": "10.1007/BF00202300",
+            "how": "P-3m1 with a = 3.14979, c = 4.7702 Å; Mg 1a (0,0,0), O 2d (1/3,2/3,0.22030), "
+                   "H 2d (1/3,2/3,0.41300); Uiso(Mg) = 0.00545, Uiso(O) = 0.00532 Å², H "
+                   "anisotropic U11 = U22 = 0.04192, U33 = 0.01039, U12 = 0.02096, "
+                   "U13 = U23 = 0 Å² (Ueq 0.03141 Å²): the numbers of the AMCSD 0007912 CIF, "
+                   "copied from its reproduction in the GitHub repository "
+                   "jappoker/mineral-lib-jekyll (_posts/0001-01-01-Brucite.md), not from the "
+                   "paper itself; 1/3 and 2/3 written exactly (0.33333/0.66667 there). CIF "
+                   "written by reference_data/phases/make_phases.py with these ADPs "
+                   "(_atom_site_U_iso_or_equiv, _atom_site_aniso_U_ij). Cross-check: a = "
+                   "3.142(1), c = 4.766(2) Å (Handbook of Mineralogy, as quoted by "
+                   "Wikipedia) and a = 3.149, c = 4.769 Å, z(O) = 0.2205 (MINCRYST, "
+                   "Zhukhlistov et al. 1997).",
+        },
+        "cif_note": "CONSTRUCTED ENTRY: the numbers of a published refinement (AMCSD "
+                    "0007912), re-written here; not the published CIF itself.",
+        "notes": "Fourth phase of the IUCr CPD quantitative-phase-analysis round robin sample 2 "
+                 "(36.26 wt %; Madsen et al., J. Appl. Cryst. 34 (2001) 409): its platelets "
+                 "give strong (001) preferred orientation. Literature density 2.39 g/cm3 is "
+                 "the measured value of the Handbook of Mineralogy (as quoted by Wikipedia/"
+                 "mindat). Temperature not given in the AMCSD entry (ambient). The H "
+                 "parameters come from neutron data and matter little for X-rays.",
+    },
 }
 
 MISSING = [
@@ -238,9 +308,39 @@ def _cif_text(name: str, structure: Structure, meta: dict) -> str:
     if prov.get("doi"):
         header.append(f"# doi: {prov['doi']}")
     if prov["kind"] == "constructed":
-        header.append("# CONSTRUCTED MODEL, not a refined/measured structure.")
-    body = str(CifWriter(structure, symprec=SYMPREC, refine_struct=False))
+        header.append("# " + meta.get("cif_note",
+                                      "CONSTRUCTED MODEL, not a refined/measured structure."))
+    writer = CifWriter(structure, symprec=SYMPREC, refine_struct=False)
+    if name in ADPS:
+        _add_adps(writer, ADPS[name], structure.lattice)
+    body = str(writer)
     return _ascii("\n".join(header)) + "\n" + body
+
+
+def _add_adps(writer: CifWriter, adps: dict[str, tuple], lattice: Lattice) -> None:
+    """Add _atom_site_adp_type / _atom_site_U_iso_or_equiv (U_eq for anisotropic sites) to
+    the atom-site loop and an _atom_site_aniso_ loop for the anisotropic sites."""
+    (block,) = writer.cif_file.data.values()
+    labels = block.data["_atom_site_label"]
+    missing = set(labels) ^ set(adps)
+    if missing:
+        raise ValueError(f"site labels and ADP labels differ: {sorted(missing)}")
+    fmt = "{:.5f}".format
+    block.data["_atom_site_adp_type"] = [adps[lb][0] for lb in labels]
+    block.data["_atom_site_U_iso_or_equiv"] = [
+        fmt(adps[lb][1] if adps[lb][0] == "Uiso" else _u_eq(adps[lb][1:], lattice))
+        for lb in labels
+    ]
+    site_loop = next(loop for loop in block.loops if "_atom_site_label" in loop)
+    site_loop += ["_atom_site_adp_type", "_atom_site_U_iso_or_equiv"]
+    aniso = [lb for lb in labels if adps[lb][0] == "Uani"]
+    if aniso:
+        tags = ["_atom_site_aniso_label"] + [f"_atom_site_aniso_U_{ij}"
+                                              for ij in ("11", "22", "33", "12", "13", "23")]
+        block.data[tags[0]] = aniso
+        for k, tag in enumerate(tags[1:], start=1):
+            block.data[tag] = [fmt(adps[lb][k]) for lb in aniso]
+        block.loops.append(tags)
 
 
 _ASCII = str.maketrans({"Å": "A", "½": "1/2", "¼": "1/4", "°": " deg", "≈": "~", "β": "beta",
