@@ -83,6 +83,20 @@ STANDARDS: dict[str, Standard] = {
 }
 
 
+#: Factor on the starting FWHM of the second start of a multi-start calibration.
+NARROW_START_FWHM_FACTOR = 1.0 / 3.0
+
+
+def _starts(start: Instrument, multi_start: bool) -> list[tuple[str, Instrument]]:
+    out = [("given", start)]
+    if multi_start:
+        f = NARROW_START_FWHM_FACTOR
+        out.append(("narrowed", start.replace(u_deg2=start.u_deg2 * f * f, v_deg2=start.v_deg2 * f * f,
+                                              w_deg2=start.w_deg2 * f * f, x_deg=start.x_deg * f,
+                                              y_deg=start.y_deg * f, asymmetry=0.0)))
+    return out
+
+
 def standard(name: str | Standard) -> Standard:
     """The bundled standard called ``name`` (case-insensitive).
 
@@ -109,6 +123,7 @@ def calibrate_instrument(
     refine_b_iso: bool = True,
     name: str | None = None,
     today: _dt.date | None = None,
+    multi_start: bool = True,
 ) -> tuple[Instrument, RefinementResult]:
     """Calibrate the instrument profile on a scan of a standard.
 
@@ -132,6 +147,12 @@ def calibrate_instrument(
         Name of the calibrated instrument (default: ``"<start name>-<standard>"``).
     today : datetime.date, optional
         Date written into the provenance (default: today, UTC).
+    multi_start : bool
+        Also refine from the starting widths narrowed ×1/3 (FWHM; asymmetry 0) and keep the
+        lower χ².  Starts much wider than the truth can end with the Gaussian width held at its
+        floor (no gradient there) and everything in the Lorentzian terms; starts narrower than
+        the truth converge.  With both starts, synthetic Si calibrations from starts 0.3× to 6× the
+        true FWHM all reached the same minimum (GOF 1.02).
 
     Returns
     -------
@@ -160,8 +181,12 @@ def calibrate_instrument(
         background_terms=background_terms,
     )
     structure = std.structure()
-    result = refine(scan, [structure], instrument=start, options=options,
-                    two_theta_range_deg=two_theta_range_deg)
+    result = None
+    for label, trial in _starts(start, multi_start):
+        fit = refine(scan, [structure], instrument=trial, options=options, two_theta_range_deg=two_theta_range_deg)
+        log.info("%s: calibration from the %s start: chi2 %.6g, GOF %.3f", scan.source, label, fit.chi2, fit.gof)
+        if result is None or fit.chi2 < result.chi2:
+            result = fit
     values = {f: result.value(f) for f in CALIBRATED_FIELDS}
     date = (today or _dt.datetime.now(_dt.UTC).date()).isoformat()
     lo, hi = float(result.two_theta_deg[0]), float(result.two_theta_deg[-1])

@@ -167,7 +167,7 @@ def _instrument_dir() -> Path:
 
 def instrument_presets() -> list[str]:
     """Names of the bundled instrument presets."""
-    return sorted(p.stem for p in _instrument_dir().glob("*.json"))
+    return sorted(p.stem for p in _instrument_dir().glob("*.json") if not p.name.endswith(".schema.json"))
 
 
 def load_instrument(name_or_path: str | Path | Instrument) -> Instrument:
