@@ -95,7 +95,7 @@ def test_real_cuka_instprm_maps_every_field(realdata: Path, caplog) -> None:
     assert (inst.u_deg2, inst.v_deg2, inst.w_deg2) == pytest.approx((2 * k, -2 * k, 5 * k), rel=1e-12)
     assert (inst.x_deg, inst.y_deg, inst.asymmetry) == (0.0, 0.0, 0.0)
     assert inst.provenance.startswith(f"GSAS-II instprm: {path.resolve()}")
-    assert "SH/L = 0.002" in inst.provenance
+    assert "SH/L = 0.002" in inst.provenance and "Source CuKa" in inst.provenance
     assert any("SH/L" in r.message and r.levelno == logging.INFO for r in caplog.records)
 
 
@@ -134,7 +134,7 @@ def test_single_wavelength_semicolon_lines_and_banks(tmp_path: Path) -> None:
     assert one.wavelengths_angstrom == (0.413263,) and one.wavelength_weights == (1.0,)
     two = read_instprm(p, bank=2)
     assert two.wavelengths_angstrom == (0.5,) and two.y_deg == pytest.approx(0.002)
-    assert "(bank 2)" in two.provenance
+    assert "(bank 2, Type PXC)" in two.provenance
     with pytest.raises(InputError, match="bank 3"):
         read_instprm(p, bank=3)
 
@@ -196,7 +196,7 @@ def test_real_gsas_prm(realdata: Path, caplog) -> None:
         (2 * GSAS_SIGMA2_TO_FWHM2_DEG2, -2 * GSAS_SIGMA2_TO_FWHM2_DEG2, 5 * GSAS_SIGMA2_TO_FWHM2_DEG2))
     assert (inst.x_deg, inst.y_deg) == (0.0, 0.0)
     assert inst.provenance.startswith(f"GSAS PRM: {path.resolve()}")
-    assert "SH/L = 0.03" in inst.provenance  # S/L + H/L = 0.015 + 0.015
+    assert "SH/L = 0.03" in inst.provenance and "CuKa" in inst.provenance  # S/L + H/L; IRAD 3
     assert any("GP = 0.1" in r.message for r in caplog.records)  # PRCF11 4th term, dropped
 
 

@@ -254,9 +254,12 @@ def read_instprm(path: str | Path, *, bank: int | None = None,
                          f"fraction {pol:.4f} outside [0, 1]", source=str(p))
     widths = gsas_widths_to_closokit(num["U"], num["V"], num["W"], num["X"], num["Y"])
     _warn_negative_widths(widths, p)
-    provenance = f"GSAS-II instprm: {p}"
+    tags = [f"Type {items['Type'].strip()}"]
     if bank is not None or "Bank" in items:
-        provenance += f" (bank {bank if bank is not None else items['Bank'].removesuffix('.0')})"
+        tags.insert(0, f"bank {bank if bank is not None else items['Bank'].removesuffix('.0')}")
+    if items.get("Source"):
+        tags.append(f"Source {items['Source'].strip()}")
+    provenance = f"GSAS-II instprm: {p} ({', '.join(tags)})"
     if notes:
         provenance += "; not used: " + "; ".join(notes)
     return _build(p, provenance, name=p.stem, wavelengths_angstrom=wavelengths, wavelength_weights=weights,
@@ -415,7 +418,10 @@ def read_gsas_prm(path: str | Path, *, bank: int = 1,
     notes = _unused_notes(s_l + h_l, 0.0, p)
     if gp != 0.0:
         notes.append(f"GP = {gp:g} centideg² (Gaussian P/cos²θ)")
-    provenance = f"GSAS PRM: {p} (bank {bank}, profile type 3)"
+    irad = {1: "CrKa", 2: "FeKa", 3: "CuKa", 4: "MoKa", 5: "AgKa", 6: "TiKa", 7: "CoKa"}  # GSAS-II's Irads
+    raw_irad = rec.get(f"{tag} IRAD", "").strip()
+    source = irad.get(int(raw_irad), f"IRAD {raw_irad}") if raw_irad.isdigit() else None
+    provenance = f"GSAS PRM: {p} (bank {bank}, {htype.strip()}, profile type 3{', ' + source if source else ''})"
     if notes:
         provenance += "; not used: " + "; ".join(notes)
     return _build(p, provenance, name=p.stem, wavelengths_angstrom=wavelengths, wavelength_weights=weights,
