@@ -24,7 +24,129 @@ def add_phase_arguments(p: argparse.ArgumentParser) -> None:
                    help="2θ range to fit, degrees")
     p.add_argument("--no-ka2", action="store_true", help="single wavelength (no Kα2)")
     p.add_argument("--background-terms", type=int, default=10, help="Chebyshev background terms (default 10)")
-    p.add_argument("--refine-b-iso", action="store_true", help="refine an overall B per phase")
+    b = p.add_mutually_exclusive_group()
+    b.add_argument("--refine-b-iso", dest="b_iso", action="store_const", const="yes", default="auto",
+                   help="refine an overall B per phase (default: when the scan reaches sinθ/λ ≥ 0.35 Å⁻¹)")
+    b.add_argument("--fix-b-iso", dest="b_iso", action="store_const", const="no",
+                   help="hold B at the CIF's values (0 where the CIF has none)")
+    p.add_argument("--po", action="append", default=[], metavar="PHASE:H,K,L",
+                   help="March–Dollase preferred orientation of PHASE along (HKL) (repeat)")
+    p.add_argument("--brindley", action="append", default=[], metavar="PHASE:SIZE_UM",
+                   help="Brindley microabsorption: particle diameter of PHASE in µm (repeat; give every phase)")
+    p.add_argument("--displacement", action="store_true", help="refine the sample displacement")
+    p.add_argument("--asymmetry", action="store_true", help="refine the peak asymmetry")
+    p.add_argument("--recipe", metavar="FILE.toml|FILE.json",
+                   help="refinement recipe: the options above as keys (see docs/recipes.md); flags win")
+
+
+#: Defaults of the options a recipe may set (a recipe fills only what is still at its default).
+RECIPE_DEFAULTS: dict[str, Any] = {
+    "instrument": "miniflex600-cuka", "range": None, "no_ka2": False, "background_terms": 10,
+    "b_iso": "auto", "displacement": False, "asymmetry": False, "model_error": True,
+}
+#: Recipe keys → argument names. Flags given on the command line win.
+RECIPE_KEYS = {
+    "phase": "phase", "cif": "cif", "instrument": "instrument", "range": "range", "no_ka2": "no_ka2",
+    "background_terms": "background_terms", "b_iso": "b_iso", "po": "po", "brindley": "brindley",
+    "displacement": "displacement", "asymmetry": "asymmetry", "model_error": "model_error",
+}
+
+
+def apply_recipe(args: argparse.Namespace, parser_defaults: dict[str, Any] | None = None) -> None:
+    """Fill ``args`` from ``--recipe`` (TOML or JSON) where the command line left the default.
+
+    List options (``phase``, ``cif``, ``po``, ``brindley``) are joined; ``po`` and ``brindley``
+    may be tables (``po = {brucite = [0, 0, 1]}``, ``brindley = {zno = 1.0}``); ``b_iso`` is
+    ``"auto"``, ``true`` or ``false``.
+
+    Raises
+    ------
+    InputError
+        Unreadable recipe or an unknown key (named with the file).
+    """
+    path = getattr(args, "recipe", None)
+    if not path:
+        return
+    parser_defaults = RECIPE_DEFAULTS if parser_defaults is None else parser_defaults
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+        if p.suffix.lower() == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            data = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read recipe ({exc})", source=str(p)) from None
+    if not isinstance(data, dict):
+        raise InputError("a recipe holds a table/object of options", source=str(p))
+    unknown = sorted(set(data) - set(RECIPE_KEYS))
+    if unknown:
+        raise InputError(f"unknown recipe keys {unknown}; known: {sorted(RECIPE_KEYS)}", source=str(p))
+    for key, value in data.items():
+        dest = RECIPE_KEYS[key]
+        if key == "po" and isinstance(value, dict):
+            value = [f"{k}:{','.join(str(int(v)) for v in hkl)}" for k, hkl in value.items()]
+        elif key == "brindley" and isinstance(value, dict):
+            value = [f"{k}:{v}" for k, v in value.items()]
+        elif key == "b_iso" and isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif key == "cif" and isinstance(value, list):
+            value = [str((p.parent / v) if not Path(v).is_absolute() else v) for v in value]
+        elif key == "instrument" and isinstance(value, str) and Path(value).suffix:
+            value = str(p.parent / value) if not Path(value).is_absolute() else value
+        current = getattr(args, dest, None)
+        if isinstance(current, list):
+            setattr(args, dest, list(value) + current)
+        elif current == parser_defaults.get(dest):
+            setattr(args, dest, value)
+
+
+def _phase_option(text: str, flag: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name or not value:
+        raise InputError(f"{flag} expects PHASE:VALUE, got {text!r}")
+    return name.strip().lower(), value.strip()
+
+
+def preferred_orientation_from_args(args: argparse.Namespace) -> dict[str, tuple[int, int, int]]:
+    """``--po PHASE:H,K,L`` → {phase: (h, k, l)}."""
+    out = {}
+    for text in getattr(args, "po", []) or []:
+        name, value = _phase_option(text, "--po")
+        try:
+            hkl = tuple(int(v) for v in value.replace(" ", "").split(","))
+        except ValueError:
+            raise InputError(f"--po {text!r}: H,K,L must be three integers") from None
+        if len(hkl) != 3 or hkl == (0, 0, 0):
+            raise InputError(f"--po {text!r}: H,K,L must be three integers, not all 0")
+        out[name] = hkl
+    return out
+
+
+def particle_sizes_from_args(args: argparse.Namespace) -> dict[str, float]:
+    """``--brindley PHASE:SIZE_UM`` → {phase: diameter in µm}."""
+    out = {}
+    for text in getattr(args, "brindley", []) or []:
+        name, value = _phase_option(text, "--brindley")
+        try:
+            size = float(value)
+        except ValueError:
+            raise InputError(f"--brindley {text!r}: SIZE_UM must be a number (µm)") from None
+        if not 0 < size < 1000:
+            raise InputError(f"--brindley {text!r}: particle size must lie in (0, 1000) µm")
+        out[name] = size
+    return out
+
+
+def b_iso_choice(args: argparse.Namespace) -> bool | str:
+    """``"auto"``, True or False from ``--refine-b-iso`` / ``--fix-b-iso`` (or an old
+    ``refine_b_iso`` attribute)."""
+    choice = getattr(args, "b_iso", None)
+    if choice is None:
+        return bool(getattr(args, "refine_b_iso", False))
+    return {"yes": True, "no": False}.get(choice, "auto")
 
 
 def library_with_cifs(cifs: list[str]):
@@ -53,7 +175,16 @@ def options_from_args(args: argparse.Namespace):
 
     if args.background_terms < 0:
         raise InputError(f"--background-terms must be ≥ 0, got {args.background_terms}")
-    return RefineOptions(background_terms=args.background_terms, refine_b_iso=args.refine_b_iso)
+    b_iso = b_iso_choice(args)
+    sizes = particle_sizes_from_args(args)
+    return RefineOptions(
+        background_terms=args.background_terms,
+        refine_b_iso=b_iso is True,  # "auto" is decided per scan by xrdkit.qpa.quantify (fit)
+        preferred_orientation=preferred_orientation_from_args(args),
+        particle_size_um=sizes,
+        refine_displacement=bool(getattr(args, "displacement", False)),
+        refine_asymmetry=bool(getattr(args, "asymmetry", False)),
+    )
 
 
 def _json_default(obj: Any) -> Any:

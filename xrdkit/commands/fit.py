@@ -1,7 +1,13 @@
-"""``xrdkit fit SCAN``: whole-pattern refinement of one scan.
+"""``xrdkit fit SCAN``: whole-pattern refinement and quantitative phase analysis of one scan.
 
     xrdkit fit scan.xy --phase nbh-fcc --phase nacro2 --phase al --json out.json --plot out.png
     xrdkit fit data.h5::/entry/data --cif my_phase.cif --range 10 60 --json out.json
+    xrdkit fit cpd-2.prn --cif Al2O3.cif --cif ZnO.cif --phase brucite --po brucite:0,0,1 \
+        --instrument cuka.instprm --json out.json
+
+Weight-fraction σ's are the total a user should quote: covariance with the Bérar–Lelann
+serial-correlation correction, combined with the spread over reasonable alternative models
+(see xrdkit.qpa); --no-model-error keeps only the statistical part.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ import argparse
 
 from xrdkit.commands._common import (
     add_phase_arguments,
+    apply_recipe,
+    b_iso_choice,
     instrument_from_args,
     library_with_cifs,
     options_from_args,
@@ -24,14 +32,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_phase_arguments(p)
     p.add_argument("--json", required=True, metavar="OUT.json", help="write the result here")
     p.add_argument("--plot", metavar="OUT.png", help="Rietveld plot")
+    p.add_argument("--no-model-error", dest="model_error", action="store_false",
+                   help="σ's from the covariance only (faster: no alternative-model fits)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from xrdkit.qpa import quantify
     from xrdkit.readers import read_scan
-    from xrdkit.refine import refine
     from xrdkit.simulate import resolve_phases
 
+    apply_recipe(args)
     lib, cif_names = library_with_cifs(args.cif)
     names = list(dict.fromkeys(args.phase + cif_names))
     if not names:
@@ -41,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     if args.range:
         scan = scan.crop(*args.range)
     refls = resolve_phases(names, inst, float(scan.two_theta_deg[-1]), library=lib)
-    result = refine(scan, refls, instrument=inst, options=options_from_args(args))
+    result = quantify(scan, refls, instrument=inst, options=options_from_args(args),
+                      refine_b_iso=b_iso_choice(args), model_error=bool(getattr(args, "model_error", True)))
     out = result.to_dict()
     out["verdict"] = _verdict_of(result)
     write_json(args.json, out)
@@ -51,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         rietveld_figure(result, reflections=refls, wavelengths_angstrom=inst.wavelengths_angstrom,
                         title=scan.source).savefig(args.plot, dpi=120)
     print(f"{scan.source}: Rwp {100 * result.rwp:.2f} %, GOF {result.gof:.2f}, "
+          f"Durbin–Watson {result.durbin_watson:.2f} (σ × {result.serial_correlation_factor ** 0.5:.2f}), "
           f"{'converged' if result.converged else 'NOT converged'}")
     for ph in result.phases:
         wf = "—" if ph.weight_fraction is None else f"{100 * ph.weight_fraction:.2f} ± {100 * ph.weight_fraction_sigma:.2f} wt %"
