@@ -38,11 +38,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from xrdkit.errors import ClosokitError
 from xrdkit.instrument import Instrument, load_instrument
-from xrdkit.refine import RefinementResult, RefineOptions, refine
+from xrdkit.refine import RefinementResult, RefineOptions, WarmStart, refine
 from xrdkit.scans import Scan
 from xrdkit.simulate import resolve_phases
 
@@ -181,19 +179,17 @@ def quantify(
         base = _march_dollase_restart(scan, refls, base, inst, opts, kw)
     if not model_error:
         return base
-    for _round in range(MAX_SELECTION_ROUNDS):
+    for round_ in range(MAX_SELECTION_ROUNDS + 1):
         scale = 2.0 * base.redchi * base.serial_correlation_factor
         fits = _alternative_fits(scan, refls, base, opts, inst, kw)
         best = min(fits, key=lambda af: af[1].chi2, default=None)
-        if best is None or (base.chi2 - best[1].chi2) / scale < SELECT_IMPROVEMENT:
+        if (round_ == MAX_SELECTION_ROUNDS or best is None
+                or (base.chi2 - best[1].chi2) / scale < SELECT_IMPROVEMENT):
             break
         # an alternative the data clearly prefer becomes the chosen model (forward selection)
         log.info("%s: %s lowers χ² by %.0f (%.1f × 2γχ²_ν): taken as the model", scan.source,
                  best[0].label, base.chi2 - best[1].chi2, (base.chi2 - best[1].chi2) / scale)
         opts, inst, base = best[0].options, best[0].instrument, best[1]
-    else:
-        scale = 2.0 * base.redchi * base.serial_correlation_factor
-        fits = _alternative_fits(scan, refls, base, opts, inst, kw)
     rows = []
     structural = [p for p in base.phases if p.weight_fraction is not None]
     var_wf = {p.name: 0.0 for p in structural}
@@ -253,8 +249,6 @@ def _march_dollase_restart(scan: Scan, refls: list, base: RefinementResult, inst
             flipped = True
     if not flipped:
         return base
-    from xrdkit.refine import WarmStart
-
     try:
         other = refine(scan, refls, instrument=inst, options=opts,
                        start=WarmStart(theta, ws.theta_labels), **kw)
@@ -296,9 +290,7 @@ def _switched_off(a: RefineOptions, b: RefineOptions) -> tuple[str, ...]:
     return tuple(off)
 
 
-def _start_without(base: RefinementResult, suffixes: tuple[str, ...]):
-    from xrdkit.refine import WarmStart
-
+def _start_without(base: RefinementResult, suffixes: tuple[str, ...]) -> WarmStart:
     ws = base.warm_start()
     if not suffixes:
         return ws
@@ -312,13 +304,3 @@ def _describe(opts: RefineOptions) -> dict:
             "refine_asymmetry": opts.refine_asymmetry,
             "preferred_orientation": {k: list(v) for k, v in opts.preferred_orientation.items()},
             "particle_size_um": dict(opts.particle_size_um)}
-
-
-def weight_fraction_errors(result: RefinementResult, truth: dict[str, float]) -> dict[str, tuple[float, float]]:
-    """(error, error/σ) per phase against known weight fractions (for tests and benchmarks)."""
-    out = {}
-    for name, wt in truth.items():
-        p = result.phase(name)
-        err = float(p.weight_fraction - wt)
-        out[name] = (err, err / p.weight_fraction_sigma if p.weight_fraction_sigma else float(np.inf))
-    return out

@@ -32,10 +32,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from pymatgen.analysis.diffraction.xrd import ATOMIC_SCATTERING_PARAMS
-from pymatgen.core import Lattice, Structure
+from pymatgen.core import Element, Lattice, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from xrdkit.errors import InputError, PhaseError
+from xrdkit.phases import SITE_B_PROPERTY
 
 __all__ = ["ReflectionList", "compute_reflections", "anomalous_scattering", "mass_attenuation", "SITE_B_PROPERTY", "crystal_system_parameters", "lattice_from_parameters"]
 
@@ -305,18 +306,12 @@ class ReflectionList:
 
 def _form_factor(symbol: str, s2: np.ndarray) -> np.ndarray:
     """pymatgen's atomic scattering factor f(s) = Z − 41.78214·s²·Σ aᵢ exp(−bᵢ s²)."""
-    from pymatgen.core import Element
-
     try:
         coeff = np.asarray(ATOMIC_SCATTERING_PARAMS[symbol])
     except KeyError:
         raise PhaseError(f"no X-ray scattering factors for element {symbol!r}") from None
     z = Element(symbol).Z
     return z - 41.78214 * s2 * np.sum(coeff[:, 0] * np.exp(-coeff[:, 1] * s2[:, None]), axis=1)
-
-
-#: Site property holding each site's isotropic displacement parameter B (Å²; NaN = unknown).
-SITE_B_PROPERTY = "b_iso_angstrom2"
 
 
 def anomalous_scattering(symbol: str, wavelength_angstrom: float) -> tuple[float, float]:
@@ -371,26 +366,11 @@ def mass_attenuation(structure: Structure, wavelength_angstrom: float) -> float:
     comp = structure.composition
     total = 0.0
     for el, amount in comp.get_el_amt_dict().items():
-        from pymatgen.core import Element
-
         mass = float(Element(el).atomic_mass)
         _, fpp = anomalous_scattering(el, wavelength_angstrom)
         mu_rho = AVOGADRO / mass * 2.0 * ELECTRON_RADIUS_CM * wavelength_angstrom * 1e-8 * fpp
         total += amount * mass * mu_rho
     return total / float(comp.weight)
-
-
-def _site_b_values(structure: Structure, b_iso_by_element: dict[str, float]) -> list[float]:
-    """B (Å²) per site: the site's own (CIF) value where known, else its element's, else 0."""
-    site_b = structure.site_properties.get(SITE_B_PROPERTY)
-    out = []
-    for i, site in enumerate(structure):
-        b = float("nan") if site_b is None or site_b[i] is None else float(site_b[i])
-        if not math.isfinite(b):
-            els = [sp.symbol for sp in site.species]
-            b = float(b_iso_by_element.get(els[0], 0.0)) if len(els) == 1 else 0.0
-        out.append(b)
-    return out
 
 
 def _structure_factor_sq(
@@ -402,14 +382,16 @@ def _structure_factor_sq(
     ``F = Σ_j occ_j (f0_j(s) + f′_j + i f″_j) exp(−B_j s²) exp(2πi h·x_j)``; f′, f″ only when
     ``wavelength_angstrom`` is given.
     """
-    site_b = _site_b_values(structure, b_iso)
+    site_b = structure.site_properties.get(SITE_B_PROPERTY) or [None] * len(structure)
     groups: dict[str, tuple[list[np.ndarray], list[float], list[float]]] = {}
-    for site, b in zip(structure, site_b, strict=True):
+    for site, b_cif in zip(structure, site_b, strict=True):
         for sp, occ in site.species.items():
             coords, occs, bs = groups.setdefault(sp.symbol, ([], [], []))
             coords.append(site.frac_coords)
             occs.append(occ)
-            bs.append(b)
+            # the site's own (CIF) B where known, else its element's, else 0
+            known = b_cif is not None and math.isfinite(b_cif)
+            bs.append(float(b_cif) if known else float(b_iso.get(sp.symbol, 0.0)))
     f = np.zeros(len(hkl), dtype=complex)
     hkl_f = hkl.astype(float)
     for symbol, (coords, occs, bs) in groups.items():

@@ -44,12 +44,9 @@ RECIPE_DEFAULTS: dict[str, Any] = {
     "instrument": "miniflex600-cuka", "range": None, "no_ka2": False, "background_terms": 10,
     "b_iso": "auto", "displacement": False, "asymmetry": False, "model_error": True,
 }
-#: Recipe keys → argument names. Flags given on the command line win.
-RECIPE_KEYS = {
-    "phase": "phase", "cif": "cif", "instrument": "instrument", "range": "range", "no_ka2": "no_ka2",
-    "background_terms": "background_terms", "b_iso": "b_iso", "po": "po", "brindley": "brindley",
-    "displacement": "displacement", "asymmetry": "asymmetry", "model_error": "model_error",
-}
+#: Recipe keys: each the name of the command-line argument it sets. Flags given on the command
+#: line win.
+RECIPE_KEYS = frozenset({"phase", "cif", "po", "brindley", *RECIPE_DEFAULTS})
 
 
 def apply_recipe(args: argparse.Namespace, parser_defaults: dict[str, Any] | None = None) -> None:
@@ -85,7 +82,6 @@ def apply_recipe(args: argparse.Namespace, parser_defaults: dict[str, Any] | Non
     if unknown:
         raise InputError(f"unknown recipe keys {unknown}; known: {sorted(RECIPE_KEYS)}", source=str(p))
     for key, value in data.items():
-        dest = RECIPE_KEYS[key]
         if key == "po" and isinstance(value, dict):
             value = [f"{k}:{','.join(str(int(v)) for v in hkl)}" for k, hkl in value.items()]
         elif key == "brindley" and isinstance(value, dict):
@@ -96,11 +92,11 @@ def apply_recipe(args: argparse.Namespace, parser_defaults: dict[str, Any] | Non
             value = [str((p.parent / v) if not Path(v).is_absolute() else v) for v in value]
         elif key == "instrument" and isinstance(value, str) and Path(value).suffix:
             value = str(p.parent / value) if not Path(value).is_absolute() else value
-        current = getattr(args, dest, None)
+        current = getattr(args, key, None)
         if isinstance(current, list):
-            setattr(args, dest, list(value) + current)
-        elif current == parser_defaults.get(dest):
-            setattr(args, dest, value)
+            setattr(args, key, list(value) + current)
+        elif current == parser_defaults.get(key):
+            setattr(args, key, value)
 
 
 def _phase_option(text: str, flag: str) -> tuple[str, str]:
