@@ -27,6 +27,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -46,6 +47,7 @@ from xrdkit.scans import Scan
 from xrdkit.simulate import resolve_phases
 
 __all__ = [
+    "Verdict",
     "PhaseVerdict",
     "ResidualPeak",
     "ModelScore",
@@ -85,6 +87,24 @@ KERNEL_HALF_WIDTH_FWHM = 6.0
 MODEL_MAX_NFEV = 80
 #: Multiple of σ used for detection limits.
 DETECTION_SIGMA = 3.0
+
+
+class Verdict(StrEnum):
+    """What the electrolyte in a scan is: the one vocabulary every output uses.
+
+    The value is the string written to JSON, CSV, HDF5 and reports (``Verdict.FCC == "fcc"``).
+    """
+
+    #: The closo-borate crystallised as the conductive fcc NBH phase (no second borate phase found).
+    FCC = "fcc"
+    #: Only separately crystallised Na2B12H12 / Na2B10H10 (the methanol route).
+    SEPARATE = "separate"
+    #: Both fcc NBH and separately crystallised salt.
+    MIXED = "mixed"
+    #: No crystalline closo-borate is significantly present: there is no purity to report.
+    NO_BORATE = "no-borate"
+    #: Borate present, but significant crystalline intensity none of the models explains.
+    UNEXPLAINED = "unexplained"
 
 
 @dataclass(frozen=True)
