@@ -283,6 +283,9 @@ class RefinementResult:
     serial_correlation_factor: float = 1.0
     #: What the model-error part of the σ's was estimated from (empty: not estimated).
     model_error: dict = field(default_factory=dict, repr=False)
+    #: Fixed-shape non-negative components fitted with the background (``extra_background``),
+    #: by name, in counts on the grid; they are included in :attr:`background`.
+    extra_components: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def residual(self) -> np.ndarray:
@@ -541,6 +544,7 @@ def screen_phases(
     instrument: Instrument | str = "miniflex600-cuka",
     background_terms: int = 10,
     window_fwhm: float = DEFAULT_WINDOW_FWHM,
+    extra_background: dict[str, np.ndarray] | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Weight fraction ± σ of every phase from a linear-only fit at the phases' own cells.
 
@@ -556,7 +560,8 @@ def screen_phases(
     """
     inst = load_instrument(instrument)
     x, y, sig = scan.two_theta_deg, scan.counts, scan.sigma
-    model = _pattern_model(list(phases), x, inst, (False,) * len(phases), background_terms, (), window_fwhm)
+    model = _pattern_model(list(phases), x, inst, (False,) * len(phases), background_terms, (), window_fwhm,
+                           extra_background)
     ev = model.evaluate(model.initial_vector(inst))
     w = 1.0 / sig
     proj = LinearProjection(model.background_basis, w, y * w, model.nonnegative, model.n_peak_columns)
@@ -578,16 +583,18 @@ MODEL_CACHE_SIZE = 8
 
 
 def _pattern_model(refls: Sequence[ReflectionList], x: np.ndarray, inst: Instrument, pawley: tuple[bool, ...],
-                   background_terms: int, po: tuple, window_fwhm: float) -> PatternModel:
+                   background_terms: int, po: tuple, window_fwhm: float,
+                   extra_background: dict[str, np.ndarray] | None = None) -> PatternModel:
     """A :class:`PatternModel`, reused when the same reflection lists, grid and settings come again."""
+    extra_key = tuple((k, hash(np.asarray(v, dtype=float).tobytes())) for k, v in (extra_background or {}).items())
     key = (tuple(id(r) for r in refls), x.size, float(x[0]), float(x[-1]), inst, pawley, background_terms, po,
-           window_fwhm)
+           window_fwhm, extra_key)
     hit = _MODEL_CACHE.get(key)
     if hit is not None and hit[0].phases == tuple(refls) and np.array_equal(hit[1], x):
         _MODEL_CACHE.move_to_end(key)
         return hit[0]
     model = PatternModel(refls, x, inst, pawley=list(pawley), background_terms=background_terms,
-                         preferred_orientation=dict(po), window_fwhm=window_fwhm)
+                         preferred_orientation=dict(po), window_fwhm=window_fwhm, extra_background=extra_background)
     _MODEL_CACHE[key] = (model, x.copy())  # the model holds the lists: their ids stay unique
     while len(_MODEL_CACHE) > MODEL_CACHE_SIZE:
         _MODEL_CACHE.popitem(last=False)
@@ -757,6 +764,7 @@ def refine(
     library: object | None = None,
     densities_g_cm3: dict[str, float] | None = None,
     mass_attenuation_cm2_g: dict[str, float] | None = None,
+    extra_background: dict[str, np.ndarray] | None = None,
 ) -> RefinementResult:
     """Refine a multi-phase model against a scan.
 
@@ -781,6 +789,11 @@ def refine(
         Library to resolve names in.
     densities_g_cm3, mass_attenuation_cm2_g : dict, optional
         Per phase, needed only for the Brindley microabsorption correction (``options.particle_size_um``).
+    extra_background : dict of str → ndarray, optional
+        Named non-negative components of fixed shape on the scan's grid (after cropping), fitted
+        with the background — e.g. ``{"amorphous": hump}`` from :mod:`xrdkit.amorphous`. They are
+        part of :attr:`RefinementResult.background` and reported one by one in
+        :attr:`RefinementResult.extra_components`.
 
     Returns
     -------
@@ -821,7 +834,7 @@ def refine(
         raise InputError(f"options name phases not in the model: {sorted(unknown_po | unknown_paw)}")
     po = {names.index(n): tuple(ax) for n, ax in opts.preferred_orientation.items()}
     model = _pattern_model(refls, x, inst, tuple(n in opts.pawley for n in names), opts.background_terms,
-                           tuple(sorted(po.items())), opts.window_fwhm)
+                           tuple(sorted(po.items())), opts.window_fwhm, extra_background)
     plan = _fit_plan(model, inst, opts, names)
     labels, vidx, vary, lower, upper = plan.labels, plan.vidx, plan.vary, plan.lower, plan.upper
     theta0 = plan.reference.copy()
@@ -930,6 +943,11 @@ def refine(
     coef, active = pt.coef, pt.active
     n_pk = model.n_peak_columns
     calc, bg, parts, sum_abs_diff, sum_abs_obs = _fit_arrays(y, w, pt.resid, pt.v, coef, model.background_basis)
+    n_extra = len(model.extra_names)
+    extra_components = {
+        name: coef[coef.size - n_extra + j] * model.background_basis[:, -n_extra + j]
+        for j, name in enumerate(model.extra_names)
+    }
     n_par = int(vidx.size + active.sum())
     # the weighted residual is the optimiser's: χ² and the R factors from it (= fit_statistics)
     stats = _statistics(pt.chi2, float(yw @ yw), sum_abs_diff, sum_abs_obs, x.size, n_par)
@@ -1046,6 +1064,7 @@ def refine(
         calculated=calc,
         background=bg,
         components=comps,
+        extra_components=extra_components,
         theta=t_final.copy(),
         theta_labels=labels,
         elapsed_s=time.perf_counter() - t0,
@@ -1087,7 +1106,9 @@ def _linear_labels(model: PatternModel, names: Sequence[str]) -> list[str]:
             labels += [f"{safe}_{'_'.join(str(v) for v in hkl)}".replace("-", "m") for hkl in refl.hkl]
         else:
             labels.append(safe)
-    labels += [f"background_c{j}" for j in range(model.background_basis.shape[1])]
+    n_extra = len(model.extra_names)
+    labels += [f"background_c{j}" for j in range(model.background_basis.shape[1] - n_extra)]
+    labels += [f"{name}_area" for name in model.extra_names]
     return labels
 
 

@@ -192,6 +192,10 @@ class PatternModel:
         Phase index → (h, k, l) axis of March–Dollase preferred orientation.
     window_fwhm : float
         Profile window half-width in FWHM.
+    extra_background : dict of str → ndarray, optional
+        Named fixed columns on the grid (e.g. an amorphous hump of fixed shape, see
+        :mod:`xrdkit.amorphous`) appended to the background basis with non-negative
+        coefficients.
     """
 
     def __init__(
@@ -204,6 +208,7 @@ class PatternModel:
         background_terms: int = 6,
         preferred_orientation: dict[int, tuple[int, int, int]] | None = None,
         window_fwhm: float = DEFAULT_WINDOW_FWHM,
+        extra_background: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.phases = tuple(phases)
         self.x = np.asarray(two_theta_deg, dtype=float)
@@ -230,12 +235,21 @@ class PatternModel:
         self.background_basis = (
             chebyshev.chebvander(xs, background_terms - 1) if background_terms else np.zeros((self.x.size, 0))
         )
+        # non-negative fixed components (an amorphous hump of fixed shape) follow the Chebyshev terms
+        self.extra_names = tuple(extra_background or {})
+        if self.extra_names:
+            extra = np.column_stack([np.asarray(v, dtype=float) for v in extra_background.values()])
+            if extra.shape[0] != self.x.size or not np.isfinite(extra).all():
+                raise InputError("extra background columns must be finite and match the 2θ grid")
+            self.background_basis = np.hstack([self.background_basis, extra])
         # column-major (each basis function contiguous: the solver weights and copies columns)
         self.background_basis = np.asfortranarray(self.background_basis)
         self.background_basis.flags.writeable = False  # shared by every evaluation
         self.n_columns = self.n_peak_columns + self.background_basis.shape[1]
         self.nonnegative = np.zeros(self.n_columns, dtype=bool)
         self.nonnegative[: self.n_peak_columns] = True
+        if self.extra_names:
+            self.nonnegative[-len(self.extra_names):] = True
 
         # March–Dollase: cos²α of every family member at the reference lattice (fixed)
         self._po: dict[int, np.ndarray] = {}

@@ -1,0 +1,211 @@
+"""Amorphous content: one broad hump, separated from a low-order background.
+
+Infiltrated electrolyte that has not (yet) crystallised, carbon black, binder and glass scatter
+into broad humps (FWHM of several degrees 2θ) that a flexible Chebyshev background would
+otherwise absorb without a word. This module finds such a hump so that the whole-pattern fit
+can carry it as its own non-negative component (:func:`xrdkit.refine.refine`'s
+``extra_background``) and report the share of the scattered intensity it holds.
+
+How the hump is found (:func:`estimate_hump`):
+
+1. the Bragg peaks are removed with SNIP (Ryan et al., *Nucl. Instrum. Methods B* 34 (1988) 396;
+   through :mod:`pybaselines`) with a clipping window of :data:`SNIP_HALF_WINDOW_DEG` — wider
+   than any crystalline peak the fit accepts, narrower than a hump (FWHM ≥ 3°);
+2. the envelope left (or, after a first whole-pattern fit, the observed counts minus the fitted
+   Bragg intensity) is fitted with a low-order background — Chebyshev of degree
+   :data:`ENVELOPE_BACKGROUND_DEGREE` and decaying exponentials from the low-angle end, free
+   sign — plus one Gaussian hump of non-negative
+   area whose FWHM is bounded to :data:`HUMP_FWHM_BOUNDS_DEG` and whose centre stays
+   :data:`HUMP_EDGE_MARGIN_DEG` inside the scan (a hump at an edge is indistinguishable from
+   a background slope); starts on a grid of centres and widths, the best polished by bounded
+   least squares;
+3. the hump is kept when its area is significant and it lowers χ² decisively
+   (:data:`HUMP_MIN_SIGNIFICANCE`, :data:`HUMP_MIN_DELTA_CHI2_REL`) — otherwise there is no hump
+   and the share is 0.
+
+The whole-pattern fit then refits the hump's area together with the phases and the
+background; its shape (centre, FWHM) stays as found here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.polynomial import chebyshev
+from scipy.optimize import least_squares
+
+__all__ = ["Hump", "estimate_hump", "hump_profile"]
+
+log = logging.getLogger(__name__)
+
+#: SNIP clipping half-window (deg 2θ): removes crystalline peaks (≤ ~1° wide at the base), keeps humps.
+SNIP_HALF_WINDOW_DEG = 0.6
+#: Bounds of the hump's FWHM (deg 2θ): broader than any crystalline peak, narrower than a background trend.
+HUMP_FWHM_BOUNDS_DEG = (3.0, 15.0)
+#: The hump's centre stays this far inside the scan (deg 2θ).
+HUMP_EDGE_MARGIN_DEG = 3.0
+#: Degree of the Chebyshev background under the hump in the envelope fit.
+ENVELOPE_BACKGROUND_DEGREE = 3
+#: A hump is kept when it lowers the envelope χ² by more than this fraction of the no-hump χ²…
+HUMP_MIN_DELTA_CHI2_REL = 0.05
+#: …and its area is at least this many σ (covariance scaled by χ²_ν and the Bérar–Lelann factor).
+HUMP_MIN_SIGNIFICANCE = 5.0
+#: Decay lengths (deg 2θ) of the exponentials from the low-angle end in the background under a hump.
+LOW_ANGLE_DECAY_DEG = (4.0, 12.0)
+#: Starting grid of the hump search.
+_START_FWHM_DEG = (4.0, 7.0, 11.0)
+_START_STEP_DEG = 2.0
+#: Points the envelope is fitted on (the envelope is smooth; decimating keeps the search cheap).
+_ENVELOPE_POINTS = 400
+
+
+@dataclass(frozen=True)
+class Hump:
+    """A broad Gaussian hump found in a scan's background envelope.
+
+    Attributes
+    ----------
+    centre_deg, fwhm_deg : float
+        Position and FWHM (deg 2θ).
+    area_counts_deg : float
+        Area in the envelope fit (counts·deg); the whole-pattern fit refits it.
+    delta_chi2_rel : float
+        Fractional drop of the envelope χ² the hump brings.
+    """
+
+    centre_deg: float
+    fwhm_deg: float
+    area_counts_deg: float
+    delta_chi2_rel: float
+
+    def profile(self, two_theta_deg: np.ndarray) -> np.ndarray:
+        """Unit-area profile of this hump on ``two_theta_deg`` (1/deg)."""
+        return hump_profile(two_theta_deg, self.centre_deg, self.fwhm_deg)
+
+
+def hump_profile(two_theta_deg: np.ndarray, centre_deg: float, fwhm_deg: float) -> np.ndarray:
+    """Unit-area Gaussian of FWHM ``fwhm_deg`` at ``centre_deg`` (1/deg)."""
+    x = np.asarray(two_theta_deg, dtype=float)
+    s = fwhm_deg / (2.0 * math.sqrt(2.0 * math.log(2.0)))
+    return np.exp(-0.5 * ((x - centre_deg) / s) ** 2) / (s * math.sqrt(2.0 * math.pi))
+
+
+def _envelope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """SNIP background envelope of ``y`` (Bragg peaks clipped away)."""
+    from pybaselines import Baseline
+
+    step = float(np.median(np.diff(x)))
+    half = max(int(round(SNIP_HALF_WINDOW_DEG / step)), 2)
+    half = min(half, max((x.size - 1) // 2, 2))
+    env, _ = Baseline(x_data=x).snip(y, max_half_window=half, decreasing=True, smooth_half_window=max(half // 4, 1))
+    return np.minimum(env, y.max())
+
+
+def _fit_envelope(basis: np.ndarray, env: np.ndarray, w: np.ndarray, x: np.ndarray,
+                  centre: float, fwhm: float) -> tuple[float, np.ndarray, float, np.ndarray]:
+    """Weighted fit env ≈ basis·c + A·G(centre, fwhm) with A ≥ 0 (c free): (χ², c, A, weighted residual)."""
+    g = hump_profile(x, centre, fwhm)
+    a = np.column_stack([basis, g]) * w[:, None]
+    b = env * w
+    coef, *_ = np.linalg.lstsq(a, b, rcond=None)
+    if coef[-1] < 0:  # the hump must add intensity: refit without it
+        c0, *_ = np.linalg.lstsq(a[:, :-1], b, rcond=None)
+        coef = np.append(c0, 0.0)
+    r = a @ coef - b
+    return float(r @ r), coef[:-1], float(coef[-1]), r
+
+
+def _background_basis(x: np.ndarray) -> np.ndarray:
+    """Low-order background under a hump: Chebyshev to :data:`ENVELOPE_BACKGROUND_DEGREE` plus
+    decaying exponentials from the low-angle end (air scatter, the beam spill a lab scan starts with)."""
+    xs = (2.0 * x - (x[0] + x[-1])) / (x[-1] - x[0])
+    cols = [chebyshev.chebvander(xs, ENVELOPE_BACKGROUND_DEGREE)]
+    cols += [np.exp(-(x - x[0]) / length)[:, None] for length in LOW_ANGLE_DECAY_DEG]
+    return np.hstack(cols)
+
+
+def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
+                  crystalline: np.ndarray | None = None) -> Hump | None:
+    """Find the broad amorphous hump of a scan, if there is one.
+
+    Parameters
+    ----------
+    two_theta_deg : ndarray, shape (n,)
+        Increasing 2θ grid (deg).
+    counts : ndarray, shape (n,)
+        Observed counts.
+    crystalline : ndarray, shape (n,), optional
+        Fitted Bragg intensity of a whole-pattern fit: when given, the hump is sought in
+        ``counts − crystalline`` (peak-free, no clipping needed) instead of the SNIP envelope.
+
+    Returns
+    -------
+    Hump or None
+        None when the scan is too short for a hump between its margins, or no hump is
+        significant: its area must exceed :data:`HUMP_MIN_SIGNIFICANCE` σ (σ from the fit's
+        covariance, scaled by the reduced χ² and the residuals' serial correlation) and lower
+        χ² by :data:`HUMP_MIN_DELTA_CHI2_REL` of the hump-free fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.linspace(10, 70, 3001)
+    >>> y = 100 + 2000 * hump_profile(x, 25.0, 8.0)
+    >>> h = estimate_hump(x, y)
+    >>> round(h.centre_deg), round(h.fwhm_deg)
+    (25, 8)
+    """
+    from xrdkit.refine import serial_correlation
+
+    x = np.asarray(two_theta_deg, dtype=float)
+    y = np.asarray(counts, dtype=float)
+    lo_c, hi_c = x[0] + HUMP_EDGE_MARGIN_DEG, x[-1] - HUMP_EDGE_MARGIN_DEG
+    if hi_c <= lo_c or x.size < 50:
+        return None
+    env_full = _envelope(x, y) if crystalline is None else y - np.asarray(crystalline, dtype=float)
+    take = np.unique(np.linspace(0, x.size - 1, min(_ENVELOPE_POINTS, x.size)).round().astype(int))
+    xe, env = x[take], env_full[take]
+    # Poisson σ of the counts at these points (the envelope is as noisy as the data)
+    w = 1.0 / np.sqrt(np.maximum(y[take], 1.0))
+    basis = _background_basis(x)[take]
+    c_bg, *_ = np.linalg.lstsq(basis * w[:, None], env * w, rcond=None)
+    r0 = (basis @ c_bg - env) * w
+    chi2_none = float(r0 @ r0)
+    if chi2_none <= 0:
+        return None
+    best = (chi2_none, None, None)
+    for fwhm in _START_FWHM_DEG:
+        for centre in np.arange(lo_c, hi_c + 1e-9, _START_STEP_DEG):
+            chi2, _, area, _ = _fit_envelope(basis, env, w, xe, float(centre), fwhm)
+            if area > 0 and chi2 < best[0]:
+                best = (chi2, float(centre), fwhm)
+    if best[1] is None:
+        return None
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return _fit_envelope(basis, env, w, xe, float(p[0]), float(p[1]))[3]
+
+    fit = least_squares(resid, [best[1], best[2]], bounds=([lo_c, HUMP_FWHM_BOUNDS_DEG[0]],
+                                                           [hi_c, HUMP_FWHM_BOUNDS_DEG[1]]))
+    centre, fwhm = float(fit.x[0]), float(fit.x[1])
+    chi2, _, area, r = _fit_envelope(basis, env, w, xe, centre, fwhm)
+    drop = (chi2_none - chi2) / chi2_none
+    if area <= 0:
+        return None
+    # σ of the area at fixed shape: linear least squares with the residuals' own scale
+    a = np.column_stack([basis, hump_profile(xe, centre, fwhm)]) * w[:, None]
+    _, gamma = serial_correlation(r)
+    redchi = chi2 / max(xe.size - a.shape[1] - 2, 1)
+    try:
+        cov = np.linalg.inv(a.T @ a) * redchi * gamma
+        sig_area = float(np.sqrt(max(cov[-1, -1], 0.0)))
+    except np.linalg.LinAlgError:
+        return None
+    z = area / sig_area if sig_area > 0 else np.inf
+    log.debug("hump search: centre %.2f°, FWHM %.2f°, area %.4g (%.1fσ), χ² drop %.3f", centre, fwhm, area, z, drop)
+    if z < HUMP_MIN_SIGNIFICANCE or drop < HUMP_MIN_DELTA_CHI2_REL:
+        return None
+    return Hump(centre, fwhm, area, drop)
