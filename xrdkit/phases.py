@@ -433,7 +433,7 @@ def _block_for(blocks: Mapping[str, Mapping[str, Any]], structure: Structure) ->
     return candidates[0] if candidates else {}
 
 
-def read_cif(path: Path | str) -> Structure:
+def read_cif(path: Path | str, *, warn_missing_adp: bool = True) -> Structure:
     """Parse a CIF into a conventional-cell Structure, or raise :class:`PhaseError`.
 
     The returned structure carries the site property ``b_iso_angstrom2``
@@ -447,6 +447,9 @@ def read_cif(path: Path | str) -> Structure:
     ----------
     path
         CIF file.
+    warn_missing_adp : bool
+        Log a CIF without displacement parameters as a WARNING (INFO otherwise: the bundled
+        library's constructed models state it in their provenance).
 
     Returns
     -------
@@ -479,11 +482,11 @@ def read_cif(path: Path | str) -> Structure:
     structure = structures[0]
     if len(structure) == 0 or not structure.lattice.volume > 0:
         raise PhaseError("CIF gives an empty structure or a degenerate cell", source=str(p))
-    _attach_b_iso(structure, parser, p)
+    _attach_b_iso(structure, parser, p, warn_missing_adp)
     return structure
 
 
-def _attach_b_iso(structure: Structure, parser: CifParser, path: Path) -> None:
+def _attach_b_iso(structure: Structure, parser: CifParser, path: Path, warn_missing_adp: bool = True) -> None:
     """Set :data:`SITE_B_PROPERTY` on ``structure`` from the CIF and log what is missing."""
     try:
         b = adp_b_iso_from_cif_block(_block_for(parser.as_dict(), structure), structure)
@@ -494,8 +497,8 @@ def _attach_b_iso(structure: Structure, parser: CifParser, path: Path) -> None:
     structure.add_site_property(SITE_B_PROPERTY, [float(x) for x in b])
     missing = ~np.isfinite(b)
     if missing.all():
-        log.warning("%s: no atomic displacement parameters; an overall B will be refined / "
-                    "assumed 0", path)
+        log.log(logging.WARNING if warn_missing_adp else logging.INFO,
+                "%s: no atomic displacement parameters; an overall B will be refined / assumed 0", path)
     elif missing.any():
         labels = sorted({str(s.label) for s, m in zip(structure, missing, strict=True) if m})
         log.info("%s: no displacement parameter for site(s) %s (B = NaN)", path,
@@ -603,7 +606,7 @@ class PhaseLibrary:
         """
         info = self.info(name)
         if name not in self._structures:
-            self._structures[name] = read_cif(info.cif_path)
+            self._structures[name] = read_cif(info.cif_path, warn_missing_adp=info.provenance.kind == "user")
         return Phase(name=name, structure=self._structures[name].copy(), info=info)
 
     # -- user phases -----------------------------------------------------------------
