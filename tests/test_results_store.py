@@ -401,7 +401,7 @@ def test_item_result_validates_and_copies() -> None:
         ItemResult(arrays={"a/b": np.zeros(2)})
     with pytest.raises(InputError, match="numeric"):
         ItemResult(arrays={"s": np.array(["a", "b"])})
-    with pytest.raises(InputError, match="bool, int, float or str"):
+    with pytest.raises(InputError, match="bool, int, float, str or None"):
         ItemResult(scalars={"l": [1, 2]})
 
 
@@ -553,3 +553,43 @@ def test_resume_onto_a_foreign_file_is_refused_cleanly(tmp_path: Path) -> None:
             run_batch(h.make_items(2), h.square, out, workers=1, resume=True)
     assert out.read_bytes() == before  # the user's file is untouched
     assert [p.name for p in tmp_path.iterdir()] == ["data.h5"]
+
+
+def test_none_scalars_are_missing_values_and_enums_their_value(tmp_path: Path) -> None:
+    """None → NaN (numeric) / "" (str) / empty CSV cell; an all-None column takes the kind of
+    its first real value, also across a resume; an Enum scalar is stored as its value."""
+    import enum
+
+    class Colour(enum.StrEnum):
+        RED = "red-ish"
+
+    res = ItemResult(scalars={"c": Colour.RED, "p": None})
+    assert type(res.scalars["c"]) is str and res.scalars["c"] == "red-ish" and res.scalars["p"] is None
+    out = tmp_path / "R.h5"
+    with ResultsStore(out) as store:
+        store.append(_record(0, scalars={"p": None, "label": None, "later_int": None}))
+        store.append(_record(1, scalars={"p": 0.25, "label": None, "later_int": None}))
+        store.consolidate()
+    with h5py.File(out, "r") as f:
+        assert f["summary/label"].attrs["kind"] == "float" and bool(f["summary/label"].attrs["untyped"])
+        assert np.isnan(f["summary/label"][:]).all()
+    with ResultsStore(out, resume=True) as store:  # a later session types the untyped columns
+        store.append(_record(2, scalars={"p": None, "label": "late text", "later_int": 7}))
+        store.finalize()
+    with h5py.File(out, "r") as f:
+        p = f["summary/p"][:]
+        assert f["summary/p"].attrs["kind"] == "float" and np.isnan(p[0]) and p[1] == 0.25 and np.isnan(p[2])
+        assert f["summary/label"].attrs["kind"] == "str" and "untyped" not in f["summary/label"].attrs
+        assert [v.decode() for v in f["summary/label"][:]] == ["", "", "late text"]
+        assert f["summary/later_int"].attrs["kind"] == "int"
+    rows = read_summary(out)
+    assert [r["p"] for r in rows] == [None, 0.25, None]
+    assert [r["label"] for r in rows] == [None, None, "late text"]
+    assert [r["later_int"] for r in rows] == [None, None, 7] and type(rows[2]["later_int"]) is int
+    assert read_item(out, "it0").scalars["p"] is None
+    table = tmp_path / "R.csv"
+    header = write_table_csv(out, table, ["id", "p", "label"])
+    with open(table, newline="") as fh:
+        body = list(csv.reader(fh))[1:]
+    assert header[:3] == ["id", "p", "label"]
+    assert [r[1:3] for r in body] == [["", ""], ["0.25", ""], ["", "late text"]]

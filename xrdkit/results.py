@@ -85,7 +85,13 @@ File layout (``format = "closokit-results"``, ``format_version = 2``)
     ``status``, ``error``, ``elapsed_s``, ``source``, ``n_warnings``, ``warnings`` (joined by
     ``" | "``), ``row`` (the item's row in ``/arrays``), then every scalar any item returned,
     in first-seen order. Numeric columns are stored as float64 with NaN for "missing" (ints
-    beyond 2**53 lose precision); string columns with ``""`` for missing. Rows are in
+    beyond 2**53 lose precision); string columns with ``""`` for missing. A scalar ``None``
+    (e.g. the purity of a ``no-borate`` verdict) is a missing value: NaN in a numeric column,
+    ``""`` in a string one; a column that has held only ``None`` so far is a float column
+    (attribute ``untyped``) that takes the kind of its first real value. :func:`read_summary`
+    returns every missing value as ``None`` and :func:`write_table_csv` writes it as an empty
+    cell. Enum scalars (:class:`xrdkit.identify.Verdict`) are stored as their value
+    (``"no-borate"``). Rows are in
     completion order while the batch runs and in item order (``index``) once it is complete.
 
 Format 1 files (one dataset per array inside each item's group) are still read by
@@ -110,6 +116,7 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -204,13 +211,18 @@ def _check_name(name: Any, what: str) -> str:
     return name
 
 
-def _clean_scalar(name: str, value: Any) -> Scalar:
+def _clean_scalar(name: str, value: Any) -> Scalar | None:
+    """The scalar as a plain Python value; ``None`` (missing) is kept, an Enum becomes its value."""
+    if isinstance(value, Enum):
+        value = value.value
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, bool | int | float | str):
+    if value is None or isinstance(value, bool | int | float):
         return value
+    if isinstance(value, str):
+        return str(value)  # a str subclass is stored as the plain string
     raise InputError(
-        f"scalar {name!r} must be bool, int, float or str, got {type(value).__name__}",
+        f"scalar {name!r} must be bool, int, float, str or None, got {type(value).__name__}",
         source="ItemResult",
     )
 
@@ -232,9 +244,10 @@ class ItemResult:
 
     Attributes
     ----------
-    scalars : dict[str, bool | int | float | str]
+    scalars : dict[str, bool | int | float | str | None]
         Numbers and labels that go into the summary table (e.g. ``rwp``, ``verdict``). Names
-        in :data:`RESERVED_COLUMNS` are not allowed.
+        in :data:`RESERVED_COLUMNS` are not allowed. ``None`` is a missing value (NaN / ``""``
+        in the table, an empty CSV cell); an Enum is stored as its value.
     arrays : dict[str, ndarray]
         Numeric arrays stored in the item's group (e.g. calculated pattern, residual). Copied
         and made read-only.
@@ -252,13 +265,13 @@ class ItemResult:
         an array is not numeric.
     """
 
-    scalars: Mapping[str, Scalar] = field(default_factory=dict)
+    scalars: Mapping[str, Scalar | None] = field(default_factory=dict)
     arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     state: Any = None
 
     def __post_init__(self) -> None:
-        scalars: dict[str, Scalar] = {}
+        scalars: dict[str, Scalar | None] = {}
         for name, value in dict(self.scalars).items():
             _check_name(name, "scalar")
             if name in RESERVED_COLUMNS:
@@ -304,7 +317,7 @@ class ItemRecord:
     status: str
     error: str = ""
     elapsed_s: float = 0.0
-    scalars: Mapping[str, Scalar] = field(default_factory=dict)
+    scalars: Mapping[str, Scalar | None] = field(default_factory=dict)
     arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     traceback: str = ""
@@ -572,8 +585,8 @@ def _scalar_kind(value: Scalar) -> str:
 _NUMERIC_RANK = {"bool": 0, "int": 1, "float": 2}
 
 
-def _row_of(rec: ItemRecord, row: int) -> dict[str, Scalar]:
-    out: dict[str, Scalar] = {
+def _row_of(rec: ItemRecord, row: int) -> dict[str, Scalar | None]:
+    out: dict[str, Scalar | None] = {
         "id": rec.item_id,
         "index": rec.index,
         "status": rec.status,
@@ -598,10 +611,12 @@ class _SummaryWriter:
         self.datasets: dict[str, h5py.Dataset] = {c: self.group[c] for c in self.columns}
         self.n_rows = self.datasets[self.columns[0]].shape[0] if self.columns else 0
         self.kinds = {c: str(ds.attrs["kind"]) for c, ds in self.datasets.items()}
+        #: Columns that have held only ``None`` so far (stored as all-NaN float columns).
+        self.untyped = {c for c, ds in self.datasets.items() if bool(ds.attrs.get("untyped", False))}
         self._seen_types: dict[str, type] = {}  # per column, the last value type checked
         self._warned: set[str] = set()
 
-    def _create(self, name: str, kind: str) -> None:
+    def _create(self, name: str, kind: str, *, untyped: bool = False) -> None:
         if kind == "str":
             ds = self.group.create_dataset(
                 name, shape=(self.n_rows,), maxshape=(None,), chunks=(1024,),
@@ -615,11 +630,27 @@ class _SummaryWriter:
         if self.n_rows:
             ds[:] = "" if kind == "str" else np.nan
         ds.attrs["kind"] = kind
-        self.columns.append(name)
+        if untyped:
+            ds.attrs["untyped"] = True
+            self.untyped.add(name)
+        if name not in self.datasets:
+            self.columns.append(name)
         self.datasets[name] = ds
         self.kinds[name] = kind
 
-    def _update_kinds(self, rows: Sequence[Mapping[str, Scalar]]) -> bool:
+    def _type_column(self, name: str, kind: str) -> None:
+        """Give a column that held only ``None`` (all missing) the kind of its first value."""
+        self.untyped.discard(name)
+        ds = self.datasets[name]
+        if kind == "str":  # nothing to keep: recreate as a string column, blank so far
+            del self.group[name]
+            self._create(name, kind)
+            return
+        ds.attrs["kind"] = kind
+        del ds.attrs["untyped"]
+        self.kinds[name] = kind
+
+    def _update_kinds(self, rows: Sequence[Mapping[str, Scalar | None]]) -> bool:
         """Create new columns and widen numeric kinds; True if a column was added."""
         added = False
         seen = self._seen_types
@@ -627,9 +658,17 @@ class _SummaryWriter:
             for name, value in row.items():
                 if seen.get(name) is type(value):  # this column has had this type: no change
                     continue
+                if value is None:  # missing: creates the column, tells nothing of its kind
+                    if name not in self.kinds:
+                        self._create(name, "float", untyped=True)
+                        added = True
+                    continue
                 seen[name] = type(value)
                 kind = _scalar_kind(value)
                 old = self.kinds.get(name)
+                if name in self.untyped:
+                    self._type_column(name, kind)
+                    continue
                 if old is None:
                     self._create(name, kind)
                     added = True
@@ -639,7 +678,7 @@ class _SummaryWriter:
                         self.datasets[name].attrs["kind"] = kind
         return added
 
-    def _values(self, name: str, rows: Sequence[Mapping[str, Scalar]]) -> np.ndarray:
+    def _values(self, name: str, rows: Sequence[Mapping[str, Scalar | None]]) -> np.ndarray:
         kind = self.kinds[name]
         is_str = kind == "str"
         values: np.ndarray
@@ -664,7 +703,7 @@ class _SummaryWriter:
             values[i] = v
         return values
 
-    def append(self, rows: Sequence[Mapping[str, Scalar]]) -> None:
+    def append(self, rows: Sequence[Mapping[str, Scalar | None]]) -> None:
         if not rows:
             return
         added = self._update_kinds(rows)
