@@ -8,13 +8,14 @@ can carry it as its own non-negative component (:func:`xrdkit.refine.refine`'s
 
 How the hump is found (:func:`estimate_hump`):
 
-1. the Bragg peaks are removed with SNIP (Ryan et al., *Nucl. Instrum. Methods B* 34 (1988) 396;
+1. the Bragg peaks are found with SNIP (Ryan et al., *Nucl. Instrum. Methods B* 34 (1988) 396;
    through :mod:`pybaselines`) with a clipping window of :data:`SNIP_HALF_WINDOW_DEG` — wider
-   than any crystalline peak the fit accepts, narrower than a hump (FWHM ≥ 3°);
-2. the envelope left (or, after a first whole-pattern fit, the observed counts minus the fitted
-   Bragg intensity) is fitted with a low-order background — Chebyshev of degree
-   :data:`ENVELOPE_BACKGROUND_DEGREE` and decaying exponentials from the low-angle end, free
-   sign — plus one Gaussian hump of non-negative
+   than any crystalline peak the fit accepts, narrower than a hump (FWHM ≥ 3°): points well
+   above the envelope, and their tails, are left out;
+2. the counts between the peaks (or, after a first whole-pattern fit, the observed counts minus
+   the fitted Bragg intensity) are fitted with a low-order background — Chebyshev of degree
+   :data:`ENVELOPE_BACKGROUND_DEGREE` and an exponential decaying from the low-angle end with a
+   fitted length, free sign — plus one Gaussian hump of non-negative
    area whose FWHM is bounded to :data:`HUMP_FWHM_BOUNDS_DEG` and whose centre stays
    :data:`HUMP_EDGE_MARGIN_DEG` inside the scan (a hump at an edge is indistinguishable from
    a background slope); starts on a grid of centres and widths, the best polished by bounded
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial import chebyshev
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, minimize_scalar
 
 __all__ = ["Hump", "estimate_hump", "hump_profile"]
 
@@ -50,16 +51,20 @@ HUMP_EDGE_MARGIN_DEG = 3.0
 #: Degree of the Chebyshev background under the hump in the envelope fit.
 ENVELOPE_BACKGROUND_DEGREE = 3
 #: A hump is kept when it lowers the envelope χ² by more than this fraction of the no-hump χ²…
-HUMP_MIN_DELTA_CHI2_REL = 0.05
+HUMP_MIN_DELTA_CHI2_REL = 0.002
 #: …and its area is at least this many σ (covariance scaled by χ²_ν and the Bérar–Lelann factor).
 HUMP_MIN_SIGNIFICANCE = 5.0
-#: Decay lengths (deg 2θ) of the exponentials from the low-angle end in the background under a hump.
-LOW_ANGLE_DECAY_DEG = (4.0, 12.0)
+#: Bounds of the decay length (deg 2θ) of the exponential from the low-angle end (fitted).
+DECAY_BOUNDS_DEG = (1.0, 40.0)
 #: Starting grid of the hump search.
 _START_FWHM_DEG = (4.0, 7.0, 11.0)
 _START_STEP_DEG = 2.0
-#: Points the envelope is fitted on (the envelope is smooth; decimating keeps the search cheap).
-_ENVELOPE_POINTS = 400
+#: Most points the background and hump are fitted on (decimated evenly; keeps the search cheap).
+_ENVELOPE_POINTS = 1000
+#: Points this many Poisson σ above the SNIP envelope are Bragg peaks (left out of the hump fit)…
+PEAK_MASK_SIGMA = 3.0
+#: …together with this margin on each side (deg 2θ): the peak tails.
+PEAK_MASK_GROW_DEG = 0.3
 
 
 @dataclass(frozen=True)
@@ -118,13 +123,11 @@ def _fit_envelope(basis: np.ndarray, env: np.ndarray, w: np.ndarray, x: np.ndarr
     return float(r @ r), coef[:-1], float(coef[-1]), r
 
 
-def _background_basis(x: np.ndarray) -> np.ndarray:
-    """Low-order background under a hump: Chebyshev to :data:`ENVELOPE_BACKGROUND_DEGREE` plus
-    decaying exponentials from the low-angle end (air scatter, the beam spill a lab scan starts with)."""
+def _background_basis(x: np.ndarray, decay_deg: float) -> np.ndarray:
+    """Low-order background under a hump: Chebyshev to :data:`ENVELOPE_BACKGROUND_DEGREE` plus a
+    decaying exponential from the low-angle end (air scatter, the beam spill a lab scan starts with)."""
     xs = (2.0 * x - (x[0] + x[-1])) / (x[-1] - x[0])
-    cols = [chebyshev.chebvander(xs, ENVELOPE_BACKGROUND_DEGREE)]
-    cols += [np.exp(-(x - x[0]) / length)[:, None] for length in LOW_ANGLE_DECAY_DEG]
-    return np.hstack(cols)
+    return np.hstack([chebyshev.chebvander(xs, ENVELOPE_BACKGROUND_DEGREE), np.exp(-(x - x[0]) / decay_deg)[:, None]])
 
 
 def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
@@ -165,32 +168,59 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     lo_c, hi_c = x[0] + HUMP_EDGE_MARGIN_DEG, x[-1] - HUMP_EDGE_MARGIN_DEG
     if hi_c <= lo_c or x.size < 50:
         return None
-    env_full = _envelope(x, y) if crystalline is None else y - np.asarray(crystalline, dtype=float)
-    take = np.unique(np.linspace(0, x.size - 1, min(_ENVELOPE_POINTS, x.size)).round().astype(int))
-    xe, env = x[take], env_full[take]
-    # Poisson σ of the counts at these points (the envelope is as noisy as the data)
-    w = 1.0 / np.sqrt(np.maximum(y[take], 1.0))
-    basis = _background_basis(x)[take]
-    c_bg, *_ = np.linalg.lstsq(basis * w[:, None], env * w, rcond=None)
-    r0 = (basis @ c_bg - env) * w
-    chi2_none = float(r0 @ r0)
+    if crystalline is None:
+        # the SNIP envelope only marks the Bragg peaks: the hump is fitted to the counts between
+        # them, with their Poisson noise (the envelope itself is smooth, so χ² on it means nothing)
+        env_full = _envelope(x, y)
+        peak = (y - env_full) > PEAK_MASK_SIGMA * np.sqrt(np.maximum(env_full, 1.0))
+        step = float(np.median(np.diff(x)))
+        grow = max(int(round(PEAK_MASK_GROW_DEG / step)), 1)
+        peak = np.convolve(peak.astype(float), np.ones(2 * grow + 1), mode="same") > 0
+        data = y
+    else:
+        peak = np.zeros(x.size, dtype=bool)
+        data = y - np.asarray(crystalline, dtype=float)
+    free = np.nonzero(~peak)[0]
+    if free.size < 50:
+        return None
+    take = free[np.unique(np.linspace(0, free.size - 1, min(_ENVELOPE_POINTS, free.size)).round().astype(int))]
+    xe, env = x[take], data[take]
+    w = 1.0 / np.sqrt(np.maximum(y[take], 1.0))  # Poisson σ of the counts
+    def chi2_none_at(decay: float) -> float:
+        basis = _background_basis(xe, decay)
+        c_bg, *_ = np.linalg.lstsq(basis * w[:, None], env * w, rcond=None)
+        r0 = (basis @ c_bg - env) * w
+        return float(r0 @ r0)
+
+    # the hump-free background first, its decay length fitted (bounded scalar search)
+    fit0 = minimize_scalar(chi2_none_at, bounds=DECAY_BOUNDS_DEG, method="bounded", options={"xatol": 0.05})
+    decay0 = float(fit0.x)
+    chi2_none = float(fit0.fun)
     if chi2_none <= 0:
         return None
+    basis0 = _background_basis(xe, decay0)
     best = (chi2_none, None, None)
     for fwhm in _START_FWHM_DEG:
         for centre in np.arange(lo_c, hi_c + 1e-9, _START_STEP_DEG):
-            chi2, _, area, _ = _fit_envelope(basis, env, w, xe, float(centre), fwhm)
+            chi2, _, area, _ = _fit_envelope(basis0, env, w, xe, float(centre), fwhm)
             if area > 0 and chi2 < best[0]:
                 best = (chi2, float(centre), fwhm)
     if best[1] is None:
         return None
 
-    def resid(p: np.ndarray) -> np.ndarray:
-        return _fit_envelope(basis, env, w, xe, float(p[0]), float(p[1]))[3]
+    # the polish and the test use every point between the peaks (the grid search only a subset)
+    xe, env = x[free], data[free]
+    w = 1.0 / np.sqrt(np.maximum(y[free], 1.0))
+    chi2_none = chi2_none_at(decay0)
 
-    fit = least_squares(resid, [best[1], best[2]], bounds=([lo_c, HUMP_FWHM_BOUNDS_DEG[0]],
-                                                           [hi_c, HUMP_FWHM_BOUNDS_DEG[1]]))
-    centre, fwhm = float(fit.x[0]), float(fit.x[1])
+    def resid(p: np.ndarray) -> np.ndarray:
+        return _fit_envelope(_background_basis(xe, float(p[2])), env, w, xe, float(p[0]), float(p[1]))[3]
+
+    fit = least_squares(resid, [best[1], best[2], decay0],
+                        bounds=([lo_c, HUMP_FWHM_BOUNDS_DEG[0], DECAY_BOUNDS_DEG[0]],
+                                [hi_c, HUMP_FWHM_BOUNDS_DEG[1], DECAY_BOUNDS_DEG[1]]))
+    centre, fwhm, decay = (float(v) for v in fit.x)
+    basis = _background_basis(xe, decay)
     chi2, _, area, r = _fit_envelope(basis, env, w, xe, centre, fwhm)
     drop = (chi2_none - chi2) / chi2_none
     if area <= 0:
