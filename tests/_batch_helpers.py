@@ -80,7 +80,13 @@ def square(item: Item) -> ItemResult:
 
 
 def chain(item: Item, previous: ItemResult | None) -> ItemResult:
-    """Warm-start probe: records which item came before it and a running sum."""
+    """Warm-start probe: records which item came before it and a running sum (``fail`` as in
+    :func:`square`: "raise" is an item error, "exit" kills the worker)."""
+    _log_start(item)
+    if item.fail == "raise":
+        raise ValueError(f"corrupt item {item.id}")
+    if item.fail == "exit":
+        os._exit(3)
     prev_id = "" if previous is None else previous.state["id"]
     total = item.value + (0.0 if previous is None else previous.state["total"])
     return ItemResult(

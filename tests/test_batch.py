@@ -14,7 +14,13 @@ import _batch_helpers as h
 import numpy as np
 import pytest
 
-from xrdkit.batch import ItemResult, default_item_source, run_batch
+from xrdkit.batch import (
+    ItemResult,
+    default_chain_length,
+    default_item_source,
+    run_batch,
+    warm_start_chains,
+)
 from xrdkit.errors import BatchError, InputError
 from xrdkit.results import read_item, read_summary
 
@@ -53,37 +59,85 @@ def test_one_and_two_local_workers_agree(tmp_path: Path) -> None:
             assert a.arrays[name].dtype == b.arrays[name].dtype
 
 
-def _check_chain(out: Path, items: list[h.Item], starts: set[int]) -> None:
-    """``prev`` is the preceding item except at task/series starts; ``total`` is the running sum."""
+def _check_chain(out: Path, items: list[h.Item], starts: set[int], skip: frozenset[int] = frozenset()) -> None:
+    """``prev`` is the preceding item (skipping the failed ones in ``skip``) except at chain
+    starts; ``total`` is the running sum of the chain."""
     rows = read_summary(out)
-    total = 0.0
+    total, prev = 0.0, None
     for i, (it, r) in enumerate(zip(items, rows, strict=True)):
         if i in starts:
-            assert r["prev"] is None, (i, r)
-            total = 0.0
-        else:
-            assert r["prev"] == items[i - 1].id, (i, r)
+            total, prev = 0.0, None
+        if i in skip:
+            assert r["status"] == "error", (i, r)
+            continue
+        assert r["status"] == "ok", (i, r)
+        assert r["prev"] == (None if prev is None else items[prev].id), (i, r)
         total += it.value
         assert r["total"] == pytest.approx(total, rel=1e-12)
+        prev = i
 
 
-def test_warm_start_passes_the_previous_result_in_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("workers", "chunk"), [(1, None), (1, 4), (2, None), (2, 1), (2, 6), (2, 64)])
+def test_warm_start_chains_do_not_depend_on_workers_or_chunks(
+    tmp_path: Path, workers: int, chunk: int | None
+) -> None:
     items = h.make_items(20)
     out = tmp_path / "chain.h5"
-    s = run_batch(items, h.chain, out, workers=2, warm_start=True, chunk_size=6, progress=False)
-    assert s.chunk_size == 6
+    s = run_batch(items, h.chain, out, workers=workers, chunk_size=chunk, warm_start=True,
+                  chain_length=6, progress=False)
+    assert (s.n_chains, s.n_replayed) == (4, 0)
     _check_chain(out, items, starts={0, 6, 12, 18})
-    # In-process: one task per series by default, so the chain is unbroken …
-    run_batch(items, h.chain, tmp_path / "inline.h5", workers=1, warm_start=True, progress=False)
-    _check_chain(tmp_path / "inline.h5", items, starts={0})
-    # … and a series key starts new series (here: every 5 items), whatever the chunk size.
-    run_batch(items, h.chain, tmp_path / "series.h5", workers=2, warm_start=True, chunk_size=64,
-              series_key=lambda it: int(it.path[6:]) // 5, progress=False)
-    _check_chain(tmp_path / "series.h5", items, starts={0, 5, 10, 15})
-    # Same chunking in-process and in 2 processes → identical results.
-    run_batch(items, h.chain, tmp_path / "inline6.h5", workers=1, warm_start=True, chunk_size=6,
+    # the default chain length depends on the series length only: 20 items → 4 per chain
+    s = run_batch(items, h.chain, tmp_path / "default.h5", workers=workers, chunk_size=chunk,
+                  warm_start=True, progress=False)
+    _check_chain(tmp_path / "default.h5", items, starts={0, 4, 8, 12, 16})
+    # a series key starts new series (every 5 items), chains counted from each series start
+    run_batch(items, h.chain, tmp_path / "series.h5", workers=workers, chunk_size=chunk,
+              warm_start=True, chain_length=3, series_key=lambda it: int(it.path[6:]) // 5,
               progress=False)
-    assert _comparable(out) == _comparable(tmp_path / "inline6.h5")
+    _check_chain(tmp_path / "series.h5", items, starts={0, 3, 5, 8, 10, 13, 15, 18})
+
+
+def test_default_chain_length_and_chains() -> None:
+    assert [default_chain_length(n) for n in (1, 12, 64, 65, 400, 1024, 1025, 10_000)] == \
+        [4, 4, 4, 5, 25, 64, 64, 64]
+    assert warm_start_chains(10, chain_length=4) == [range(0, 4), range(4, 8), range(8, 10)]
+    assert warm_start_chains(7, series=["a", "a", "b", "b", "b", "a", "a"], chain_length=2) == [
+        range(0, 2), range(2, 4), range(4, 5), range(5, 7)]
+
+
+def test_resume_replays_the_chain_so_warm_starts_are_unchanged(tmp_path: Path) -> None:
+    items = h.make_items(20)
+    items[3] = h.Item("corrupt", 1.0, fail="raise", path="/entry3")
+    out = tmp_path / "r.h5"
+    ref = tmp_path / "ref.h5"
+    run_batch(items, h.chain, ref, workers=1, warm_start=True, chain_length=6, progress=False)
+    _check_chain(ref, items, starts={0, 6, 12, 18}, skip=frozenset({3}))
+    # the first run stops inside chains: items 0–7 done; the resume replays 6, 7 (not 0–5) …
+    run_batch(items[:8], h.chain, out, workers=1, warm_start=True, chain_length=6, progress=False)
+    s = run_batch(items, h.chain, out, workers=2, warm_start=True, chain_length=6, resume=True,
+                  progress=False)
+    assert (s.n_skipped, s.n_run, s.n_replayed) == (8, 12, 2)
+    assert _comparable(out) == _comparable(ref)
+    # … and a gap in the middle of a chain: 0–4 done, the error (3) is not replayed
+    gap = tmp_path / "gap.h5"
+    run_batch(items[:5], h.chain, gap, workers=1, warm_start=True, chain_length=6, progress=False)
+    s = run_batch(items, h.chain, gap, workers=2, warm_start=True, chain_length=6, resume=True,
+                  progress=False)
+    assert (s.n_skipped, s.n_replayed) == (5, 4)
+    assert _comparable(gap) == _comparable(ref)
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_crash_recovery_keeps_the_warm_start_chain(tmp_path: Path, start_method: str) -> None:
+    items = h.make_items(20)
+    items[9] = h.Item("killer", 1.0, fail="exit", path="/entry9")  # os._exit in the worker
+    out = tmp_path / "r.h5"
+    s = run_batch(items, h.chain, out, workers=2, warm_start=True, chain_length=6, chunk_size=6,
+                  progress=False, mp_context=multiprocessing.get_context(start_method))
+    assert s.n_worker_crashes >= 1 and (s.n_ok, s.n_error) == (19, 1)
+    _check_chain(out, items, starts={0, 6, 12, 18}, skip=frozenset({9}))
+    assert "worker process died" in read_summary(out)[9]["error"]
 
 
 def test_bad_items_are_recorded_and_the_batch_goes_on(tmp_path: Path) -> None:
@@ -151,6 +205,26 @@ def test_dask_local_cluster_matches_local_processes(tmp_path: Path) -> None:
             run_batch(items, h.chain, chain, scheduler=cluster.scheduler_address,
                       warm_start=True, chunk_size=8, progress=False)
             assert _comparable(chain) == _comparable(chain_ref)
+
+
+def test_dask_worker_death_keeps_the_warm_start_chain(tmp_path: Path) -> None:
+    """A task whose item kills the Dask worker is re-run item by item, each warm-started from
+    the one before: the same chain as everywhere else, the killer recorded as an error."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    items = h.make_items(14)
+    items[8] = h.Item("killer", 1.0, fail="exit", path="/entry8")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        out = tmp_path / "dask.h5"
+        s = run_batch(items, h.chain, out, scheduler=client, warm_start=True, chain_length=6,
+                      chunk_size=6, progress=False)
+    assert s.n_worker_crashes >= 1 and (s.n_ok, s.n_error) == (13, 1)
+    _check_chain(out, items, starts={0, 6, 12}, skip=frozenset({8}))
+    assert "Dask" in read_summary(out)[8]["error"]
 
 
 def test_progress_bar_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

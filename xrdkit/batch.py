@@ -32,15 +32,25 @@ process again is recorded as an error (``"worker process died …"``). On Dask a
 multi-item task is split into single-item tasks; a single-item task that fails (e.g.
 ``KilledWorker``) is recorded as an error.
 
-Warm start
-----------
+Warm start: one answer whatever runs it
+---------------------------------------
 With ``warm_start=True`` items form series (consecutive items with equal ``series_key``;
-the whole list when ``series_key`` is None). Each task holds consecutive items of one
-series and runs them in order in one worker, calling ``analyse(item, previous)`` where
-``previous`` is the last successful :class:`ItemResult` of that task (``None`` for the
-first item of a task, after a resume gap and when items are re-run after a crash). Larger
-``chunk_size`` means fewer cold starts but less parallelism; in-process runs use one task
-per series unless ``chunk_size`` is given.
+the whole list when ``series_key`` is None) and every series is cut into *chains*: runs of
+``chain_length`` consecutive items counted from the start of the series (default
+:func:`default_chain_length`, which depends on the series length only). The first item of a
+chain is analysed cold (``previous=None``); every other item gets ``analyse(item, previous)``
+with ``previous`` the last successful :class:`ItemResult` before it *in its chain*. The
+chains — and so every item's warm start — are a function of the item list and
+``chain_length`` alone: the same for in-process runs, any number of local workers, a Dask
+cluster, any ``chunk_size``, a resumed batch and items re-run after a worker crash. With a
+deterministic ``analyse`` all backends therefore store identical results.
+
+A task holds one or more whole chains (``chunk_size`` only groups chains; a chain is never
+split between workers). Where the warm start of an item to run comes from items already
+done — a resumed batch, items re-run after a crash — those items are analysed again in the
+worker (*replayed*: their results are not stored again) so that it gets the same
+``previous`` as in an uninterrupted run. An item that failed (an error, or its analysis
+killed the worker) leaves ``previous`` unchanged, as it does in an uninterrupted run.
 
 Warnings raised with :func:`warnings.warn` inside ``analyse`` are captured and stored
 with the item.
@@ -92,6 +102,8 @@ __all__ = [
     "ItemRecord",
     "BatchSummary",
     "run_batch",
+    "default_chain_length",
+    "warm_start_chains",
     "default_item_id",
     "default_item_source",
 ]
@@ -114,9 +126,47 @@ ORPHAN_CHECK_S = 0.2
 #: Seconds to wait for a Dask scheduler given by address.
 DASK_CONNECT_TIMEOUT_S = 10.0
 
-#: One unit of work sent to a worker: (index in the item list, item id, item, source).
+#: Warm-start chains a series is cut into by default (more chains: more parallelism and more
+#: cold starts); the chain length is clipped to [MIN_CHAIN_LENGTH, MAX_CHAIN_LENGTH].
+CHAINS_PER_SERIES = 16
+#: Shortest default chain: a chain of 1–3 items gains little from warm starts.
+MIN_CHAIN_LENGTH = 4
+#: Longest default chain (bounds what a resume replays and the work in one task).
+MAX_CHAIN_LENGTH = 64
+
+#: One item to analyse: (index in the item list, item id, item, source).
 Entry = tuple[int, str, Any, str]
-Task = tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work sent to a worker: entries analysed in order, in one process.
+
+    Attributes
+    ----------
+    entries : tuple of Entry
+        The items, in item-list order.
+    replay : frozenset of int
+        Item indices analysed only to warm-start the entries after them (their results are
+        already stored); their records are not sent back.
+    cold : frozenset of int
+        Item indices that start a warm-start chain (``previous`` is reset to None first).
+    previous : ItemResult or None
+        Warm start of the first entry (when it does not start a chain).
+    """
+
+    entries: tuple[Entry, ...]
+    replay: frozenset[int] = frozenset()
+    cold: frozenset[int] = frozenset()
+    previous: ItemResult | None = None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def emitted(self) -> tuple[Entry, ...]:
+        """The entries whose records are sent back (all but the replayed ones)."""
+        return tuple(e for e in self.entries if e[0] not in self.replay)
 
 
 @dataclass(frozen=True)
@@ -148,7 +198,13 @@ class BatchSummary:
     workers : int
         Worker processes (Dask: total worker threads).
     chunk_size : int
-        Items per task actually used.
+        Items per task actually used (with warm start: at most this many, in whole chains).
+    n_chains : int
+        Warm-start chains (cold starts) the batch's series were cut into; 0 without warm
+        start.
+    n_replayed : int
+        Items already done that were analysed again to warm-start the items after them
+        (resume, crash recovery; their results were not stored again).
     """
 
     out_path: Path
@@ -164,6 +220,50 @@ class BatchSummary:
     backend: str
     workers: int
     chunk_size: int
+    n_chains: int = 0
+    n_replayed: int = 0
+
+
+def default_chain_length(n_series_items: int) -> int:
+    """Warm-start chain length for a series of ``n_series_items`` items.
+
+    ``ceil(n / CHAINS_PER_SERIES)`` clipped to [:data:`MIN_CHAIN_LENGTH`,
+    :data:`MAX_CHAIN_LENGTH`]: it depends on the series alone, never on the backend or the
+    number of workers, so every backend warm-starts every item from the same predecessor.
+    """
+    return min(MAX_CHAIN_LENGTH, max(MIN_CHAIN_LENGTH, math.ceil(n_series_items / CHAINS_PER_SERIES)))
+
+
+def warm_start_chains(
+    n_items: int, series: Sequence[Hashable] | None = None, chain_length: int | None = None
+) -> list[range]:
+    """The warm-start chains of a batch: ranges of item indices, in order.
+
+    Parameters
+    ----------
+    n_items : int
+        Items in the batch.
+    series : sequence, optional
+        Series key per item; consecutive items with equal keys form a series (default: one
+        series).
+    chain_length : int, optional
+        Items per chain, counted from the start of each series (the last chain of a series
+        may be shorter); default :func:`default_chain_length` of the series length.
+
+    Returns
+    -------
+    list of range
+    """
+    chains: list[range] = []
+    start = 0
+    while start < n_items:
+        end = start + 1
+        while end < n_items and (series is None or series[end] == series[start]):
+            end += 1
+        length = chain_length or default_chain_length(end - start)
+        chains.extend(range(s, min(s + length, end)) for s in range(start, end, length))
+        start = end
+    return chains
 
 
 def default_item_id(item: Any) -> str:
@@ -244,15 +344,27 @@ def _analyse_one(
     return rec, result
 
 
+def _walk_task(
+    analyse: Callable[..., ItemResult], task: Task, warm_start: bool
+) -> Iterator[tuple[ItemRecord | None, ItemResult | None]]:
+    """Analyse the entries of ``task`` in order; yield (record or None for a replayed entry,
+    the warm start after it: the last successful result of its chain)."""
+    previous = task.previous if warm_start else None
+    for entry in task.entries:
+        if entry[0] in task.cold:
+            previous = None
+        rec, result = _analyse_one(analyse, entry, previous, warm_start)
+        if warm_start and result is not None:
+            previous = result
+        yield (None if entry[0] in task.replay else rec), previous
+
+
 def _iter_task(
     analyse: Callable[..., ItemResult], task: Task, warm_start: bool
 ) -> Iterator[ItemRecord]:
-    previous: ItemResult | None = None
-    for entry in task:
-        rec, result = _analyse_one(analyse, entry, previous, warm_start)
-        if result is not None:
-            previous = result
-        yield rec
+    for rec, _ in _walk_task(analyse, task, warm_start):
+        if rec is not None:
+            yield rec
 
 
 def _alive(pid: int) -> bool:
@@ -290,12 +402,19 @@ def _worker_init(batch_pid: int, result_queue: Any = None) -> None:
 
 
 def _run_task(
-    analyse: Callable[..., ItemResult], task: Task, warm_start: bool, float32_arrays: bool = True
-) -> list[PackedRecord]:
+    analyse: Callable[..., ItemResult], task: Task, warm_start: bool, float32_arrays: bool = True,
+    return_previous: bool = False,
+) -> list[PackedRecord] | tuple[list[PackedRecord], ItemResult | None]:
     """Worker entry point: analyse the items of one task in order; return them packed as
-    journal records (the parent then only writes bytes)."""
-    return [pack_record(rec, float32_arrays=float32_arrays)
-            for rec in _iter_task(analyse, task, warm_start)]
+    journal records (the parent then only writes bytes). With ``return_previous`` also the
+    warm start after the last entry (so the parent can chain single-item tasks)."""
+    records: list[PackedRecord] = []
+    previous = task.previous if warm_start else None
+    for rec, after in _walk_task(analyse, task, warm_start):
+        previous = after
+        if rec is not None:
+            records.append(pack_record(rec, float32_arrays=float32_arrays))
+    return (records, previous) if return_previous else records
 
 
 def _run_task_streaming(
@@ -322,26 +441,75 @@ def _make_tasks(
     chunk_size: int,
     warm_start: bool,
     series: Sequence[Hashable] | None,
+    *,
+    entries: Sequence[Entry] | None = None,
+    chain_length: int | None = None,
+    failed: frozenset[int] = frozenset(),
 ) -> list[Task]:
-    """Group consecutive entries into tasks; with warm start a task never spans a series break
-    (a change of series key, or a gap left by items already done)."""
+    """Group the entries to run into tasks of up to ``chunk_size`` items.
+
+    Without warm start: consecutive chunks of ``todo``. With warm start: whole chains of
+    :func:`warm_start_chains` over ``entries`` (every item of the batch, ``entries[i][0] == i``;
+    default ``todo``), several chains per task up to ``chunk_size`` items. A chain's items
+    already done (not in ``todo``) that come before one to run are replayed, except those in
+    ``failed`` (stored errors: they leave the warm start unchanged).
+    """
     tasks: list[Task] = []
-    current: list[Entry] = []
-    for entry in todo:
-        if current:
-            prev_index = current[-1][0]
-            brk = len(current) >= chunk_size
-            if warm_start and not brk:
-                brk = entry[0] != prev_index + 1 or (
-                    series is not None and series[entry[0]] != series[prev_index]
-                )
-            if brk:
-                tasks.append(tuple(current))
-                current = []
-        current.append(entry)
-    if current:
-        tasks.append(tuple(current))
+    if not warm_start:
+        for k in range(0, len(todo), chunk_size):
+            tasks.append(Task(tuple(todo[k:k + chunk_size])))
+        return tasks
+    everything = list(todo if entries is None else entries)
+    if any(e[0] != i for i, e in enumerate(everything)):
+        raise ValueError("entries must be every item of the batch, in index order")
+    to_run = {e[0] for e in todo}
+    group: list[Entry] = []
+    replay: set[int] = set()
+    cold: set[int] = set()
+    for chain in warm_start_chains(len(everything), series, chain_length):
+        run = [i for i in chain if i in to_run]
+        if not run:
+            continue
+        members = [i for i in chain if i <= run[-1] and (i in to_run or i not in failed)]
+        if group and len(group) + len(members) > chunk_size:
+            tasks.append(Task(tuple(group), frozenset(replay), frozenset(cold)))
+            group, replay, cold = [], set(), set()
+        group.extend(everything[i] for i in members)
+        replay.update(i for i in members if i not in to_run)
+        cold.add(members[0])
+    if group:
+        tasks.append(Task(tuple(group), frozenset(replay), frozenset(cold)))
     return tasks
+
+
+def _remainder(task: Task, received: dict[str, str], warm_start: bool) -> Task | None:
+    """What of ``task`` is left to run after a crash: its entries whose records did not come
+    back; with warm start also those that came back ok and precede one of them (replayed).
+    Entries that came back as errors are dropped (they leave the warm start unchanged; a
+    chain start they held moves to the next entry). None when nothing is left."""
+    if all(e[1] in received for e in task.emitted):
+        return None
+    if not warm_start:
+        return Task(tuple(e for e in task.entries if e[1] not in received))
+    keep: list[Entry] = []
+    replay, cold = set(task.replay), set()
+    move_cold = False
+    for e in task.entries:
+        idx = e[0]
+        starts = idx in task.cold or move_cold
+        if idx not in task.replay and e[1] in received and received[e[1]] != "ok":
+            move_cold = starts
+            continue
+        move_cold = False
+        if idx not in task.replay and e[1] in received:
+            replay.add(idx)
+        if starts:
+            cold.add(idx)
+        keep.append(e)
+    while keep and keep[-1][0] in replay:  # replays after the last item to run are useless
+        keep.pop()
+    indices = {e[0] for e in keep}
+    return Task(tuple(keep), frozenset(replay & indices), frozenset(cold & indices), task.previous)
 
 
 def _failure_record(entry: Entry, message: str) -> ItemRecord:
@@ -374,6 +542,12 @@ class _Runner:
         self.float32_arrays = float32_arrays
         self.crashes = 0
 
+    def _piece(self, entry: Entry, task: Task, previous: ItemResult | None) -> Task:
+        """``entry`` of ``task`` as a single-entry task warm-started from ``previous``."""
+        idx = entry[0]
+        return Task((entry,), task.replay & {idx}, task.cold & {idx},
+                    previous if self.warm_start else None)
+
     # -- in-process --------------------------------------------------------------------------
     def run_inline(self, tasks: Sequence[Task]) -> None:
         for task in tasks:
@@ -385,14 +559,14 @@ class _Runner:
         pending: deque[Task] = deque(tasks)
         limit = IN_FLIGHT_PER_WORKER * workers
         results = (ctx if ctx is not None else multiprocessing.get_context()).Queue()
-        received: set[str] = set()  # ids of records that came through the queue
+        received: dict[str, str] = {}  # id → status of the records that came through the queue
 
         def drain(block_s: float) -> None:
             """Emit what the workers streamed; wait up to ``block_s`` for the first record."""
             try:
                 packed = results.get(timeout=block_s) if block_s > 0 else results.get_nowait()
                 while True:
-                    received.add(packed.item_id)
+                    received[packed.item_id] = packed.status
                     self.emit(packed)
                     packed = results.get_nowait()
             except queue.Empty:
@@ -432,7 +606,7 @@ class _Runner:
                                                "by one", len(task), _one_line(exc))
                                 suspects.append(task)
                                 continue
-                            if not received.issuperset(sent):  # the queue may lag the future
+                            if not received.keys() >= set(sent):  # the queue may lag the future
                                 lagging.append((task, frozenset(sent)))
                         if broken:
                             suspects.extend(in_flight.values())
@@ -451,17 +625,17 @@ class _Runner:
                     # every worker has exited, so whatever it streamed has arrived; records of a
                     # worker killed with a broken pool never will: run those items again
                     deadline = time.monotonic() + STREAM_LAG_MAX_S
-                    while any(not received.issuperset(ids) for _, ids in lagging) and time.monotonic() < deadline \
-                            and not broken:
+                    while any(not received.keys() >= ids for _, ids in lagging) \
+                            and time.monotonic() < deadline and not broken:
                         drain(STREAM_POLL_S)
-                    suspects.extend(t for t, ids in lagging if not received.issuperset(ids))
+                    suspects.extend(t for t, ids in lagging if not received.keys() >= ids)
                 if suspects:
                     self.crashes += 1
-                    rest = [t for t in (tuple(e for e in task if e[1] not in received)
-                                        for task in suspects) if t]
+                    rest = [r for r in (_remainder(t, received, self.warm_start) for t in suspects)
+                            if r is not None]
                     logger.warning(
                         "a worker process died; re-running the %d items in flight one at a time",
-                        sum(len(t) for t in rest),
+                        sum(len(t.emitted) for t in rest),
                     )
                     self._isolate(rest, ctx)
         finally:
@@ -469,26 +643,36 @@ class _Runner:
             results.join_thread()
 
     def _isolate(self, suspects: Sequence[Task], ctx: Any) -> None:
+        """Run the entries of ``suspects`` one at a time in a fresh single-process pool; the
+        warm start of each comes back with the one before it (an entry whose analysis kills
+        the process is recorded as an error and leaves the warm start unchanged)."""
         pool: ProcessPoolExecutor | None = None
         try:
             for task in suspects:
-                for entry in task:
+                previous = task.previous
+                for entry in task.entries:
                     if pool is None:
                         pool = ProcessPoolExecutor(
                             1, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
                         )
-                    fut = pool.submit(_run_task, self.analyse, (entry,), self.warm_start,
-                                      self.float32_arrays)
+                    piece = self._piece(entry, task, previous)
+                    replayed = entry[0] in task.replay
+                    if entry[0] in piece.cold:
+                        previous = None
+                    fut = pool.submit(_run_task, self.analyse, piece, self.warm_start,
+                                      self.float32_arrays, True)
                     try:
-                        records = fut.result()
+                        records, previous = fut.result()
                     except BrokenProcessPool as exc:
                         pool.shutdown(wait=True)
                         pool = None
-                        self.emit(_crash_record(entry, exc))
+                        if not replayed:
+                            self.emit(_crash_record(entry, exc))
                         continue
                     except Exception as exc:  # e.g. the item or its result cannot be pickled
-                        self.emit(_failure_record(
-                            entry, f"could not run in a worker process ({_one_line(exc)})"))
+                        if not replayed:
+                            self.emit(_failure_record(
+                                entry, f"could not run in a worker process ({_one_line(exc)})"))
                         continue
                     for rec in records:
                         self.emit(rec)
@@ -503,41 +687,53 @@ class _Runner:
         nthreads = max(1, sum(client.nthreads().values()))
         limit = IN_FLIGHT_PER_WORKER * nthreads + 2
         pending: deque[Task] = deque(tasks)
-        in_flight: dict[str, tuple[Any, Task]] = {}
+        # key → (future, task, (failed task being re-run entry by entry, position) or None)
+        in_flight: dict[str, tuple[Any, Task, tuple[Task, int] | None]] = {}
         ac = as_completed()
 
-        def submit(task: Task) -> None:
+        def submit(task: Task, serial: tuple[Task, int] | None = None) -> None:
             fut = client.submit(_run_task, self.analyse, task, self.warm_start,
-                                self.float32_arrays, pure=False)
-            in_flight[fut.key] = (fut, task)
+                                self.float32_arrays, serial is not None, pure=False)
+            in_flight[fut.key] = (fut, task, serial)
             ac.add(fut)
+
+        def submit_piece(failed: Task, pos: int, previous: ItemResult | None) -> None:
+            if pos < len(failed.entries):
+                submit(self._piece(failed.entries[pos], failed, previous), (failed, pos))
 
         try:
             while pending and len(in_flight) < limit:
                 submit(pending.popleft())
             for fut in ac:
-                _, task = in_flight.pop(fut.key)
+                _, task, serial = in_flight.pop(fut.key)
                 try:
-                    records = fut.result()
+                    out = fut.result()
                 except Exception as exc:
                     self.crashes += 1
-                    if len(task) > 1:
-                        logger.warning("Dask task of %d items failed (%s); resubmitting one by one",
+                    if serial is None and len(task) > 1:
+                        logger.warning("Dask task of %d items failed (%s); re-running them one by one",
                                        len(task), _one_line(exc))
-                        for entry in reversed(task):
-                            pending.appendleft((entry,))
+                        submit_piece(task, 0, task.previous)
                     else:
-                        self.emit(_failure_record(
-                            task[0], f"task failed on the Dask cluster ({_one_line(exc)})"))
+                        entry = task.entries[0]
+                        if entry[0] not in task.replay:
+                            self.emit(_failure_record(
+                                entry, f"task failed on the Dask cluster ({_one_line(exc)})"))
+                        if serial is not None:  # the warm start is unchanged by a failed item
+                            previous = None if entry[0] in task.cold else task.previous
+                            submit_piece(serial[0], serial[1] + 1, previous)
                 else:
+                    records, previous = out if serial is not None else (out, None)
                     for rec in records:
                         self.emit(rec)
+                    if serial is not None:
+                        submit_piece(serial[0], serial[1] + 1, previous)
                 fut.release()
                 while pending and len(in_flight) < limit:
                     submit(pending.popleft())
         finally:  # interrupted: do not leave work running on a cluster the user keeps
             if in_flight:
-                client.cancel([f for f, _ in in_flight.values()])
+                client.cancel([f for f, _, _ in in_flight.values()])
 
 
 def _connect(scheduler: Any) -> tuple[Any, bool]:
@@ -575,6 +771,7 @@ def run_batch(
     progress: bool | None = None,
     warm_start: bool = False,
     series_key: Callable[[Any], Hashable] | None = None,
+    chain_length: int | None = None,
     item_id: Callable[[Any], str] = default_item_id,
     item_source: Callable[[Any], str] = default_item_source,
     config: dict[str, Any] | None = None,
@@ -605,13 +802,17 @@ def run_batch(
         Discard an existing results file and journal.
     chunk_size : int, optional
         Items per task. Default ``ceil(n / (4 × workers))`` clipped to 1–64 (in-process: one
-        task per series with warm start).
+        task with warm start). With warm start tasks hold whole chains (a task may exceed
+        ``chunk_size`` by one chain). It never changes the results.
     progress : bool, optional
         Show a tqdm bar (rate, ETA) on stderr; default: only when stderr is a terminal.
     warm_start : bool
         Pass the previous result of a series to ``analyse``.
     series_key : callable, optional
         ``series_key(item)``; with warm start a change of key starts a new series.
+    chain_length : int, optional
+        With warm start: items per warm-start chain, counted from the start of each series
+        (default :func:`default_chain_length`; see the module docstring).
     item_id : callable
         Unique string id per item; default :func:`default_item_id` (``item.id``).
     item_source : callable
@@ -650,10 +851,9 @@ def run_batch(
         workers = os.cpu_count() or 1
     if not isinstance(workers, int) or workers < 1:
         raise InputError(f"workers must be a positive integer, got {workers!r}", source="workers")
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-        raise InputError(
-            f"chunk_size must be a positive integer, got {chunk_size!r}", source="chunk_size"
-        )
+    for name, value in (("chunk_size", chunk_size), ("chain_length", chain_length)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise InputError(f"{name} must be a positive integer, got {value!r}", source=name)
     if isinstance(mp_context, str):
         mp_context = multiprocessing.get_context(mp_context)
     show = sys.stderr.isatty() if progress is None else bool(progress)
@@ -698,7 +898,15 @@ def run_batch(
                 )
         else:
             size = chunk_size
-        tasks = _make_tasks(todo, size, warm_start, series)
+        entries: list[Entry] = [(i, ids[i], items[i], sources[i]) for i in range(len(items))]
+        failed = _stored_errors(out, ids) if (warm_start and n_skipped) else frozenset()
+        tasks = _make_tasks(todo, size, warm_start, series, entries=entries,
+                            chain_length=chain_length, failed=failed)
+        n_chains = len(warm_start_chains(len(items), series, chain_length)) if warm_start else 0
+        n_replayed = sum(len(t.replay) for t in tasks)
+        if n_replayed:
+            logger.info("replaying %d items already done to warm-start the items after them",
+                        n_replayed)
         logger.info(
             "batch of %d items (%d already done) → %s: %s, %d workers, %d tasks of ≤ %d items",
             len(items), n_skipped, out, backend, n_workers, len(tasks), size,
@@ -753,7 +961,27 @@ def run_batch(
         backend=backend,
         workers=n_workers,
         chunk_size=size,
+        n_chains=n_chains,
+        n_replayed=n_replayed,
     )
+
+
+def _stored_errors(out: Path, ids: Sequence[str]) -> frozenset[int]:
+    """Indices of the items the published results file holds as errors (a resume does not
+    replay them: a failed item leaves the warm start unchanged, and its analysis may kill the
+    worker). Items only in the journal are not looked at (replaying one is merely slower)."""
+    if not out.exists():
+        return frozenset()
+    from xrdkit.results import read_summary
+
+    try:
+        rows = read_summary(out)
+    except Exception:  # an unreadable file is the store's business; replaying is safe
+        logger.debug("could not read the statuses of %s", out, exc_info=True)
+        return frozenset()
+    position = {item_id: i for i, item_id in enumerate(ids)}
+    return frozenset(position[r["id"]] for r in rows
+                     if r.get("status") == "error" and r.get("id") in position)
 
 
 def _check_picklable(analyse: Callable[..., Any]) -> None:
