@@ -137,7 +137,8 @@ def analyse_scan(task: ScanTask, previous: ItemResult | None = None) -> ItemResu
     Returns
     -------
     ItemResult
-        Scalars: verdict, fcc_weight_fraction(_sigma), detection_limit, rwp, gof, converged,
+        Scalars: verdict, fcc_weight_fraction(_sigma), detection_limit,
+        unexplained_intensity_share, amorphous_intensity_share (0–1), rwp, gof, converged,
         per-phase ``wt_<phase>``, ``wt_sigma_<phase>``, ``lattice_a_<phase>``, metadata such as
         temperature; arrays: the pattern, calculated, background, residual and per-phase components.
     """
@@ -210,17 +211,22 @@ def _scalar_metadata(scan: Scan) -> dict[str, float | str]:
     return out
 
 
+def _float_or_nan(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
 def verdict_to_item(verdict: PhaseVerdict, scan: Scan) -> ItemResult:
     """Flatten a verdict into the batch's :class:`~xrdkit.results.ItemResult`."""
     best = verdict.best
     nan = float("nan")
     scalars: dict[str, Any] = {
-        "verdict": verdict.verdict,
+        "verdict": str(verdict.verdict),  # the Verdict StrEnum's value ("fcc", "no-borate", …)
         "fcc_weight_fraction": nan if verdict.fcc_weight_fraction is None else verdict.fcc_weight_fraction,
         "fcc_weight_fraction_sigma": nan if verdict.fcc_weight_fraction_sigma is None else verdict.fcc_weight_fraction_sigma,
         "detection_limit": nan if verdict.detection_limit is None else verdict.detection_limit,
         "detection_limit_basis": verdict.detection_limit_basis,
         "unexplained_intensity_share": verdict.unexplained_intensity_share,
+        "amorphous_intensity_share": _float_or_nan(getattr(verdict, "amorphous_intensity_share", None)),
         "rwp": best.rwp,
         "gof": best.gof,
         "converged": best.converged,
