@@ -26,6 +26,7 @@ from xrdkit.batch import run_batch
 from xrdkit.cli import main as xrdkit_main
 from xrdkit.errors import InputError
 from xrdkit.hdf5 import ScanRef, list_scans, read_ref
+from xrdkit.identify import Verdict
 from xrdkit.phases import PhaseLibrary
 from xrdkit.report import build_report, phase_markers_deg, short_id, software_versions
 from xrdkit.results import ItemResult, read_summary
@@ -48,6 +49,11 @@ class StandInTask:
         return self.ref.spec
 
 
+def _truth_verdict(fcc_share: float) -> Verdict:
+    """The verdict the examples' truth implies (all of them contain borate)."""
+    return Verdict.FCC if fcc_share >= 0.97 else Verdict.SEPARATE if fcc_share <= 0.03 else Verdict.MIXED
+
+
 def standin_analysis(task: StandInTask) -> ItemResult:
     """Truth-based verdict + a smoothed 'calculated' curve, named like analysis.verdict_to_item."""
     if task.fail:
@@ -59,7 +65,7 @@ def standin_analysis(task: StandInTask) -> ItemResult:
         phases = [p.decode() if isinstance(p, bytes) else str(p) for p in entry.attrs["truth_phases"]]
         wts = np.asarray(entry.attrs["truth_weight_fractions"], dtype=float)
         abc = np.asarray(entry.attrs["truth_lattice_abc_angstrom"], dtype=float)
-    verdict = "fcc" if truth >= 0.97 else "separate" if truth <= 0.03 else "mixed"
+    verdict = _truth_verdict(truth)
     y = scan.counts
     calc = np.convolve(y, np.ones(5) / 5, mode="same")
     bkg = np.full_like(y, np.percentile(y, 10))
@@ -204,7 +210,7 @@ def test_every_scan_listed_with_its_verdict_and_fraction(electrode_report, elect
             continue
         # verdict and purity as the examples' truth says (independent of the report code)
         t = truth[entry]
-        assert cells[col["verdict"]] == ("fcc" if t >= 0.97 else "separate" if t <= 0.03 else "mixed")
+        assert cells[col["verdict"]] == _truth_verdict(t).value
         value, sigma = (float(v) for v in cells[col["fcc fraction ± σ (wt %)"]].split("±"))
         assert value == pytest.approx(100 * t, abs=0.05)
         assert sigma == pytest.approx(100 * (0.01 + 0.02 * (1 - t)), abs=0.05)

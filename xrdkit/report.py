@@ -7,8 +7,10 @@
 - the only styling is an inline ``<style>`` block; there is no ``<script>`` and no link to any
   external resource; ``http://``/``https://`` in provenance texts are shown without the scheme
   (``doi.org/…``), so the file holds no clickable external reference at all;
-- it lists every scan with its verdict and fcc fraction ± σ, a summary figure (fcc fraction vs
-  temperature or scan), the lattice parameter where stored, Rietveld plots of the first, last and
+- it lists every scan with its verdict (:class:`xrdkit.identify.Verdict`), fcc fraction ± σ
+  (none for ``no-borate``; a σ of 0 is not shown) and amorphous share of the intensity, a
+  summary figure (fcc fraction and amorphous share vs temperature or scan), the lattice
+  parameter where stored, Rietveld plots of the first, last and
   worst (highest Rwp) scans, the IR verdicts when given, the software versions, the phase models'
   provenance and the inputs' provenance (results-file attributes, source files with their
   ``provenance``/``illustrative`` attributes). Inputs flagged illustrative or constructed get a
@@ -36,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import h5py
 import numpy as np
@@ -49,6 +51,8 @@ from xrdkit.results import ItemRecord, Scalar, read_item, read_summary
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
+    from xrdkit.identify import Verdict
+
 __all__ = [
     "SOFTWARE",
     "ResultsTable",
@@ -58,6 +62,8 @@ __all__ = [
     "source_provenance",
     "phase_markers_deg",
     "short_id",
+    "VerdictStyle",
+    "verdict_styles",
     "summary_figure",
     "lattice_figure",
     "stored_fit_figure",
@@ -80,17 +86,58 @@ MAX_RIETVELD_PLOTS = 3
 MAX_LATTICE_PANELS = 3
 #: Arrays an item must hold for a Rietveld plot.
 FIT_ARRAYS = ("two_theta_deg", "observed", "calculated")
-#: Summary columns that name a phase: ``wt_<phase>`` (``wt_sigma_<phase>`` excluded).
-_PHASE_COLUMN = re.compile(r"^wt_(?!sigma_)(?P<phase>.+)$")
-#: Scalars listing the refined phases (comma-separated): ``xrdkit.analysis`` writes ``phases``.
-_PHASE_LIST_COLUMNS = ("phases", "phase_names")
+# Summary columns the report reads (the names :func:`xrdkit.analysis.verdict_to_item` writes).
+VERDICT_COLUMN = "verdict"
+PURITY_COLUMN = "fcc_weight_fraction"
+PURITY_SIGMA_COLUMN = "fcc_weight_fraction_sigma"
+DETECTION_LIMIT_COLUMN = "detection_limit"
+AMORPHOUS_COLUMN = "amorphous_intensity_share"
+#: Comma-separated names of the refined phases.
+PHASES_COLUMN = "phases"
+#: Per-phase columns: ``wt_<phase>``, ``wt_sigma_<phase>``, ``lattice_a_<phase>``, ``lattice_a_sigma_<phase>``.
+WT_PREFIX = "wt_"
+WT_SIGMA_PREFIX = "wt_sigma_"
+LATTICE_A_PREFIX = "lattice_a_"
+LATTICE_A_SIGMA_PREFIX = "lattice_a_sigma_"
 #: Temperature columns, first found wins (``xrdkit.analysis`` stores scan metadata as ``meta_*``).
 _TEMPERATURE_COLUMNS = (("temperature", "temperature_units"),
                         ("meta_temperature", "meta_temperature_units"))
 _SCHEME = re.compile(r"https?://", re.IGNORECASE)
-#: Verdict → marker colour in the summary figure.
-VERDICT_COLOURS = {"fcc": "tab:green", "mixed": "tab:orange", "separate": "tab:red",
-                   "unexplained": "tab:purple"}
+
+
+class VerdictStyle(NamedTuple):
+    """How a verdict is drawn: matplotlib colour and marker, HTML text colour."""
+
+    colour: str
+    marker: str
+    css_colour: str
+
+
+def verdict_styles() -> dict[Verdict, VerdictStyle]:
+    """Verdict → style in the summary figure and the scan table (every verdict has one)."""
+    from xrdkit.identify import Verdict  # imported here: ``import xrdkit.report`` stays light
+
+    return {
+        Verdict.FCC: VerdictStyle("tab:green", "o", "#1a7f37"),
+        Verdict.MIXED: VerdictStyle("tab:orange", "o", "#b35900"),
+        Verdict.SEPARATE: VerdictStyle("tab:red", "o", "#c62828"),
+        Verdict.NO_BORATE: VerdictStyle("0.45", "x", "#555555"),
+        Verdict.UNEXPLAINED: VerdictStyle("tab:purple", "o", "#6a1b9a"),
+    }
+
+
+#: Style of a verdict string the vocabulary does not know (an older or foreign results file).
+_OTHER_STYLE = VerdictStyle("0.4", "o", "#222222")
+
+
+def _verdict_of(value: Any) -> Verdict | None:
+    """The stored verdict as a :class:`~xrdkit.identify.Verdict` (None: missing or unknown)."""
+    from xrdkit.identify import Verdict
+
+    try:
+        return Verdict(value)
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,17 +191,15 @@ class ResultsTable:
         return [str(r["id"]) for r in self.rows]
 
     def phase_names(self) -> list[str]:
-        """Phases named by ``phases``/``phase_names`` scalars or ``wt_<phase>`` columns."""
+        """Phases named by the ``phases`` column (comma-separated) or by ``wt_<phase>`` columns."""
         names: list[str] = []
         for row in self.rows:
             for col, v in row.items():
-                m = _PHASE_COLUMN.match(col)
-                if m and v is not None:
-                    names.append(m.group("phase"))
-            for col in _PHASE_LIST_COLUMNS:
-                listed = row.get(col)
-                if isinstance(listed, str):
-                    names.extend(p for p in re.split(r"[,;\s]+", listed) if p)
+                if v is not None and col.startswith(WT_PREFIX) and not col.startswith(WT_SIGMA_PREFIX):
+                    names.append(col.removeprefix(WT_PREFIX))
+            listed = row.get(PHASES_COLUMN)
+            if isinstance(listed, str):
+                names.extend(n for n in (p.strip() for p in listed.split(",")) if n)
         return list(dict.fromkeys(names))
 
 
@@ -305,30 +350,63 @@ def _integer_ticks(ax: Any, xlabel: str) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
+#: Height (wt %) at which scans without a purity (``no-borate``, …) are marked in the summary figure.
+NO_PURITY_MARK_PCT = -2.0
+
+
 def summary_figure(table: ResultsTable) -> Figure:
-    """fcc weight fraction of the closo-borates ± σ vs temperature (or scan), coloured by verdict."""
-    fig = new_figure(figsize=(8, 3.8))
-    ax = fig.add_subplot()
+    """fcc weight fraction of the closo-borates ± σ vs temperature (or scan), coloured by verdict.
+
+    Scans without a purity (``no-borate``; NaN in the table) are marked at the bottom of the
+    axis, not drawn as a number. When the table has :data:`AMORPHOUS_COLUMN`, a second panel
+    below shows the amorphous share of the scattered intensity on the same x axis.
+    """
+    has_amorphous = table.has(AMORPHOUS_COLUMN)
+    fig = new_figure(figsize=(8, 5.4 if has_amorphous else 3.8))
+    if has_amorphous:
+        ax, axa = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (2, 1)})
+    else:
+        ax, axa = fig.add_subplot(), None
     x, xlabel = _x_axis(table)
-    y = 100 * table.column("fcc_weight_fraction")
-    s = 100 * table.column("fcc_weight_fraction_sigma")
-    verdicts = [str(r.get("verdict") or "none") for r in table.rows]
+    y = 100 * table.column(PURITY_COLUMN)
+    s = 100 * table.column(PURITY_SIGMA_COLUMN)
+    styles = verdict_styles()
+    verdicts = [r.get(VERDICT_COLUMN) for r in table.rows]
     for v in dict.fromkeys(verdicts):
-        m = np.array([vv == v for vv in verdicts]) & np.isfinite(y)
+        if v is None:
+            continue
+        style = styles.get(_verdict_of(v), _OTHER_STYLE)
+        is_v = np.array([vv == v for vv in verdicts])
+        m = is_v & np.isfinite(y)
         if m.any():
-            ax.errorbar(x[m], y[m], yerr=np.where(np.isfinite(s[m]), s[m], 0.0), fmt="o", ms=5,
-                        capsize=3, color=VERDICT_COLOURS.get(v, "0.4"), label=v)
-    dl = 100 * table.column("detection_limit")
-    fin = np.isfinite(dl)
+            ax.errorbar(x[m], y[m], yerr=np.where(np.isfinite(s[m]) & (s[m] > 0), s[m], 0.0), fmt=style.marker,
+                        ms=5, capsize=3, color=style.colour, label=str(v))
+        blank = is_v & ~np.isfinite(y) & np.isfinite(x)
+        if blank.any():  # a verdict without a purity: marked, never plotted as a number
+            ax.plot(x[blank], np.full(int(blank.sum()), NO_PURITY_MARK_PCT), style.marker if style.marker != "o"
+                    else "v", ms=6, color=style.colour, ls="none", label=f"{v} (no purity)")
+    dl = 100 * table.column(DETECTION_LIMIT_COLUMN)
+    fin = np.isfinite(dl) & np.isfinite(y)
     if fin.any():
         ax.plot(x[fin], 100 - dl[fin], ":", color="0.5", lw=0.8, label="100 % − detection limit")
-    _integer_ticks(ax, xlabel)
-    ax.set_xlabel(xlabel)
     ax.set_ylabel("fcc share of closo-borates (wt %)")
     ax.set_ylim(-5, 105)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="best")
-    ax.set_title("fcc Na4(B12H12)(B10H10) fraction ± 1σ", fontsize=10)
+    ax.set_title("fcc Na4(B12H12)(B10H10) fraction ± 1σ" + (" and amorphous share" if has_amorphous else ""),
+                 fontsize=10)
+    bottom = ax
+    if axa is not None:
+        am = 100 * table.column(AMORPHOUS_COLUMN)
+        ok = np.isfinite(am)
+        axa.plot(x[ok], am[ok], "s-", ms=4, lw=0.8, color="tab:brown", label="amorphous share")
+        axa.set_ylabel("amorphous (% of\nscattered intensity)", fontsize=8)
+        top = float(np.nanmax(am)) if ok.any() else 0.0
+        axa.set_ylim(0, max(10.0, 1.1 * top))
+        ax.tick_params(labelbottom=False)
+        bottom = axa
+    _integer_ticks(bottom, xlabel)
+    bottom.set_xlabel(xlabel)
     fig.tight_layout()
     return fig
 
@@ -339,7 +417,7 @@ def lattice_figure(table: ResultsTable, phases: Sequence[str] | None = None) -> 
     Returns None when no phase has a stored ``lattice_a_<phase>`` column. At most
     :data:`MAX_LATTICE_PANELS` phases are drawn (the fcc phase first).
     """
-    names = [p for p in (phases or table.phase_names()) if table.has(f"lattice_a_{p}")]
+    names = [p for p in (phases or table.phase_names()) if table.has(f"{LATTICE_A_PREFIX}{p}")]
     names.sort(key=lambda p: p != "nbh-fcc")
     names = names[:MAX_LATTICE_PANELS]
     if not names:
@@ -348,8 +426,8 @@ def lattice_figure(table: ResultsTable, phases: Sequence[str] | None = None) -> 
     x, xlabel = _x_axis(table)
     for i, p in enumerate(names):
         ax = fig.add_subplot(1, len(names), i + 1)
-        a = table.column(f"lattice_a_{p}")
-        s = table.column(f"lattice_a_sigma_{p}")
+        a = table.column(f"{LATTICE_A_PREFIX}{p}")
+        s = table.column(f"{LATTICE_A_SIGMA_PREFIX}{p}")
         m = np.isfinite(a)
         ax.errorbar(x[m], a[m], yerr=np.where(np.isfinite(s[m]), s[m], 0.0), fmt="s-", ms=4,
                     capsize=3, lw=0.8, color=PHASE_COLOURS[i % len(PHASE_COLOURS)])
@@ -405,8 +483,8 @@ def stored_fit_figure(record: ItemRecord, *, title: str | None = None) -> Figure
         stats.append(f"Rwp = {100 * float(sc['rwp']):.2f} %")
     if isinstance(sc.get("gof"), int | float):
         stats.append(f"GOF = {float(sc['gof']):.2f}")
-    if sc.get("verdict"):
-        stats.append(f"verdict: {sc['verdict']}")
+    if sc.get(VERDICT_COLUMN):
+        stats.append(f"verdict: {sc[VERDICT_COLUMN]}")
     head = title or record.item_id
     ax.set_title(f"{head} — {', '.join(stats)}" if stats else head, fontsize=9)
     axd.plot(x, res, lw=0.6, color="tab:blue")
@@ -556,12 +634,18 @@ table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
 th,td{border:1px solid #ccc;padding:.25em .55em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.error td{background:#fde8e8}.banner{background:#fff3cd;border:1px solid #e0c36a;padding:.6em 1em;
-margin:1em 0}.verdict-fcc{color:#1a7f37;font-weight:600}.verdict-mixed{color:#b35900;font-weight:600}
-.verdict-separate{color:#c62828;font-weight:600}.verdict-unexplained{color:#6a1b9a;font-weight:600}
+margin:1em 0}
 img{max-width:100%;height:auto;border:1px solid #eee}figure{margin:1em 0}
 figcaption{font-size:.85em;color:#555}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;
 font-size:.9em;overflow-wrap:anywhere}details{margin:.4em 0}.meta{color:#555;font-size:.9em}
 """
+
+
+def _css() -> str:
+    """The style sheet, with one ``.verdict-<value>`` rule per verdict."""
+    rules = "".join(f".verdict-{v.value}{{color:{st.css_colour};font-weight:600}}"
+                    for v, st in verdict_styles().items())
+    return _CSS + rules + "\n"
 
 
 def _text(value: Any) -> str:
@@ -580,10 +664,11 @@ def _fmt(value: Any, fmt: str = "{:.4g}") -> str:
 
 
 def _pct_pm(value: Any, sigma: Any) -> str:
+    """``value ± σ`` in %; "—" without a value; the σ left out when missing or 0 (never "± 0.0")."""
     if not isinstance(value, int | float) or not math.isfinite(float(value)):
         return "—"
     out = f"{100 * float(value):.1f}"
-    if isinstance(sigma, int | float) and math.isfinite(float(sigma)):
+    if isinstance(sigma, int | float) and math.isfinite(float(sigma)) and float(sigma) > 0:
         out += f" ± {100 * float(sigma):.1f}"
     return out
 
@@ -612,13 +697,27 @@ def _figure(fig: Figure, caption: str, alt: str) -> str:
 def _verdict_cell(v: Any) -> str:
     if not v:
         return "—"
-    return f'<span class="verdict-{_text(v)}">{_text(v)}</span>'
+    known = _verdict_of(v)
+    if known is None:  # not in the vocabulary (older or foreign file): plain text
+        return _text(v)
+    return f'<span class="verdict-{known.value}">{known.value}</span>'
+
+
+def _purity_cell(row: Mapping[str, Scalar | None]) -> str:
+    """fcc fraction ± σ; a no-borate scan says so instead of a number."""
+    from xrdkit.identify import Verdict
+
+    text = _pct_pm(row.get(PURITY_COLUMN), row.get(PURITY_SIGMA_COLUMN))
+    if text == "—" and _verdict_of(row.get(VERDICT_COLUMN)) is Verdict.NO_BORATE:
+        return "— (no borate)"
+    return text
 
 
 def _scan_table(table: ResultsTable) -> str:
     temps, temp_units = table.temperature()
     header = ["#", "scan", f"T ({_text(temp_units)})" if temp_units else "T", "verdict",
-              "fcc fraction ± σ (wt %)", "detection limit (wt %)", "Rwp (%)", "GOF", "status / warnings"]
+              "fcc fraction ± σ (wt %)", "detection limit (%)", "amorphous share (%)", "Rwp (%)", "GOF",
+              "status / warnings"]
     rows, classes = [], []
     for i, r in enumerate(table.rows):
         status = r.get("status") or ""
@@ -626,30 +725,31 @@ def _scan_table(table: ResultsTable) -> str:
             f"{int(r.get('n_warnings') or 0)} warning(s)" if r.get("n_warnings") else "ok")
         if status == "ok" and r.get("warnings"):
             note = f'<details><summary>{note}</summary>{_text(r["warnings"])}</details>'
-        dl = r.get("detection_limit")
+        dl = r.get(DETECTION_LIMIT_COLUMN)
+        am = r.get(AMORPHOUS_COLUMN)
         rows.append([
             str(i + 1), f'<span class="mono" title="{_text(_source_of(r))}">{_text(short_id(str(r.get("id"))))}</span>',
-            _fmt(float(temps[i]), "{:g}"), _verdict_cell(r.get("verdict")),
-            _pct_pm(r.get("fcc_weight_fraction"), r.get("fcc_weight_fraction_sigma")),
+            _fmt(float(temps[i]), "{:g}"), _verdict_cell(r.get(VERDICT_COLUMN)), _purity_cell(r),
             _fmt(100 * dl if isinstance(dl, int | float) else None, "{:.1f}"),
+            _fmt(100 * am if isinstance(am, int | float) else None, "{:.1f}"),
             _fmt(100 * r["rwp"] if isinstance(r.get("rwp"), int | float) else None, "{:.2f}"),
             _fmt(r.get("gof"), "{:.2f}"), note,
         ])
         classes.append("error" if status == "error" else "")
-    return _table(header, rows, classes=classes, numeric=[True, False, True, False, True, True, True,
+    return _table(header, rows, classes=classes, numeric=[True, False, True, False, True, True, True, True,
                                                           True, False])
 
 
 def _phase_table(table: ResultsTable) -> str:
     names = table.phase_names()
-    wt_cols = [p for p in names if table.has(f"wt_{p}")]
+    wt_cols = [p for p in names if table.has(f"{WT_PREFIX}{p}")]
     if not wt_cols:
         return ""
     header = ["scan"] + [f"{_text(p)} (wt %)" for p in wt_cols]
     rows = []
     for r in table.rows:
         rows.append([f'<span class="mono">{_text(short_id(str(r.get("id"))))}</span>']
-                    + [_pct_pm(r.get(f"wt_{p}"), r.get(f"wt_sigma_{p}")) for p in wt_cols])
+                    + [_pct_pm(r.get(f"{WT_PREFIX}{p}"), r.get(f"{WT_SIGMA_PREFIX}{p}")) for p in wt_cols])
     return ("<h3>Weight fractions of all refined phases (± 1σ)</h3>"
             + _table(header, rows, numeric=[False] + [True] * len(wt_cols)))
 
@@ -774,6 +874,13 @@ def _banner(srcs: Sequence[SourceProvenance]) -> str:
             "about real samples.</div>").replace("{verb}", "is" if len(flagged) == 1 else "are")
 
 
+def _verdict_counts(table: ResultsTable) -> str:
+    """"fcc: 3, no-borate: 1, …": vocabulary order first, then any unknown strings."""
+    stored = [str(r.get(VERDICT_COLUMN)) for r in table.rows if r.get(VERDICT_COLUMN)]
+    order = [v.value for v in verdict_styles()] + list(dict.fromkeys(stored))
+    return ", ".join(f"{v}: {stored.count(v)}" for v in dict.fromkeys(order) if v in stored) or "none"
+
+
 def build_report(
     results_h5: str | os.PathLike[str],
     *,
@@ -788,7 +895,8 @@ def build_report(
     results_h5 : path
         XRD batch results (``xrdkit batch``; layout in :mod:`xrdkit.results`). Per-item scalars
         used when present (the names :func:`xrdkit.analysis.verdict_to_item` writes): ``verdict``,
-        ``fcc_weight_fraction``, ``fcc_weight_fraction_sigma``, ``detection_limit``, ``rwp``,
+        ``fcc_weight_fraction``, ``fcc_weight_fraction_sigma`` (NaN/missing for ``no-borate``),
+        ``detection_limit``, ``amorphous_intensity_share``, ``rwp``,
         ``gof``, ``meta_temperature`` (or ``temperature``) with its ``…_units``, ``wt_<phase>``,
         ``wt_sigma_<phase>``, ``lattice_a_<phase>``, ``lattice_a_sigma_<phase>``, ``phases``; arrays ``two_theta_deg``, ``observed``, ``calculated``, ``background``,
         ``residual``, ``component_<phase>``.
@@ -819,8 +927,7 @@ def build_report(
         raise InputError("output folder does not exist", source=str(out.parent))
     title = title or f"closokit report — {table.path.name}"
     srcs = source_provenance(table)
-    verdicts = [str(r.get("verdict")) for r in table.rows if r.get("verdict")]
-    counts = ", ".join(f"{v}: {verdicts.count(v)}" for v in dict.fromkeys(verdicts)) or "none"
+    counts = _verdict_counts(table)
     n_err = sum(1 for r in table.rows if r.get("status") == "error")
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -833,10 +940,13 @@ def build_report(
         "<h2>Summary</h2>",
         f"<p>{len(table.rows)} scans; verdicts — {_text(counts)}; {n_err} failed.</p>",
     ]
-    if table.has("fcc_weight_fraction"):
+    if table.has(PURITY_COLUMN) or table.has(AMORPHOUS_COLUMN) or table.has(VERDICT_COLUMN):
         body.append(_figure(summary_figure(table),
                             "fcc share of the closo-borate phases (purity) ± 1σ per scan, coloured by "
-                            "verdict; dotted: 100 % minus the detection limit of a second borate phase.",
+                            "verdict (scans without crystalline closo-borate have no purity and are marked "
+                            "at the bottom); dotted: 100 % minus the detection limit of a second borate "
+                            "phase" + ("; lower panel: amorphous share of the scattered intensity."
+                                       if table.has(AMORPHOUS_COLUMN) else "."),
                             "fcc fraction per scan"))
     lat = lattice_figure(table)
     if lat is not None:
@@ -856,7 +966,7 @@ def build_report(
     ]
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-           f"<title>{_text(title)}</title><style>{_CSS}</style></head><body>\n"
+           f"<title>{_text(title)}</title><style>{_css()}</style></head><body>\n"
            + "\n".join(b for b in body if b) + "\n</body></html>\n")
     tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
     tmp.write_text(doc, encoding="utf-8")
