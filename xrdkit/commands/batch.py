@@ -4,9 +4,11 @@
     xrdkit batch big.h5 --out results.h5 --scheduler tcp://10.0.0.5:8786
     xrdkit batch series.h5 --out results.h5 --resume      # after an interruption
 
-Every scan gets a verdict (fcc / separate / mixed / unexplained), the fcc share of the
-borates ± σ and the fitted pattern; one bad scan records its error and the batch goes
-on. Scans of one file form a series and warm-start from the previous scan.
+Every scan gets a verdict (fcc / separate / mixed / no-borate / unexplained, see
+``xrdkit.identify.Verdict``), the fcc share of the borates ± σ (empty for no-borate), the
+amorphous share of the scattered intensity and the fitted pattern; one bad scan records its
+error and the batch goes on. Scans of one file form a series and warm-start from the
+previous scan.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from xrdkit.errors import InputError
 
 #: Largest chunk of a warm-started series sent to one worker (bounds what a kill loses).
 MAX_SERIES_CHUNK = 64
-#: Leading columns of the CSV table (the issue-5 contract; ``id`` is written as ``scan``).
+#: Leading columns of the CSV table: the issue-5 contract (``id`` is written as ``scan``), then
+#: the amorphous share of the intensity and the detection limit (issue 15). A missing value (the
+#: purity of a no-borate scan, anything of an error row) is an empty cell.
 TABLE_COLUMNS = (
     "id", "status", "verdict", "fcc_weight_fraction", "fcc_weight_fraction_sigma", "rwp", "gof", "error",
+    "amorphous_intensity_share", "detection_limit",
 )
 
 

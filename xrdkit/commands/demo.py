@@ -2,7 +2,8 @@
 
 Runs ``xrdkit batch`` on the three example series in ``reference_data/examples``
 (isopropanol heat treatment, ILLUSTRATIVE methanol route, infiltrated NaCrO2
-electrodes), writes results files, CSV tables, a summary figure (fcc share vs
+electrodes), prints each scan's verdict, fcc share ± σ and amorphous share of the
+intensity, writes results files, CSV tables, a summary figure (fcc share vs
 temperature/scan with error bars), the cell prediction for the electrodes and the
 HTML report. The example data are constructed (see their README), not measurements.
 """
@@ -31,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from xrdkit._paths import reference_data_dir
     from xrdkit.commands.batch import run_files
+    from xrdkit.commands.identify import verdict_line
     from xrdkit.plot import new_figure, plot_purity_series
     from xrdkit.results import read_summary
 
@@ -53,9 +55,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {summary.n_ok}/{summary.n_items} scans ok in {summary.elapsed_s:.1f} s → {res}")
         rows = read_summary(res)
         for r in rows:
-            f, s = r.get("fcc_weight_fraction"), r.get("fcc_weight_fraction_sigma")
-            purity = "—" if f is None else f"{100 * f:5.1f} ± {100 * (s or 0):4.1f} %"
-            print(f"   {str(r['id']).split('::')[-1]:24s} {str(r.get('verdict')):12s} fcc {purity}")
+            what = verdict_line(r) if r.get("status") == "ok" else f"error: {r.get('error')}"
+            print(f"   {str(r['id']).split('::')[-1]:24s} {what}")
         ax = fig.add_subplot(1, len(DEMO_SERIES), i + 1)
         plot_purity_series(rows, ax)
         ax.set_title(stem.replace("_", " "), fontsize=9)
@@ -69,11 +70,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _cell_prediction(results_h5: Path, out: Path) -> None:
-    """Cell prediction for the electrode with the highest fcc purity."""
+    """Cell prediction for the electrode with the highest fcc purity (no-borate scans have none)."""
     from xrdkit.cell import predict_cell
+    from xrdkit.identify import Verdict
     from xrdkit.results import read_summary
 
-    rows = [r for r in read_summary(results_h5) if r.get("status") == "ok" and r.get("fcc_weight_fraction") is not None]
+    rows = [r for r in read_summary(results_h5) if r.get("status") == "ok" and r.get("verdict") != Verdict.NO_BORATE
+            and r.get("fcc_weight_fraction") is not None]
     if not rows:
         return
     best = max(rows, key=lambda r: float(r["fcc_weight_fraction"]))

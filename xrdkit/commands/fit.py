@@ -8,11 +8,17 @@
 Weight-fraction σ's are the total a user should quote: covariance with the Bérar–Lelann
 serial-correlation correction, combined with the spread over reasonable alternative models
 (see xrdkit.qpa); --no-model-error keeps only the statistical part.
+
+The JSON also holds a plain ``verdict`` from the fitted phases (the vocabulary of
+``xrdkit identify``): a borate phase counts when its weight fraction and scale are ≥ 3σ;
+none present → ``no-borate`` with ``fcc_weight_fraction`` null.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+from typing import TYPE_CHECKING
 
 from xrdkit.commands._common import (
     add_phase_arguments,
@@ -23,7 +29,11 @@ from xrdkit.commands._common import (
     options_from_args,
     write_json,
 )
+from xrdkit.commands.identify import verdict_line
 from xrdkit.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover - imported where used: the CLI starts fast
+    from xrdkit.identify import Verdict
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     result = quantify(scan, refls, instrument=inst, options=options_from_args(args),
                       refine_b_iso=b_iso_choice(args), model_error=bool(getattr(args, "model_error", True)))
     out = result.to_dict()
-    out["verdict"] = _verdict_of(result)
+    verdict, purity, purity_sigma = _verdict_of(result)
+    out.update(verdict=verdict.value, fcc_weight_fraction=purity, fcc_weight_fraction_sigma=purity_sigma)
     write_json(args.json, out)
     if args.plot:
         from xrdkit.plot import rietveld_figure
@@ -68,22 +79,53 @@ def run(args: argparse.Namespace) -> int:
     for ph in result.phases:
         wf = "—" if ph.weight_fraction is None else f"{100 * ph.weight_fraction:.2f} ± {100 * ph.weight_fraction_sigma:.2f} wt %"
         print(f"  {ph.name:16s} {wf}  " + ", ".join(f"{k} = {v:.5f}" for k, v in ph.lattice.items()))
+    row = {"verdict": verdict, "fcc_weight_fraction": purity, "fcc_weight_fraction_sigma": purity_sigma}
+    print(f"  verdict: {verdict_line(row)}")
     for w in result.warnings:
         print(f"  warning: {w}")
     return 0
 
 
-def _verdict_of(result) -> str:
-    """A plain verdict from the fitted phases alone (``xrdkit identify`` compares models)."""
-    from xrdkit.identify import FCC_PHASE, SEPARATE_BORATE_PHASES
+def _significant(value: float | None, sigma: float | None) -> bool:
+    """``value ≥ PRESENCE_SIGMA · σ`` with both finite and the value > 0 (unknown σ: not shown)."""
+    from xrdkit.identify import PRESENCE_SIGMA
 
-    wf = {p.name: (p.weight_fraction or 0.0) for p in result.phases}
-    fcc = wf.get(FCC_PHASE, 0.0) > 0
-    sep = any(wf.get(n, 0.0) > 0 for n in SEPARATE_BORATE_PHASES)
-    if fcc and sep:
-        return "mixed"
+    if value is None or sigma is None or not math.isfinite(value) or not math.isfinite(sigma):
+        return False
+    return value > 0 and value >= PRESENCE_SIGMA * sigma
+
+
+def _borate_present(phase) -> bool:
+    """A fitted borate counts only when its weight fraction AND its scale factor are ≥ 3σ.
+
+    The scale test matters for a phase alone in the model, whose weight fraction is 1 ± 0
+    whatever the data.
+    """
+    return _significant(phase.weight_fraction, phase.weight_fraction_sigma) and _significant(
+        phase.scale, phase.scale_sigma)
+
+
+def _verdict_of(result) -> tuple[Verdict, float | None, float | None]:
+    """Verdict and purity (fcc share of the borates, σ) from the fitted phases alone.
+
+    ``xrdkit identify`` compares models and looks at lines; this is the plain reading of one
+    fit with the same vocabulary: a borate phase is present when its weight fraction and scale
+    are ≥ :data:`xrdkit.identify.PRESENCE_SIGMA` σ; with none present the verdict is
+    ``no-borate`` and the purity is None. The purity is the fcc share of the borates present
+    (:func:`xrdkit.identify._purity`); its σ is None when only one kind of borate is present
+    (no detection limit here: ``xrdkit identify`` gives one).
+    """
+    from xrdkit.identify import FCC_PHASE, SEPARATE_BORATE_PHASES, Verdict, _purity
+
+    borates = (FCC_PHASE, *SEPARATE_BORATE_PHASES)
+    present = [p.name for p in result.phases if p.name in borates and _borate_present(p)]
+    fcc = FCC_PHASE in present
+    separate = [n for n in present if n != FCC_PHASE]
+    if not present:
+        return Verdict.NO_BORATE, None, None
+    purity, sigma = _purity(result, FCC_PHASE, separate)
+    if fcc and separate:
+        return Verdict.MIXED, purity, sigma
     if fcc:
-        return "fcc"
-    if sep:
-        return "separate"
-    return "unexplained"
+        return Verdict.FCC, 1.0, None
+    return Verdict.SEPARATE, 0.0, None

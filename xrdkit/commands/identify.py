@@ -5,11 +5,18 @@
 ``--phase`` names the non-borate phases the sample contains (electrode, current
 collector, window); the borate models compared are NBH fcc and every separate-borate
 model the library has (``--borate NAME`` to choose them yourself).
+
+The printed line gives the verdict (``fcc``, ``separate``, ``mixed``, ``no-borate``,
+``unexplained``), the fcc share of the borates ± σ when there is one (``no-borate`` has none:
+"no crystalline closo-borate detected") and the amorphous share of the scattered intensity.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Mapping
+from typing import Any
 
 from xrdkit.commands._common import (
     add_phase_arguments,
@@ -50,11 +57,71 @@ def run(args: argparse.Namespace) -> int:
         from xrdkit.plot import rietveld_figure
 
         rietveld_figure(verdict.best, title=f"{scan.source}: {verdict.verdict}").savefig(args.plot, dpi=120)
-    f = verdict.fcc_weight_fraction
-    fs = verdict.fcc_weight_fraction_sigma
-    purity = "n/a" if f is None else f"{100 * f:.1f} ± {100 * (fs or 0):.1f} %"
-    print(f"{scan.source}: {verdict.verdict} (fcc share of the borates {purity}; "
-          f"Rwp {100 * verdict.best.rwp:.2f} %)")
+    print(f"{scan.source}: {verdict_line(verdict)}; Rwp {100 * verdict.best.rwp:.2f} %")
     for note in verdict.notes:
         print(f"  note: {note}")
     return 0
+
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None for None / NaN / non-numbers (a missing value)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def purity_text(fraction: Any, sigma: Any) -> str | None:
+    """``"97.3 ± 1.2 %"``; ``"97.3 % (σ n/a)"`` when σ is missing or 0; None without a purity.
+
+    A σ of exactly 0 is never printed: no fit knows a purity that well (it means the σ was not
+    computed, e.g. a one-phase fit whose weight fraction is 1 by construction).
+    """
+    f = _number(fraction)
+    if f is None:
+        return None
+    s = _number(sigma)
+    return f"{100 * f:.1f} % (σ n/a)" if s is None or s <= 0 else f"{100 * f:.1f} ± {100 * s:.1f} %"
+
+
+def verdict_line(verdict: Any) -> str:
+    """One line for a verdict (``xrdkit identify`` and ``xrdkit demo`` print it).
+
+    Parameters
+    ----------
+    verdict : PhaseVerdict or mapping
+        A :class:`~xrdkit.identify.PhaseVerdict`, or a summary row with the same names
+        (``verdict``, ``fcc_weight_fraction``, ``fcc_weight_fraction_sigma``,
+        ``detection_limit``, ``detection_limit_basis``, ``amorphous_intensity_share``).
+
+    Returns
+    -------
+    str
+        ``no-borate`` → "no crystalline closo-borate detected" with the detection limit when
+        known; otherwise the verdict and the fcc share of the borates when there is one
+        (never "± 0"), then the amorphous share of the intensity when known.
+    """
+    from xrdkit.identify import Verdict
+
+    get = verdict.get if isinstance(verdict, Mapping) else lambda k, d=None: getattr(verdict, k, d)
+    raw = get("verdict")
+    try:
+        v = Verdict(raw)
+    except ValueError:
+        v = None
+    parts = []
+    if v is Verdict.NO_BORATE:
+        text = "no-borate: no crystalline closo-borate detected"
+        dl = _number(get("detection_limit"))
+        if dl is not None:
+            basis = get("detection_limit_basis") or ""
+            text += f" (detection limit {100 * dl:.2g} %{f', {basis}' if basis else ''})"
+        parts.append(text)
+    else:
+        text = str(raw) if raw is not None else "no verdict"
+        purity = purity_text(get("fcc_weight_fraction"), get("fcc_weight_fraction_sigma"))
+        text += f" (fcc share of the borates {purity})" if purity else " (no purity)"
+        parts.append(text)
+    amorphous = _number(get("amorphous_intensity_share"))
+    if amorphous is not None:
+        parts.append(f"amorphous {100 * amorphous:.1f} % of the intensity")
+    return "; ".join(parts)
