@@ -104,8 +104,8 @@ def test_no_borate_purity_is_null_in_json_empty_in_csv_nan_in_hdf5(borate_free_f
     from xrdkit.analysis import verdict_to_item
 
     best, scan = borate_free_fit
-    no_borate = _verdict(Verdict.NO_BORATE, None, None, best)
-    fcc = _verdict(Verdict.FCC, 0.987, 0.004, best)
+    no_borate = _verdict(Verdict.NO_BORATE, None, None, best, amorphous=0.125)
+    fcc = _verdict(Verdict.FCC, 0.987, 0.004, best, amorphous=0.0)
     # JSON (the identify --json contract): null, read back as None
     out_json = tmp_path / "v.json"
     write_json(str(out_json), no_borate.to_dict())
@@ -124,10 +124,12 @@ def test_no_borate_purity_is_null_in_json_empty_in_csv_nan_in_hdf5(borate_free_f
         purity = dict(zip(ids, f["summary/fcc_weight_fraction"][:], strict=True))
         sigma = dict(zip(ids, f["summary/fcc_weight_fraction_sigma"][:], strict=True))
         verdicts = dict(zip(ids, (v.decode() for v in f["summary/verdict"][:]), strict=True))
+        amorphous = dict(zip(ids, f["summary/amorphous_intensity_share"][:], strict=True))
         assert f["summary/fcc_weight_fraction"].dtype == np.float64
     assert math.isnan(purity["b_none"]) and math.isnan(sigma["b_none"])
     assert purity["a_fcc"] == 0.987 and sigma["a_fcc"] == 0.004
     assert verdicts == {"a_fcc": "fcc", "b_none": "no-borate"}
+    assert amorphous == {"a_fcc": 0.0, "b_none": 0.125}
     rows = {r["id"]: r for r in read_summary(out)}
     assert rows["b_none"]["fcc_weight_fraction"] is None and rows["b_none"]["fcc_weight_fraction_sigma"] is None
     assert rows["a_fcc"]["fcc_weight_fraction"] == 0.987
@@ -141,6 +143,7 @@ def test_no_borate_purity_is_null_in_json_empty_in_csv_nan_in_hdf5(borate_free_f
     assert got["b_none"]["verdict"] == "no-borate"
     assert got["b_none"]["fcc_weight_fraction"] == "" and got["b_none"]["fcc_weight_fraction_sigma"] == ""
     assert float(got["a_fcc"]["fcc_weight_fraction"]) == 0.987
+    assert float(got["b_none"]["amorphous_intensity_share"]) == 0.125
     for r in got.values():
         assert "nan" not in {v.strip().lower() for v in r.values()}
 
