@@ -113,8 +113,8 @@ def verdict_line(verdict: Any) -> str:
         text = "no-borate: no crystalline closo-borate detected"
         dl = _number(get("detection_limit"))
         if dl is not None:
-            basis = get("detection_limit_basis") or ""
-            text += f" (detection limit {100 * dl:.2g} %{f', {basis}' if basis else ''})"
+            basis = str(get("detection_limit_basis") or "").replace("_", " ")
+            text += f" (detection limit {100 * dl:.2g} %{f' as {basis}' if basis else ''})"
         parts.append(text)
     else:
         text = str(raw) if raw is not None else "no verdict"
