@@ -27,7 +27,6 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 
@@ -48,6 +47,7 @@ from xrdkit.refine import (
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
 from xrdkit.simulate import resolve_phases
+from xrdkit.vocabulary import Verdict
 
 __all__ = [
     "Verdict",
@@ -59,6 +59,7 @@ __all__ = [
     "SEPARATE_BORATE_PHASES",
     "ELECTRODE_PHASES",
     "find_residual_peaks",
+    "borate_purity",
 ]
 
 log = logging.getLogger(__name__)
@@ -109,24 +110,6 @@ DIAGNOSTIC_PEAK_SIGMA = 5.0
 DEFAULT_PREFERRED_ORIENTATION = {"nacro2": (0, 0, 1)}
 #: Name of the amorphous hump component (:mod:`xrdkit.amorphous`).
 AMORPHOUS = "amorphous"
-
-
-class Verdict(StrEnum):
-    """What the electrolyte in a scan is: the one vocabulary every output uses.
-
-    The value is the string written to JSON, CSV, HDF5 and reports (``Verdict.FCC == "fcc"``).
-    """
-
-    #: The closo-borate crystallised as the conductive fcc NBH phase (no second borate phase found).
-    FCC = "fcc"
-    #: Only separately crystallised Na2B12H12 / Na2B10H10 (the methanol route).
-    SEPARATE = "separate"
-    #: Both fcc NBH and separately crystallised salt.
-    MIXED = "mixed"
-    #: No crystalline closo-borate is significantly present: there is no purity to report.
-    NO_BORATE = "no-borate"
-    #: Borate present, but significant crystalline intensity none of the models explains.
-    UNEXPLAINED = "unexplained"
 
 
 @dataclass(frozen=True)
@@ -303,7 +286,7 @@ def _reflection_positions(result: RefinementResult, refls: dict[str, ReflectionL
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def _purity(result: RefinementResult, fcc: str, borates: Sequence[str]) -> tuple[float | None, float | None]:
+def borate_purity(result: RefinementResult, fcc: str, borates: Sequence[str]) -> tuple[float | None, float | None]:
     """fcc share of the closo-borates and its σ (from the weight-fraction σs)."""
     names = {p.name: p for p in result.phases}
     if fcc not in names and not any(b in names for b in borates):
@@ -625,7 +608,7 @@ def identify(
     if verdict in (Verdict.FCC, Verdict.SEPARATE) or (verdict == Verdict.MIXED and separate_present):
         # the fcc share of the borates that are present (a non-significant model's fraction is
         # misfit it patched; its size is what the detection limit states)
-        purity, purity_sigma = _purity(best, FCC_PHASE, separate_present)
+        purity, purity_sigma = borate_purity(best, FCC_PHASE, separate_present)
         if verdict == Verdict.SEPARATE:
             purity, purity_sigma = 0.0, purity_sigma
     if verdict == Verdict.MIXED and not separate_present:

@@ -7,7 +7,7 @@
 - the only styling is an inline ``<style>`` block; there is no ``<script>`` and no link to any
   external resource; ``http://``/``https://`` in provenance texts are shown without the scheme
   (``doi.org/…``), so the file holds no clickable external reference at all;
-- it lists every scan with its verdict (:class:`xrdkit.identify.Verdict`), fcc fraction ± σ
+- it lists every scan with its verdict (:class:`xrdkit.vocabulary.Verdict`), fcc fraction ± σ
   (none for ``no-borate``; a σ of 0 is not shown) and amorphous share of the intensity, a
   summary figure (fcc fraction and amorphous share vs temperature or scan), the lattice
   parameter where stored, Rietveld plots of the first, last and
@@ -51,7 +51,7 @@ from xrdkit.results import ItemRecord, Scalar, read_item, read_summary
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from xrdkit.identify import Verdict
+    from xrdkit.vocabulary import Verdict
 
 __all__ = [
     "SOFTWARE",
@@ -115,7 +115,7 @@ class VerdictStyle(NamedTuple):
 
 def verdict_styles() -> dict[Verdict, VerdictStyle]:
     """Verdict → style in the summary figure and the scan table (every verdict has one)."""
-    from xrdkit.identify import Verdict  # imported here: ``import xrdkit.report`` stays light
+    from xrdkit.vocabulary import Verdict
 
     return {
         Verdict.FCC: VerdictStyle("tab:green", "o", "#1a7f37"),
@@ -132,7 +132,7 @@ _OTHER_STYLE = VerdictStyle("0.4", "o", "#222222")
 
 def _verdict_of(value: Any) -> Verdict | None:
     """The stored verdict as a :class:`~xrdkit.identify.Verdict` (None: missing or unknown)."""
-    from xrdkit.identify import Verdict
+    from xrdkit.vocabulary import Verdict
 
     try:
         return Verdict(value)
@@ -705,7 +705,7 @@ def _verdict_cell(v: Any) -> str:
 
 def _purity_cell(row: Mapping[str, Scalar | None]) -> str:
     """fcc fraction ± σ; a no-borate scan says so instead of a number."""
-    from xrdkit.identify import Verdict
+    from xrdkit.vocabulary import Verdict
 
     text = _pct_pm(row.get(PURITY_COLUMN), row.get(PURITY_SIGMA_COLUMN))
     if text == "—" and _verdict_of(row.get(VERDICT_COLUMN)) is Verdict.NO_BORATE:

@@ -33,7 +33,7 @@ from xrdkit.commands.identify import verdict_line
 from xrdkit.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover - imported where used: the CLI starts fast
-    from xrdkit.identify import Verdict
+    from xrdkit.vocabulary import Verdict
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -112,10 +112,11 @@ def _verdict_of(result) -> tuple[Verdict, float | None, float | None]:
     fit with the same vocabulary: a borate phase is present when its weight fraction and scale
     are ≥ :data:`xrdkit.identify.PRESENCE_SIGMA` σ; with none present the verdict is
     ``no-borate`` and the purity is None. The purity is the fcc share of the borates present
-    (:func:`xrdkit.identify._purity`); its σ is None when only one kind of borate is present
+    (:func:`xrdkit.identify.borate_purity`); its σ is None when only one kind of borate is present
     (no detection limit here: ``xrdkit identify`` gives one).
     """
-    from xrdkit.identify import FCC_PHASE, SEPARATE_BORATE_PHASES, Verdict, _purity
+    from xrdkit.identify import FCC_PHASE, SEPARATE_BORATE_PHASES, borate_purity
+    from xrdkit.vocabulary import Verdict
 
     borates = (FCC_PHASE, *SEPARATE_BORATE_PHASES)
     present = [p.name for p in result.phases if p.name in borates and _borate_present(p)]
@@ -123,7 +124,7 @@ def _verdict_of(result) -> tuple[Verdict, float | None, float | None]:
     separate = [n for n in present if n != FCC_PHASE]
     if not present:
         return Verdict.NO_BORATE, None, None
-    purity, sigma = _purity(result, FCC_PHASE, separate)
+    purity, sigma = borate_purity(result, FCC_PHASE, separate)
     if fcc and separate:
         return Verdict.MIXED, purity, sigma
     if fcc:

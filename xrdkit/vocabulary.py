@@ -1,0 +1,29 @@
+"""The vocabulary every closokit output shares: verdict categories.
+
+Kept in a module of its own, free of heavy imports, so the CLI, reports and readers of results
+can use it without loading the fitting code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["Verdict"]
+
+
+class Verdict(StrEnum):
+    """What the electrolyte in a scan is: the one vocabulary every output uses.
+
+    The value is the string written to JSON, CSV, HDF5 and reports (``Verdict.FCC == "fcc"``).
+    """
+
+    #: The closo-borate crystallised as the conductive fcc NBH phase (no second borate phase found).
+    FCC = "fcc"
+    #: Only separately crystallised Na2B12H12 / Na2B10H10 (the methanol route).
+    SEPARATE = "separate"
+    #: Both fcc NBH and separately crystallised salt.
+    MIXED = "mixed"
+    #: No crystalline closo-borate is significantly present: there is no purity to report.
+    NO_BORATE = "no-borate"
+    #: Borate present, but significant crystalline intensity none of the models explains.
+    UNEXPLAINED = "unexplained"
