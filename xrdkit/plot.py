@@ -115,23 +115,34 @@ def plot_simulated(pattern: SimulatedPattern, ax: Axes, *, offset: float = 0.0, 
 
 
 def plot_purity_series(rows: Sequence[dict], ax: Axes, *, label: str | None = None,
-                       x_key: str | None = None) -> None:
-    """fcc share of the borates (± 1σ) per scan of a batch summary (:func:`xrdkit.results.read_summary`).
+                       x_key: str | None = None, show_amorphous: bool = True) -> None:
+    """fcc share of the borates (± 1σ) per scan of a batch summary (:func:`xrdkit.results.read_summary`),
+    and the amorphous share of the scattered intensity.
 
     ``x_key`` picks the abscissa (e.g. ``"meta_temperature"``); by default the temperature
-    when every scan has one and it varies, else the scan index. Failed scans are skipped.
+    when every scan has one and it varies, else the scan index. Failed scans are skipped; scans
+    without a purity (no borate) show only their amorphous share.
     """
-    ok = [r for r in rows if r.get("status") == "ok" and r.get("fcc_weight_fraction") is not None]
+    done = [r for r in rows if r.get("status") == "ok"]
     if x_key is None:
-        temps = [r.get("meta_temperature") for r in ok]
+        temps = [r.get("meta_temperature") for r in done]
         varies = all(t is not None for t in temps) and len(set(temps)) > 1
         x_key = "meta_temperature" if varies else "index"
-    x = np.array([float(r.get(x_key) if r.get(x_key) is not None else np.nan) for r in ok])
-    y = np.array([float(r["fcc_weight_fraction"]) for r in ok])
-    e = np.array([float(r.get("fcc_weight_fraction_sigma") or 0.0) for r in ok])
+
+    def col(key: str, rs: Sequence[dict]) -> np.ndarray:
+        return np.array([float(r[key]) if r.get(key) is not None else np.nan for r in rs])
+
+    ok = [r for r in done if r.get("fcc_weight_fraction") is not None]
+    x, y, e = col(x_key, ok), col("fcc_weight_fraction", ok), np.nan_to_num(col("fcc_weight_fraction_sigma", ok))
     good = np.isfinite(y)
-    ax.errorbar(x[good], 100 * y[good], yerr=100 * np.nan_to_num(e[good]), fmt="o-", ms=4, capsize=3, label=label)
-    unit = ok[0].get("meta_temperature_units") if ok and x_key == "meta_temperature" else None
+    ax.errorbar(x[good], 100 * y[good], yerr=100 * e[good], fmt="o-", ms=4, capsize=3,
+                label=label or "fcc share of the borates (wt %)")
+    if show_amorphous and any(r.get("amorphous_intensity_share") is not None for r in done):
+        xa, ya = col(x_key, done), col("amorphous_intensity_share", done)
+        fin = np.isfinite(ya)
+        ax.plot(xa[fin], 100 * ya[fin], "s--", ms=3, color="0.45", lw=0.9, label="amorphous share of the intensity (%)")
+        ax.legend(fontsize=7, loc="best")
+    unit = done[0].get("meta_temperature_units") if done and x_key == "meta_temperature" else None
     ax.set_xlabel(f"temperature ({unit})" if unit else ("scan" if x_key == "index" else x_key))
-    ax.set_ylabel("fcc NBH share of the borates (wt %)")
+    ax.set_ylabel("share (%)" if show_amorphous else "fcc NBH share of the borates (wt %)")
     ax.set_ylim(-5, 105)
