@@ -42,6 +42,8 @@ __all__ = [
     "atr_correct",
     "read_text",
     "read_jcamp",
+    "jcamp_y_units",
+    "YUnits",
     "read_opus",
     "read_hdf5",
     "list_hdf5_spectra",
@@ -415,19 +417,78 @@ def read_text(
 
 #: Data-table forms :func:`read_jcamp` accepts (spaces removed, upper case).
 JCAMP_SUPPORTED_TABLES = ("(X++(Y..Y))", "(XY..XY)")
-_JCAMP_KIND: tuple[tuple[str, SpectrumKind, bool | None], ...] = (
-    ("TRANSMITTANCE", "transmittance", False),
-    ("%T", "transmittance", True),
-    ("ABSORBANCE", "absorbance", None),
-)
+#: Natural-log absorption coefficients are divided by this to give decadic ones.
+LN10 = math.log(10.0)
+
+
+@dataclass(frozen=True)
+class YUnits:
+    """What a file's ordinate unit means for irkit.
+
+    Attributes
+    ----------
+    kind : {"absorbance", "transmittance"}
+        How the values are stored in the :class:`Spectrum`.
+    percent : bool or None
+        Transmittance in percent (None: decide from the data).
+    factor : float
+        Values are multiplied by this on reading (ln → log10 for natural-log coefficients).
+    converted_from : str
+        Empty when the values are used as they are; otherwise what they were (reported to the
+        user: absorbance-like units are *proportional* to absorbance, not equal to it).
+    """
+
+    kind: SpectrumKind
+    percent: bool | None
+    factor: float
+    converted_from: str
+
+
+def jcamp_y_units(yunits: str) -> YUnits | None:
+    """Classify a JCAMP ``##YUNITS`` value (None when it is not understood).
+
+    Accepted: transmittance (fraction or %T), absorbance (``ABSORBANCE``, ``A``), log(1/T)
+    (= absorbance), log(1/R) (pseudo-absorbance of reflectance spectra), and decadic or natural
+    absorption coefficients / absorptivities such as NIST's quantitative
+    ``(micromol/mol)-1m-1 (base 10)`` (absorbance per unit amount fraction and path length:
+    proportional to absorbance, band shapes and ratios unchanged).
+    """
+    raw = " ".join(str(yunits).split())
+    key = raw.replace(" ", "").upper()
+    if not key:
+        return None
+    if "TRANSMITTANCE" in key or key in ("%T", "T") or key.startswith("%T"):
+        percent = True if ("%" in key or "PERCENT" in key) else None if key == "T" else False
+        return YUnits("transmittance", percent, 1.0, "")
+    if key in ("ABSORBANCE", "A", "ABS", "ABSORBANCEUNITS", "AU") or key.startswith("ABSORBANCE"):
+        return YUnits("absorbance", None, 1.0, "")
+    if key in ("LOG(1/T)", "LOG10(1/T)", "-LOG(T)", "-LOG10(T)"):
+        return YUnits("absorbance", None, 1.0, f"log(1/T) ({raw}): equal to absorbance")
+    if key in ("LOG(1/R)", "LOG10(1/R)", "-LOG(R)"):
+        return YUnits("absorbance", None, 1.0,
+                      f"log(1/R) ({raw}): pseudo-absorbance of a reflectance spectrum")
+    coefficient_words = ("ABSORPTIONCOEFFICIENT", "ABSORPTIVITY", "EXTINCTION", "MOL-1",
+                         "/MOL", "MOL)-1", "M-1", "CM-1", "(BASE10)", "(BASEE)")
+    if any(w in key for w in coefficient_words):
+        if "(BASEE)" in key or "NATURAL" in key:
+            return YUnits("absorbance", None, 1.0 / LN10,
+                          f"natural absorption coefficient ({raw}), divided by ln 10: "
+                          "proportional to absorbance")
+        return YUnits("absorbance", None, 1.0,
+                      f"decadic absorption coefficient ({raw}): absorbance per unit amount and "
+                      "path, proportional to absorbance")
+    return None
 
 
 def read_jcamp(path: str | Path) -> Spectrum:
     """Read a JCAMP-DX infrared spectrum with the `jcamp` package.
 
     Accepts ``##XYDATA=(X++(Y..Y))`` in AFFN or the compressed ASDF forms (SQZ, DIF, DUP) and
-    ``##XYPOINTS=(XY..XY)``; ``##XUNITS`` must be 1/CM and ``##YUNITS`` transmittance or
-    absorbance. The axis is reversed to ascending when the file runs 4000 → 400 cm⁻¹.
+    ``##XYPOINTS=(XY..XY)``; ``##XUNITS`` must be 1/CM and ``##YUNITS`` transmittance,
+    absorbance or an absorbance-like unit (log(1/T), log(1/R), decadic or natural absorption
+    coefficient; see :func:`jcamp_y_units`). Absorbance-like values are read as absorbance and
+    ``metadata["converted_from"]`` says what they were. The axis is reversed to ascending when
+    the file runs 4000 → 400 cm⁻¹.
     Failed X/Y checksum lines reported by `jcamp` are turned into an error.
 
     Raises
@@ -476,18 +537,12 @@ def read_jcamp(path: str | Path) -> Spectrum:
     xunits = str(d.get("xunits", "1/CM")).replace(" ", "").upper()
     if xunits not in ("1/CM", "CM-1", "CM^-1"):
         raise InputError(f"##XUNITS={d.get('xunits')} not supported; need 1/CM", source=source)
-    yunits = str(d.get("yunits", "")).upper()
-    kind: SpectrumKind | None = None
-    percent: bool | None = None
-    for key, k, p in _JCAMP_KIND:
-        if key in yunits:
-            kind, percent = k, p
-            break
-    if kind is None:
-        raise InputError(f"##YUNITS={d.get('yunits')!r} not supported; need TRANSMITTANCE or "
-                         "ABSORBANCE", source=source)
+    units = jcamp_y_units(str(d.get("yunits", "")))
+    if units is None:
+        raise InputError(f"##YUNITS={d.get('yunits')!r} not supported; need TRANSMITTANCE, "
+                         "ABSORBANCE, log(1/T) or an absorption coefficient", source=source)
     x = np.asarray(d["x"], dtype=float)
-    y = np.asarray(d["y"], dtype=float)
+    y = np.asarray(d["y"], dtype=float) * units.factor
     npoints = d.get("npoints")
     if isinstance(npoints, int | float) and y.size != int(npoints):
         raise InputError(f"##NPOINTS={int(npoints)} but {y.size} values were decoded",
@@ -497,7 +552,11 @@ def read_jcamp(path: str | Path) -> Spectrum:
     meta = {k: d[k] for k in ("title", "data type", "origin", "date", "resolution",
                               "spectrometer/data system", "jcamp-dx") if k in d}
     meta["format"] = "jcamp-dx"
-    return make_spectrum(x, y, kind, source=source, percent=percent, metadata=meta)
+    meta["y_units"] = str(d.get("yunits", ""))
+    if units.converted_from:
+        meta["converted_from"] = units.converted_from
+        logger.info("%s: %s read as absorbance", source, units.converted_from)
+    return make_spectrum(x, y, units.kind, source=source, percent=units.percent, metadata=meta)
 
 
 # --------------------------------------------------------------------------- OPUS

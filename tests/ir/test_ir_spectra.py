@@ -101,6 +101,41 @@ def test_jcamp_variants_decode_to_the_same_values(tmp_path: Path, body: str) -> 
 
 
 @pytest.mark.parametrize(
+    ("yunits", "factor", "converted"),
+    [("ABSORBANCE", 1.0, None), ("LOG(1/T)", 1.0, "log(1/T)"),
+     ("log (1/T)", 1.0, "log(1/T)"),
+     ("(micromol/mol)-1m-1 (base 10)", 1.0, "decadic absorption coefficient"),
+     ("(micromol/mol)-1m-1 (base e)", 1.0 / math.log(10.0), "natural absorption coefficient")],
+    ids=["absorbance", "log1t", "log1t-spaced", "nist-decadic", "natural"],
+)
+def test_jcamp_absorbance_like_units_are_read_and_named(tmp_path: Path, yunits: str,
+                                                       factor: float,
+                                                       converted: str | None) -> None:
+    s = read_jcamp(_write(tmp_path, "u.jdx",
+                          JCAMP_HEADER.replace("ABSORBANCE", yunits) + AFFN_BODY))
+    assert s.kind == "absorbance"
+    np.testing.assert_allclose(s.values, EXPECTED_Y * factor, atol=1e-12)
+    assert s.metadata["y_units"] == yunits
+    if converted is None:
+        assert "converted_from" not in s.metadata
+    else:
+        assert converted in s.metadata["converted_from"]
+
+
+def test_nist_quantitative_gas_spectrum_is_read(realdata: Path) -> None:
+    # acetone.jdx: ##YUNITS=(micromol/mol)-1m-1 (base 10), MAXY .0005162, NPOINTS 14106
+    s = read_spectrum(realdata / "ir_solvents" / "acetone.jdx")
+    assert s.kind == "absorbance" and s.n_points == 14106
+    assert s.values.max() == pytest.approx(0.0005162, rel=1e-3)
+    assert "decadic absorption coefficient" in s.metadata["converted_from"]
+    # strongest band: acetone C=O stretch near 1740 cm⁻¹ (gas; NIST header MAXX is 3974.84
+    # because of the noise at the edge, so compare inside 1000–3000 cm⁻¹)
+    inside = (s.wavenumber_cm1 > 1000) & (s.wavenumber_cm1 < 3000)
+    peak = s.wavenumber_cm1[inside][np.argmax(s.values[inside])]
+    assert 1700 < peak < 1780
+
+
+@pytest.mark.parametrize(
     ("text", "problem"),
     [
         ("", "empty"),
