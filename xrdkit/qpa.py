@@ -28,6 +28,26 @@ Whether an overall B per phase is refined by default (``refine_b_iso="auto"``):
 Kα), where ``exp(−2B s²)`` separates from the scale (B = 1 Å² changes the intensity by 22 %
 between the first line and s = 0.35); below that B and the scale are nearly collinear and B
 stays at the CIF's values (or 0).
+
+Whether a phase's free atomic coordinates are refined by default (``refine_coordinates="auto"``,
+:func:`coordinates_supported`; the coordinates and the outer-loop minimiser are in
+:mod:`xrdkit.coordinates`): only when
+
+* the scan reaches sinθ/λ ≥ 0.45 Å⁻¹ (2θ ≥ 88° with Cu Kα): the coordinates are fitted on top of
+  the scale and the overall B (refined from 0.35), so they need more of the pattern than B —
+  about twice the reflections (their number grows as s³: (0.45/0.35)³ ≈ 2.1);
+* the phase holds ≥ 10 wt % (a weaker phase's intensities are too few to move atoms with, and
+  its coordinates would soak up misfit from the others);
+* it has 1–3 free coordinates after symmetry (hydrogen and a polar origin held): ZnO O z,
+  corundum Al z and O x, brucite O z qualify, a low-symmetry salt with dozens does not (a
+  structure refinement, not QPA, and its cost grows as the square of their number);
+
+and the refined coordinates are kept only when χ² falls decisively — by more than
+SELECT_IMPROVEMENT × 2γχ²_ν, the rule of the forward model selection — with no coordinate on its
+±0.05 bound. Phases are taken in order of decreasing weight fraction. On CPD sample 2 the shipped
+ZnO.cif (Wyckoff 1963, O at z = 0.345) moves to the modern wurtzite u ≈ 0.382. Each coordinate's σ
+comes from the χ² curvature; the weight fractions' and lattice parameters' statistical σ's carry
+it through their slopes along the coordinates (``σ² += sᵀ C s``).
 """
 
 from __future__ import annotations
@@ -36,20 +56,37 @@ import dataclasses
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from xrdkit.errors import ClosokitError
+import numpy as np
+
+from xrdkit.coordinates import (
+    BOUND_FRACTIONAL,
+    CoordinateFit,
+    free_coordinates,
+    matches,
+    refine_coordinates,
+)
+from xrdkit.errors import ClosokitError, PhaseError
 from xrdkit.instrument import Instrument, load_instrument
 from xrdkit.refine import RefinementResult, RefineOptions, WarmStart, refine
+from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
 from xrdkit.simulate import resolve_phases
 
-__all__ = ["Alternative", "alternative_models", "b_iso_supported", "quantify", "B_ISO_MIN_SIN_THETA_OVER_LAMBDA"]
+__all__ = ["Alternative", "QuantifyResult", "alternative_models", "b_iso_supported", "coordinates_supported",
+           "quantify", "B_ISO_MIN_SIN_THETA_OVER_LAMBDA", "COORDINATES_MIN_SIN_THETA_OVER_LAMBDA"]
 
 log = logging.getLogger(__name__)
 
 #: Highest sinθ/λ (Å⁻¹) a scan must reach for an overall B to be refined by default.
 B_ISO_MIN_SIN_THETA_OVER_LAMBDA = 0.35
+#: Highest sinθ/λ (Å⁻¹) a scan must reach for free atomic coordinates to be refined by default.
+COORDINATES_MIN_SIN_THETA_OVER_LAMBDA = 0.45
+#: Smallest weight fraction of a phase whose coordinates are refined by default.
+COORDINATES_MIN_WEIGHT_FRACTION = 0.10
+#: Most free coordinates a phase may have for them to be refined by default.
+MAX_FREE_COORDINATES = 3
 #: Background terms added / removed in the alternative models.
 BACKGROUND_STEP = 4
 #: Fewest background terms an alternative uses.
@@ -74,10 +111,71 @@ class Alternative:
     instrument: Instrument
 
 
+@dataclass(frozen=True)
+class QuantifyResult(RefinementResult):
+    """:class:`~xrdkit.refine.RefinementResult` of :func:`quantify` plus what happened to the
+    free atomic coordinates.
+
+    Attributes
+    ----------
+    coordinates : dict
+        Phase name → :class:`~xrdkit.coordinates.CoordinateFit` for every phase whose
+        coordinates were refined (``accepted`` says whether the refined values are used).
+    coordinate_notes : dict
+        Phase name → why its coordinates were not refined. The data and the weight fraction are
+        judged before the structure is looked at, so a phase left out for those reasons is
+        listed even if it has no free coordinate; one that passed them and has none is not.
+    """
+
+    coordinates: dict[str, CoordinateFit] = field(default_factory=dict, repr=False)
+    coordinate_notes: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict:
+        """:meth:`RefinementResult.to_dict` plus, per phase with free coordinates, a
+        ``coordinates`` entry (:meth:`CoordinateFit.to_dict`, or ``refined: false`` and the
+        reason)."""
+        out = super().to_dict()
+        for row in out["phases"]:
+            fit = self.coordinates.get(row["name"])
+            if fit is not None:
+                row["coordinates"] = fit.to_dict()
+            elif row["name"] in self.coordinate_notes:
+                row["coordinates"] = {"refined": False, "reason": self.coordinate_notes[row["name"]], "sites": []}
+        return out
+
+
+def _s_max(scan: Scan, instrument: Instrument) -> float:
+    return math.sin(math.radians(float(scan.two_theta_deg[-1])) / 2.0) / instrument.wavelength_angstrom
+
+
 def b_iso_supported(scan: Scan, instrument: Instrument) -> bool:
     """Whether the scan reaches far enough in sinθ/λ for an overall B per phase (see module)."""
-    s_max = math.sin(math.radians(float(scan.two_theta_deg[-1])) / 2.0) / instrument.wavelength_angstrom
-    return s_max >= B_ISO_MIN_SIN_THETA_OVER_LAMBDA
+    return _s_max(scan, instrument) >= B_ISO_MIN_SIN_THETA_OVER_LAMBDA
+
+
+def coordinates_supported(scan: Scan, instrument: Instrument, weight_fraction: float | None,
+                          n_free: int | None = None) -> tuple[bool, str]:
+    """Whether a phase's free coordinates are refined by default, and why (see the module).
+
+    Parameters
+    ----------
+    scan, instrument
+        The data (its highest sinθ/λ decides).
+    weight_fraction : float or None
+        The phase's refined weight fraction (None: no structure, e.g. Pawley).
+    n_free : int, optional
+        Its number of free coordinates (None: judge the data and the weight fraction only).
+    """
+    s_max = _s_max(scan, instrument)
+    if s_max < COORDINATES_MIN_SIN_THETA_OVER_LAMBDA:
+        return False, f"scan reaches sinθ/λ = {s_max:.3f} < {COORDINATES_MIN_SIN_THETA_OVER_LAMBDA} Å⁻¹"
+    if weight_fraction is None or weight_fraction < COORDINATES_MIN_WEIGHT_FRACTION:
+        return False, f"weight fraction {weight_fraction} < {COORDINATES_MIN_WEIGHT_FRACTION}"
+    if n_free == 0:
+        return False, "no free coordinates"
+    if n_free is not None and n_free > MAX_FREE_COORDINATES:
+        return False, f"{n_free} free coordinates (> {MAX_FREE_COORDINATES})"
+    return True, "supported"
 
 
 def alternative_models(options: RefineOptions, instrument: Instrument) -> list[Alternative]:
@@ -122,11 +220,12 @@ def quantify(
     instrument: Instrument | str = "miniflex600-cuka",
     options: RefineOptions | None = None,
     refine_b_iso: bool | str = "auto",
+    refine_coordinates: bool | str = "auto",
     model_error: bool = True,
     library: object | None = None,
     densities_g_cm3: dict[str, float] | None = None,
     mass_attenuation_cm2_g: dict[str, float] | None = None,
-) -> RefinementResult:
+) -> QuantifyResult:
     """Refine a scan for quantitative phase analysis and attach honest uncertainties.
 
     Parameters
@@ -134,13 +233,20 @@ def quantify(
     scan : Scan
         The measured pattern (already cropped to the range to fit).
     phases : sequence
-        Phase names, Phase objects, Structures or ReflectionLists.
+        Phase names, Phase objects, Structures or ReflectionLists. The free coordinates of a
+        ReflectionList can be refined only when its name is in ``library`` and that structure
+        gives its |F|² (``xrdkit fit`` passes the library it added the CIFs to).
     instrument : Instrument or str
         Instrument, preset name or instrument file.
     options : RefineOptions, optional
         The chosen model; its ``refine_b_iso`` is replaced according to ``refine_b_iso``.
     refine_b_iso : bool or "auto"
         Refine an overall B per phase; ``"auto"``: :func:`b_iso_supported`.
+    refine_coordinates : bool or "auto"
+        Refine the free atomic coordinates; ``"auto"``: per phase by
+        :func:`coordinates_supported`, kept when χ² falls decisively (see the module); True:
+        every phase with 1–``MAX_FREE_COORDINATES`` free coordinates, kept whenever χ² falls
+        and no coordinate is on its bound; False: the CIF's coordinates.
     model_error : bool
         Run the alternative models and add their spread to the σ's (several more fits,
         each warm-started from the chosen one).
@@ -151,11 +257,12 @@ def quantify(
 
     Returns
     -------
-    RefinementResult
+    QuantifyResult
         The chosen model's result; ``weight_fraction_sigma`` and ``lattice_sigma`` are the
         total σ's, ``weight_fraction_sigma_statistical`` / ``lattice_sigma_statistical`` the
-        covariance part, ``weight_fraction_sigma_model`` the model part, and ``model_error``
-        lists every alternative with its χ², weight and weight fractions.
+        covariance part (with the refined coordinates' uncertainty), ``weight_fraction_sigma_model``
+        the model part, ``model_error`` lists every alternative with its χ², weight and weight
+        fractions, ``coordinates`` the refined coordinates.
 
     Raises
     ------
@@ -170,6 +277,10 @@ def quantify(
     """
     inst = load_instrument(instrument)
     opts = options or RefineOptions()
+    if library is None and any(isinstance(p, str) for p in phases):
+        from xrdkit.phases import PhaseLibrary
+
+        library = PhaseLibrary()  # one library: each CIF parsed once for the lists and the coordinates
     refls = resolve_phases(phases, inst, float(scan.two_theta_deg[-1]), library=library)
     b_flag = b_iso_supported(scan, inst) if refine_b_iso == "auto" else bool(refine_b_iso)
     opts = dataclasses.replace(opts, refine_b_iso=b_flag)
@@ -177,8 +288,22 @@ def quantify(
     base = refine(scan, refls, instrument=inst, options=opts, **kw)
     if opts.preferred_orientation:
         base = _march_dollase_restart(scan, refls, base, inst, opts, kw)
-    if not model_error:
-        return base
+    fits: dict[str, CoordinateFit] = {}
+    notes: dict[str, str] = {}
+    if refine_coordinates:
+        refls, base, fits, notes = _refine_coordinates(scan, phases, refls, base, inst, opts, kw, library,
+                                                       forced=refine_coordinates is True)
+    if model_error:
+        base = _with_model_error(scan, refls, base, opts, inst, kw)
+    base = _with_coordinate_sigma(base, [f for f in fits.values() if f.accepted])
+    return QuantifyResult(**{f.name: getattr(base, f.name) for f in dataclasses.fields(RefinementResult) if f.init},
+                          coordinates=fits, coordinate_notes=notes)
+
+
+def _with_model_error(scan: Scan, refls: list, base: RefinementResult, opts: RefineOptions,
+                      inst: Instrument, kw: dict) -> RefinementResult:
+    """Forward selection among the alternative models, then their χ²-weighted spread as the
+    model-error σ (see the module docstring)."""
     for round_ in range(MAX_SELECTION_ROUNDS + 1):
         scale = 2.0 * base.redchi * base.serial_correlation_factor
         fits = _alternative_fits(scan, refls, base, opts, inst, kw)
@@ -304,3 +429,114 @@ def _describe(opts: RefineOptions) -> dict:
             "refine_asymmetry": opts.refine_asymmetry,
             "preferred_orientation": {k: list(v) for k, v in opts.preferred_orientation.items()},
             "particle_size_um": dict(opts.particle_size_um)}
+
+
+def _structure_of(item: object, refl: ReflectionList, library: object | None):
+    """The pymatgen Structure behind one entry of ``phases`` (None if there is none): a
+    Structure, a Phase's, or a name's (or a ReflectionList's name's) in ``library``."""
+    from pymatgen.core import Structure
+
+    if isinstance(item, Structure):
+        return item
+    if not isinstance(item, ReflectionList | str):
+        return getattr(item, "structure", None)
+    name = item if isinstance(item, str) else refl.name
+    if library is None or name not in library:
+        return None
+    try:
+        return library.get(name).structure
+    except PhaseError as exc:
+        log.info("phase %s: structure not readable (%s)", name, exc)
+        return None
+
+
+def _refine_coordinates(scan: Scan, phases: Sequence[object], refls: list, base: RefinementResult,
+                        inst: Instrument, opts: RefineOptions, kw: dict, library: object | None, *,
+                        forced: bool) -> tuple[list, RefinementResult, dict[str, CoordinateFit], dict[str, str]]:
+    """Refine the free coordinates of the phases that qualify, strongest first (see the module).
+
+    Returns the reflection lists and the result with the kept coordinates, every phase's
+    :class:`CoordinateFit` and the reasons for phases left alone.
+    """
+    lam = float(np.min(inst.wavelengths_angstrom))
+    fits: dict[str, CoordinateFit] = {}
+    notes: dict[str, str] = {}
+    refls = list(refls)
+    wf = {p.name: p.weight_fraction for p in base.phases}
+    order = sorted(range(len(refls)), key=lambda i: -(wf.get(refls[i].name) or 0.0))
+    for i in order:
+        name = refls[i].name
+        if name in opts.pawley:
+            continue
+        if not forced:  # the data and the weight fraction first: they need no structure
+            ok, why = coordinates_supported(scan, inst, wf.get(name))
+            if not ok:
+                notes[name] = why
+                continue
+        structure = _structure_of(phases[i], refls[i], library)
+        if structure is None:
+            notes[name] = "no structure: a reflection list whose name is not in the library passed"
+            continue
+        space = free_coordinates(structure)
+        if space.n_free == 0:
+            continue
+        if space.n_free > MAX_FREE_COORDINATES:
+            notes[name] = f"{space.n_free} free coordinates (> {MAX_FREE_COORDINATES})"
+            log.info("%s: coordinates of %s %s not refined: %s", scan.source, name, space.names, notes[name])
+            continue
+        if not matches(refls[i], structure, lam):
+            notes[name] = "its reflection list was not computed from its structure"
+            continue
+        fit, res, rl = refine_coordinates(scan, refls, i, space, base, wavelength_angstrom=lam,
+                                          refine_kwargs=dict(instrument=inst, options=opts, **kw))
+        threshold = 0.0 if forced else SELECT_IMPROVEMENT * 2.0 * base.redchi * base.serial_correlation_factor
+        if fit.at_bound:
+            reason = f"a coordinate ran to its ±{BOUND_FRACTIONAL} bound"
+        elif not np.all(np.isfinite(fit.sigma)):
+            reason = "χ² has no minimum along the coordinates (curvature not positive)"
+        elif fit.delta_chi2 <= threshold:
+            reason = f"χ² fell by {fit.delta_chi2:.1f}, not more than {threshold:.1f}"
+        else:
+            reason = f"χ² fell by {fit.delta_chi2:.1f} > {threshold:.1f}"
+            fit = dataclasses.replace(fit, accepted=True, reason=reason)
+            refls[i], base = rl, res
+        if not fit.accepted:
+            fit = dataclasses.replace(fit, reason=reason)
+        fits[name] = fit
+        log.info("%s: coordinates of %s %s: %s (%s)", scan.source, name,
+                 ", ".join(f"{n} {r:.4f} → {v:.4f}({s:.4f})" for n, r, v, s in
+                           zip(fit.names, fit.reference, fit.values, fit.sigma, strict=True)),
+                 "kept" if fit.accepted else "not kept", reason)
+    return refls, base, fits, notes
+
+
+def _with_coordinate_sigma(res: RefinementResult, fits: Sequence[CoordinateFit]) -> RefinementResult:
+    """Add the refined coordinates' uncertainty to the weight fractions' and lattice σ's,
+    statistical and total: ``σ² += sᵀ C s`` with s the slope along the coordinates and C their
+    covariance (coordinates of different phases taken as independent)."""
+    if not fits:
+        return res
+    phases = []
+    for p in res.phases:
+        var_wf = 0.0
+        var_lat = {k: 0.0 for k in p.lattice}
+        for f in fits:
+            cov = np.nan_to_num(f.covariance)
+            slope = f.weight_fraction_slope.get(p.name)
+            if slope is not None:
+                var_wf += float(slope @ cov @ slope)
+            for k, sl in f.lattice_slope.get(p.name, {}).items():
+                if k in var_lat:
+                    var_lat[k] += float(sl @ cov @ sl)
+        rep: dict = {
+            "lattice_sigma": {k: math.sqrt(v**2 + var_lat.get(k, 0.0)) for k, v in p.lattice_sigma.items()},
+            "lattice_sigma_statistical": {k: math.sqrt(v**2 + var_lat.get(k, 0.0))
+                                          for k, v in p.lattice_sigma_statistical.items()},
+        }
+        if p.weight_fraction is not None:
+            if p.weight_fraction_sigma is not None:
+                rep["weight_fraction_sigma"] = math.sqrt(p.weight_fraction_sigma**2 + var_wf)
+            if p.weight_fraction_sigma_statistical is not None:
+                rep["weight_fraction_sigma_statistical"] = math.sqrt(p.weight_fraction_sigma_statistical**2 + var_wf)
+        phases.append(dataclasses.replace(p, **rep))
+    return dataclasses.replace(res, phases=tuple(phases))

@@ -29,6 +29,10 @@ def add_phase_arguments(p: argparse.ArgumentParser) -> None:
                    help="refine an overall B per phase (default: when the scan reaches sinθ/λ ≥ 0.35 Å⁻¹)")
     b.add_argument("--fix-b-iso", dest="b_iso", action="store_const", const="no",
                    help="hold B at the CIF's values (0 where the CIF has none)")
+    p.add_argument("--fix-coordinates", dest="coordinates", action="store_const", const="no", default="auto",
+                   help="hold atomic coordinates at the CIF's values (default: refine a phase's free "
+                        "coordinates when the scan reaches sinθ/λ ≥ 0.45 Å⁻¹, it holds ≥ 10 wt %% and has "
+                        "≤ 3 of them, and χ² falls decisively)")
     p.add_argument("--po", action="append", default=[], metavar="PHASE:H,K,L",
                    help="March–Dollase preferred orientation of PHASE along (HKL) (repeat)")
     p.add_argument("--brindley", action="append", default=[], metavar="PHASE:SIZE_UM",
@@ -42,7 +46,7 @@ def add_phase_arguments(p: argparse.ArgumentParser) -> None:
 #: Defaults of the options a recipe may set (a recipe fills only what is still at its default).
 RECIPE_DEFAULTS: dict[str, Any] = {
     "instrument": "miniflex600-cuka", "range": None, "no_ka2": False, "background_terms": 10,
-    "b_iso": "auto", "displacement": False, "asymmetry": False, "model_error": True,
+    "b_iso": "auto", "coordinates": "auto", "displacement": False, "asymmetry": False, "model_error": True,
 }
 #: Recipe keys: each the name of the command-line argument it sets. Flags given on the command
 #: line win.
@@ -54,7 +58,7 @@ def apply_recipe(args: argparse.Namespace, parser_defaults: dict[str, Any] | Non
 
     List options (``phase``, ``cif``, ``po``, ``brindley``) are joined; ``po`` and ``brindley``
     may be tables (``po = {brucite = [0, 0, 1]}``, ``brindley = {zno = 1.0}``); ``b_iso`` is
-    ``"auto"``, ``true`` or ``false``.
+    ``"auto"``, ``true`` or ``false``; ``coordinates`` is ``"auto"`` or ``false``.
 
     Raises
     ------
@@ -88,6 +92,8 @@ def apply_recipe(args: argparse.Namespace, parser_defaults: dict[str, Any] | Non
             value = [f"{k}:{v}" for k, v in value.items()]
         elif key == "b_iso" and isinstance(value, bool):
             value = "yes" if value else "no"
+        elif key == "coordinates" and isinstance(value, bool):
+            value = "auto" if value else "no"
         elif key == "cif" and isinstance(value, list):
             value = [str((p.parent / v) if not Path(v).is_absolute() else v) for v in value]
         elif key == "instrument" and isinstance(value, str) and Path(value).suffix:
@@ -143,6 +149,12 @@ def b_iso_choice(args: argparse.Namespace) -> bool | str:
     if choice is None:
         return bool(getattr(args, "refine_b_iso", False))
     return {"yes": True, "no": False}.get(choice, "auto")
+
+
+def coordinates_choice(args: argparse.Namespace) -> bool | str:
+    """``"auto"`` or False (``--fix-coordinates``): the ``refine_coordinates`` of
+    :func:`xrdkit.qpa.quantify`."""
+    return False if getattr(args, "coordinates", "auto") == "no" else "auto"
 
 
 def library_with_cifs(cifs: list[str]):
