@@ -16,8 +16,7 @@ Bounds and why:
   default when the phase library is passed, as ``xrdkit fit`` does once it hands quantify its
   library) ZnO's u comes back to 0.3814 ± 0.0030 and the errors are +0.62, −0.60, −0.78, +0.76 wt %
   at 1.3, 2.1, 2.3, 1.5 σ, Rwp 12.5 %: every phase inside 3σ; the bound for u is 3σ or 0.005.
-  Through the command line the CIF phases' coordinates stay fixed until ``xrdkit fit`` passes its
-  library to quantify, so the CLI test keeps 3.5σ for ZnO.
+  ``xrdkit fit`` passes its library, so the command line refines them too.
 - without anomalous dispersion ZnO falls ≈ 2 wt % further (Zn f′ = −1.6 e at Cu Kα): checked so the
   test can fail when f′/f″ are lost.
 """
@@ -34,8 +33,6 @@ from xrdkit.cli import main
 WEIGHED_WT_PCT = {"al2o3": 21.27, "zno": 19.94, "caf2": 22.53, "brucite": 36.26}
 MAX_ERROR_WT_PCT = 2.0
 MAX_ERROR_SIGMA = 3.0
-#: The command line, until it passes its library to quantify (ZnO's u stays at the CIF's 0.345).
-MAX_ERROR_SIGMA_CLI = {"al2o3": 3.0, "zno": 3.5, "caf2": 3.0, "brucite": 3.0}
 #: Wurtzite u of modern refinements (Kisi & Elcombe 1989) and how close the refined u must come.
 ZNO_U = 0.382
 ZNO_U_TOL = 0.005
@@ -62,7 +59,7 @@ def test_cpd_sample2_weight_fractions_within_2_wt_pct_and_3_sigma(realdata, tmp_
         err = 100 * p["weight_fraction"] - wt
         sigma = 100 * p["weight_fraction_sigma"]
         assert abs(err) <= MAX_ERROR_WT_PCT, (name, err)
-        assert abs(err) <= MAX_ERROR_SIGMA_CLI[name] * sigma, (name, err, sigma)
+        assert abs(err) <= MAX_ERROR_SIGMA * sigma, (name, err, sigma)
         # total σ ≥ statistical σ; both reported
         assert p["weight_fraction_sigma"] >= p["weight_fraction_sigma_statistical"] > 0
     assert res["rwp"] < 0.16

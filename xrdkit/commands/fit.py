@@ -24,6 +24,7 @@ from xrdkit.commands._common import (
     add_phase_arguments,
     apply_recipe,
     b_iso_choice,
+    coordinates_choice,
     instrument_from_args,
     library_with_cifs,
     options_from_args,
@@ -63,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         scan = scan.crop(*args.range)
     refls = resolve_phases(names, inst, float(scan.two_theta_deg[-1]), library=lib)
     result = quantify(scan, refls, instrument=inst, options=options_from_args(args),
-                      refine_b_iso=b_iso_choice(args), model_error=bool(getattr(args, "model_error", True)))
+                      refine_b_iso=b_iso_choice(args), refine_coordinates=coordinates_choice(args),
+                      model_error=bool(getattr(args, "model_error", True)), library=lib)
     out = result.to_dict()
     verdict, purity, purity_sigma = _verdict_of(result)
     out.update(verdict=verdict.value, fcc_weight_fraction=purity, fcc_weight_fraction_sigma=purity_sigma)
