@@ -95,6 +95,16 @@ def chain(item: Item, previous: ItemResult | None) -> ItemResult:
     )
 
 
+def deprecated_once(item: Item) -> ItemResult:
+    """Warns about the item (UserWarning) and, like a library on its first call in a process,
+    a DeprecationWarning."""
+    import warnings
+
+    warnings.warn(f"odd item {item.id}", UserWarning, stacklevel=2)
+    warnings.warn("old API", DeprecationWarning, stacklevel=2)
+    return ItemResult(scalars={"value": item.value})
+
+
 def interrupt_at_five(item: Item) -> ItemResult:
     """Like :func:`square` but raises KeyboardInterrupt (a Ctrl-C) at the item with path /entry5."""
     if item.path == "/entry5":

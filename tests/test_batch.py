@@ -161,6 +161,15 @@ def test_bad_items_are_recorded_and_the_batch_goes_on(tmp_path: Path) -> None:
         assert rows[it.id]["square"] == it.value**2
 
 
+def test_warnings_about_code_are_not_stored_with_items(tmp_path: Path) -> None:
+    """A deprecation comes once per process, so which item would carry it depends on the
+    backend: only warnings about the item are stored."""
+    items = h.make_items(3)
+    run_batch(items, h.deprecated_once, tmp_path / "r.h5", workers=1, progress=False)
+    rows = read_summary(tmp_path / "r.h5")
+    assert [r["warnings"] for r in rows] == [f"UserWarning: odd item {it.id}" for it in items]
+
+
 def test_wrong_return_type_is_an_item_error(tmp_path: Path) -> None:
     s = run_batch(["a", "b"], len, tmp_path / "r.h5", workers=1, progress=False)
     assert s.n_error == 2

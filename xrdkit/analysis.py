@@ -6,7 +6,9 @@ Work items are :class:`ScanTask` objects — a picklable scan reference plus the
 analysis configuration — so workers never receive open file handles.
 
 Reflection lists are computed once per worker process and configuration (a small
-per-process memo keyed by the configuration; the phases themselves never change).
+per-process memo keyed by the configuration; the phases themselves never change). What
+that computation warns about is remembered and warned again for every scan, so that every
+scan's stored warnings are the same whichever process (and backend) analysed it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from xrdkit.batch import CODE_WARNINGS
 from xrdkit.errors import InputError
 from xrdkit.hdf5 import ScanRef, read_ref
 from xrdkit.identify import FCC_PHASE, PhaseVerdict, identify
@@ -34,8 +38,9 @@ __all__ = ["AnalysisConfig", "ScanTask", "analyse_scan", "verdict_to_item", "mak
 
 log = logging.getLogger(__name__)
 
-#: Per-process memo: (config key, shortest wavelength, 2θ max rounded up) → (lists by name, borate candidates).
-_REFLECTION_MEMO: dict[tuple, tuple[dict[str, ReflectionList], list[str]]] = {}
+#: Per-process memo: (config key, shortest wavelength, 2θ max rounded up) → (lists by name,
+#: borate candidates, (category, message) of the warnings raised while computing them).
+_REFLECTION_MEMO: dict[tuple, tuple[dict[str, ReflectionList], list[str], tuple[tuple[type[Warning], str], ...]]] = {}
 #: Per-process read handle: ((pid, file, mtime_ns, size), h5py.File) or None.
 _OPEN_FILE: list[tuple[tuple, h5py.File] | None] = [None]
 #: 2θ maxima are rounded up to this step (deg) so scans of one file share reflection lists.
@@ -108,6 +113,17 @@ def _library(config: AnalysisConfig):
 def _reflections(
     config: AnalysisConfig, inst: Instrument, tt_max: float
 ) -> tuple[dict[str, ReflectionList], list[str]]:
+    """Reflection lists and borate candidates (memoised per process); warns what their
+    computation warned, on every call."""
+    refls, cands, warned = _reflections_memo(config, inst, tt_max)
+    for category, message in warned:
+        warnings.warn(message, category, stacklevel=3)
+    return refls, cands
+
+
+def _reflections_memo(
+    config: AnalysisConfig, inst: Instrument, tt_max: float
+) -> tuple[dict[str, ReflectionList], list[str], tuple[tuple[type[Warning], str], ...]]:
     from xrdkit.identify import SEPARATE_BORATE_PHASES
     from xrdkit.simulate import resolve_phases
 
@@ -115,13 +131,18 @@ def _reflections(
     # the instrument may carry the file's wavelength: the lists depend on the shortest one
     key = (config.key(), min(inst.wavelengths_angstrom), top)
     if key not in _REFLECTION_MEMO:
-        lib = _library(config)
-        cands = list(config.candidates) if config.candidates else [FCC_PHASE] + [
-            p for p in SEPARATE_BORATE_PHASES if p in lib
-        ]
-        names = list(dict.fromkeys(cands + list(config.electrode_phases)))
-        refls = dict(zip(names, resolve_phases(names, inst, top, library=lib), strict=True))
-        _REFLECTION_MEMO[key] = (refls, cands)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lib = _library(config)
+            cands = list(config.candidates) if config.candidates else [FCC_PHASE] + [
+                p for p in SEPARATE_BORATE_PHASES if p in lib
+            ]
+            names = list(dict.fromkeys(cands + list(config.electrode_phases)))
+            refls = dict(zip(names, resolve_phases(names, inst, top, library=lib), strict=True))
+        warned = tuple(dict.fromkeys(
+            (w.category, str(w.message)) for w in caught if not issubclass(w.category, CODE_WARNINGS)
+        ))
+        _REFLECTION_MEMO[key] = (refls, cands, warned)
     return _REFLECTION_MEMO[key]
 
 

@@ -53,7 +53,9 @@ worker (*replayed*: their results are not stored again) so that it gets the same
 killed the worker) leaves ``previous`` unchanged, as it does in an uninterrupted run.
 
 Warnings raised with :func:`warnings.warn` inside ``analyse`` are captured and stored
-with the item.
+with the item, except those about code rather than the item (:data:`CODE_WARNINGS`:
+deprecations and the like, which a library raises once per process, so that which item
+would carry them depends on the backend); those are logged at DEBUG level.
 
 Results
 -------
@@ -125,6 +127,10 @@ STREAM_LAG_MAX_S = 60.0
 ORPHAN_CHECK_S = 0.2
 #: Seconds to wait for a Dask scheduler given by address.
 DASK_CONNECT_TIMEOUT_S = 10.0
+#: Warning categories about code, not about an item: not stored with items (see above).
+CODE_WARNINGS: tuple[type[Warning], ...] = (
+    DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning,
+)
 
 #: Warm-start chains a series is cut into by default (more chains: more parallelism and more
 #: cold starts); the chain length is clipped to [MIN_CHAIN_LENGTH, MAX_CHAIN_LENGTH].
@@ -329,7 +335,12 @@ def _analyse_one(
             error = exc
             tb = traceback.format_exc()[-MAX_TRACEBACK_CHARS:]
     elapsed = time.perf_counter() - t0
-    caught_msgs = tuple(f"{w.category.__name__}: {w.message}" for w in caught)
+    caught_msgs = tuple(f"{w.category.__name__}: {w.message}" for w in caught
+                        if not issubclass(w.category, CODE_WARNINGS))
+    for w in caught:
+        if issubclass(w.category, CODE_WARNINGS):
+            logger.debug("%s: %s: %s (%s:%s)", item_id, w.category.__name__, w.message,
+                         w.filename, w.lineno)
     if result is None:
         assert error is not None
         rec = ItemRecord(
