@@ -131,7 +131,7 @@ def _background_basis(x: np.ndarray, decay_deg: float) -> np.ndarray:
 
 
 def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
-                  crystalline: np.ndarray | None = None) -> Hump | None:
+                  crystalline: np.ndarray | None = None, start: Hump | None = None) -> Hump | None:
     """Find the broad amorphous hump of a scan, if there is one.
 
     Parameters
@@ -143,6 +143,9 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     crystalline : ndarray, shape (n,), optional
         Fitted Bragg intensity of a whole-pattern fit: when given, the hump is sought in
         ``counts − crystalline`` (peak-free, no clipping needed) instead of the SNIP envelope.
+    start : Hump, optional
+        Start of the search (e.g. the previous scan's hump in a series): the grid of starts
+        is skipped.
 
     Returns
     -------
@@ -199,19 +202,18 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     if chi2_none <= 0:
         return None
     basis0 = _background_basis(xe, decay0)
-    best = (chi2_none, None, None)
-    for fwhm in _START_FWHM_DEG:
-        for centre in np.arange(lo_c, hi_c + 1e-9, _START_STEP_DEG):
-            chi2, _, area, _ = _fit_envelope(basis0, env, w, xe, float(centre), fwhm)
-            if area > 0 and chi2 < best[0]:
-                best = (chi2, float(centre), fwhm)
-    if best[1] is None:
-        return None
-
-    # the polish and the test use every point between the peaks (the grid search only a subset)
-    xe, env = x[free], data[free]
-    w = 1.0 / np.sqrt(np.maximum(y[free], 1.0))
-    chi2_none = chi2_none_at(decay0)
+    if start is not None:
+        best = (chi2_none, float(np.clip(start.centre_deg, lo_c, hi_c)),
+                float(np.clip(start.fwhm_deg, *HUMP_FWHM_BOUNDS_DEG)))
+    else:
+        best = (chi2_none, None, None)
+        for fwhm in _START_FWHM_DEG:
+            for centre in np.arange(lo_c, hi_c + 1e-9, _START_STEP_DEG):
+                chi2, _, area, _ = _fit_envelope(basis0, env, w, xe, float(centre), fwhm)
+                if area > 0 and chi2 < best[0]:
+                    best = (chi2, float(centre), fwhm)
+        if best[1] is None:
+            return None
 
     def resid(p: np.ndarray) -> np.ndarray:
         return _fit_envelope(_background_basis(xe, float(p[2])), env, w, xe, float(p[0]), float(p[1]))[3]
@@ -220,6 +222,10 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
                         bounds=([lo_c, HUMP_FWHM_BOUNDS_DEG[0], DECAY_BOUNDS_DEG[0]],
                                 [hi_c, HUMP_FWHM_BOUNDS_DEG[1], DECAY_BOUNDS_DEG[1]]))
     centre, fwhm, decay = (float(v) for v in fit.x)
+    # the test uses every point between the peaks (the search only an even subset)
+    xe, env = x[free], data[free]
+    w = 1.0 / np.sqrt(np.maximum(y[free], 1.0))
+    chi2_none = chi2_none_at(decay)
     basis = _background_basis(xe, decay)
     chi2, _, area, r = _fit_envelope(basis, env, w, xe, centre, fwhm)
     drop = (chi2_none - chi2) / chi2_none

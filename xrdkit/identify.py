@@ -46,7 +46,7 @@ from xrdkit.refine import (
 )
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
-from xrdkit.simulate import resolve_phases
+from xrdkit.simulate import PatternModel, resolve_phases
 from xrdkit.vocabulary import Verdict
 
 __all__ = [
@@ -89,6 +89,8 @@ MISFIT_RADIUS_FWHM = 1.5
 KERNEL_HALF_WIDTH_FWHM = 6.0
 #: Evaluation cap per refinement stage of each candidate model.
 MODEL_MAX_NFEV = 80
+#: Half-width (FWHM) of the neighbourhood whose misfit a residual peak must stand out of.
+LOCAL_WINDOW_FWHM = 15.0
 #: Multiple of σ used for detection limits.
 DETECTION_SIGMA = 3.0
 #: A borate phase is present when its weight fraction and its own lines are at least this many σ (honest σ).
@@ -106,10 +108,15 @@ DIAGNOSTIC_LINES_ANGSTROM = {"na2b10h10-rt": (5.85,)}
 DIAGNOSTIC_D_TOLERANCE_ANGSTROM = 0.04
 #: Honest significance a residual peak needs to count as a diagnostic line.
 DIAGNOSTIC_PEAK_SIGMA = 5.0
+#: Score-test significance (honest σ) of a separate model's own lines, or of a residual peak, at
+#: which the competing models are fitted (below it they could not pass the presence test).
+SCORE_SIGMA = 2.0
 #: Default March–Dollase axes of electrode phases (NaCrO2 platelets lie flat: (00l)).
 DEFAULT_PREFERRED_ORIENTATION = {"nacro2": (0, 0, 1)}
 #: Name of the amorphous hump component (:mod:`xrdkit.amorphous`).
 AMORPHOUS = "amorphous"
+#: Key of the amorphous hump in :attr:`PhaseVerdict.warm_starts` (the next scan's search starts there).
+HUMP_STATE_KEY = "amorphous_hump"
 
 
 @dataclass(frozen=True)
@@ -150,7 +157,7 @@ class PhaseVerdict:
     unexplained_intensity_share: float
     best: RefinementResult = field(repr=False)
     notes: tuple[str, ...] = ()
-    warm_starts: dict[str, WarmStart] = field(default_factory=dict, repr=False)
+    warm_starts: dict[str, WarmStart | Hump] = field(default_factory=dict, repr=False)
     #: Share (0–1) of the scattered intensity above the background in the amorphous hump.
     amorphous_intensity_share: float = 0.0
     #: Whether any crystalline closo-borate is significantly present.
@@ -262,12 +269,23 @@ def find_residual_peaks(
 
 
 def _typical_fwhm(result: RefinementResult) -> float:
-    """FWHM (deg) of the fitted profile near the middle of the scan (TCH widths)."""
+    """FWHM (deg) of the fitted profile near the middle of the scan (see :func:`_fwhm_at`)."""
+    return _fwhm_at(result, float(np.median(result.two_theta_deg)))
+
+
+def _fwhm_at(result: RefinementResult, two_theta_deg: float) -> float:
+    """FWHM (deg) of the fitted profile at ``two_theta_deg``: the instrument's TCH widths plus the
+    broadest phase's own strain (Gaussian, like U) and size (Lorentzian, like Y) widths."""
     v = result.value
-    tt = float(np.median(result.two_theta_deg))
-    t = np.tan(np.radians(tt) / 2)
-    hg = np.sqrt(max(v("u_deg2") * t * t + v("v_deg2") * t + v("w_deg2"), 1e-8))
-    hl = max(v("x_deg") * t + v("y_deg") / np.cos(np.radians(tt) / 2), 0.0)
+    labels = set(result.theta_labels)
+    strain = max((float(t) for lab, t in zip(result.theta_labels, result.theta, strict=True)
+                  if lab.endswith("_strain_deg2")), default=0.0)
+    size = max((float(t) for lab, t in zip(result.theta_labels, result.theta, strict=True)
+                if lab.endswith("_size_deg")), default=0.0)
+    t = np.tan(np.radians(two_theta_deg) / 2)
+    hg = np.sqrt(max((v("u_deg2") + strain) * t * t + v("v_deg2") * t + v("w_deg2"), 1e-8))
+    hl = max(v("x_deg") * t + (v("y_deg") + size) / np.cos(np.radians(two_theta_deg) / 2), 0.0) \
+        if "x_deg" in labels else 0.0
     return float(max(tch_fwhm_eta(np.array([hg]), np.array([hl])).fwhm_deg[0], 0.01))
 
 
@@ -344,6 +362,60 @@ def _line_evidence(result: RefinementResult, name: str, *, exclude_two_theta_deg
     return a, float(a / sig_a)
 
 
+def _score_significance(result: RefinementResult, names: Sequence[str], refls: dict[str, ReflectionList],
+                        inst: Instrument, fwhm_deg: float, factor: float, window_fwhm: float) -> dict[str, float]:
+    """Score (Lagrange-multiplier) test of phases *not* in ``result``: would adding each help?
+
+    Each phase's pattern at its library cell, with the fit's instrument parameters, is projected
+    on the fit's residual over its own line cores (away from the fitted phases' reflections, as
+    in :func:`_line_evidence`): the significance of a positive amplitude, with the honest σ
+    (``factor``). One model evaluation per phase, no refinement.
+    """
+    if not names:
+        return {}
+    model = PatternModel([refls[n] for n in names], result.two_theta_deg, inst, background_terms=0,
+                         window_fwhm=window_fwhm)
+    theta = model.initial_vector(inst)
+    index = {lab: j for j, lab in enumerate(model.labels())}
+    for lab, val in zip(result.theta_labels, np.asarray(result.theta, dtype=float).tolist(), strict=True):
+        j = index.get(lab)
+        if j is not None and model.keys[j].phase is None:
+            theta[j] = val
+    cols = model.evaluate(theta).peak_columns
+    fitted = [_reflection_positions_of(result, p.name, refls, inst) for p in result.phases]
+    others = np.sort(np.concatenate(fitted)) if fitted else np.zeros(0)
+    x = result.two_theta_deg
+    w = 1.0 / result.sigma**2
+    r = result.observed - result.calculated
+    out = {}
+    for k, name in enumerate(names):
+        c = cols[:, k]
+        if not np.any(c > 0):
+            out[name] = 0.0
+            continue
+        mask = c > LINE_CORE_FRACTION * c.max()
+        if others.size:
+            j = np.clip(np.searchsorted(others, x), 1, max(others.size - 1, 1))
+            near = np.minimum(np.abs(x - others[np.minimum(j, others.size - 1)]), np.abs(x - others[j - 1]))
+            mask &= near > OWN_LINE_RADIUS_FWHM * fwhm_deg
+        den = float(np.sum(c[mask] ** 2 * w[mask]))
+        out[name] = float(np.sum(r[mask] * c[mask] * w[mask]) / np.sqrt(den) / factor) if den > 0 else 0.0
+    return out
+
+
+def _local_misfit(result: RefinementResult, two_theta_deg: float, fwhm_deg: float) -> float:
+    """RMS weighted residual around ``two_theta_deg`` (within ±:data:`LOCAL_WINDOW_FWHM` FWHM,
+    the peak's own ±2 FWHM left out), times √γ: a residual peak must stand out of the misfit of
+    its neighbourhood (dense, broad high-angle lines misfit more than the scan's average)."""
+    x = result.two_theta_deg
+    d = np.abs(x - two_theta_deg)
+    near = (d <= LOCAL_WINDOW_FWHM * fwhm_deg) & (d > 2.0 * fwhm_deg)
+    if near.sum() < 10:
+        return 1.0
+    r = (result.observed[near] - result.calculated[near]) / result.sigma[near]
+    return float(np.sqrt(max(float(np.mean(r * r)), 1.0) * result.serial_correlation_factor))
+
+
 def _scale_significance(result: RefinementResult, name: str) -> float:
     """Scale factor over its σ (0 when the phase is absent or clamped at zero; the weight
     fraction of a phase alone in the model is 1 ± 0 whatever the data, its scale is not)."""
@@ -385,7 +457,7 @@ def identify(
     library: object | None = None,
     reflections: dict[str, ReflectionList] | None = None,
     two_theta_range_deg: tuple[float, float] | None = None,
-    start: dict[str, WarmStart] | None = None,
+    start: dict[str, WarmStart | Hump] | None = None,
     amorphous: bool = True,
 ) -> PhaseVerdict:
     """Is there crystalline closo-borate in this scan, and did it crystallise fcc or separately?
@@ -417,8 +489,9 @@ def identify(
     two_theta_range_deg : (float, float), optional
         Crop the scan first.
     start : dict, optional
-        Warm starts by model label (``"fcc"``, ``"separate"``, ``"mixed"``, ``"none"``) from the
-        previous scan of a series (:attr:`PhaseVerdict.warm_starts`).
+        Warm starts by model label (``"fcc"``, ``"separate"``, ``"mixed"``, ``"none"``) and the
+        amorphous hump (:data:`HUMP_STATE_KEY`) from the previous scan of a series
+        (:attr:`PhaseVerdict.warm_starts`).
     amorphous : bool
         Model a broad amorphous hump (:mod:`xrdkit.amorphous`) in every model and report
         :attr:`PhaseVerdict.amorphous_intensity_share`.
@@ -478,12 +551,14 @@ def identify(
     po_default = {n: ax for n, ax in DEFAULT_PREFERRED_ORIENTATION.items()
                   if n in electrodes and n not in opts.preferred_orientation}
     x = scan.two_theta_deg
-    hump = estimate_hump(x, scan.counts) if amorphous else None
+    previous = dict(start or {})
+    prev_hump = previous.pop(HUMP_STATE_KEY, None)
+    hump = estimate_hump(x, scan.counts, start=prev_hump if isinstance(prev_hump, Hump) else None) \
+        if amorphous else None
 
     def extra_for(h: Hump | None) -> dict[str, np.ndarray] | None:
         return {AMORPHOUS: h.profile(x)} if h is not None else None
 
-    previous = dict(start or {})
     results: dict[str, RefinementResult] = {}
 
     def fits(label: str, names: Sequence[str], starts: Sequence[WarmStart | None],
@@ -520,7 +595,7 @@ def identify(
     if amorphous:
         # the hump again, now from the data minus the fitted Bragg intensity (no peak clipping)
         crystalline = results[first].calculated - results[first].background
-        hump2 = estimate_hump(x, scan.counts, crystalline=crystalline)
+        hump2 = estimate_hump(x, scan.counts, crystalline=crystalline, start=hump)
         if _hump_changed(hump, hump2):
             alt = fits(first, base, [results[first].warm_start()], hump2)[0]
             if alt.chi2 < results[first].chi2 or hump is None:
@@ -550,10 +625,19 @@ def identify(
                                   fwhm)
     diag_hits = _diagnostic_hits(peaks, factor)
 
-    # ---- competing models: a separate borate at a fraction of a per cent of the sample is below
-    # what the screening or the residual peaks can see but not below what the mixed model
-    # resolves, so they are fitted whenever the library has separate-borate models
-    want_competing = has_fcc and bool(separate)
+    # ---- competing models only when evidence asks for them: the score test of the separate
+    # models' own lines on the base fit's residual, significant residual peaks the base model
+    # leaves, or a previous scan of the series that needed them
+    score = _score_significance(results[first], separate, refls, inst, fwhm, factor, opts.window_fwhm) \
+        if has_fcc else {}
+    strong_base = [p for p in peaks if p.significance_sigma / factor >= SCORE_SIGMA
+                   and not any(p is h for hits in diag_hits.values() for h in hits)]
+    want_competing = has_fcc and bool(separate) and (
+        any(z >= SCORE_SIGMA for z in score.values()) or bool(strong_base)
+        or any(k in previous for k in ("separate", "mixed")))
+    if has_fcc and separate and not want_competing:
+        notes.append("separate-borate models not fitted: their own lines are not in the residual (score test "
+                     + ", ".join(f"{n} {z:.1f}σ" for n, z in score.items()) + f" < {SCORE_SIGMA:g}σ)")
     if want_competing:
         fcc_seed = results["fcc"] if presence[FCC_PHASE]["present"] else None
         sep_fits = fits("separate", separate + present, [None] + (
@@ -562,8 +646,8 @@ def identify(
         for name in separate:
             presence[name] = evidence(results["separate"], name, own_only=True)
         if fcc_present:
-            mixed_starts = [merge_warm_starts(r, fcc_seed) for r in sep_fits] + [
-                merge_warm_starts(fcc_seed, results["separate"])]
+            mixed_starts = [merge_warm_starts(results["separate"], fcc_seed),
+                            merge_warm_starts(fcc_seed, results["separate"])]
             if "mixed" in previous:
                 mixed_starts.append(previous["mixed"])
             results["mixed"] = lowest(fits("mixed", [FCC_PHASE] + separate + present, mixed_starts, hump))
@@ -571,6 +655,8 @@ def identify(
                 presence[name] = evidence(results["mixed"], name, own_only=True)
             presence[FCC_PHASE] = {**evidence(results["mixed"], FCC_PHASE, own_only=False), "model": "mixed"}
     fcc_present = has_fcc and presence[FCC_PHASE]["present"]
+    for name, z in score.items():
+        presence.setdefault(name, {"present": False})["score_sigma"] = z
     separate_present = [n for n in separate if presence.get(n, {}).get("present")]
     line_salts = sorted(diag_hits)
     # a modelled separate phase that is present explains the leftover line itself
@@ -636,9 +722,11 @@ def identify(
     diag_2theta = [h.two_theta_deg for hits in diag_hits.values() for h in hits] if line_salts else []
     strong_unexplained = [
         p for p in peaks_best
-        if p.significance_sigma / factor_best >= UNEXPLAINED_PEAK_SIGMA
+        if p.significance_sigma / max(factor_best, _local_misfit(best, p.two_theta_deg, _fwhm_at(best, p.two_theta_deg)))
+        >= UNEXPLAINED_PEAK_SIGMA
         and not any(abs(p.two_theta_deg - t) <= MISFIT_RADIUS_FWHM * fwhm for t in diag_2theta)
-        and (modelled.size == 0 or np.min(np.abs(modelled - p.two_theta_deg)) > MISFIT_RADIUS_FWHM * fwhm)
+        and (modelled.size == 0
+             or np.min(np.abs(modelled - p.two_theta_deg)) > MISFIT_RADIUS_FWHM * _fwhm_at(best, p.two_theta_deg))
     ]
     borate_area = sum(float(np.trapezoid(np.clip(c, 0, None), x)) for n, c in best.components.items()
                       if n in candidates)
@@ -688,7 +776,8 @@ def identify(
         unexplained_intensity_share=share,
         best=best,
         notes=tuple(notes),
-        warm_starts={label: r.warm_start() for label, r in results.items()},
+        warm_starts={label: r.warm_start() for label, r in results.items()} | (
+            {HUMP_STATE_KEY: hump} if hump is not None else {}),
         amorphous_intensity_share=float(amorphous_share),
         borate_present=bool(borate_present),
         presence=presence,
