@@ -1,4 +1,5 @@
-"""Analytic rate model: analytic limiting cases, percolation limit, predict_cell propagation."""
+"""Fast rate model: limiting cases by hand and in closed form, the reaction front, the
+percolation limit, discretisation convergence, the purity-only interval of predict_cell."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 
 from xrdkit.cell import Electrode, electrolyte_conductivity, parse_composition, predict_cell
 from xrdkit.cell.ocv import inverse_ocv_nacro2, ocv_nacro2
-from xrdkit.cell.rate import RateParameters, rate_capability
+from xrdkit.cell.porous import porous_discharge
+from xrdkit.cell.rate import RateParameters, rate_capability, uniform_reaction_capacity
 
 
 def test_ocv_inverse_round_trip() -> None:
@@ -37,42 +39,96 @@ def test_diffusion_only_matches_parabolic_profile_formula() -> None:
     np.testing.assert_allclose(rc.capacity_mAh_per_g, 120.0 * (x_window - dx), rtol=1e-6)
 
 
-def test_ohmic_only_matches_hand_resistance() -> None:
-    """Fast diffusion, no interface: drop = i (L_sep/σ + L/(3σ ε^1.5))."""
+def test_uniform_limit_matches_closed_form() -> None:
+    """R_i ≪ R_int: the slab model reduces to U(x + Δx) = V_cut + i (R_sep + R_int + R_i/3)."""
     e = Electrode(parse_composition("97:1:2"), 7.7)
-    p = RateParameters(interface_resistance_ohm_cm2=0.0, diffusivity_cm2_per_s=1e3)
-    sigma = 2e-4
-    rc = rate_capability(e, sigma, [3.0], p)
-    r = 0.04 / sigma + e.thickness_cm() / (3 * sigma * 0.34**1.5)
-    i = 3.0 * 7.7e-3 * 120.0 * 1e-3  # A/cm²
-    x_end = inverse_ocv_nacro2(2.10 + i * r)
-    assert rc.capacity_mAh_per_g[0] == pytest.approx(120 * (x_end - inverse_ocv_nacro2(3.35)),
-                                                     rel=1e-9)
+    p = RateParameters()
+    rates = np.array([0.1, 1.0, 3.0, 5.0])
+    rc = rate_capability(e, 1e-1, rates, p, separator_sigma_S_per_cm=1e-3)
+    assert rc.electrode_layer_resistance_ohm_cm2 < 0.01 * rc.interface_resistance_ohm_cm2
+    closed = uniform_reaction_capacity(
+        rates, one_c_current_mA_per_cm2=e.current_density_mA_per_cm2(1.0),
+        capacity_window_mAh_per_g=120.0, one_c_mAh_per_g=120.0, cutoff_voltage_V=2.10,
+        upper_voltage_V=3.35, ocv_mid_V=2.95, ocv_slope_V=0.30, ocv_log_V=0.06,
+        total_resistance_ohm_cm2=rc.total_resistance_ohm_cm2,
+        particle_radius_cm=2.5e-4, diffusivity_cm2_per_s=1e-10)
+    # hand value of the series resistance: pellet 0.04 cm / 1e-3 S/cm = 40 Ω cm²
+    assert rc.separator_resistance_ohm_cm2 == pytest.approx(40.0)
+    np.testing.assert_allclose(rc.capacity_mAh_per_g, closed, atol=0.05)
 
 
-def test_capacity_vanishes_below_percolation_at_high_rate() -> None:
+def test_reaction_front_uses_less_than_the_uniform_estimate() -> None:
+    """R_i ≫ R_int (poor electrolyte in the cathode, good pellet): the reaction crowds next to
+    the separator and the slab model delivers *less* at 2C than the uniform-reaction formula
+    (which assumes one depth of discharge everywhere); at 0.1C both give nearly the window."""
     e = Electrode(parse_composition("97:1:2"), 7.7)
-    above = rate_capability(e, electrolyte_conductivity(0.9, 30.0), [5.0])
-    below = rate_capability(e, electrolyte_conductivity(0.10, 30.0), [5.0])
+    p = RateParameters()
+    sep = electrolyte_conductivity(1.0, 30.0)
+    sigma = electrolyte_conductivity(0.3, 30.0)
+    rc = rate_capability(e, sigma, [0.1, 2.0], p, separator_sigma_S_per_cm=sep)
+    assert rc.electrode_layer_resistance_ohm_cm2 > 2 * rc.interface_resistance_ohm_cm2
+    closed = uniform_reaction_capacity(
+        np.array([0.1, 2.0]), one_c_current_mA_per_cm2=e.current_density_mA_per_cm2(1.0),
+        capacity_window_mAh_per_g=120.0, one_c_mAh_per_g=120.0, cutoff_voltage_V=2.10,
+        upper_voltage_V=3.35, ocv_mid_V=2.95, ocv_slope_V=0.30, ocv_log_V=0.06,
+        total_resistance_ohm_cm2=rc.total_resistance_ohm_cm2,
+        particle_radius_cm=2.5e-4, diffusivity_cm2_per_s=1e-10)
+    assert rc.capacity_mAh_per_g[0] == pytest.approx(closed[0], abs=0.5)
+    assert rc.capacity_mAh_per_g[1] < closed[1] - 10.0
+
+
+def test_discretisation_converged() -> None:
+    """Default slabs/steps within 0.5 mAh/g of a 3×/8× finer run, from uniform to front regime."""
+    rates = np.array([0.1, 1.0, 2.0, 5.0])
+    for w in (1.0, 0.6, 0.4, 0.3):
+        e = Electrode(parse_composition("97:1:2"), 7.7)
+        rc = rate_capability(e, electrolyte_conductivity(w, 30.0), rates,
+                             separator_sigma_S_per_cm=electrolyte_conductivity(1.0, 30.0))
+        x0 = inverse_ocv_nacro2(3.35)
+        fine = 120.0 * porous_discharge(
+            current_A_per_cm2=rc.current_density_mA_per_cm2 * 1e-3,
+            window_charge_C_per_cm2=e.areal_capacity_mAh_per_cm2(120.0) * 3.6,
+            separator_resistance_ohm_cm2=rc.separator_resistance_ohm_cm2,
+            electrode_ionic_resistance_ohm_cm2=rc.electrode_layer_resistance_ohm_cm2,
+            interface_resistance_ohm_cm2=rc.interface_resistance_ohm_cm2,
+            particle_radius_cm=2.5e-4, diffusivity_cm2_per_s=1e-10, x_start=x0,
+            ocv_mid_V=2.95, ocv_slope_V=0.30, ocv_log_V=0.06, cutoff_voltage_V=2.10,
+            slabs=30, steps=240)
+        np.testing.assert_allclose(rc.capacity_mAh_per_g, fine, atol=0.5)
+
+
+def test_capacity_collapses_below_percolation() -> None:
+    """Below the fcc percolation threshold (φc = 0.16) the cathode's electrolyte is ~1e-6 S/cm:
+    nothing at ≥ 1C, only a thin layer next to the separator works at 0.1C."""
+    e = Electrode(parse_composition("97:1:2"), 7.7)
+    sep = electrolyte_conductivity(1.0, 30.0)
+    above = rate_capability(e, electrolyte_conductivity(0.9, 30.0), [5.0],
+                            separator_sigma_S_per_cm=sep)
+    below = rate_capability(e, electrolyte_conductivity(0.10, 30.0), [0.1, 1.0, 5.0],
+                            separator_sigma_S_per_cm=sep)
     assert above.capacity_mAh_per_g[0] > 50.0
-    assert below.capacity_mAh_per_g[0] == 0.0
-    pred = predict_cell(0.10, 0.0)
+    assert below.capacity_mAh_per_g[0] < 60.0
+    np.testing.assert_array_equal(below.capacity_mAh_per_g[1:], 0.0)
+    pred = predict_cell(0.10, 0.0, uncertainty="none")
     assert all(r.capacity_mAh_per_g == 0.0 for r in pred.rate_table if r.c_rate >= 1.0)
 
 
-def test_predict_cell_uncertainty_brackets_and_defaults() -> None:
-    pred = predict_cell(0.87, 0.03)
+def test_predict_cell_nominal_purity_interval_is_exact() -> None:
+    """uncertainty='purity': the interval ends are the nominal model at w ∓ 1.96σ (monotone)."""
+    pred = predict_cell(0.87, 0.03, uncertainty="purity")
     assert [r.c_rate for r in pred.rate_table] == [0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
-    assert (pred.sigma_electrolyte_S_per_cm_low < pred.sigma_electrolyte_S_per_cm
-            < pred.sigma_electrolyte_S_per_cm_high)
-    # σ at the interval ends equals σ evaluated directly at w ∓ σ_w
     assert pred.sigma_electrolyte_S_per_cm_low == pytest.approx(
-        electrolyte_conductivity(0.84, 30.0))
+        electrolyte_conductivity(0.87 - 1.959963984540054 * 0.03, 30.0))
+    assert pred.sigma_electrolyte_S_per_cm_high == pytest.approx(
+        electrolyte_conductivity(0.87 + 1.959963984540054 * 0.03, 30.0))
+    # the separator is not touched by the cathode's purity
+    assert pred.separator_sigma_S_per_cm == pytest.approx(electrolyte_conductivity(1.0, 30.0))
+    assert pred.separator_sigma_S_per_cm_low == pred.separator_sigma_S_per_cm_high
     for r in pred.rate_table:
         assert r.capacity_mAh_per_g_low <= r.capacity_mAh_per_g <= r.capacity_mAh_per_g_high
-    r5 = pred.rate_table[-1]
-    assert r5.capacity_mAh_per_g_high - r5.capacity_mAh_per_g_low > 1.0  # 5C is sensitive
     assert pred.rate_table[0].retention_vs_0p1C == pytest.approx(1.0)
+    none = predict_cell(0.87, 0.03, uncertainty="none")
+    assert none.rate_table[-1].capacity_mAh_per_g_low == none.rate_table[-1].capacity_mAh_per_g_high
     d = pred.to_dict()
     assert {"sigma_electrolyte_S_per_cm", "rate_table", "energy_Wh_per_kg"} <= set(d)
     assert {"c_rate", "current_density_mA_per_cm2", "capacity_mAh_per_g",

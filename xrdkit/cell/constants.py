@@ -15,7 +15,11 @@ from typing import Any
 from xrdkit._paths import reference_data_dir
 from xrdkit.errors import InputError
 
-__all__ = ["material", "material_range", "provenance", "paper_calibration"]
+__all__ = ["material", "material_range", "material_distribution", "propagated_materials",
+           "provenance", "paper_calibration"]
+
+#: Distributions a material record may declare (see materials.json ``_about``).
+DISTRIBUTIONS = ("uniform", "loguniform", "triangular")
 
 #: Faraday constant (C mol⁻¹), CODATA 2018 exact.
 FARADAY_C_PER_MOL = 96485.33212
@@ -59,6 +63,21 @@ def material_range(name: str) -> tuple[float, float]:
     rec = provenance(name)
     lo, hi = rec.get("range", (rec["value"], rec["value"]))
     return float(lo), float(hi)
+
+
+def material_distribution(name: str) -> str | None:
+    """The Monte Carlo distribution of ``name`` (uniform, loguniform, triangular) or None if fixed."""
+    dist = provenance(name).get("distribution")
+    if dist is not None and dist not in DISTRIBUTIONS:
+        raise InputError(f"{name}: unknown distribution {dist!r}; known: {DISTRIBUTIONS}",
+                         source="reference_data/cell/materials.json")
+    return dist
+
+
+def propagated_materials() -> tuple[str, ...]:
+    """Names of the material constants that declare a distribution (the propagated ones)."""
+    return tuple(k for k, v in _load("materials.json")["constants"].items()
+                 if v.get("distribution") is not None)
 
 
 def paper_calibration() -> dict[str, Any]:

@@ -1,47 +1,72 @@
 """From phase purity to cell performance: :func:`predict_cell`.
 
-Chain: fcc weight fraction → electrolyte conductivity (effective medium + Arrhenius) → composite
-and pellet resistances → capacity at each C-rate (analytic model) → full-cell energy and fade.
+Chain: fcc weight fraction of the **cathode's** electrolyte (the scan's purity) → its
+conductivity (effective medium + Arrhenius) → composite resistance on the electrolyte-filled
+pore fraction (void stays void) → with the **separator pellet's own** electrolyte (default:
+phase-pure NBH, 400 µm) → capacity at each C-rate (slab model) → full-cell energy, N/P, fade.
 
-Uncertainty.  Every output of the chain is monotonic (non-decreasing) in the fcc weight fraction
-— the property tests check this — so the outputs at w − σ and w + σ (clipped to [0, 1]) are
-exactly the 16th and 84th percentiles of the outputs for a normally distributed w.  The
-prediction reports those as ``*_low``/``*_high``; no sampling is needed.
+Uncertainty (``uncertainty=``):
+
+``"parameters"`` (default)
+    Calibration-conditioned Monte Carlo (:mod:`xrdkit.cell.uncertainty`): the purity σ and every
+    documented parameter range, each draw refitted to the paper's 5C retentions.  The central
+    value is the median, ``*_low``/``*_high`` the 2.5th/97.5th percentiles.
+``"purity"``
+    Only the purity σ, parameters at their documented values; every output is non-decreasing in
+    the purity, so the outputs at w ∓ 1.96σ (clipped to [0, 1]) are exactly the 2.5th/97.5th
+    percentiles.  The central value is the nominal model at w.
+``"none"``
+    The nominal model; ``*_low`` = ``*_high`` = central value.
+
+Before issue 18, ``*_low``/``*_high`` were the outputs at w ∓ 1σ (a 68 % interval of the purity
+alone) and the electrode's purity was also applied to the separator pellet.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from xrdkit.cell.conductivity import ElectrolyteParameters, electrolyte_conductivity
-from xrdkit.cell.constants import paper_calibration
-from xrdkit.cell.electrode import Composition, Electrode, infiltration_loading, parse_composition
+from xrdkit.cell.constants import material, paper_calibration
+from xrdkit.cell.electrode import Composition, Electrode, parse_composition
 from xrdkit.cell.fade import FadeModel
 from xrdkit.cell.fullcell import full_cell
 from xrdkit.cell.rate import (
     DEFAULT_C_RATES,
     REFERENCE_C_RATE,
     RateParameters,
+    interface_terms,
     rate_capability,
+)
+from xrdkit.cell.separator import Separator
+from xrdkit.cell.uncertainty import (
+    DEFAULT_SAMPLES,
+    DEFAULT_SEED,
+    INTERVAL_PROBABILITY,
+    PAPER_ANODE_PER_CATHODE_LOADING,
+    PAPER_FULL_TO_HALF_CELL_CAPACITY,
+    calibrated_ensemble,
+    central_interval,
+    evaluate,
 )
 from xrdkit.errors import InputError
 
-__all__ = ["RateRow", "CellPrediction", "predict_cell"]
+__all__ = ["RateRow", "CellPrediction", "predict_cell", "UNCERTAINTY_MODES"]
 
-#: Full-cell / half-cell capacity ratio of the paper (110 / 118 mAh g⁻¹) — calibration number.
-PAPER_FULL_TO_HALF_CELL_CAPACITY = 110.0 / 118.0
-#: Paper's full cell: anode (Sn) loading per cathode (NaCrO2) loading, 1.2 / 5.6.
-PAPER_ANODE_PER_CATHODE_LOADING = 1.2 / 5.6
+#: What ``uncertainty=`` accepts (module docstring).
+UNCERTAINTY_MODES = ("parameters", "purity", "none")
+#: Standard-normal quantile of the central interval (97.5th percentile).
+_Z_INTERVAL = 1.959963984540054
 
 
 @dataclass(frozen=True)
 class RateRow:
-    """One row of the rate table; ``*_low``/``*_high`` are the values at fcc fraction ∓ σ."""
+    """One row of the rate table; ``*_low``/``*_high`` bound the central 95 % interval."""
 
     c_rate: float
     current_density_mA_per_cm2: float
@@ -64,10 +89,13 @@ class RateRow:
 class CellPrediction:
     """What a given electrolyte purity means for the cell (units in names).
 
-    ``*_low``/``*_high`` are the model outputs at fcc fraction − σ / + σ (see module docstring).
-    Energies: ``energy_Wh_per_kg`` is per kg of NaCrO2 (cathode active mass);
-    ``energy_Wh_per_kg_electrodes`` per kg of both composite electrodes (binder and carbon
-    included, electrolyte and current collectors excluded).
+    ``*_low``/``*_high`` bound the central 95 % interval (``uncertainty`` says of what; see the
+    module docstring).  ``fcc_weight_fraction`` is the purity of the cathode's electrolyte;
+    the separator has its own (``separator_*``).  Energies: ``energy_Wh_per_kg`` is per kg of
+    NaCrO2 (cathode active mass); ``energy_Wh_per_kg_electrodes`` per kg of both composite
+    electrodes (binder and carbon included, electrolyte and current collectors excluded).
+    ``electrolyte_volume_fraction`` is the electrolyte-filled share of the pressed cathode,
+    ``void_fraction`` its empty pore share.
     """
 
     fcc_weight_fraction: float
@@ -94,25 +122,143 @@ class CellPrediction:
     retention_after_cycles: float
     expected_electrolyte_weight_fraction: float
     notes: tuple[str, ...] = field(default_factory=tuple)
+    energy_Wh_per_kg_electrodes_low: float = math.nan
+    energy_Wh_per_kg_electrodes_high: float = math.nan
+    np_ratio_low: float = math.nan
+    np_ratio_high: float = math.nan
+    separator_fcc_weight_fraction: float = 1.0
+    separator_fcc_weight_fraction_sigma: float = 0.0
+    separator_thickness_um: float = math.nan
+    separator_sigma_S_per_cm: float = math.nan
+    separator_sigma_S_per_cm_low: float = math.nan
+    separator_sigma_S_per_cm_high: float = math.nan
+    electrolyte_volume_fraction: float = math.nan
+    electrolyte_volume_fraction_low: float = math.nan
+    electrolyte_volume_fraction_high: float = math.nan
+    void_fraction: float = math.nan
+    interface_resistance_ohm_cm2: float = math.nan
+    interface_resistance_ohm_cm2_low: float = math.nan
+    interface_resistance_ohm_cm2_high: float = math.nan
+    uncertainty: str = "parameters"
+    interval_probability: float = INTERVAL_PROBABILITY
+    samples_drawn: int = 0
+    samples_accepted: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (the ``xrdkit cell --json`` format)."""
         d = asdict(self)
         d["rate_table"] = [row.to_dict() for row in self.rate_table]
         d["notes"] = list(self.notes)
+        for k, v in d.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                d[k] = None
         return d
 
 
-def _check_inputs(w: float, s: float) -> tuple[float, float]:
+def _check_inputs(w: float, s: float, what: str = "fcc weight fraction") -> tuple[float, float]:
     wf = float(w)
     if not math.isfinite(wf) or not 0.0 <= wf <= 1.0:
-        raise InputError(f"fcc weight fraction must lie in [0, 1], got {w!r}",
-                         source="fcc_weight_fraction")
+        raise InputError(f"{what} must lie in [0, 1], got {w!r}", source="fcc_weight_fraction")
     sf = float(s)
     if not math.isfinite(sf) or sf < 0.0 or sf > 1.0:
-        raise InputError(f"fcc weight fraction sigma must lie in [0, 1], got {s!r}",
+        raise InputError(f"{what} sigma must lie in [0, 1], got {s!r}",
                          source="fcc_weight_fraction_sigma")
     return wf, sf
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    """Central value and interval of each scalar output, and the capacity table."""
+
+    scalars: dict[str, tuple[float, float, float]]
+    capacity: np.ndarray  # (3, n_rates + 1): mid, low, high; column 0 = 0.1C
+    retention: np.ndarray  # (3, n_rates)
+    current_mA_per_cm2: np.ndarray  # (n_rates + 1,)
+    drawn: int
+    accepted: int
+
+
+def _nominal(w: float, w_sep: float, *, electrode: Electrode, separator: Separator,
+             t_c: float, rates: np.ndarray, ep: ElectrolyteParameters | None,
+             rp: RateParameters, an_loading: float) -> dict[str, Any]:
+    """The nominal model at purities (w, w_sep): scalar path, honouring custom parameters."""
+    sig = electrolyte_conductivity(w, t_c, ep)
+    sig_sep = separator.conductivity_S_per_cm(t_c, ep, w_sep)
+    rc = rate_capability(electrode, sig, rates, rp, separator_sigma_S_per_cm=sig_sep)
+    q_ref = float(rc.capacity_mAh_per_g[0])
+    out: dict[str, Any] = {
+        "sigma_electrolyte_S_per_cm": sig, "separator_sigma_S_per_cm": sig_sep,
+        "sigma_effective_S_per_cm": rc.sigma_effective_S_per_cm,
+        "capacity": rc.capacity_mAh_per_g, "current": rc.current_density_mA_per_cm2,
+        "electrolyte_volume_fraction": electrode.electrolyte_volume_fraction,
+        "void_fraction": electrode.void_fraction,
+        "interface_resistance_ohm_cm2": interface_terms(electrode, rp)[1],
+        "energy_Wh_per_kg": 0.0, "energy_Wh_per_kg_electrodes": 0.0, "np_ratio": math.nan,
+        "mean_voltage_V": math.nan}
+    if q_ref > 0:
+        fc = full_cell(electrode, an_loading, cathode_capacity_mAh_per_g=q_ref,
+                       delivered_capacity_mAh_per_g=q_ref * PAPER_FULL_TO_HALF_CELL_CAPACITY)
+        out.update(energy_Wh_per_kg=fc.energy_Wh_per_kg_cathode_active,
+                   energy_Wh_per_kg_electrodes=fc.energy_Wh_per_kg_electrodes,
+                   np_ratio=fc.np_ratio, mean_voltage_V=fc.mean_voltage_V)
+    return out
+
+
+def _retention(cap: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cap[..., :1] > 0, cap[..., 1:] / cap[..., :1], 0.0)
+
+
+_SCALARS = ("sigma_electrolyte_S_per_cm", "separator_sigma_S_per_cm", "sigma_effective_S_per_cm",
+            "electrolyte_volume_fraction", "void_fraction", "interface_resistance_ohm_cm2",
+            "energy_Wh_per_kg",
+            "energy_Wh_per_kg_electrodes", "np_ratio", "mean_voltage_V")
+
+
+def _outputs_nominal(mode: str, w: float, s: float, w_sep: float, s_sep: float,
+                     **kw: Any) -> _Outputs:
+    mid = _nominal(w, w_sep, **kw)
+    if mode == "purity":
+        lo = _nominal(max(0.0, w - _Z_INTERVAL * s), max(0.0, w_sep - _Z_INTERVAL * s_sep), **kw)
+        hi = _nominal(min(1.0, w + _Z_INTERVAL * s), min(1.0, w_sep + _Z_INTERVAL * s_sep), **kw)
+    else:
+        lo = hi = mid
+    scalars = {}
+    for k in _SCALARS:
+        a, b = lo[k], hi[k]
+        scalars[k] = (mid[k], float(np.nanmin([a, b])) if np.isfinite([a, b]).any() else math.nan,
+                      float(np.nanmax([a, b])) if np.isfinite([a, b]).any() else math.nan)
+    caps = np.stack([mid["capacity"], lo["capacity"], hi["capacity"]])
+    ret = _retention(caps)
+    ret = np.stack([ret[0], ret[1:].min(axis=0), ret[1:].max(axis=0)])
+    return _Outputs(scalars, caps, ret, mid["current"], 0, 0)
+
+
+def _outputs_ensemble(samples: int, seed: int, **kw: Any) -> _Outputs:
+    ens = calibrated_ensemble(samples, seed, "both")
+    arr = evaluate(ens, **kw)
+    ret_draws = _retention(arr.capacity_mAh_per_g)
+    scalars = {}
+    for k, values in (("sigma_electrolyte_S_per_cm", arr.sigma_electrolyte_S_per_cm),
+                      ("separator_sigma_S_per_cm", arr.sigma_separator_S_per_cm),
+                      ("sigma_effective_S_per_cm", arr.sigma_effective_S_per_cm),
+                      ("electrolyte_volume_fraction", arr.electrolyte_volume_fraction),
+                      ("void_fraction", arr.void_fraction),
+                      ("interface_resistance_ohm_cm2", arr.interface_resistance_geometric_ohm_cm2),
+                      ("energy_Wh_per_kg", arr.energy_Wh_per_kg),
+                      ("energy_Wh_per_kg_electrodes", arr.energy_Wh_per_kg_electrodes),
+                      ("np_ratio", arr.np_ratio), ("mean_voltage_V", arr.mean_voltage_V)):
+        if np.all(np.isnan(values)):
+            scalars[k] = (math.nan, math.nan, math.nan)
+            continue
+        lo, hi = central_interval(values)
+        scalars[k] = (float(np.nanmedian(values)), float(lo), float(hi))
+    lo, hi = central_interval(arr.capacity_mAh_per_g)
+    caps = np.stack([np.median(arr.capacity_mAh_per_g, axis=0), lo, hi])
+    rlo, rhi = central_interval(ret_draws)
+    ret = np.stack([np.median(ret_draws, axis=0), rlo, rhi])
+    current = np.median(arr.current_1c_mA_per_cm2) * np.asarray(kw["c_rates"], dtype=float)
+    return _Outputs(scalars, caps, ret, current, ens.n_drawn, ens.n_accepted)
 
 
 def predict_cell(fcc_weight_fraction: float, fcc_weight_fraction_sigma: float = 0.0, *,
@@ -123,31 +269,44 @@ def predict_cell(fcc_weight_fraction: float, fcc_weight_fraction_sigma: float = 
                  anode_loading_mg_per_cm2: float | None = None,
                  electrolyte_params: ElectrolyteParameters | None = None,
                  rate_params: RateParameters | None = None,
-                 fade: FadeModel | None = None) -> CellPrediction:
+                 fade: FadeModel | None = None,
+                 separator: Separator | None = None,
+                 uncertainty: str = "parameters",
+                 samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> CellPrediction:
     """Predict conductivity, rate capability, energy and fade for an electrolyte of given purity.
 
     Parameters
     ----------
     fcc_weight_fraction : float
-        Weight fraction of fcc NBH in the electrolyte (0–1), e.g. from the XRD fit.
+        Weight fraction of fcc NBH in the **cathode's** electrolyte (0–1), e.g. from the XRD fit
+        of the infiltrated electrode.
     fcc_weight_fraction_sigma : float
-        Its 1σ uncertainty (propagated as the outputs at w ∓ σ).
+        Its 1σ uncertainty.
     cathode : str or Composition
         ``"active:binder:carbon"`` in wt %, summing to 100.
     loading_mg_per_cm2 : float
         Cathode loading (> 0), NaCrO2 mass by default (``loading_basis="active"``).
     porosity : float, optional
-        Pressed electrode porosity (default 0.34).
+        Pressed electrode porosity (default 0.34, range 0.30–0.38; a given value is held fixed).
     c_rates : sequence of float
         Rates of the table (> 0); 0.1C is always computed as the retention reference.
     temperature_C : float, optional
         Cell temperature (default 30 °C, the paper's).
     stack_pressure_MPa, cycles : float, int
-        For the fade estimate (0.5C cycling in the paper).
+        For the fade estimate (0.5C cycling in the paper; purity-independent, no data).
     anode_loading_mg_per_cm2 : float, optional
         Sn loading of the full cell (default: the paper's ratio 1.2/5.6 to the cathode loading).
-    electrolyte_params, rate_params, fade :
-        Model parameters (defaults documented in their classes).
+    electrolyte_params, rate_params :
+        Custom model parameters; they fix the parameters, so they need ``uncertainty`` "purity"
+        or "none".
+    fade : FadeModel, optional
+    separator : Separator, optional
+        The separator pellet (default: phase-pure NBH, 400 µm thickness drawn from 200–500 µm;
+        a given separator's thickness is held fixed).
+    uncertainty : {"parameters", "purity", "none"}
+        What the ``*_low``/``*_high`` intervals carry (module docstring).
+    samples, seed : int
+        Monte Carlo draws (a power of 2, before rejection) and their seed.
 
     Returns
     -------
@@ -156,15 +315,30 @@ def predict_cell(fcc_weight_fraction: float, fcc_weight_fraction_sigma: float = 
     Raises
     ------
     InputError
-        Fractions outside [0, 1], compositions not summing to 100, loadings ≤ 0, C-rates ≤ 0.
+        Fractions outside [0, 1], compositions not summing to 100, loadings ≤ 0, C-rates ≤ 0,
+        an unknown uncertainty mode, custom parameters with ``uncertainty="parameters"``.
     """
     w, s = _check_inputs(fcc_weight_fraction, fcc_weight_fraction_sigma)
+    if uncertainty not in UNCERTAINTY_MODES:
+        raise InputError(f"uncertainty must be one of {UNCERTAINTY_MODES}, got {uncertainty!r}",
+                         source="uncertainty")
+    if uncertainty == "parameters" and (electrolyte_params is not None or rate_params is not None):
+        raise InputError("electrolyte_params/rate_params fix the model parameters: use "
+                         "uncertainty='purity' or 'none' with them", source="uncertainty")
     comp = parse_composition(cathode)
+    sep = separator or Separator()
+    w_sep, s_sep = _check_inputs(sep.fcc_weight_fraction, sep.fcc_weight_fraction_sigma,
+                                 "separator fcc weight fraction")
     kwargs: dict[str, Any] = {} if porosity is None else {"porosity": porosity}
     electrode = Electrode(comp, loading_mg_per_cm2, loading_basis=loading_basis,  # type: ignore[arg-type]
                           **kwargs)
     t_c = paper_calibration()["temperature_C"] if temperature_C is None else float(temperature_C)
+    if not math.isfinite(t_c) or t_c <= -273.15:
+        raise InputError(f"temperature_C must be above -273.15, got {temperature_C!r}",
+                         source="temperature_C")
     rp = rate_params or RateParameters()
+    if separator is not None:
+        rp = replace(rp, separator_thickness_um=sep.thickness_um)
     fm = fade or FadeModel()
     rates = np.atleast_1d(np.asarray(c_rates, dtype=float))
     if rates.ndim != 1 or rates.size == 0 or np.any(~np.isfinite(rates)) or np.any(rates <= 0):
@@ -173,52 +347,60 @@ def predict_cell(fcc_weight_fraction: float, fcc_weight_fraction_sigma: float = 
     if int(cycles) < 0:
         raise InputError(f"cycles must be ≥ 0, got {cycles!r}", source="cycles")
     all_rates = np.concatenate([[REFERENCE_C_RATE], rates])
-
-    fractions = {"mid": w, "low": max(0.0, w - s), "high": min(1.0, w + s)}
-    sigma: dict[str, float] = {}
-    caps: dict[str, np.ndarray] = {}
-    energy: dict[str, float] = {}
-    results = {}
     an_loading = (PAPER_ANODE_PER_CATHODE_LOADING * electrode.active_mass_mg_per_cm2
-                  if anode_loading_mg_per_cm2 is None else anode_loading_mg_per_cm2)
-    for key, frac in fractions.items():
-        sigma[key] = electrolyte_conductivity(frac, t_c, electrolyte_params)
-        rc = rate_capability(electrode, sigma[key], all_rates, rp)
-        caps[key] = rc.capacity_mAh_per_g
-        results[key] = rc
-        q_ref = float(rc.capacity_mAh_per_g[0])
-        if q_ref > 0:
-            fc = full_cell(electrode, an_loading, cathode_capacity_mAh_per_g=q_ref,
-                           delivered_capacity_mAh_per_g=q_ref * PAPER_FULL_TO_HALF_CELL_CAPACITY)
-            energy[key] = fc.energy_Wh_per_kg_cathode_active
-            if key == "mid":
-                full = fc
-        else:
-            energy[key] = 0.0
-            if key == "mid":
-                full = None
+                  if anode_loading_mg_per_cm2 is None else float(anode_loading_mg_per_cm2))
 
-    def retention(c: np.ndarray) -> np.ndarray:
-        return c[1:] / c[0] if c[0] > 0 else np.zeros(rates.size)
-
-    ret = {k: retention(v) for k, v in caps.items()}
+    if uncertainty == "parameters":
+        fixed: dict[str, float] = {}
+        if porosity is not None:
+            fixed["porosity_pressed"] = float(porosity)
+        if separator is not None:
+            fixed["separator_thickness_um"] = float(sep.thickness_um)
+        out = _outputs_ensemble(
+            samples, seed, fcc_weight_fraction=w, fcc_weight_fraction_sigma=s, cathode=comp,
+            loading_mg_per_cm2=float(loading_mg_per_cm2), loading_basis=loading_basis,
+            c_rates=all_rates, temperature_C=t_c, separator_fcc_weight_fraction=w_sep,
+            separator_fcc_weight_fraction_sigma=s_sep,
+            separator_sigma_S_per_cm=sep.sigma_S_per_cm,
+            anode_loading_mg_per_cm2=anode_loading_mg_per_cm2, fixed=fixed)
+    else:
+        out = _outputs_nominal(uncertainty, w, s, w_sep, s_sep, electrode=electrode,
+                               separator=sep, t_c=t_c, rates=all_rates, ep=electrolyte_params,
+                               rp=rp, an_loading=an_loading)
+    caps, ret = out.capacity, out.retention
     rows = tuple(
         RateRow(c_rate=float(rates[i]),
-                current_density_mA_per_cm2=float(results["mid"].current_density_mA_per_cm2[i + 1]),
-                capacity_mAh_per_g=float(caps["mid"][i + 1]),
-                capacity_mAh_per_g_low=float(caps["low"][i + 1]),
-                capacity_mAh_per_g_high=float(caps["high"][i + 1]),
-                retention_vs_0p1C=float(ret["mid"][i]),
-                retention_vs_0p1C_low=float(min(ret["low"][i], ret["high"][i])),
-                retention_vs_0p1C_high=float(max(ret["low"][i], ret["high"][i])))
+                current_density_mA_per_cm2=float(out.current_mA_per_cm2[i + 1]),
+                capacity_mAh_per_g=float(caps[0, i + 1]),
+                capacity_mAh_per_g_low=float(caps[1, i + 1]),
+                capacity_mAh_per_g_high=float(caps[2, i + 1]),
+                retention_vs_0p1C=float(ret[0, i]),
+                retention_vs_0p1C_low=float(ret[1, i]),
+                retention_vs_0p1C_high=float(ret[2, i]))
         for i in range(rates.size))
+    sc = out.scalars
     notes = []
-    if caps["mid"][0] <= 0:
-        notes.append("no capacity even at 0.1C: electrolyte does not percolate / too resistive")
+    if caps[0, 0] <= 0:
+        notes.append("no capacity even at 0.1C: the cathode's electrolyte does not percolate or "
+                     "is too resistive")
     notes.append("loading basis: " + ("NaCrO2 (active) mass" if loading_basis == "active"
                                       else "dry composite mass"))
+    notes.append({"parameters": f"intervals: central {100 * INTERVAL_PROBABILITY:g} % of a "
+                                f"calibration-conditioned Monte Carlo ({out.accepted} of "
+                                f"{out.drawn} draws reproduce the paper's 5C retentions): purity "
+                                "σ and every documented parameter range; central value = median",
+                  "purity": f"intervals: central {100 * INTERVAL_PROBABILITY:g} % of the purity "
+                            "σ alone (outputs at w ∓ 1.96σ), parameters at documented values",
+                  "none": "no intervals (nominal model)"}[uncertainty])
+    notes.append("the purity applies to the cathode's electrolyte; the separator pellet has its "
+                 f"own (fcc {w_sep:g}" + (f", σ {sep.sigma_S_per_cm:g} S/cm given"
+                                          if sep.sigma_S_per_cm is not None else "") + ")")
     notes.append("calibrated on the paper: interface resistance, binder film thickness (5C "
-                 "retentions), fade law (100-cycle retentions), full/half-cell capacity ratio")
+                 "retentions), fade law (100-cycle retentions, purity-independent), full/half-cell "
+                 "capacity ratio")
+    energy, e_el, npr = (sc["energy_Wh_per_kg"], sc["energy_Wh_per_kg_electrodes"],
+                         sc["np_ratio"])
+    eps_el = sc["electrolyte_volume_fraction"]
     return CellPrediction(
         fcc_weight_fraction=w,
         fcc_weight_fraction_sigma=s,
@@ -226,23 +408,51 @@ def predict_cell(fcc_weight_fraction: float, fcc_weight_fraction_sigma: float = 
         cathode=comp.label(),
         loading_mg_per_cm2=float(loading_mg_per_cm2),
         loading_basis=loading_basis,
-        sigma_electrolyte_S_per_cm=sigma["mid"],
-        sigma_electrolyte_S_per_cm_low=sigma["low"],
-        sigma_electrolyte_S_per_cm_high=sigma["high"],
-        sigma_effective_S_per_cm=results["mid"].sigma_effective_S_per_cm,
+        sigma_electrolyte_S_per_cm=sc["sigma_electrolyte_S_per_cm"][0],
+        sigma_electrolyte_S_per_cm_low=sc["sigma_electrolyte_S_per_cm"][1],
+        sigma_electrolyte_S_per_cm_high=sc["sigma_electrolyte_S_per_cm"][2],
+        sigma_effective_S_per_cm=sc["sigma_effective_S_per_cm"][0],
         thickness_um=electrode.thickness_um,
-        areal_capacity_mAh_per_cm2=electrode.areal_capacity_mAh_per_cm2(rp.one_c_mAh_per_g),
+        areal_capacity_mAh_per_cm2=electrode.areal_capacity_mAh_per_cm2(
+            material("c_rate_basis_mAh_per_g")),
         rate_table=rows,
-        energy_Wh_per_kg=energy["mid"],
-        energy_Wh_per_kg_low=energy["low"],
-        energy_Wh_per_kg_high=energy["high"],
-        energy_Wh_per_kg_electrodes=full.energy_Wh_per_kg_electrodes if full else 0.0,
-        np_ratio=full.np_ratio if full else float("nan"),
-        mean_voltage_V=full.mean_voltage_V if full else float("nan"),
+        energy_Wh_per_kg=energy[0],
+        energy_Wh_per_kg_low=energy[1],
+        energy_Wh_per_kg_high=energy[2],
+        energy_Wh_per_kg_electrodes=e_el[0],
+        energy_Wh_per_kg_electrodes_low=e_el[1],
+        energy_Wh_per_kg_electrodes_high=e_el[2],
+        np_ratio=npr[0],
+        np_ratio_low=npr[1],
+        np_ratio_high=npr[2],
+        mean_voltage_V=sc["mean_voltage_V"][0],
         stack_pressure_MPa=float(stack_pressure_MPa),
         cycles=int(cycles),
         retention_after_cycles=float(fm.retention(int(cycles), stack_pressure_MPa)),
-        expected_electrolyte_weight_fraction=infiltration_loading(electrode)
-        .electrolyte_weight_fraction,
+        expected_electrolyte_weight_fraction=_expected_loading(electrode),
         notes=tuple(notes),
+        separator_fcc_weight_fraction=w_sep,
+        separator_fcc_weight_fraction_sigma=s_sep,
+        separator_thickness_um=float(sep.thickness_um),
+        separator_sigma_S_per_cm=sc["separator_sigma_S_per_cm"][0],
+        separator_sigma_S_per_cm_low=sc["separator_sigma_S_per_cm"][1],
+        separator_sigma_S_per_cm_high=sc["separator_sigma_S_per_cm"][2],
+        electrolyte_volume_fraction=eps_el[0],
+        electrolyte_volume_fraction_low=eps_el[1],
+        electrolyte_volume_fraction_high=eps_el[2],
+        void_fraction=sc["void_fraction"][0],
+        interface_resistance_ohm_cm2=sc["interface_resistance_ohm_cm2"][0],
+        interface_resistance_ohm_cm2_low=sc["interface_resistance_ohm_cm2"][1],
+        interface_resistance_ohm_cm2_high=sc["interface_resistance_ohm_cm2"][2],
+        uncertainty=uncertainty,
+        interval_probability=INTERVAL_PROBABILITY,
+        samples_drawn=out.drawn,
+        samples_accepted=out.accepted,
     )
+
+
+def _expected_loading(electrode: Electrode) -> float:
+    """Electrolyte weight fraction left inside the pores by one infiltration (the paper's ≈ 8 %)."""
+    m_el = electrode.infiltrated_electrolyte_volume_cm3_per_cm2 * 1e3 * \
+        electrode.density_electrolyte_g_per_cm3
+    return m_el / (m_el + electrode.electrode_mass_mg_per_cm2)

@@ -9,9 +9,12 @@ about the ion's name:
   exchange current is made large, so it costs no overpotential; the constant 0.1 V offset of
   Na–Sn is ignored, as in the analytic model, which works vs Na).
 * **Solid electrolyte as a single-ion conductor**: cation transference number 1 (so no salt
-  concentration gradient can form) and a constant conductivity (the effective-medium value for
-  the electrolyte purity).  The separator is the dense pellet (porosity 1); in the composite the
-  electrolyte volume fraction is ε_el with Bruggeman exponent β.
+  concentration gradient can form) and constant conductivities.  The separator is the dense
+  pellet (porosity 1) with its own conductivity σ_sep; in the composite the electrolyte volume
+  fraction is ε_el (filled pores only; the void carries nothing) and the effective conductivity
+  σ_el ε_el^β.  PyBaMM has one electrolyte conductivity for both regions, so it is set to σ_sep
+  and the cathode's Bruggeman coefficient to b = β + ln(σ_el/σ_sep)/ln ε_el, which gives
+  σ_sep ε_el^b = σ_el ε_el^β exactly.
 * **Working electrode**: NaCrO2 spheres of radius r_p and diffusivity D (full Fickian diffusion),
   the constructed OCV of :mod:`xrdkit.cell.ocv`, maximum concentration from the practical capacity
   and density, and **linear** interfacial kinetics with the same area-specific interface
@@ -35,7 +38,7 @@ import numpy as np
 
 from xrdkit.cell.constants import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K
 from xrdkit.cell.electrode import Electrode
-from xrdkit.cell.ocv import OCV_LOG_V, OCV_MID_V, OCV_SLOPE_V, inverse_ocv_nacro2
+from xrdkit.cell.ocv import inverse_ocv_nacro2
 from xrdkit.cell.rate import RateParameters, _rates, interface_terms
 from xrdkit.errors import InputError
 
@@ -93,18 +96,28 @@ class PyBaMMDischarge:
 
 
 def build_parameters(electrode: Electrode, sigma_electrolyte_S_per_cm: float,
-                     params: RateParameters, temperature_C: float = 30.0) -> dict[str, Any]:
+                     params: RateParameters, temperature_C: float = 30.0,
+                     separator_sigma_S_per_cm: float | None = None) -> dict[str, Any]:
     """PyBaMM parameter dictionary equivalent to the analytic model's inputs (SI units)."""
     pybamm = _pybamm()
-    sigma_S_per_m = float(sigma_electrolyte_S_per_cm) * 100.0
-    if not sigma_S_per_m > 0:
-        raise InputError("the PyBaMM backend needs a conductivity > 0",
+    sigma_el = float(sigma_electrolyte_S_per_cm)
+    sigma_sep = sigma_el if separator_sigma_S_per_cm is None else float(separator_sigma_S_per_cm)
+    if not (sigma_el > 0 and sigma_sep > 0):
+        raise InputError("the PyBaMM backend needs conductivities > 0",
                          source="sigma_electrolyte_S_per_cm")
+    sigma_S_per_m = sigma_sep * 100.0
+    eps_el = electrode.electrolyte_volume_fraction
+    if not 0.0 < eps_el < 1.0:
+        raise InputError(f"the PyBaMM backend needs 0 < ε_el < 1, got {eps_el!r}",
+                         source="electrolyte_volume_fraction")
+    bruggeman_cathode = params.bruggeman_exponent + math.log(sigma_el / sigma_sep) / math.log(
+        eps_el)
     t_k = float(temperature_C) + 273.15
     rho_kg_per_m3 = electrode.density_active_g_per_cm3 * 1e3
     # c_max: capacity window Q (mAh/g) → C/kg → mol/m³
     c_max = params.capacity_window_mAh_per_g * 3.6 * 1e3 * rho_kg_per_m3 / FARADAY_C_PER_MOL
-    x0 = float(inverse_ocv_nacro2(params.upper_voltage_V))
+    x0 = float(inverse_ocv_nacro2(params.upper_voltage_V, params.ocv_mid_V, params.ocv_slope_V,
+                                  params.ocv_log_V))
     _, r_int_geom = interface_terms(electrode, params)
     # per particle area: r_int_geom × A_active (Ω cm²) → Ω m²
     r_particle_ohm_m2 = r_int_geom * electrode.active_surface_area_cm2_per_cm2 * 1e-4
@@ -115,8 +128,8 @@ def build_parameters(electrode: Electrode, sigma_electrolyte_S_per_cm: float,
         # clipped away from 0 and 1 so that a locally over-discharged particle (very
         # non-uniform reaction) does not hit the log singularity before the cut-off event
         x = pybamm.minimum(pybamm.maximum(sto, _STO_CLIP), 1 - _STO_CLIP)
-        return (OCV_MID_V - OCV_SLOPE_V * (x - 0.5)
-                - OCV_LOG_V * pybamm.log(x / (1 - x)))
+        return (params.ocv_mid_V - params.ocv_slope_V * (x - 0.5)
+                - params.ocv_log_V * pybamm.log(x / (1 - x)))
 
     def j0_positive(c_e: Any, c_s_surf: Any, c_s_max: Any, T: Any) -> Any:  # noqa: N803
         return pybamm.Scalar(j0)
@@ -152,10 +165,10 @@ def build_parameters(electrode: Electrode, sigma_electrolyte_S_per_cm: float,
         "Maximum concentration in positive electrode [mol.m-3]": c_max,
         "Positive particle diffusivity [m2.s-1]": params.diffusivity_cm2_per_s * 1e-4,
         "Positive electrode OCP [V]": ocp,
-        "Positive electrode porosity": electrode.electrolyte_volume_fraction,
+        "Positive electrode porosity": eps_el,
         "Positive electrode active material volume fraction": electrode.active_volume_fraction,
         "Positive particle radius [m]": electrode.particle_radius_um * 1e-6,
-        "Positive electrode Bruggeman coefficient (electrolyte)": params.bruggeman_exponent,
+        "Positive electrode Bruggeman coefficient (electrolyte)": bruggeman_cathode,
         "Positive electrode Bruggeman coefficient (electrode)": 0.0,
         "Positive electrode OCP entropic change [V.K-1]": 0.0,
         "Positive electrode charge transfer coefficient": 0.5,
@@ -186,7 +199,8 @@ def build_parameters(electrode: Electrode, sigma_electrolyte_S_per_cm: float,
 def pybamm_rate_capability(electrode: Electrode, sigma_electrolyte_S_per_cm: float,
                            c_rates: Sequence[float] | float = (0.1, 1.0, 5.0),
                            params: RateParameters | None = None,
-                           temperature_C: float = 30.0) -> PyBaMMDischarge:
+                           temperature_C: float = 30.0, *,
+                           separator_sigma_S_per_cm: float | None = None) -> PyBaMMDischarge:
     """Galvanostatic discharges of the half-cell DFN to the cut-off voltage, one per C-rate.
 
     Parameters and returns mirror :func:`xrdkit.cell.rate.rate_capability`.
@@ -196,7 +210,8 @@ def pybamm_rate_capability(electrode: Electrode, sigma_electrolyte_S_per_cm: flo
     pybamm = _pybamm()
     p = params or RateParameters()
     n = _rates(c_rates)
-    values = build_parameters(electrode, sigma_electrolyte_S_per_cm, p, temperature_C)
+    values = build_parameters(electrode, sigma_electrolyte_S_per_cm, p, temperature_C,
+                              separator_sigma_S_per_cm)
     model = pybamm.lithium_ion.DFN(options={"working electrode": "positive",
                                             "intercalation kinetics": "linear"})
     one_c_A = values["Current function [A]"]
