@@ -27,9 +27,10 @@ An exception raised by ``analyse`` is recorded for that item (status ``"error"``
 one-line ``error`` message and the full traceback) and the batch goes on. A crash that
 kills a worker process (``os._exit``, segfault, OOM kill) breaks the process pool: the
 results already received are kept, the pool is replaced, and the items in flight that had
-not come back are re-run one at a time in a fresh single-process pool; the item whose analysis kills that
-process again is recorded as an error (``"worker process died …"``). On Dask a failed
-multi-item task is split into single-item tasks; a single-item task that fails (e.g.
+not come back are re-run one at a time in a fresh single-process pool (with warm start each
+gets the warm start the one before it returned; see below); the item whose analysis kills
+that process again is recorded as an error (``"worker process died …"``). On Dask a failed
+multi-item task is re-run item by item in the same way; a single-item task that fails (e.g.
 ``KilledWorker``) is recorded as an error.
 
 Warm start: one answer whatever runs it
