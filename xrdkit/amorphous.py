@@ -63,6 +63,8 @@ _START_STEP_DEG = 2.0
 _ENVELOPE_POINTS = 1000
 #: Points this many Poisson σ above the SNIP envelope are Bragg peaks (left out of the hump fit)…
 PEAK_MASK_SIGMA = 3.0
+#: With a fit given, points where its Bragg intensity exceeds this many σ are left out as well.
+FITTED_PEAK_MASK_SIGMA = 1.0
 #: …together with this margin on each side (deg 2θ): the peak tails.
 PEAK_MASK_GROW_DEG = 0.3
 
@@ -85,6 +87,15 @@ class Hump:
     fwhm_deg: float
     area_counts_deg: float
     delta_chi2_rel: float
+    #: Area of the counts above the low-order background under the hump (hump + Bragg peaks).
+    scattered_area_counts_deg: float = float("nan")
+
+    @property
+    def intensity_share(self) -> float:
+        """The hump's share (0–1) of the intensity above the background."""
+        if not self.scattered_area_counts_deg > 0:
+            return 0.0
+        return float(min(max(self.area_counts_deg / self.scattered_area_counts_deg, 0.0), 1.0))
 
     def profile(self, two_theta_deg: np.ndarray) -> np.ndarray:
         """Unit-area profile of this hump on ``two_theta_deg`` (1/deg)."""
@@ -142,7 +153,7 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
         Observed counts.
     crystalline : ndarray, shape (n,), optional
         Fitted Bragg intensity of a whole-pattern fit: when given, the hump is sought in
-        ``counts − crystalline`` (peak-free, no clipping needed) instead of the SNIP envelope.
+        ``counts − crystalline`` (peaks no phase of the fit explains are still left out).
     start : Hump, optional
         Start of the search (e.g. the previous scan's hump in a series): the grid of starts
         is skipped.
@@ -171,18 +182,18 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     lo_c, hi_c = x[0] + HUMP_EDGE_MARGIN_DEG, x[-1] - HUMP_EDGE_MARGIN_DEG
     if hi_c <= lo_c or x.size < 50:
         return None
-    if crystalline is None:
-        # the SNIP envelope only marks the Bragg peaks: the hump is fitted to the counts between
-        # them, with their Poisson noise (the envelope itself is smooth, so χ² on it means nothing)
-        env_full = _envelope(x, y)
-        peak = (y - env_full) > PEAK_MASK_SIGMA * np.sqrt(np.maximum(env_full, 1.0))
-        step = float(np.median(np.diff(x)))
-        grow = max(int(round(PEAK_MASK_GROW_DEG / step)), 1)
-        peak = np.convolve(peak.astype(float), np.ones(2 * grow + 1), mode="same") > 0
-        data = y
-    else:
-        peak = np.zeros(x.size, dtype=bool)
-        data = y - np.asarray(crystalline, dtype=float)
+    # the SNIP envelope only marks the Bragg peaks (those a fit left, too: phases nobody named):
+    # the hump is fitted to the counts between them, with their Poisson noise (the envelope
+    # itself is smooth, so χ² on it means nothing)
+    data = y if crystalline is None else y - np.asarray(crystalline, dtype=float)
+    env_full = _envelope(x, data)
+    peak = (data - env_full) > PEAK_MASK_SIGMA * np.sqrt(np.maximum(y, 1.0))
+    if crystalline is not None:
+        # where the fitted Bragg intensity is more than the noise, its misfit (either sign) is too
+        peak |= np.asarray(crystalline, dtype=float) > FITTED_PEAK_MASK_SIGMA * np.sqrt(np.maximum(y, 1.0))
+    step = float(np.median(np.diff(x)))
+    grow = max(int(round(PEAK_MASK_GROW_DEG / step)), 1)
+    peak = np.convolve(peak.astype(float), np.ones(2 * grow + 1), mode="same") > 0
     free = np.nonzero(~peak)[0]
     if free.size < 50:
         return None
@@ -244,4 +255,7 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     log.debug("hump search: centre %.2f°, FWHM %.2f°, area %.4g (%.1fσ), χ² drop %.3f", centre, fwhm, area, z, drop)
     if z < HUMP_MIN_SIGNIFICANCE or drop < HUMP_MIN_DELTA_CHI2_REL:
         return None
-    return Hump(centre, fwhm, area, drop)
+    coef = np.linalg.lstsq(a, env * w, rcond=None)[0]
+    low_order = _background_basis(x, decay) @ coef[:-1]
+    scattered = float(np.trapezoid(y - low_order, x))
+    return Hump(centre, fwhm, area, drop, scattered)

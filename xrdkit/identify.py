@@ -560,6 +560,7 @@ def identify(
         return {AMORPHOUS: h.profile(x)} if h is not None else None
 
     results: dict[str, RefinementResult] = {}
+    hump_of: dict[int, Hump | None] = {}  # hump found from a fit's Bragg intensity, by id of the fit
 
     def fits(label: str, names: Sequence[str], starts: Sequence[WarmStart | None],
              h: Hump | None) -> list[RefinementResult]:
@@ -593,9 +594,10 @@ def identify(
     base = ([FCC_PHASE] if has_fcc else separate) + present
     results[first] = fits(first, base, [previous.get(first)], hump)[0]
     if amorphous:
-        # the hump again, now from the data minus the fitted Bragg intensity (no peak clipping)
+        # the hump again, now from the data minus the fitted Bragg intensity
         crystalline = results[first].calculated - results[first].background
-        hump2 = estimate_hump(x, scan.counts, crystalline=crystalline, start=hump)
+        hump2 = estimate_hump(x, scan.counts, crystalline=crystalline)
+        hump_of = {id(results[first]): hump2}
         if _hump_changed(hump, hump2):
             alt = fits(first, base, [results[first].warm_start()], hump2)[0]
             if alt.chi2 < results[first].chi2 or hump is None:
@@ -753,12 +755,14 @@ def identify(
     if best.gof > GOF_ADEQUATE:
         notes.append(f"the model fits the scan loosely (GOF {best.gof:.2f}): σ's include that misfit "
                      "(Bérar–Lelann); check the phases and the instrument")
-    amorph = best.extra_components.get(AMORPHOUS)
-    amorph_area = float(np.trapezoid(amorph, x)) if amorph is not None else 0.0
-    # the crystalline part is what the data hold above the fitted background (hump included), so
-    # Bragg intensity no model explains counts as crystalline too
-    cryst_area = max(float(np.trapezoid(best.observed - best.background, x)), 0.0)
-    amorphous_share = amorph_area / (amorph_area + cryst_area) if amorph_area + cryst_area > 0 else 0.0
+    # the amorphous share: the hump against everything above the low-order background, from the
+    # chosen model's Bragg intensity taken out of the counts (the 10-term Chebyshev of the fit
+    # trades area with the hump; the low-order decomposition does not)
+    amorphous_share = 0.0
+    if amorphous:
+        final = hump_of[id(best)] if id(best) in hump_of else estimate_hump(
+            x, scan.counts, crystalline=best.calculated - best.background)
+        amorphous_share = final.intensity_share if final is not None else 0.0
     scores = tuple(
         ModelScore(label, tuple(p.name for p in r.phases), r.bic, r.rwp, r.gof, r.converged)
         for label, r in results.items()
