@@ -8,8 +8,12 @@ Modules (import what you need; nothing is loaded at import time):
 - :mod:`irkit.baseline` — pybaselines under one call, robust defaults per region.
 - :mod:`irkit.fit` — B–H stretching / bending fits with lmfit (pseudo-Voigt / Voigt bands,
   joint polynomial baseline, centres/FWHM/heights/areas ± σ).
-- :mod:`irkit.assess` — the :class:`~irkit.assess.IRVerdict` (anions intact, protonation,
-  B10:B12, isopropanol, water, oxidation, PVDF binder).
+- :mod:`irkit.assess` — the :class:`~irkit.assess.IRVerdict`: borate present (which anion),
+  anions intact, protonation, oxidation, B10:B12 (only with a borate), isopropanol, methanol,
+  water (liquid / vapour), other organic, PVDF binder.
+- :mod:`irkit.ratio` — the B10:B12 ratio, reported only when identified (posterior over band
+  positions within their priors).
+- :mod:`irkit.templates` — templates from real reference spectra (methanol, water vapour).
 - :mod:`irkit.synthetic` — seeded synthetic spectra with their truth (constructed, not measured).
 - :mod:`irkit.plot`, :mod:`irkit.batch`, :mod:`irkit.cli` (``irkit fit``, ``irkit batch``).
 """

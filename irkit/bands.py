@@ -25,6 +25,8 @@ ANION_SPECIES = ("B12H12", "B10H10")
 _STATUS = ("lit", "lit-approx", "unverified", "constructed")
 _COLUMNS = ("species", "role", "mode", "position_cm1", "bound_cm1", "symmetry", "fwhm_cm1",
             "fwhm_min_cm1", "fwhm_max_cm1", "relative_height", "marker", "status", "source")
+#: Optional columns and their default.
+_OPTIONAL = {"pattern": "no"}
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,15 @@ class Band:
     relative_height : float
         Peak height relative to the strongest band of the species.
     marker : bool
-        Used by species templates for detection.
+        Used by species templates for detection (opens a window of the template test).
     status : str
         ``lit``, ``lit-approx``, ``unverified`` or ``constructed``.
     source : str
         Provenance.
+    pattern : bool
+        Part of the species' required pattern: a species is flagged only when each of its
+        pattern bands that should be visible is seen at about the expected strength and place
+        (optional column; default: no).
     """
 
     species: str
@@ -64,6 +70,7 @@ class Band:
     marker: bool
     status: str
     source: str
+    pattern: bool = False
 
     @property
     def label(self) -> str:
@@ -135,17 +142,21 @@ def _parse_row(row: dict[str, str], lineno: int, source: str) -> Band:
     if nums["bound_cm1"] <= 0 or nums["relative_height"] < 0 or nums["fwhm_min_cm1"] <= 0:
         raise InputError("bound_cm1 and fwhm_min_cm1 must be > 0, relative_height >= 0",
                          source=where)
-    marker = row["marker"].strip().lower()
-    if marker not in ("yes", "no"):
-        raise InputError(f"column marker must be yes/no, got {row['marker']!r}", source=where)
+    flags = {}
+    for column in ("marker", "pattern"):
+        value = (row.get(column) or _OPTIONAL.get(column, "")).strip().lower()
+        if value not in ("yes", "no"):
+            raise InputError(f"column {column} must be yes/no, got {row.get(column)!r}",
+                             source=where)
+        flags[column] = value == "yes"
     status = row["status"].strip()
     if status not in _STATUS:
         raise InputError(f"column status must be one of {_STATUS}, got {status!r}", source=where)
     if not row["source"].strip():
         raise InputError("empty source: every band needs its provenance", source=where)
     return Band(species=row["species"].strip(), role=row["role"].strip(),
-                mode=row["mode"].strip(), symmetry=row["symmetry"].strip(), marker=marker == "yes",
-                status=status, source=row["source"].strip(), **nums)
+                mode=row["mode"].strip(), symmetry=row["symmetry"].strip(), marker=flags["marker"],
+                pattern=flags["pattern"], status=status, source=row["source"].strip(), **nums)
 
 
 def load_band_library(path: str | Path | None = None) -> BandLibrary:

@@ -16,16 +16,11 @@ from typing import Any
 import numpy as np
 
 from irkit.assess import assess
-from irkit.fit import fit_region
 from irkit.spectra import list_hdf5_spectra, spectrum_from_ref, to_absorbance
 from xrdkit.batch import BatchSummary, run_batch
 from xrdkit.results import ItemResult
 
 __all__ = ["analyse_ref", "ref_id", "run_ir_batch"]
-
-#: Region fits reported in the summary (the bending region only when the spectrum covers it).
-_BEND = (600.0, 1200.0)
-
 
 def ref_id(ref: Any) -> str:
     """Unique id of a spectrum reference: ``file::/path[index]``."""
@@ -37,24 +32,35 @@ def _num(value: float | None) -> float:
 
 
 def analyse_ref(ref: Any) -> ItemResult:
-    """Read, fit and judge one spectrum (top-level, picklable: runs in batch workers)."""
+    """Read, fit and judge one spectrum (top-level, picklable: runs in batch workers).
+
+    Scalars: the verdict flags (``borate_present``, ``anion``, ``anions_intact``, ``oxidation``,
+    ``protonation`` — None without a borate — ``isopropanol``, ``methanol``, ``water``,
+    ``other_organic``, ``binder``), ``b10_b12_ratio`` ± σ (None when not identified) with
+    ``b10_b12_ratio_reason``, each admixture's height and detection limit, and every fitted
+    band (no band columns when the spectrum has no ν(B–H) band and nothing was fitted).
+    """
     spectrum = to_absorbance(spectrum_from_ref(ref))
-    fits = [fit_region(spectrum, "stretch")]
-    if spectrum.covers(*_BEND):
-        fits.append(fit_region(spectrum, "bend"))
-    verdict = assess(spectrum, stretch=fits[0], bend=fits[1] if len(fits) > 1 else None)
-    scalars: dict[str, bool | float | str] = {
+    verdict = assess(spectrum)
+    d = verdict.to_dict()
+    scalars: dict[str, bool | float | str | None] = {
+        "borate_present": verdict.borate_present,
+        "anion": verdict.anion,
         "anions_intact": verdict.anions_intact,
-        "b10_b12_ratio": _num(verdict.ratio.value if verdict.ratio else None),
-        "b10_b12_ratio_sigma": _num(verdict.ratio.sigma if verdict.ratio else None),
+        "b10_b12_ratio": d["b10_b12_ratio"],
+        "b10_b12_ratio_sigma": d["b10_b12_ratio_sigma"],
+        "b10_b12_ratio_reason": verdict.ratio_reason,
+        "other_organic": verdict.other_organic.detected,
+        "contaminants": "; ".join(verdict.contaminants),
     }
-    for name in ("isopropanol", "water", "oxidation", "binder", "protonation"):
+    for name in ("isopropanol", "methanol", "water", "oxidation", "binder", "protonation"):
         test = getattr(verdict, name)
-        scalars[name] = bool(test.detected)
-        scalars[f"{name}_height"] = _num(test.height)
-        scalars[f"{name}_detection_limit"] = _num(test.detection_limit)
+        scalars[name] = None if test is None else test.detected
+        scalars[f"{name}_height"] = None if test is None else _num(test.height)
+        scalars[f"{name}_detection_limit"] = None if test is None else _num(
+            test.detection_limit)
     arrays: dict[str, np.ndarray] = {}
-    for fit in fits:
+    for fit in verdict.fits:
         scalars[f"{fit.region}_r_squared"] = fit.quality.r_squared
         scalars[f"{fit.region}_rms_residual"] = fit.quality.rms_residual
         for band in fit.bands:
@@ -67,8 +73,7 @@ def analyse_ref(ref: Any) -> ItemResult:
         arrays[f"{fit.region}_wavenumber_cm1"] = fit.wavenumber_cm1
         arrays[f"{fit.region}_best_fit"] = fit.best_fit
         arrays[f"{fit.region}_residual"] = fit.residual
-    notes = tuple(verdict.notes)
-    return ItemResult(scalars=scalars, arrays=arrays, warnings=notes)
+    return ItemResult(scalars=scalars, arrays=arrays, warnings=tuple(verdict.notes))
 
 
 def run_ir_batch(files: Sequence[str | Path], out_path: str | Path, **kw: Any) -> BatchSummary:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,6 +54,8 @@ AT_BOUND_FRACTION = 1e-3
 NO_INFLUENCE = 1e-10
 #: Default evaluation budget of the minimiser.
 MAX_NFEV = 4000
+#: Start centres given through ``start_cm1`` are kept this fraction of the bound inside it.
+START_MARGIN_FRACTION = 0.02
 
 
 @dataclass(frozen=True)
@@ -302,8 +304,14 @@ class _RegionModel:
         return self.jacobian(self.vector(params))
 
 
-def _start(model: _RegionModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start vector and bounds from the band priors and a straight line through the ends."""
+def _start(model: _RegionModel, start_cm1: Mapping[str, float] | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start vector and bounds from the band priors and a straight line through the ends.
+
+    ``start_cm1`` (band label → centre) moves start centres away from the priors; the bounds stay
+    ``position ± bound`` (a start outside them is clipped to them).
+    """
+    start_cm1 = start_cm1 or {}
     x, y = model.x, model.y
     n_edge = max(3, x.size // 40)
     y0, y1 = float(np.median(y[:n_edge])), float(np.median(y[-n_edge:]))
@@ -318,8 +326,10 @@ def _start(model: _RegionModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         height = max(float(np.interp(b.position_cm1, x, net)) * share, 1e-3 * scale)
         v0[model.i_amp[k]], lo[model.i_amp[k]] = 1.27 * height * b.fwhm_cm1, 0.0
         ic = model.i_cen[k]
-        v0[ic], lo[ic], hi[ic] = b.position_cm1, b.position_cm1 - b.bound_cm1, \
-            b.position_cm1 + b.bound_cm1
+        lo[ic], hi[ic] = b.position_cm1 - b.bound_cm1, b.position_cm1 + b.bound_cm1
+        margin = START_MARGIN_FRACTION * b.bound_cm1
+        v0[ic] = float(np.clip(start_cm1.get(b.label, b.position_cm1), lo[ic] + margin,
+                               hi[ic] - margin))
     bands = model.bands
     if model.shared:
         iw = model.i_wid[0]
@@ -492,6 +502,7 @@ def fit_region(
     baseline_kw: dict | None = None,
     engine: Literal["lmfit", "numpy"] = "lmfit",
     max_nfev: int = MAX_NFEV,
+    start_cm1: Mapping[str, float] | None = None,
 ) -> RegionFit:
     """Fit the bands of one region.
 
@@ -522,6 +533,9 @@ def fit_region(
         Solver (see the module docstring); same model, same results.
     max_nfev : int
         Evaluation budget.
+    start_cm1 : mapping of str to float, optional
+        Start centres (band label → cm⁻¹) instead of the prior positions (multi-start fits);
+        the bounds stay the priors'.
 
     Returns
     -------
@@ -566,13 +580,13 @@ def fit_region(
         pre = np.interp(x, est.wavenumber_cm1, est.baseline)
         y = y - pre
     model = _RegionModel(x, y, bands, shape, shared_width, baseline_degree)
-    v0, lo, hi = _start(model)
+    v0, lo, hi = _start(model, start_cm1)
     solve = _solve_numpy if engine == "numpy" else _solve_lmfit
     if shape == "voigt":
         # Voigt fits of overlapped bands started from the priors can slide into another
         # decomposition; start them from the (analytic-Jacobian) pseudo-Voigt solution instead
         pv = _RegionModel(x, y, bands, "pseudo_voigt", shared_width, baseline_degree)
-        pv0, pv_lo, pv_hi = _start(pv)
+        pv0, pv_lo, pv_hi = _start(pv, start_cm1)
         pv_v = solve(pv, pv0, pv_lo, pv_hi, max_nfev)[0]
         v0 = _voigt_start_from_pseudo_voigt(model, pv, pv_v, v0, lo, hi)
     v, jac, success, message, nfev = solve(model, v0, lo, hi, max_nfev)

@@ -15,6 +15,7 @@ Amounts
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -89,6 +90,7 @@ def synthesize(
     *,
     b10_b12_ratio: float = 1.0,
     peak_absorbance: float = 0.5,
+    borate: float = 1.0,
     isopropanol: float = 0.0,
     water: float = 0.0,
     oxidation: float = 0.0,
@@ -110,9 +112,12 @@ def synthesize(
     seed : int or Generator
         Seed of ``numpy.random.default_rng`` (or a generator).
     b10_b12_ratio : float
-        Molar ratio B10H10²⁻ : B12H12²⁻ (``inf`` not allowed; 0 → pure B12H12²⁻ salt).
+        Molar ratio B10H10²⁻ : B12H12²⁻ (0 → pure B12H12²⁻ salt, ``inf`` → pure B10H10²⁻ salt).
     peak_absorbance : float
         Height of the B12H12²⁻ ν(B–H) band at the 1:1 ratio.
+    borate : float
+        Scale of all anion bands (1: as described; 0: no closo-borate at all — a negative
+        control whose admixtures keep their heights relative to ``peak_absorbance``).
     isopropanol, water, oxidation, pvdf, protonated : float
         Strongest-band height of each admixture (protonated = the shifted ν(B–H) band) as a
         fraction of ``peak_absorbance``.
@@ -133,12 +138,14 @@ def synthesize(
     SyntheticSpectrum
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    if b10_b12_ratio < 0 or not np.isfinite(b10_b12_ratio):
-        raise InputError(f"b10_b12_ratio must be finite and >= 0, got {b10_b12_ratio}",
+    if not b10_b12_ratio >= 0:
+        raise InputError(f"b10_b12_ratio must be >= 0 (inf: pure B10H10), got {b10_b12_ratio}",
                          source="b10_b12_ratio")
+    if not borate >= 0:
+        raise InputError(f"borate must be >= 0, got {borate}", source="borate")
     lib = library or load_band_library()
     x = np.arange(low_cm1, high_cm1 + 0.5 * step_cm1, step_cm1)
-    x12 = 1.0 / (1.0 + b10_b12_ratio)
+    x12 = 0.0 if math.isinf(b10_b12_ratio) else 1.0 / (1.0 + b10_b12_ratio)
     truth: list[TrueBand] = []
 
     def add(band, height: float) -> None:
@@ -149,8 +156,9 @@ def synthesize(
 
     b12 = lib.select("B12H12")
     b10 = lib.select("B10H10")
-    for b in b12:
-        add(b, 2.0 * x12 * peak_absorbance * b.relative_height)
+    if x12 > 0 and borate > 0:
+        for b in b12:
+            add(b, borate * 2.0 * x12 * peak_absorbance * b.relative_height)
     # B10 heights: relative heights scaled so the stretching area per mole matches the constant
     stretch = (2350.0, 2650.0)
 
@@ -160,8 +168,8 @@ def synthesize(
 
     a12_per_mole = stretch_area(b12, 2.0 * peak_absorbance)
     a10_unit = stretch_area(b10, 1.0)
-    if b10_b12_ratio > 0:
-        scale10 = B10_B12_AREA_PER_MOLE * a12_per_mole * (1.0 - x12) / a10_unit
+    if b10_b12_ratio > 0 and borate > 0:
+        scale10 = borate * B10_B12_AREA_PER_MOLE * a12_per_mole * (1.0 - x12) / a10_unit
         for b in b10:
             add(b, scale10 * b.relative_height)
     for amount_name, species in _ADMIXTURES.items():

@@ -2,9 +2,18 @@
 
     irkit fit SPECTRUM [--json OUT.json] [--plot OUT.png] [--shape voigt] [--shared-width]
         [--baseline-degree 2] [--subtract arpls] [--atr 2.4,1.5,45] [--calibration K,SIGMA]
+        [--bands BANDS.csv]
 
-SPECTRUM: text (CSV/TSV/whitespace), JCAMP-DX, Bruker OPUS or HDF5. The stretching region
-(2350–2650 cm⁻¹) must be covered; the bending region (600–1200 cm⁻¹) is fitted when covered.
+SPECTRUM: text (CSV/TSV/whitespace), JCAMP-DX (transmittance, absorbance, log(1/T), absorption
+coefficients — converted values are named), Bruker OPUS or HDF5. The stretching region
+(2350–2650 cm⁻¹) must be covered; the bending region (600–1200 cm⁻¹) is used when covered.
+
+The verdict (JSON ``verdict``): ``borate_present`` and ``anion``; ``anions_intact``,
+``oxidation``, ``protonation`` and ``b10_b12_ratio`` only when a borate is present (null
+otherwise, with a note); ``isopropanol``, ``methanol``, ``water``, ``other_organic`` and
+``contaminants`` naming what was seen; ``binder`` (PVDF pattern). ``b10_b12_ratio`` is null with
+``b10_b12_ratio_reason`` when the B10/B12 stretching bands cannot be told apart within their
+position priors (narrow them with ``--bands``, e.g. from spectra of the pure salts).
 """
 
 from __future__ import annotations
@@ -40,6 +49,9 @@ def add_parser(subparsers: Any) -> None:
                    help="B10:B12 area-per-mole calibration k (default: constructed 10/12)")
     p.add_argument("--atr", metavar="N_CRYSTAL,N_SAMPLE,ANGLE",
                    help="apply the ATR penetration-depth correction (e.g. 2.4,1.5,45)")
+    p.add_argument("--bands", type=Path, metavar="BANDS.csv",
+                   help="band library to use instead of the bundled one (same columns; e.g. "
+                        "priors narrowed on spectra of the pure salts)")
     p.set_defaults(func=run)
 
 
@@ -81,7 +93,7 @@ def _clean(value: Any) -> Any:
 def analyse(path: Path, args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
     """Read, correct, fit and assess one spectrum; returns (spectrum, fits, verdict)."""
     from irkit.assess import assess
-    from irkit.fit import fit_region
+    from irkit.bands import load_band_library
     from irkit.spectra import atr_correct, read_spectrum, read_text, to_absorbance
 
     raw = read_text(path, descending=True) if getattr(args, "descending", False) \
@@ -92,19 +104,23 @@ def analyse(path: Path, args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
         spectrum = atr_correct(spectrum, n_crystal=n1, n_sample=n2, angle_deg=angle)
     options = dict(shape=args.shape, shared_width=args.shared_width,
                    baseline_degree=args.baseline_degree, subtract=args.subtract)
-    fits = [fit_region(spectrum, "stretch", **options)]
-    if spectrum.covers(600.0, 1200.0):
-        fits.append(fit_region(spectrum, "bend", **options))
-    verdict = assess(spectrum, stretch=fits[0], bend=fits[1] if len(fits) > 1 else None,
+    library = load_band_library(args.bands) if getattr(args, "bands", None) else None
+    verdict = assess(spectrum, library=library, fit_options=options,
                      calibration=_calibration(getattr(args, "calibration", None)))
-    return spectrum, fits, verdict
+    return spectrum, list(verdict.fits), verdict
 
 
 def report(spectrum: Any, fits: list[Any], verdict: Any) -> dict[str, Any]:
-    """The JSON document: bands, fit quality per region and the verdict."""
+    """The JSON document: what was read, bands, fit quality per region and the verdict."""
     bands = [{"region": f.region, **asdict(b)} for f in fits for b in f.bands]
+    meta = spectrum.metadata
     return _clean({
         "source": str(spectrum.source),
+        "spectrum": {"range_cm1": [float(spectrum.wavenumber_cm1[0]),
+                                   float(spectrum.wavenumber_cm1[-1])],
+                     "n_points": spectrum.n_points, "kind": spectrum.kind,
+                     "y_units": meta.get("y_units"),
+                     "converted_from": meta.get("converted_from")},
         "bands": bands,
         "fits": {f.region: {**asdict(f.quality), "shape": f.shape,
                             "shape_parameter": f.shape_parameter,
@@ -123,12 +139,22 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {b.label:22s} {b.center_cm1:8.1f} ± {b.center_sigma_cm1:.1f} cm⁻¹  "
                   f"FWHM {b.fwhm_cm1:5.1f}  area {b.area:.4g} ± {b.area_sigma:.2g}")
     d = verdict.to_dict()
+    if spectrum.metadata.get("converted_from"):
+        print(f"read as absorbance, converted from {spectrum.metadata['converted_from']}")
+    if not fits:
+        print("no ν(B–H) band: no band fits made")
     print("verdict: " + ", ".join(f"{k}={d[k]}" for k in
-                                  ("anions_intact", "isopropanol", "water", "oxidation",
-                                   "binder", "protonation")))
+                                  ("borate_present", "anion", "anions_intact", "isopropanol",
+                                   "methanol", "water", "other_organic", "oxidation", "binder",
+                                   "protonation")))
+    if d["contaminants"]:
+        print("seen: " + "; ".join(d["contaminants"]))
     if verdict.ratio is not None:
-        print(f"B10:B12 = {verdict.ratio.value:.3f} ± {verdict.ratio.sigma:.3f} "
-              f"(calibration: {verdict.ratio.calibration.provenance})")
+        lo, hi = verdict.ratio.interval_95
+        print(f"B10:B12 = {verdict.ratio.value:.3f} ± {verdict.ratio.sigma:.3f} (95 % "
+              f"{lo:.3f}–{hi:.3f}; calibration: {verdict.ratio.calibration.provenance})")
+    elif verdict.borate_present:
+        print(f"B10:B12: null — {verdict.ratio_reason}")
     for note in verdict.notes:
         print(f"note: {note}")
     if args.json:
@@ -139,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         from irkit.plot import fit_figure
 
         lib = load_band_library()
-        marked = [b for b in lib.select(("isopropanol", "water", "B-O", "PVDF"),
+        marked = [b for b in lib.select(("isopropanol", "water", "B-O", "PVDF", "CO2"),
                                         markers_only=True)]
         fit_figure(spectrum, fits, marked).savefig(args.plot, dpi=120)
     return 0

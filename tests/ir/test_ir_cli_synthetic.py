@@ -24,8 +24,9 @@ def test_cli_fit_writes_json_and_plot(tmp_path: Path, artifacts: Path) -> None:
     out, png = tmp_path / "out.json", artifacts / "ir_cli_fit.png"
     assert main(["fit", str(spectrum), "--json", str(out), "--plot", str(png)]) == 0
     doc = json.loads(out.read_text())
-    assert {"anions_intact", "isopropanol", "water", "oxidation", "b10_b12_ratio"} \
-        <= set(doc["verdict"])
+    assert {"borate_present", "anions_intact", "isopropanol", "water", "oxidation",
+            "b10_b12_ratio"} <= set(doc["verdict"])
+    assert doc["verdict"]["borate_present"] is True
     assert doc["verdict"]["isopropanol"] is True and doc["verdict"]["binder"] is True
     assert doc["verdict"]["oxidation"] is False
     labels = {b["label"] for b in doc["bands"]}
@@ -35,12 +36,61 @@ def test_cli_fit_writes_json_and_plot(tmp_path: Path, artifacts: Path) -> None:
 
 def test_cli_transmittance_descending_jcamp_real_file(realdata: Path, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture) -> None:
-    # PE1800.DX is isobutyl acrylate (no closo-borate): the tool must run and say so
+    # PE1800.DX is isobutyl acrylate (no closo-borate): the tool must run and say so, and the
+    # acrylate's C–O–C / C=O bands must not pass for PVDF binder
     out = tmp_path / "pe.json"
     assert main(["fit", str(realdata / "ir_formats" / "PE1800.DX"), "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
-    assert doc["verdict"]["anions_intact"] is False
-    assert "not covered" in capsys.readouterr().out
+    v = doc["verdict"]
+    assert v["borate_present"] is False and v["anions_intact"] is None
+    assert v["binder"] is False and v["oxidation"] is None
+    assert v["other_organic"] is True
+    assert doc["spectrum"]["converted_from"] == "transmittance"
+    text = capsys.readouterr().out
+    assert "not covered" in text and "no band fits made" in text
+
+
+def _narrowed_bands(path: Path, bound_cm1: float = 5.0) -> Path:
+    """The bundled band table with the ν(B–H) priors narrowed (as after fitting pure salts)."""
+    import csv
+
+    from xrdkit._paths import reference_data_dir
+
+    rows = list(csv.DictReader((reference_data_dir() / "ir_bands" / "bands.csv").open()))
+    for r in rows:
+        if r["species"] in ("B12H12", "B10H10") and r["mode"].startswith("nu_BH"):
+            r["bound_cm1"] = str(bound_cm1)
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def test_cli_ratio_null_with_reason_at_wide_priors(tmp_path: Path) -> None:
+    syn = synthesize(23)
+    spectrum = _csv(tmp_path / "s.csv", syn.spectrum.wavenumber_cm1, syn.spectrum.values)
+    out = tmp_path / "o.json"
+    assert main(["fit", str(spectrum), "--json", str(out)]) == 0
+    v = json.loads(out.read_text())["verdict"]
+    assert v["b10_b12_ratio"] is None and "exchange labels" in v["b10_b12_ratio_reason"]
+
+
+def test_cli_calibration_option_scales_ratio(tmp_path: Path) -> None:
+    syn = synthesize(23)
+    spectrum = _csv(tmp_path / "s.csv", syn.spectrum.wavenumber_cm1, syn.spectrum.values)
+    bands = _narrowed_bands(tmp_path / "bands.csv")
+    ratios = []
+    for extra in ([], ["--calibration", str(2 * 10 / 12) + ",0.1"]):
+        out = tmp_path / "o.json"
+        assert main(["fit", str(spectrum), "--json", str(out), "--bands", str(bands),
+                     *extra]) == 0
+        v = json.loads(out.read_text())["verdict"]
+        assert v["b10_b12_ratio_reason"] is None
+        ratios.append((v["b10_b12_ratio"], v["b10_b12_ratio_sigma"]))
+    assert abs(ratios[0][0] - 1.0) < 3 * ratios[0][1]  # narrowed priors: identified, near truth
+    assert ratios[1][0] == pytest.approx(ratios[0][0] / 2, rel=1e-6)
+    assert main(["fit", str(spectrum), "--calibration", "-1"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -57,18 +107,6 @@ def test_cli_bad_input_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFix
     assert len(err.splitlines()) == 1 and str(path) in err and problem in err
     with pytest.raises(Exception, match=problem):
         main(["--debug", "fit", str(path)])
-
-
-def test_cli_calibration_option_scales_ratio(tmp_path: Path) -> None:
-    syn = synthesize(23)
-    spectrum = _csv(tmp_path / "s.csv", syn.spectrum.wavenumber_cm1, syn.spectrum.values)
-    ratios = []
-    for extra in ([], ["--calibration", str(2 * 10 / 12) + ",0.1"]):
-        out = tmp_path / "o.json"
-        assert main(["fit", str(spectrum), "--json", str(out), *extra]) == 0
-        ratios.append(json.loads(out.read_text())["verdict"]["b10_b12_ratio"])
-    assert ratios[1] == pytest.approx(ratios[0] / 2)
-    assert main(["fit", str(spectrum), "--calibration", "-1"]) == 2
 
 
 def test_cli_descending_text_needs_the_flag(tmp_path: Path,
