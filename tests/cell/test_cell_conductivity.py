@@ -126,3 +126,34 @@ def test_bad_parameters_raise() -> None:
         ElectrolyteParameters(mixing="maxwell")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="weight fractions"):
         weight_to_volume_fractions([0.5, 0.6], [1.0, 1.0])
+
+
+def test_batch_conductivity_matches_scalar(rng: np.random.Generator) -> None:
+    """Vectorised GEM (bisection) against the scalar brentq solver, random parameters."""
+    from xrdkit.cell.conductivity import electrolyte_conductivity_batch
+
+    n = 40
+    w = rng.uniform(0, 1, n)
+    kw = dict(sigma_fcc_25C_S_per_cm=rng.uniform(7e-4, 1.3e-3, n),
+              activation_energy_fcc_eV=rng.uniform(0.5, 0.7, n),
+              sigma_monoclinic_25C_S_per_cm=10 ** rng.uniform(-9, -5, n),
+              activation_energy_monoclinic_eV=rng.uniform(0.5, 1.2, n),
+              density_fcc_g_per_cm3=rng.uniform(1.12, 1.22, n),
+              density_b12_g_per_cm3=rng.uniform(1.1, 1.22, n),
+              density_b10_g_per_cm3=rng.uniform(1.05, 1.25, n),
+              percolation_threshold=rng.uniform(0.1, 0.5, n),
+              percolation_exponent=rng.uniform(1.6, 2.2, n))
+    for t_c in (-20.0, 30.0, 90.0):
+        got = electrolyte_conductivity_batch(w, t_c, **kw)
+        for k in range(n):
+            p = ElectrolyteParameters(
+                sigma_fcc_25C_S_per_cm=kw["sigma_fcc_25C_S_per_cm"][k],
+                activation_energy_fcc_eV=kw["activation_energy_fcc_eV"][k],
+                sigma_monoclinic_25C_S_per_cm=kw["sigma_monoclinic_25C_S_per_cm"][k],
+                activation_energy_monoclinic_eV=kw["activation_energy_monoclinic_eV"][k],
+                density_fcc_g_per_cm3=kw["density_fcc_g_per_cm3"][k],
+                density_b12_g_per_cm3=kw["density_b12_g_per_cm3"][k],
+                density_b10_g_per_cm3=kw["density_b10_g_per_cm3"][k],
+                percolation_threshold=kw["percolation_threshold"][k],
+                percolation_exponent=kw["percolation_exponent"][k])
+            assert got[k] == pytest.approx(electrolyte_conductivity(w[k], t_c, p), rel=1e-9)

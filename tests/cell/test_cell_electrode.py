@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from xrdkit.cell import Electrode, infiltration_loading, parse_composition, predict_cell
+from xrdkit.cell import (
+    Electrode,
+    infiltration_loading,
+    parse_composition,
+    predict_cell,
+    rate_capability,
+)
+from xrdkit.cell.separator import Separator
 from xrdkit.errors import InputError
 
 
@@ -25,6 +32,46 @@ def test_effective_conductivity_is_bruggeman() -> None:
     e = Electrode(parse_composition("95:2:3"), 7.0, porosity=0.36, pore_fill=0.5)
     assert e.effective_conductivity_S_per_cm(1e-3) == pytest.approx(1e-3 * 0.18**1.5)
     assert e.effective_conductivity_S_per_cm(1e-3, 2.0) == pytest.approx(1e-3 * 0.18**2)
+
+
+def test_porosity_accounting_by_hand() -> None:
+    """Electrolyte volume from the infiltration, the rest of the pores void.
+
+    Solute in the pores = c f V_pores,0 = c f V_s ε0/(1 − ε0); its volume over L = V_s/(1 − ε)
+    gives ε_el = (c f/ρ) ε0/(1 − ε0) (1 − ε): 0.1 g/mL / 1.17 g/cm³ × 4 × 0.66 = 0.2256 for the
+    paper's numbers — independent of composition and loading; void = 0.34 − 0.2256.
+    """
+    for comp, loading in (("97:1:2", 7.7), ("95:2:3", 7.0)):
+        e = Electrode(parse_composition(comp), loading)
+        assert e.electrolyte_volume_fraction == pytest.approx(0.1 / 1.17 * 4.0 * 0.66, rel=1e-12)
+        assert e.void_fraction == pytest.approx(0.34 - 0.1 / 1.17 * 4.0 * 0.66, rel=1e-12)
+        assert e.filled_pore_fraction == pytest.approx(e.electrolyte_volume_fraction / 0.34)
+    half = Electrode(parse_composition("97:1:2"), 7.7, solution_in_pores=0.5)
+    assert half.electrolyte_volume_fraction == pytest.approx(0.5 * 0.1 / 1.17 * 4.0 * 0.66)
+    # more solute than the pressed pores can hold: the pores are full, no void
+    rich = Electrode(parse_composition("97:1:2"), 7.7, infiltration_concentration_mg_per_mL=300.0)
+    assert rich.electrolyte_volume_fraction == pytest.approx(0.34)
+    assert rich.void_fraction == pytest.approx(0.0)
+    # an explicit fill overrides the mass balance (the former "pores full" model)
+    full = Electrode(parse_composition("97:1:2"), 7.7, pore_fill=1.0)
+    assert full.electrolyte_volume_fraction == pytest.approx(0.34)
+    # no electrolyte in the pores: no ionic path, nothing delivered
+    dry = Electrode(parse_composition("97:1:2"), 7.7, solution_in_pores=0.0)
+    assert dry.effective_conductivity_S_per_cm(1e-3) == 0.0
+    assert rate_capability(dry, 1e-3, [0.1]).capacity_mAh_per_g[0] == 0.0
+
+
+def test_separator_inputs() -> None:
+    sep = Separator()
+    assert sep.thickness_um is None and sep.thickness_value_um == 400.0
+    assert sep.fcc_weight_fraction == 1.0
+    assert sep.resistance_ohm_cm2(25.0) == pytest.approx(0.04 / 1e-3)
+    given = Separator(thickness_um=250.0, sigma_S_per_cm=2e-3)
+    assert given.resistance_ohm_cm2(30.0) == pytest.approx(0.025 / 2e-3)
+    for bad in (dict(thickness_um=-1.0), dict(fcc_weight_fraction=1.5),
+                dict(sigma_S_per_cm=0.0)):
+        with pytest.raises(InputError, match="separator"):
+            Separator(**bad)
 
 
 def test_current_density_scales_with_rate_and_loading() -> None:

@@ -152,8 +152,43 @@ def test_infiltration_monotonic(c1: float, c2: float, v1: float, v2: float) -> N
 @settings(max_examples=15, deadline=None, derandomize=True)
 @given(w1=fraction, w2=fraction)
 def test_predict_cell_energy_and_rate_table_monotonic_in_purity(w1: float, w2: float) -> None:
+    """Nominal model (the Monte Carlo median is checked in test_cell_uncertainty)."""
     lo, hi = sorted((w1, w2))
-    a, b = predict_cell(lo), predict_cell(hi)
+    a, b = predict_cell(lo, uncertainty="none"), predict_cell(hi, uncertainty="none")
     assert _le(a.energy_Wh_per_kg, b.energy_Wh_per_kg)
     for ra, rb in zip(a.rate_table, b.rate_table, strict=True):
         assert _le(ra.capacity_mAh_per_g, rb.capacity_mAh_per_g)
+
+
+@SETTINGS
+@given(t1=st.floats(100, 800), t2=st.floats(100, 800), w1=fraction, w2=fraction, r=rate)
+def test_capacity_vs_the_separator(t1: float, t2: float, w1: float, w2: float, r: float) -> None:
+    """A thicker or less pure pellet never helps; the cathode's electrolyte is held fixed."""
+    e = Electrode(parse_composition("97:1:2"), 7.7)
+    s = electrolyte_conductivity(0.9, 30.0)
+    thin, thick = sorted((t1, t2))
+    wlo, whi = sorted((w1, w2))
+    base = RateParameters()
+
+    def cap(t: float, w: float) -> float:
+        return rate_capability(e, s, [r], replace(base, separator_thickness_um=t),
+                               separator_sigma_S_per_cm=electrolyte_conductivity(w, 30.0)
+                               ).capacity_mAh_per_g[0]
+
+    assert _le(cap(thick, whi), cap(thin, whi))
+    assert _le(cap(thin, wlo), cap(thin, whi))
+
+
+@SETTINGS
+@given(f1=st.floats(0.05, 1.0), f2=st.floats(0.05, 1.0), r=rate, w=st.floats(0.2, 1.0))
+def test_more_electrolyte_in_the_pores_never_hurts(f1: float, f2: float, r: float,
+                                                   w: float) -> None:
+    """More solution drying inside the pores → larger filled fraction → capacity not lower."""
+    lo, hi = sorted((f1, f2))
+    s = electrolyte_conductivity(w, 30.0)
+    sep = electrolyte_conductivity(1.0, 30.0)
+    a = Electrode(parse_composition("95:2:3"), 7.0, solution_in_pores=lo)
+    b = Electrode(parse_composition("95:2:3"), 7.0, solution_in_pores=hi)
+    assert a.electrolyte_volume_fraction <= b.electrolyte_volume_fraction
+    assert _le(rate_capability(a, s, [r], separator_sigma_S_per_cm=sep).capacity_mAh_per_g[0],
+               rate_capability(b, s, [r], separator_sigma_S_per_cm=sep).capacity_mAh_per_g[0])

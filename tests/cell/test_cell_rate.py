@@ -113,6 +113,25 @@ def test_capacity_collapses_below_percolation() -> None:
     assert all(r.capacity_mAh_per_g == 0.0 for r in pred.rate_table if r.c_rate >= 1.0)
 
 
+def test_no_cliff_at_5c_and_a_stated_cause() -> None:
+    """Issue 18: the 5C capacity of the paper's cathode falls smoothly with the purity of its
+    electrolyte (pure pellet): no step larger than 5 mAh/g per 1 wt % (measured 4.4), and it
+    reaches zero only where the cathode's electrolyte has lost > 94 % of its conductivity —
+    the fcc phase approaching its percolation threshold (measured: zero below fcc 0.34, where
+    σ/σ_pure = 0.05 and R_i = 320 Ω cm² against R_int = 122)."""
+    e = Electrode(parse_composition("97:1:2"), 7.7)
+    sep = electrolyte_conductivity(1.0, 30.0)
+    ws = np.linspace(0.0, 1.0, 101)
+    cap = np.array([rate_capability(e, electrolyte_conductivity(w, 30.0), [5.0],
+                                    separator_sigma_S_per_cm=sep).capacity_mAh_per_g[0]
+                    for w in ws])
+    assert np.all(np.diff(cap) >= -1e-9)
+    assert np.max(np.diff(cap)) < 5.0
+    w_zero = ws[cap <= 0].max()
+    assert electrolyte_conductivity(w_zero, 30.0) / sep < 0.06
+    assert cap[ws == 0.5][0] > 40.0  # the former model: 0 at 50 % (pellet made impure too)
+
+
 def test_predict_cell_nominal_purity_interval_is_exact() -> None:
     """uncertainty='purity': the interval ends are the nominal model at w ∓ 1.96σ (monotone)."""
     pred = predict_cell(0.87, 0.03, uncertainty="purity")

@@ -16,7 +16,7 @@ from xrdkit._paths import reference_data_dir
 from xrdkit.errors import InputError
 
 __all__ = ["material", "material_range", "material_distribution", "propagated_materials",
-           "provenance", "paper_calibration"]
+           "provenance", "paper_calibration", "reference_json"]
 
 #: Distributions a material record may declare (see materials.json ``_about``).
 DISTRIBUTIONS = ("uniform", "loguniform", "triangular")
@@ -78,6 +78,11 @@ def propagated_materials() -> tuple[str, ...]:
     """Names of the material constants that declare a distribution (the propagated ones)."""
     return tuple(k for k, v in _load("materials.json")["constants"].items()
                  if v.get("distribution") is not None)
+
+
+def reference_json(name: str) -> dict[str, Any]:
+    """A copy of ``reference_data/cell/NAME`` (JSON)."""
+    return json.loads(json.dumps(_load(name)))
 
 
 def paper_calibration() -> dict[str, Any]:

@@ -301,8 +301,8 @@ def predict_cell(fcc_weight_fraction: float, fcc_weight_fraction_sigma: float = 
         or "none".
     fade : FadeModel, optional
     separator : Separator, optional
-        The separator pellet (default: phase-pure NBH, 400 µm thickness drawn from 200–500 µm;
-        a given separator's thickness is held fixed).
+        The separator pellet (default: phase-pure NBH, 400 µm drawn from 200–500 µm; a given
+        thickness is held fixed).
     uncertainty : {"parameters", "purity", "none"}
         What the ``*_low``/``*_high`` intervals carry (module docstring).
     samples, seed : int
@@ -337,8 +337,8 @@ def predict_cell(fcc_weight_fraction: float, fcc_weight_fraction_sigma: float = 
         raise InputError(f"temperature_C must be above -273.15, got {temperature_C!r}",
                          source="temperature_C")
     rp = rate_params or RateParameters()
-    if separator is not None:
-        rp = replace(rp, separator_thickness_um=sep.thickness_um)
+    if sep.thickness_um is not None:
+        rp = replace(rp, separator_thickness_um=sep.thickness_value_um)
     fm = fade or FadeModel()
     rates = np.atleast_1d(np.asarray(c_rates, dtype=float))
     if rates.ndim != 1 or rates.size == 0 or np.any(~np.isfinite(rates)) or np.any(rates <= 0):
@@ -354,8 +354,8 @@ def predict_cell(fcc_weight_fraction: float, fcc_weight_fraction_sigma: float = 
         fixed: dict[str, float] = {}
         if porosity is not None:
             fixed["porosity_pressed"] = float(porosity)
-        if separator is not None:
-            fixed["separator_thickness_um"] = float(sep.thickness_um)
+        if sep.thickness_um is not None:
+            fixed["separator_thickness_um"] = sep.thickness_value_um
         out = _outputs_ensemble(
             samples, seed, fcc_weight_fraction=w, fcc_weight_fraction_sigma=s, cathode=comp,
             loading_mg_per_cm2=float(loading_mg_per_cm2), loading_basis=loading_basis,
@@ -433,7 +433,7 @@ def predict_cell(fcc_weight_fraction: float, fcc_weight_fraction_sigma: float = 
         notes=tuple(notes),
         separator_fcc_weight_fraction=w_sep,
         separator_fcc_weight_fraction_sigma=s_sep,
-        separator_thickness_um=float(sep.thickness_um),
+        separator_thickness_um=sep.thickness_value_um,
         separator_sigma_S_per_cm=sc["separator_sigma_S_per_cm"][0],
         separator_sigma_S_per_cm_low=sc["separator_sigma_S_per_cm"][1],
         separator_sigma_S_per_cm_high=sc["separator_sigma_S_per_cm"][2],

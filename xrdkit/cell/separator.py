@@ -27,8 +27,9 @@ class Separator:
 
     Attributes
     ----------
-    thickness_um : float
-        Pellet thickness (paper < 500 µm; 400 assumed, range 200–500).
+    thickness_um : float, optional
+        Pellet thickness.  ``None`` (default): the documented 400 µm (paper: < 500 µm), whose
+        range 200–500 µm the Monte Carlo propagates; a number is taken as known.
     fcc_weight_fraction : float
         fcc NBH weight fraction of the pellet's electrolyte (default 1, the paper's NBH powder).
     fcc_weight_fraction_sigma : float
@@ -37,14 +38,14 @@ class Separator:
         Measured pellet conductivity at the cell temperature; replaces the purity model.
     """
 
-    thickness_um: float = field(default_factory=lambda: material("separator_thickness_um"))
+    thickness_um: float | None = None
     fcc_weight_fraction: float = field(
         default_factory=lambda: material("separator_fcc_weight_fraction"))
     fcc_weight_fraction_sigma: float = 0.0
     sigma_S_per_cm: float | None = None
 
     def __post_init__(self) -> None:
-        t = float(self.thickness_um)
+        t = self.thickness_value_um
         if not math.isfinite(t) or t <= 0:
             raise InputError(f"separator thickness must be > 0 µm, got {self.thickness_um!r}",
                              source="separator_thickness_um")
@@ -59,6 +60,13 @@ class Separator:
                 raise InputError(f"separator conductivity must be > 0 S/cm, got {s!r}",
                                  source="separator_sigma_S_per_cm")
 
+    @property
+    def thickness_value_um(self) -> float:
+        """The thickness in use (the documented default when none was given), µm."""
+        if self.thickness_um is None:
+            return material("separator_thickness_um")
+        return float(self.thickness_um)
+
     def conductivity_S_per_cm(self, temperature_C: float,
                               params: ElectrolyteParameters | None = None,
                               fcc_weight_fraction: float | None = None) -> float:
@@ -71,4 +79,4 @@ class Separator:
     def resistance_ohm_cm2(self, temperature_C: float,
                            params: ElectrolyteParameters | None = None) -> float:
         """Area-specific resistance L/σ of the pellet (Ω cm²)."""
-        return self.thickness_um * 1e-4 / self.conductivity_S_per_cm(temperature_C, params)
+        return self.thickness_value_um * 1e-4 / self.conductivity_S_per_cm(temperature_C, params)
