@@ -576,8 +576,13 @@ def identify(
     x = scan.two_theta_deg
     previous = dict(start or {})
     prev_hump = previous.pop(HUMP_STATE_KEY, None)
-    hump = estimate_hump(x, scan.counts, start=prev_hump if isinstance(prev_hump, Hump) else None) \
-        if amorphous else None
+    # a series starts from the previous scan's hump (re-estimated below from this scan's fit)
+    if not amorphous:
+        hump = None
+    elif isinstance(prev_hump, Hump):
+        hump = prev_hump
+    else:
+        hump = estimate_hump(x, scan.counts)
 
     def extra_for(h: Hump | None) -> dict[str, np.ndarray] | None:
         return {AMORPHOUS: h.profile(x)} if h is not None else None
