@@ -1,0 +1,75 @@
+"""Start-up (issue 16, item 2): ``import xrdkit`` and ``xrdkit --help`` import none of the heavy
+libraries, and the help listed without importing a sub-command is the help it registers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+
+from xrdkit.cli import COMMAND_MODULES, build_parser, command_in, main
+
+#: Modules that take seconds to import; start-up must not need them.
+HEAVY = ("numba", "scipy", "pymatgen", "lmfit", "matplotlib", "h5py", "distributed", "pybamm")
+
+
+def _imported_after(code: str) -> list[str]:
+    """Heavy top-level modules imported by ``code`` in a fresh interpreter."""
+    probe = (f"import sys\n{code}\nimport json\n"
+             f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_xrdkit_is_light() -> None:
+    assert _imported_after("import xrdkit") == []
+
+
+def test_help_imports_no_heavy_module() -> None:
+    code = ("import contextlib, io\nfrom xrdkit.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main(['--help'])\n    except SystemExit:\n        pass")
+    assert _imported_after(code) == []
+
+
+def test_a_light_subcommand_imports_only_itself() -> None:
+    # `xrdkit batch --help` must not import the cell model, pymatgen or numba
+    code = ("import contextlib, io\nfrom xrdkit.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main(['batch', '--help'])\n    except SystemExit:\n        pass")
+    assert _imported_after(code) == []
+
+
+def _help_of(parser: argparse.ArgumentParser) -> dict[str, str]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {c.dest: c.help for c in sub._choices_actions}
+
+
+def test_listed_help_is_what_each_subcommand_registers() -> None:
+    eager = _help_of(build_parser())  # every module imported, add_parser called
+    lazy = _help_of(build_parser(argv=["--help"]))
+    assert list(lazy) == list(eager) == list(COMMAND_MODULES)
+    assert lazy == eager
+    assert all(lazy.values())
+
+
+def test_command_in() -> None:
+    assert command_in(["-v", "--debug", "batch", "x.h5"]) == "batch"
+    assert command_in(["--help"]) is None
+    assert command_in(["nonsense", "batch"]) is None
+
+
+def test_unknown_command_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["nonsense"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'nonsense'" in capsys.readouterr().err
+
+
+def test_named_subcommand_is_registered_in_full(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    assert "--scheduler" in capsys.readouterr().out
