@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pymatgen.core import Structure
 
-from xrdkit.phases import Phase, PhaseLibrary
+if TYPE_CHECKING:  # pymatgen takes a second to import: only when the command runs
+    from pymatgen.core import Structure
+
+    from xrdkit.phases import Phase, PhaseLibrary
 
 #: Cu Kα1 wavelength, Å (the value pymatgen's XRDCalculator uses for "CuKa1").
 CU_KA1_ANGSTROM = 1.54059290
@@ -84,6 +87,8 @@ def _cell(structure: Structure) -> str:
 
 
 def _library(args: argparse.Namespace) -> PhaseLibrary:
+    from xrdkit.phases import PhaseLibrary
+
     return PhaseLibrary(user_dir=Path(args.user_dir) if args.user_dir else None)
 
 

@@ -10,8 +10,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from xrdkit.report import build_report
-
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``report`` sub-command."""
@@ -28,6 +26,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report and print where it went."""
+    from xrdkit.report import build_report
+
     out = build_report(args.results, ir_results=args.ir, out_html=args.out, title=args.title)
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
     return 0
