@@ -4,13 +4,16 @@ full-cell energy and fade of NaCrO2 | Na4(B12H12)(B10H10) | Na–Sn cells.
 Modules
 -------
 conductivity   effective-medium conductivity of the electrolyte from its phase fractions
-electrode      composite cathode: thickness, infiltration mass balance, effective transport
+electrode      composite cathode: thickness, infiltration mass balance (electrolyte vs void)
+separator      the separator pellet, with its own electrolyte purity/conductivity/thickness
 ocv            constructed NaCrO2 open-circuit voltage
-rate           fast analytic rate-capability model
+porous         reduced porous-electrode discharge (slabs through the cathode, numba)
+rate           fast rate-capability model on top of it
 pybamm_backend optional PyBaMM half-cell DFN (``pip install closokit[cell]``)
 fullcell       N/P balance, specific energy, first-cycle loss
 fade           empirical per-cycle fade vs stack pressure
-calibration    re-derives the parameters fitted to the paper
+uncertainty    calibration-conditioned Monte Carlo → central 95 % intervals
+calibration    the parameters fitted to the paper; hold-out checks; interface vs literature
 predict        :func:`predict_cell`, the one-call entry point
 plot           matplotlib helpers taking an ``ax``
 
@@ -23,6 +26,7 @@ from xrdkit.cell.fade import FadeModel
 from xrdkit.cell.fullcell import FullCellResult, full_cell, np_ratio
 from xrdkit.cell.predict import CellPrediction, RateRow, predict_cell
 from xrdkit.cell.rate import DEFAULT_C_RATES, RateCapability, RateParameters, rate_capability
+from xrdkit.cell.separator import Separator
 
 __all__ = [
     "CellPrediction",
@@ -35,6 +39,7 @@ __all__ = [
     "RateCapability",
     "RateParameters",
     "RateRow",
+    "Separator",
     "electrolyte_conductivity",
     "full_cell",
     "infiltration_loading",
