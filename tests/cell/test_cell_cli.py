@@ -55,6 +55,33 @@ def test_cli_json_intervals_and_separator(tmp_path: Path, capsys: pytest.Capture
         good_sep["rate_table"][-1]["capacity_mAh_per_g"] - 10
 
 
+def test_help_defaults_are_the_librarys() -> None:
+    """The command keeps its --help defaults literal (no heavy import); they must agree."""
+    from xrdkit.cell.predict import UNCERTAINTY_MODES
+    from xrdkit.cell.rate import DEFAULT_C_RATES
+    from xrdkit.cell.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED
+    from xrdkit.commands import cell as cmd
+
+    assert cmd.DEFAULT_C_RATES == DEFAULT_C_RATES
+    assert cmd.UNCERTAINTY_MODES == UNCERTAINTY_MODES
+    assert (cmd.DEFAULT_SAMPLES, cmd.DEFAULT_SEED) == (DEFAULT_SAMPLES, DEFAULT_SEED)
+
+
+def test_cell_help_is_light() -> None:
+    """`xrdkit cell --help` imports neither the cell model nor identify (scipy, numba, pymatgen)."""
+    import subprocess
+    import sys
+
+    probe = ("import contextlib, io, sys\nfrom xrdkit.cli import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n"
+             "    try:\n        main(['cell', '--help'])\n    except SystemExit:\n        pass\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'numba', 'scipy', 'pymatgen', 'matplotlib', 'pybamm', 'h5py'}))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 @pytest.mark.slow
 def test_cli_plot(tmp_path: Path, artifacts: Path) -> None:
     png = artifacts / "cell_rate_vs_purity.png"

@@ -161,3 +161,20 @@ def test_inputs_not_mutated() -> None:
     e = Electrode(parse_composition("97:1:2"), 7.7)
     rate_capability(e, 1e-3, rates)
     np.testing.assert_array_equal(rates, [0.1, 1.0, 5.0])
+
+
+def test_compiled_kernel_equals_plain_python() -> None:
+    """The numba kernel and its plain-Python source (XRDKIT_NO_NUMBA=1 path) agree."""
+    import xrdkit.cell.porous as porous
+
+    kernel = porous._discharge_kernel
+    if not hasattr(kernel, "py_func") or kernel.py_func is kernel:
+        pytest.skip("numba not active")
+    x0 = float(inverse_ocv_nacro2(3.35))
+    args = [np.array(v, dtype=float) for v in (
+        [4.62e-3, 1.8e-3], [3.33, 3.33], [27.0, 27.0], [18.0, 540.0], [122.0, 122.0],
+        [(2.5e-4) ** 2 / (15 * 1e-10)] * 2, [x0, x0], [2.95, 2.95], [0.30, 0.30], [0.06, 0.06])]
+    fast, slow = np.empty(2), np.empty(2)
+    kernel(*args, 2.10, 10, 30, fast)
+    kernel.py_func(*args, 2.10, 10, 30, slow)
+    np.testing.assert_allclose(fast, slow, rtol=1e-10)

@@ -20,19 +20,24 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from xrdkit.cell.predict import UNCERTAINTY_MODES, CellPrediction, predict_cell
-from xrdkit.cell.rate import DEFAULT_C_RATES
-from xrdkit.cell.separator import Separator
-from xrdkit.cell.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED
 from xrdkit.errors import InputError
-from xrdkit.identify import Verdict
+
+if TYPE_CHECKING:  # the cell model (scipy, numba) is imported when the command runs
+    from xrdkit.cell.predict import CellPrediction
+    from xrdkit.cell.separator import Separator
 
 #: Where a scan's purity applies.
 PURITY_TARGETS = ("cathode", "separator", "both")
 #: Monte Carlo draws used for the purity curves of --plot (fewer than a prediction: 9 curves).
 PLOT_SAMPLES = 256
+#: Defaults shown by --help, kept literal so that --help imports nothing heavy;
+#: tests/cell/test_cell_cli.py checks them against the library's.
+DEFAULT_C_RATES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+UNCERTAINTY_MODES = ("parameters", "purity", "none")
+DEFAULT_SAMPLES = 512
+DEFAULT_SEED = 20200543
 
 
 def add_parser(subparsers: Any) -> None:
@@ -166,6 +171,8 @@ def _label(row: dict[str, Any], index: int) -> str:
 
 def _refusal(row: dict[str, Any]) -> str | None:
     """Why a results row has no electrolyte purity to model (None if it has one)."""
+    from xrdkit.identify import Verdict
+
     status = row.get("status") or "ok"
     if status != "ok":
         err = row.get("error")
@@ -209,6 +216,9 @@ def _predict(w: float, s: float, applies_to: str, kwargs: dict[str, Any]) -> Cel
 
     A purity applied to the separator alone leaves the cathode's electrolyte phase-pure.
     """
+    from xrdkit.cell.predict import predict_cell
+    from xrdkit.cell.separator import Separator
+
     kw = dict(kwargs)
     sep: Separator = kw["separator"]
     if applies_to in ("separator", "both"):
@@ -221,6 +231,8 @@ def _predict(w: float, s: float, applies_to: str, kwargs: dict[str, Any]) -> Cel
 
 
 def _separator(args: argparse.Namespace) -> Separator:
+    from xrdkit.cell.separator import Separator
+
     return Separator(
         thickness_um=args.separator_thickness,
         fcc_weight_fraction=1.0 if args.separator_fcc_fraction is None
