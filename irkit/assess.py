@@ -140,6 +140,8 @@ PRECHECK_FRACTION = 0.5
 PROTONATION_PRECHECK_Z = 3.0
 #: Largest lag-1 residual autocorrelation used by :func:`serial_inflation`.
 MAX_AUTOCORRELATION = 0.95
+#: Ranges of the anion fits: pass A of the screen does not look there.
+ANION_REGIONS_CM1 = ((600.0, 1200.0), (2350.0, 2650.0))
 #: Species tested by the screen, and the verdict field each feeds.
 TESTED_SPECIES = {"isopropanol": "isopropanol", "water": "water", "oxidation": "B-O",
                   "binder": "PVDF"}
@@ -628,8 +630,13 @@ def _window_check(x: np.ndarray, y_w: np.ndarray, comp: _Component, w: _Window, 
     # could the window show the component at the jointly fitted scale? (local fit at shift 0,
     # σ from the local residual, inflated for serial correlation)
     _, cov0, resid0 = _lstsq(np.column_stack([t0, base]), yw)
-    sigma0 = math.sqrt(max(float(cov0[0, 0]), 0.0)) * serial_inflation(resid0)
-    if not (sigma0 > 0 and scale / sigma0 >= VISIBLE_SIGMA):
+    _, _, resid_base = _lstsq(base, yw)
+    share = 1.0 - float(resid0 @ resid0) / max(float(resid_base @ resid_base), 1e-300)
+    sigma_raw = math.sqrt(max(float(cov0[0, 0]), 0.0))
+    sigma0 = sigma_raw * serial_inflation(resid0)
+    visible = sigma_raw > 0 and (scale / sigma0 >= VISIBLE_SIGMA or (
+        scale / sigma_raw >= VISIBLE_SIGMA and share >= EXPLAINED_MIN))
+    if not visible:
         return None, f"{w.label}: too weak to check"
     shifts = np.arange(-SHIFT_SEARCH_CM1, SHIFT_SEARCH_CM1 + 0.5 * SHIFT_STEP_CM1, SHIFT_STEP_CM1)
     columns = comp.template(xw[None, :] - shifts[:, None], 0.0)
@@ -698,6 +705,7 @@ def screen(
     subtract: np.ndarray | None = None,
     reference_height: float = math.nan,
     baseline_degree: int = 2,
+    exclude_cm1: Sequence[tuple[float, float]] = (),
 ) -> _Screen:
     """Joint template screen with pattern checks (see the module docstring).
 
@@ -716,6 +724,9 @@ def screen(
         Height the relative numbers refer to.
     baseline_degree : int
         Baseline polynomial degree per merged window (more for wide windows).
+    exclude_cm1 : sequence of (float, float)
+        Ranges whose marker windows are not used (e.g. the anion regions before the anion
+        bands are known).
     """
     lib = library or load_band_library()
     tmpl = load_templates() if templates is None else templates
@@ -723,6 +734,11 @@ def screen(
     x = a.wavenumber_cm1
     y = a.values - (subtract if subtract is not None else 0.0)
     comps = [_cached(c, x) for c in _components(components, lib, tmpl)]
+    if exclude_cm1:
+        comps = [replace(c, windows=tuple(
+            w for w in c.windows
+            if not any(w.low_cm1 < hi and w.high_cm1 > lo for lo, hi in exclude_cm1)))
+            for c in comps]
     lo_x, hi_x = x[0], x[-1]
     tests: dict[str, SpeciesTest] = {}
     active = []
@@ -1062,6 +1078,14 @@ def _protonation(a: Spectrum, stretch: RegionFit, lib: BandLibrary, reference: f
     return test, prot_fit
 
 
+def _refit_without(a: Spectrum, model: np.ndarray, lib: BandLibrary,
+                   options: Mapping[str, object]) -> RegionFit:
+    """The bending fit of ``a`` minus ``model`` (recognised admixtures)."""
+    corrected = make_spectrum(a.wavenumber_cm1, a.values - model, "absorbance", source=a.source,
+                              metadata=dict(a.metadata))
+    return fit_region(corrected, "bend", library=lib, **options)
+
+
 def assess(
     spectrum: Spectrum,
     *,
@@ -1142,23 +1166,33 @@ def assess(
         first = _borate(stretch, None, strongest)  # stretching evidence alone
     if bend is None and not a.covers(600.0, 1200.0):
         notes.append("bending region 600–1200 cm⁻¹ not covered: borate evidence from ν(B–H) only")
-    fits = [f for f in (stretch, bend) if f is not None]
-    anion_model = (sum(f.evaluate_bands(x, ANION_SPECIES) for f in fits)
-                   if first.present else None)
     components = [c for c in LIBRARY_COMPONENTS if c != "CO2"] + list(TEMPLATE_COMPONENTS)
     if co2.detected:
         components.append("CO2")
     ref_height = first.stretch_height if first.present else strongest
+    bend_plain = bend
+    if first.present and bend is not None:
+        # pass A: admixtures seen outside the anion regions (e.g. methanol by its C–H bands)
+        # are removed before the bending bands are fitted, so that a band such as methanol's
+        # C–O (1033 cm⁻¹, inside the B10H10 δ window) is not taken for an anion band
+        pass_a = screen(a, components, library=lib, templates=tmpl,
+                        reference_height=ref_height, exclude_cm1=ANION_REGIONS_CM1)
+        if np.any(pass_a.model):
+            bend = _refit_without(a, pass_a.model, lib, options)
+            notes.append("bending region fitted without the "
+                         f"{', '.join(pass_a.explained)} bands seen outside the anion regions")
+    fits = [f for f in (stretch, bend) if f is not None]
+    anion_model = (sum(f.evaluate_bands(x, ANION_SPECIES) for f in fits)
+                   if first.present else None)
     scr = screen(a, components, library=lib, templates=tmpl, subtract=anion_model,
                  reference_height=ref_height)
     found = [n for n, t in scr.tests.items() if t.detected]
-    if first.present and bend is not None and found:
-        # admixture bands (PVDF 1076 on B12H12 δ 1070, methanol 1033 on B10H10 δ 1015, CO2
-        # 667 on the cage bands) distort the bending fit: refit it without them
-        corrected = make_spectrum(x, a.values - scr.model, "absorbance", source=a.source,
-                                  metadata=dict(a.metadata))
-        bend = fit_region(corrected, "bend", library=lib, **options)
-        notes.append(f"bending region refitted without the {', '.join(found)} bands")
+    if first.present and bend is not None:
+        # the bending bands judged without what the full screen recognised (PVDF 1076 on
+        # B12H12 δ 1070, methanol 1033 on B10H10 δ 1015, CO2 667 on the cage bands)
+        bend = _refit_without(a, scr.model, lib, options) if found else bend_plain
+        if found:
+            notes.append(f"bending region refitted without the {', '.join(found)} bands")
         fits = [f for f in (stretch, bend) if f is not None]
     evidence = _borate(stretch, bend, strongest) if first.present else first
     notes.append(evidence.reason)
@@ -1189,6 +1223,11 @@ def assess(
         resid_y = resid_y - anion_model
     organic = _organic(x, resid_y, scr.model,
                        evidence.stretch_height if evidence.present else strongest)
+    if oxidation is not None and oxidation.detected and organic.detected:
+        notes.append("oxidation not judged: the B–O window (1350–1450 cm⁻¹) holds absorption, "
+                     "but the unexplained organic matter seen ("
+                     + "; ".join(organic.seen) + ") has C–H deformation bands there")
+        oxidation = None
     water = _water(scr.tests)
     if scr.tests["PVDF"].detected:
         notes.append("PVDF binder bands recognised (binder, not an impurity)")

@@ -59,7 +59,8 @@ __all__ = ["RatioCalibration", "RatioEstimate", "RatioOutcome", "DEFAULT_RATIO_C
 
 logger = logging.getLogger(__name__)
 
-#: Grid points per band centre in the global search (7: steps of 1/3 of the prior half-width).
+#: Grid points per band centre in the global search (7: steps of 1/3 of the prior half-width);
+#: the region fit is always repeated from the best grid point and the better fit kept.
 GRID_POINTS = 7
 #: Importance samples (the posterior of one spectrum: ~5 ms).
 N_SAMPLES = 384
@@ -495,7 +496,7 @@ def estimate_ratio(
                          source=stretch.region)
     bands = [lib.get(b.label) for b in stretch.bands]
     anion = [i for i, b in enumerate(bands) if b.species in ANION_SPECIES]
-    start, grid_chi2 = _grid_start(stretch, bands, anion)
+    start, _ = _grid_start(stretch, bands, anion)
     degree = sum(1 for p in stretch.parameters if p.name.startswith("bl_c")) - 1
 
     def refit() -> RegionFit:
@@ -503,22 +504,19 @@ def estimate_ratio(
                           shape=stretch.shape, shared_width=stretch.shared_width,
                           baseline_degree=degree, start_cm1=start)
 
-    refitted = False
-    if grid_chi2 < stretch.quality.chisqr:  # the grid found a better basin: refit from it
-        other = replace(refit(), region=stretch.region)
-        refitted = True
-        if other.quality.chisqr < stretch.quality.chisqr * (1.0 - 1e-9):
-            notes.append(f"global search: a better decomposition than the one from the priors "
-                         f"(χ² {stretch.quality.chisqr:.4g} → {other.quality.chisqr:.4g})")
-            stretch = other
+    # the grid's χ² is at the prior widths, so it cannot be compared with the fit's: always
+    # refit from the grid's best point and keep the better of the two decompositions
+    other = replace(refit(), region=stretch.region)
+    if other.quality.chisqr < stretch.quality.chisqr * (1.0 - 1e-9):
+        notes.append(f"global search: a better decomposition than the one from the priors "
+                     f"(χ² {stretch.quality.chisqr:.4g} → {other.quality.chisqr:.4g})")
+        stretch = other
     posterior = _posterior(stretch, lib, calibration, n_samples, seed)
-    if posterior is None and not refitted:
-        # degenerate decomposition (e.g. two bands on one spot): try the grid's basin
-        other = replace(refit(), region=stretch.region)
+    if posterior is None and other is not stretch:
+        # degenerate decomposition (e.g. two bands on one spot): try the other basin
         posterior = _posterior(other, lib, calibration, n_samples, seed)
         if posterior is not None:
-            notes.append("degenerate decomposition from the priors: refitted from the global "
-                         "search's start")
+            notes.append("degenerate decomposition: the global search's basin used")
             stretch = other
     if posterior is None:
         return RatioOutcome(None, "not identified: the stretching fit has no usable covariance "
