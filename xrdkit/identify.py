@@ -46,7 +46,7 @@ from xrdkit.refine import (
 )
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
-from xrdkit.simulate import PatternModel, resolve_phases
+from xrdkit.simulate import ParamKey, PatternModel, resolve_phases
 from xrdkit.vocabulary import Verdict
 
 __all__ = [
@@ -111,6 +111,9 @@ DIAGNOSTIC_PEAK_SIGMA = 5.0
 #: Score-test significance (honest σ) of a separate model's own lines, or of a residual peak, at
 #: which the competing models are fitted (below it they could not pass the presence test).
 SCORE_SIGMA = 2.0
+#: Relative range and steps of the cubic cell search for a phase started at zero scale.
+CELL_SEARCH_REL = 0.012
+CELL_SEARCH_STEPS = 25
 #: Default March–Dollase axes of electrode phases (NaCrO2 platelets lie flat: (00l)).
 DEFAULT_PREFERRED_ORIENTATION = {"nacro2": (0, 0, 1)}
 #: Name of the amorphous hump component (:mod:`xrdkit.amorphous`).
@@ -403,6 +406,37 @@ def _score_significance(result: RefinementResult, names: Sequence[str], refls: d
     return out
 
 
+def _best_cubic_cell(result: RefinementResult, refl: ReflectionList, inst: Instrument, factor: float,
+                     window_fwhm: float) -> float | None:
+    """Cubic cell edge (Å) within ±:data:`CELL_SEARCH_REL` of ``refl``'s at which its pattern,
+    with ``result``'s instrument parameters, projects most strongly on ``result``'s residual;
+    None for a non-cubic phase or no positive projection."""
+    if tuple(refl.lattice_parameter_names) != ("a",):
+        return None
+    model = PatternModel([refl], result.two_theta_deg, inst, background_terms=0, window_fwhm=window_fwhm)
+    theta = model.initial_vector(inst)
+    index = {lab: j for j, lab in enumerate(model.labels())}
+    for lab, val in zip(result.theta_labels, np.asarray(result.theta, dtype=float).tolist(), strict=True):
+        j = index.get(lab)
+        if j is not None and model.keys[j].phase is None:
+            theta[j] = val
+    ja = model.index(ParamKey("a", 0))
+    a0 = float(theta[ja])
+    w = 1.0 / result.sigma**2
+    r = result.observed - result.calculated
+    best, best_z = None, 0.0
+    for a in a0 * (1.0 + np.linspace(-CELL_SEARCH_REL, CELL_SEARCH_REL, CELL_SEARCH_STEPS)):
+        theta[ja] = a
+        c = model.evaluate(theta).peak_columns[:, 0]
+        den = float(np.sum(c * c * w))
+        if den <= 0:
+            continue
+        z = float(np.sum(r * c * w) / np.sqrt(den) / factor)
+        if z > best_z:
+            best, best_z = float(a), z
+    return best
+
+
 def _confirmation(base: RefinementResult, model: RefinementResult, name: str, fwhm_deg: float, factor: float,
                   exclude_two_theta_deg: np.ndarray) -> tuple[float, float]:
     """Phase ``name``'s fitted component in ``model``, projected on the residual of ``base`` (a
@@ -678,6 +712,12 @@ def identify(
         if fcc_present:
             mixed_starts = [merge_warm_starts(results["separate"], fcc_seed),
                             merge_warm_starts(fcc_seed, results["separate"])]
+            # …and NBH where its lines best match what the separate model leaves (a scale clamped
+            # at zero gives its cell no gradient: the start must put the lines in the right place)
+            a_best = _best_cubic_cell(results["separate"], refls[FCC_PHASE], inst, factor, opts.window_fwhm)
+            if a_best is not None:
+                mixed_starts.append(merge_warm_starts(results["separate"], WarmStart(
+                    np.array([a_best]), (ParamKey("a", 0).label([FCC_PHASE]),))))
             if "mixed" in previous:
                 mixed_starts.append(previous["mixed"])
             results["mixed"] = lowest(fits("mixed", [FCC_PHASE] + separate + present, mixed_starts, hump))
