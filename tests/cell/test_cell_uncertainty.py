@@ -149,6 +149,27 @@ def test_nominal_calibration_is_the_stored_one_and_the_least_squares_fit() -> No
     assert fit.binder_film_thickness_um == pytest.approx(p.binder_film_thickness_um, rel=1e-3)
 
 
+def test_vectorised_full_cell_equals_the_scalar_path() -> None:
+    """evaluate() on the nominal ensemble (its own vectorised full-cell arithmetic) equals
+    predict_cell(uncertainty="none") (Electrode, rate_capability, full_cell)."""
+    rates = (0.1, 0.5, 2.0, 5.0)
+    for w, comp, loading, t_c in ((0.87, "97:1:2", 7.7, 30.0), (0.5, "95:2:3", 9.0, 45.0)):
+        arr = evaluate(nominal_ensemble(), fcc_weight_fraction=w, fcc_weight_fraction_sigma=0.0,
+                       cathode=comp, loading_mg_per_cm2=loading, c_rates=(0.1, *rates),
+                       temperature_C=t_c)
+        ref = predict_cell(w, 0.0, cathode=comp, loading_mg_per_cm2=loading, c_rates=rates,
+                           temperature_C=t_c, uncertainty="none")
+        np.testing.assert_allclose(arr.capacity_mAh_per_g[0, 1:],
+                                   [r.capacity_mAh_per_g for r in ref.rate_table], rtol=1e-6)
+        assert arr.energy_Wh_per_kg[0] == pytest.approx(ref.energy_Wh_per_kg, rel=1e-6)
+        assert arr.energy_Wh_per_kg_electrodes[0] == pytest.approx(
+            ref.energy_Wh_per_kg_electrodes, rel=1e-6)
+        assert arr.np_ratio[0] == pytest.approx(ref.np_ratio, rel=1e-6)
+        assert arr.mean_voltage_V[0] == pytest.approx(ref.mean_voltage_V, rel=1e-5)
+        assert arr.expected_electrolyte_weight_fraction[0] == pytest.approx(
+            ref.expected_electrolyte_weight_fraction, rel=1e-12)
+
+
 def test_purity_one_reproduces_the_paper() -> None:
     """Issue 18: purity 1.0 → 5C current density 4.5 mA/cm² within 3 %, retention within 5
     points (97:1:2 @ 7.7 mg/cm², the paper's cell) — the median and the nominal model."""

@@ -242,6 +242,13 @@ class Electrode:
         return mass_mg * 1e-3 / float(self.density_electrolyte_g_per_cm3)
 
     @property
+    def expected_electrolyte_weight_fraction(self) -> float:
+        """Electrolyte weight fraction dried inside the pores (the paper's "expected ≈ 8 wt %")."""
+        m_el = self.infiltrated_electrolyte_volume_cm3_per_cm2 * 1e3 * float(
+            self.density_electrolyte_g_per_cm3)
+        return m_el / (m_el + self.electrode_mass_mg_per_cm2)
+
+    @property
     def electrolyte_volume_fraction(self) -> float:
         """ε_el: porosity × pore_fill if given, else min(porosity, V_el / L) (mass balance)."""
         if self.pore_fill is not None:

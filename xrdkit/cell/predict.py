@@ -429,7 +429,7 @@ def predict_cell(fcc_weight_fraction: float, fcc_weight_fraction_sigma: float = 
         stack_pressure_MPa=float(stack_pressure_MPa),
         cycles=int(cycles),
         retention_after_cycles=float(fm.retention(int(cycles), stack_pressure_MPa)),
-        expected_electrolyte_weight_fraction=_expected_loading(electrode),
+        expected_electrolyte_weight_fraction=electrode.expected_electrolyte_weight_fraction,
         notes=tuple(notes),
         separator_fcc_weight_fraction=w_sep,
         separator_fcc_weight_fraction_sigma=s_sep,
@@ -449,10 +449,3 @@ def predict_cell(fcc_weight_fraction: float, fcc_weight_fraction_sigma: float = 
         samples_drawn=out.drawn,
         samples_accepted=out.accepted,
     )
-
-
-def _expected_loading(electrode: Electrode) -> float:
-    """Electrolyte weight fraction left inside the pores by one infiltration (the paper's ≈ 8 %)."""
-    m_el = electrode.infiltrated_electrolyte_volume_cm3_per_cm2 * 1e3 * \
-        electrode.density_electrolyte_g_per_cm3
-    return m_el / (m_el + electrode.electrode_mass_mg_per_cm2)

@@ -60,9 +60,9 @@ REFERENCE_C_RATE = 0.1
 _S_PER_H = 3600.0
 
 #: Calibrated on the paper's 5C retentions by ``fit_rate_parameters`` (see module docstring).
-CALIBRATED_INTERFACE_RESISTANCE_OHM_CM2 = 2306.11
+CALIBRATED_INTERFACE_RESISTANCE_OHM_CM2 = 2306.1123
 #: Calibrated together with the interface resistance (µm).
-CALIBRATED_BINDER_FILM_THICKNESS_UM = 0.182945
+CALIBRATED_BINDER_FILM_THICKNESS_UM = 0.18294478
 
 
 @dataclass(frozen=True)

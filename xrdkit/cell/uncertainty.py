@@ -208,11 +208,10 @@ def electrode_arrays(draws: Draws, composition: Composition | str, loading_mg_pe
             density_binder_g_per_cm3=float(v["density_pvdf_g_per_cm3"][k]),
             density_carbon_g_per_cm3=float(v["density_carbon_black_g_per_cm3"][k]),
             particle_radius_um=float(v["particle_radius_nacro2_um"][k]))
-        m_el = e.infiltrated_electrolyte_volume_cm3_per_cm2 * 1e3 * e.density_electrolyte_g_per_cm3
         rows.append((e.thickness_cm(), e.electrolyte_volume_fraction, e.void_fraction,
                      e.active_surface_area_cm2_per_cm2, e.solid_volumes_cm3_per_cm2[1],
                      e.active_mass_mg_per_cm2, e.electrode_mass_mg_per_cm2,
-                     m_el / (m_el + e.electrode_mass_mg_per_cm2)))
+                     e.expected_electrolyte_weight_fraction))
     cols = np.array(rows, dtype=float).T
     return ElectrodeArrays(*cols)
 
