@@ -88,3 +88,50 @@ def test_extra_background_column_is_non_negative(library):
     area = float(np.trapezoid(r.extra_components["amorphous"], GRID_DEG))
     assert area >= 0.0
     assert "amorphous_area" in r.parameters.names
+
+
+@pytest.mark.slow
+def test_internal_standard_gives_the_amorphous_weight_fraction(library):
+    """Spike method: 20 wt % corundum in a mixture of 48 wt % NBH and 32 wt % amorphous material
+    (the original sample: 60 % NBH, 40 % amorphous). The generator weights the crystalline phases
+    by Hill–Howard (corundum 0.20/0.68, NBH 0.48/0.68) and adds the amorphous hump as counts."""
+    from xrdkit._paths import reference_data_dir
+    from xrdkit.phases import PhaseLibrary
+
+    lib = PhaseLibrary()
+    lib.add_cif(reference_data_dir() / "standards" / "al2o3.cif", name="al2o3", persist=False)
+    structs = [lib.get("al2o3").structure, lib.get("nbh-fcc").structure]
+    bg = Background(humps=((HUMP_CENTRE_DEG, HUMP_FWHM_DEG, 400.0),))
+    pat = synthetic_pattern(structs, [0.20 / 0.68, 0.48 / 0.68], GRID_DEG, names=["al2o3", "nbh-fcc"],
+                            counts_on_strongest=2e4, background=bg, rng=np.random.default_rng(8))
+    v = identify(pat.to_scan(source="spiked"), ["nbh-fcc"], library=lib, spike=("al2o3", 0.20))
+    assert v.verdict == Verdict.FCC
+    std = v.internal_standard
+    assert std.amorphous_weight_fraction == pytest.approx(0.40, abs=max(0.05, 3 * std.amorphous_weight_fraction_sigma))
+    assert std.weight_fractions["nbh-fcc"] == pytest.approx(0.60, abs=0.05)
+    assert v.to_dict()["amorphous_weight_fraction"] == pytest.approx(std.amorphous_weight_fraction)
+    assert v.amorphous_intensity_share > 0.05
+    # without a spike there is no amorphous weight fraction, only the intensity share
+    assert identify(pat.to_scan(), ["nbh-fcc"], library=lib).to_dict()["amorphous_weight_fraction"] is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [("al2o3:0.2", ("al2o3", 0.2)), ("Al2O3:20", ("al2o3", 0.2)),
+                                                ("si:5", ("si", 0.05))])
+def test_spike_option_parsing(text, expected):
+    import argparse
+
+    from xrdkit.commands._common import spike_from_args
+
+    name, wt = spike_from_args(argparse.Namespace(spike=text))
+    assert name == expected[0] and wt == pytest.approx(expected[1])
+
+
+@pytest.mark.parametrize("text", ["al2o3", "al2o3:x", "al2o3:0", "al2o3:100"])
+def test_spike_option_rejects_bad_values(text):
+    import argparse
+
+    from xrdkit.commands._common import spike_from_args
+    from xrdkit.errors import InputError
+
+    with pytest.raises(InputError, match="--spike"):
+        spike_from_args(argparse.Namespace(spike=text))

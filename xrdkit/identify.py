@@ -171,6 +171,13 @@ class PhaseVerdict:
     diagnostic_lines: dict[str, list[float]] = field(default_factory=dict)
     #: Shape of the amorphous hump (centre, FWHM in deg 2θ), None without one.
     amorphous_hump: dict | None = None
+    #: Absolute fractions and the amorphous weight fraction from an internal standard (``spike``).
+    internal_standard: object | None = None
+
+    @property
+    def amorphous_weight_fraction(self) -> float | None:
+        """Amorphous weight fraction of the original sample (needs an internal standard)."""
+        return None if self.internal_standard is None else self.internal_standard.amorphous_weight_fraction
 
     @property
     def delta_bic(self) -> dict[str, float]:
@@ -185,6 +192,10 @@ class PhaseVerdict:
             "verdict": str(self.verdict),
             "borate_present": self.borate_present,
             "amorphous_intensity_share": self.amorphous_intensity_share,
+            "amorphous_weight_fraction": self.amorphous_weight_fraction,
+            "amorphous_weight_fraction_sigma": None if self.internal_standard is None
+            else self.internal_standard.amorphous_weight_fraction_sigma,
+            "internal_standard": None if self.internal_standard is None else self.internal_standard.to_dict(),
             "fcc_weight_fraction": self.fcc_weight_fraction,
             "fcc_weight_fraction_sigma": self.fcc_weight_fraction_sigma,
             "detection_limit": self.detection_limit,
@@ -516,6 +527,7 @@ def identify(
     two_theta_range_deg: tuple[float, float] | None = None,
     start: dict[str, WarmStart | Hump] | None = None,
     amorphous: bool = True,
+    spike: tuple[str, float] | None = None,
 ) -> PhaseVerdict:
     """Is there crystalline closo-borate in this scan, and did it crystallise fcc or separately?
 
@@ -552,6 +564,10 @@ def identify(
     amorphous : bool
         Model a broad amorphous hump (:mod:`xrdkit.amorphous`) in every model and report
         :attr:`PhaseVerdict.amorphous_intensity_share`.
+    spike : (str, float), optional
+        Internal standard: a crystalline phase weighed into the sample at this fraction of the
+        spiked mixture (e.g. ``("al2o3", 0.2)``); it joins the electrode phases and gives the
+        amorphous weight fraction of the original sample (:func:`xrdkit.qpa.internal_standard`).
 
     Returns
     -------
@@ -575,7 +591,7 @@ def identify(
         available = set(library.names()) if library is not None else set(reflections or {})
         candidates = [FCC_PHASE] + [p for p in SEPARATE_BORATE_PHASES if p in available]
     candidates = list(dict.fromkeys(candidates))
-    electrodes = list(dict.fromkeys(electrode_phases or []))
+    electrodes = list(dict.fromkeys(list(electrode_phases or []) + ([spike[0]] if spike else [])))
     overlap = set(candidates) & set(electrodes)
     if overlap:
         raise InputError(f"phases listed both as borates and electrode phases: {sorted(overlap)}")
@@ -841,6 +857,11 @@ def identify(
         final = hump_of[id(best)] if id(best) in hump_of else estimate_hump(
             x, scan.counts, crystalline=best.calculated - best.background)
         amorphous_share = final.intensity_share if final is not None else 0.0
+    standard = None
+    if spike is not None:
+        from xrdkit.qpa import internal_standard
+
+        standard = internal_standard(best, spike[0], spike[1])
     scores = tuple(
         ModelScore(label, tuple(p.name for p in r.phases), r.bic, r.rwp, r.gof, r.converged)
         for label, r in results.items()
@@ -865,6 +886,7 @@ def identify(
         presence=presence,
         diagnostic_lines={n: [h.two_theta_deg for h in hits] for n, hits in diag_hits.items()},
         amorphous_hump=None if hump is None else {"centre_deg": hump.centre_deg, "fwhm_deg": hump.fwhm_deg},
+        internal_standard=standard,
     )
 
 

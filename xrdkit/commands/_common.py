@@ -127,6 +127,22 @@ def preferred_orientation_from_args(args: argparse.Namespace) -> dict[str, tuple
     return out
 
 
+def spike_from_args(args: argparse.Namespace) -> tuple[str, float] | None:
+    """``--spike PHASE:WT`` → (phase, weight fraction of the spiked mixture); WT > 1 is per cent."""
+    text = getattr(args, "spike", None)
+    if not text:
+        return None
+    name, value = _phase_option(text, "--spike")
+    try:
+        wt = float(value)
+    except ValueError:
+        raise InputError(f"--spike {text!r}: WT must be a number (weight fraction or per cent)") from None
+    wt = wt / 100.0 if wt > 1.0 else wt
+    if not 0.0 < wt < 1.0:
+        raise InputError(f"--spike {text!r}: the standard's weight fraction must be between 0 and 1 (or 0–100 %)")
+    return name, wt
+
+
 def particle_sizes_from_args(args: argparse.Namespace) -> dict[str, float]:
     """``--brindley PHASE:SIZE_UM`` → {phase: diameter in µm}."""
     out = {}
@@ -216,3 +232,23 @@ def write_json(path: str, data: dict) -> None:
         return v
 
     Path(path).write_text(json.dumps(clean(data), indent=2, default=_json_default))
+
+
+def check_command_outputs(args: argparse.Namespace, outputs: tuple[str, ...] = ("json", "plot"),
+                          inputs: tuple[str, ...] = ("scan",)) -> None:
+    """:func:`check_output_paths` for a command's ``--json``/``--plot``/… against its inputs
+    (positional ``scan``, the file part of ``FILE.h5::/path``), ``--cif``, an instrument
+    file and ``--recipe``."""
+    given_inputs: dict[str, Any] = {}
+    for name in inputs:
+        value = getattr(args, name, None)
+        if value is not None:
+            given_inputs[name] = str(value).split("::", 1)[0]
+    given_inputs["--cif"] = list(getattr(args, "cif", []) or [])
+    instrument = getattr(args, "instrument", None)
+    if instrument is not None and Path(str(instrument)).suffix:
+        given_inputs["--instrument"] = str(instrument)
+    given_inputs["--recipe"] = getattr(args, "recipe", None)
+    from xrdkit.errors import check_output_paths
+
+    check_output_paths({f"--{name}": getattr(args, name, None) for name in outputs}, given_inputs)

@@ -23,6 +23,7 @@ from xrdkit.commands._common import (
     instrument_from_args,
     library_with_cifs,
     options_from_args,
+    spike_from_args,
     write_json,
 )
 
@@ -33,15 +34,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_phase_arguments(p)
     p.add_argument("--borate", action="append", default=None, metavar="NAME",
                    help="borate phase to compare (repeat; default: nbh-fcc + available separate models)")
+    p.add_argument("--spike", metavar="PHASE:WT",
+                   help="internal standard weighed into the sample: phase and its weight fraction of the spiked "
+                        "mixture (0–1, or per cent when > 1), e.g. al2o3:0.2; gives the amorphous weight fraction")
     p.add_argument("--json", required=True, metavar="OUT.json")
     p.add_argument("--plot", metavar="OUT.png", help="Rietveld plot of the best model")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from xrdkit.commands._common import check_command_outputs
     from xrdkit.identify import identify
     from xrdkit.readers import read_scan
 
+    check_command_outputs(args)
     lib, cif_names = library_with_cifs(args.cif)
     inst = instrument_from_args(args)
     scan = read_scan(args.scan)
@@ -51,13 +57,17 @@ def run(args: argparse.Namespace) -> int:
     if borates is not None:
         borates = list(dict.fromkeys(borates + cif_names))
     verdict = identify(scan, borates, electrode_phases=args.phase, instrument=inst,
-                       options=options_from_args(args), library=lib)
+                       options=options_from_args(args), library=lib, spike=spike_from_args(args))
     write_json(args.json, verdict.to_dict())
     if args.plot:
         from xrdkit.plot import rietveld_figure
 
         rietveld_figure(verdict.best, title=f"{scan.source}: {verdict.verdict}").savefig(args.plot, dpi=120)
     print(f"{scan.source}: {verdict_line(verdict)}; Rwp {100 * verdict.best.rwp:.2f} %")
+    if verdict.internal_standard is not None:
+        std = verdict.internal_standard
+        print(f"  amorphous {100 * std.amorphous_weight_fraction:.1f} ± {100 * std.amorphous_weight_fraction_sigma:.1f} "
+              f"wt % of the sample (internal standard {std.standard} at {100 * std.standard_weight_fraction:g} wt %)")
     for note in verdict.notes:
         print(f"  note: {note}")
     return 0
