@@ -674,7 +674,9 @@ def identify(
     if amorphous:
         # the hump again, now from the data minus the fitted Bragg intensity
         crystalline = results[first].calculated - results[first].background
-        hump2 = estimate_hump(x, scan.counts, crystalline=crystalline)
+        # (in a series the search starts from the previous scan's hump instead of a grid)
+        hump2 = estimate_hump(x, scan.counts, crystalline=crystalline,
+                              start=prev_hump if isinstance(prev_hump, Hump) else None)
         hump_of = {id(results[first]): hump2}
         if _hump_changed(hump, hump2):
             alt = fits(first, base, [results[first].warm_start()], hump2)[0]
