@@ -10,6 +10,9 @@ code; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 __all__ = [
     "ClosokitError",
     "InputError",
@@ -19,6 +22,7 @@ __all__ = [
     "ClosokitWarning",
     "FitWarning",
     "ProvenanceWarning",
+    "check_output_paths",
 ]
 
 
@@ -68,3 +72,54 @@ class FitWarning(ClosokitWarning):
 
 class ProvenanceWarning(ClosokitWarning):
     """Data used has constructed or unverified provenance."""
+
+
+def _identity(path: str) -> tuple[str, tuple[int, int] | None]:
+    """Canonical absolute path and (device, inode) of an existing file (None if absent)."""
+    canonical = os.path.realpath(path)
+    try:
+        st = os.stat(canonical)
+    except OSError:
+        return canonical, None
+    return canonical, (st.st_dev, st.st_ino)
+
+
+def check_output_paths(outputs: dict[str, Any], inputs: dict[str, Any]) -> None:
+    """Refuse, before any work, an output that would overwrite an input or another output.
+
+    Parameters
+    ----------
+    outputs : dict
+        ``{"--out": path, "--table": path, …}``; None values are skipped.
+    inputs : dict
+        ``{"input": path or [paths], "--cif": [paths], …}``; None values are skipped.
+
+    Paths are compared by canonical absolute path (symlinks, ``./`` and ``..`` resolved) and,
+    for existing files, by device and inode (hard links).
+
+    Raises
+    ------
+    InputError
+        Naming both arguments and the path.
+    """
+    def flat(mapping: dict[str, Any]) -> list[tuple[str, str]]:
+        out = []
+        for label, value in mapping.items():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            out.extend((label, str(v)) for v in values if v is not None and str(v) != "")
+        return out
+
+    seen_in = [(label, path, *_identity(path)) for label, path in flat(inputs)]
+    seen_out: list[tuple[str, str, str, tuple[int, int] | None]] = []
+    for label, path in flat(outputs):
+        canonical, inode = _identity(path)
+        for other_label, other, o_canonical, o_inode in seen_in + seen_out:
+            if canonical == o_canonical or (inode is not None and inode == o_inode):
+                raise InputError(
+                    f"{label} {path} is the same file as {other_label} {other}; an output may "
+                    "never overwrite an input or another output — choose another name"
+                )
+        if os.path.isdir(canonical):
+            raise InputError(f"{label} {path} is a directory; give a file name")
+        seen_out.append((label, path, canonical, inode))
+

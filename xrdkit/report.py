@@ -916,8 +916,11 @@ def build_report(
     ------
     InputError
         A results file is missing or not a closokit results file; the output folder does not
-        exist.
+        exist; ``out_html`` is one of the results files.
     """
+    from xrdkit.errors import check_output_paths
+
+    check_output_paths({"--out": out_html}, {"results": results_h5, "--ir": ir_results})
     table = load_results(results_h5)
     ir_path = None if ir_results is None else Path(ir_results)
     if ir_path is not None:
@@ -968,8 +971,16 @@ def build_report(
            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
            f"<title>{_text(title)}</title><style>{_css()}</style></head><body>\n"
            + "\n".join(b for b in body if b) + "\n</body></html>\n")
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
-    tmp.write_text(doc, encoding="utf-8")
-    os.replace(tmp, out)
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=out.name + ".tmp-", dir=out.parent)  # O_EXCL: no symlink followed
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(doc)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     logger.info("wrote %s (%d bytes, %d scans)", out, len(doc), len(table.rows))
     return out

@@ -21,7 +21,8 @@ Only the parent (batch) process writes. Every finished item goes through three s
    never read by anyone else; a kill may leave it inconsistent and the next session
    discards it.
 3. **Published file** — ``RESULTS.h5``. Periodically (:meth:`ResultsStore.maybe_consolidate`)
-   the working file is flushed, copied to ``RESULTS.h5.tmp-<pid>``, fsynced and atomically
+   the working file is flushed, copied to ``RESULTS.h5.tmp-<random>`` (created exclusively:
+   a planted symlink is never followed), fsynced and atomically
    ``os.replace``-d over ``RESULTS.h5``. The final consolidation closes and fsyncs the working
    file and renames it over ``RESULTS.h5`` (no copy). The name ``RESULTS.h5`` therefore always
    points at a complete, closed HDF5 file: a kill at any moment leaves either the old or the
@@ -134,6 +135,8 @@ __all__ = [
     "ResultsStore",
     "RESERVED_COLUMNS",
     "completed_ids",
+    "file_fingerprint",
+    "fingerprint_differences",
     "pack_record",
     "read_summary",
     "read_item",
@@ -193,6 +196,17 @@ MAX_WIDTH_GROWTH = 4
 PUBLISH_BUDGET_FACTOR = 20.0
 #: Name of the working HDF5 file inside ``RESULTS.h5.parts/``.
 _WORK_NAME = "work.h5"
+#: Copy of the batch's configuration inside ``RESULTS.h5.parts/`` (a resume before the first
+#: publication of ``RESULTS.h5`` checks its fingerprint against this one).
+_CONFIG_NAME = "config.json"
+#: Key of the batch fingerprint in the configuration (see :func:`fingerprint_differences`).
+FINGERPRINT_KEY = "fingerprint"
+#: Bytes per call when copying the working file to its published name.
+COPY_BLOCK_BYTES = 4 << 20
+#: Bytes read per call while hashing an input file.
+HASH_BLOCK_BYTES = 1 << 20
+#: Differences listed by name in a refused resume (the rest are counted).
+MAX_DIFFERENCES_SHOWN = 6
 #: Results files whose writer lock this process holds (POSIX locks do not exclude the
 #: process that holds them, so a second store in the same process is refused through this).
 _LOCKED_IN_PROCESS: set[str] = set()
@@ -553,6 +567,9 @@ def _open_h5(path: Path, mode: str = "r") -> h5py.File:
     except FileNotFoundError:
         raise InputError("results file does not exist", source=str(path)) from None
     except OSError as exc:
+        if "lock" in str(exc).lower():
+            raise InputError(f"the file is locked by another process (a batch still writing it?) "
+                             f"({exc})", source=str(path)) from None
         raise InputError(f"not a readable HDF5 results file ({exc})", source=str(path)) from None
 
 
@@ -978,6 +995,16 @@ class _BackgroundSync:
         os.close(self._fd)
 
 
+def _mkstemp_beside(target: Path) -> tuple[int, str]:
+    """A new temporary file next to ``target``: a random name created with ``O_EXCL`` (a
+    symlink planted under a predictable name is never followed), mode 0644."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=target.name + ".tmp-", dir=target.parent)
+    os.fchmod(fd, 0o644)
+    return fd, tmp
+
+
 def _fsync_path(path: Path, directory: bool = False) -> None:
     flags = os.O_RDONLY | (os.O_DIRECTORY if directory else 0)
     fd = os.open(path, flags)
@@ -996,6 +1023,122 @@ def _consolidated_ids(path: Path) -> list[str]:
         if g is None or "id" not in g:
             return []
         return [s.decode() if isinstance(s, bytes) else str(s) for s in g["id"][:]]
+
+
+# --------------------------------------------------------------------------------------------
+# Batch fingerprint (what a resume must continue)
+# --------------------------------------------------------------------------------------------
+
+
+def file_fingerprint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Identity of an input file: canonical absolute path, size, mtime and SHA-256 of its bytes.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read (the message says why: missing, a directory, permission).
+    """
+    canonical = os.path.realpath(path)
+    try:
+        st = os.stat(canonical)
+        import hashlib
+
+        digest = hashlib.sha256()
+        with open(canonical, "rb") as fh:
+            for block in iter(lambda: fh.read(HASH_BLOCK_BYTES), b""):
+                digest.update(block)
+    except FileNotFoundError:
+        raise InputError("file not found", source=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", source=str(path)) from None
+    return {"path": canonical, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "sha256": digest.hexdigest()}
+
+
+def _describe(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def fingerprint_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """What differs between two batch fingerprints, in words (empty when they are equal).
+
+    Inputs (``inputs``: a list of :func:`file_fingerprint` dicts) are matched by canonical
+    path, so the message says which file was added, removed or changed (and how); other keys
+    are compared recursively and named by their dotted path.
+    """
+    if prefix == "" and isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        old_inputs, new_inputs = old.get("inputs"), new.get("inputs")
+        if isinstance(old_inputs, list) and isinstance(new_inputs, list):
+            before = {d.get("path"): d for d in old_inputs if isinstance(d, dict)}
+            after = {d.get("path"): d for d in new_inputs if isinstance(d, dict)}
+            for path in after.keys() - before.keys():
+                out.append(f"input {path} was not in the interrupted batch")
+            for path in before.keys() - after.keys():
+                out.append(f"input {path} of the interrupted batch is not given now")
+            for path in sorted(before.keys() & after.keys(), key=str):
+                a, b = before[path], after[path]
+                changed = [k for k in ("size", "mtime_ns", "sha256") if a.get(k) != b.get(k)]
+                if changed:
+                    what = "content" if "sha256" in changed else "modification time"
+                    sizes = (f", size {a.get('size')} → {b.get('size')} bytes"
+                             if "size" in changed else "")
+                    out.append(f"input {path} was modified ({what} differs{sizes})")
+            if not out and [d.get("path") for d in old_inputs] != [d.get("path") for d in new_inputs]:
+                out.append("the inputs are given in another order")
+        rest_old = {k: v for k, v in old.items() if k != "inputs"}
+        rest_new = {k: v for k, v in new.items() if k != "inputs"}
+        return out + fingerprint_differences(rest_old, rest_new, prefix=".")
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(old.keys() | new.keys(), key=str):
+            name = f"{prefix.lstrip('.')}.{key}" if prefix.strip(".") else str(key)
+            if key not in new:
+                out.append(f"{name} was {_describe(old[key])}, now unset")
+            elif key not in old:
+                out.append(f"{name} is now {_describe(new[key])} (unset before)")
+            else:
+                out.extend(fingerprint_differences(old[key], new[key], prefix=name))
+        return out
+    both_nan = (isinstance(old, float) and isinstance(new, float)
+                and math.isnan(old) and math.isnan(new))
+    if old != new and not both_nan:
+        return [f"{prefix.lstrip('.')}: {_describe(old)} before, {_describe(new)} now"]
+    return []
+
+
+def _stored_config(out_path: Path, parts: Path) -> dict[str, Any] | None:
+    """The configuration of the batch whose results/journal are at ``out_path`` (None if
+    neither the file nor the journal says).
+
+    Raises
+    ------
+    InputError
+        ``RESULTS.h5`` exists but is damaged or not a results file.
+    """
+    text = None
+    if out_path.exists():
+        try:
+            with _open_h5(out_path) as f:
+                _check_format(f, out_path)
+                text = f.attrs.get("config_json")
+        except (OSError, RuntimeError, KeyError) as exc:
+            raise InputError(f"results file is damaged ({exc})", source=str(out_path)) from None
+    if text is None and (parts / _CONFIG_NAME).is_file():
+        try:
+            text = (parts / _CONFIG_NAME).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+    if text is None:
+        return None
+    try:
+        config = json.loads(_decode_str(text))
+    except ValueError:
+        return None
+    return config if isinstance(config, dict) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -1107,6 +1250,9 @@ class ResultsStore:
                 self.out_path.unlink(missing_ok=True)
                 for seg in _segments(self.parts):
                     seg.unlink()
+                (self.parts / _CONFIG_NAME).unlink(missing_ok=True)
+            if exists and self.resume:
+                self._check_same_batch()
             in_file = _consolidated_ids(self.out_path) if self.out_path.exists() else []
             self._done = set(in_file)
             pending: list[_JournalEntry] = []
@@ -1114,6 +1260,7 @@ class ResultsStore:
                 if entry.item_id not in self._done:
                     self._done.add(entry.item_id)
                     pending.append(entry)
+            self._write_config()
             self._new_segment()
             self._open_work(pending)
             self._last_consolidation = _monotonic()
@@ -1124,9 +1271,47 @@ class ResultsStore:
         except BaseException:
             self.close()
             if not _segments(self.parts):  # leave nothing behind that we created
+                (self.parts / _CONFIG_NAME).unlink(missing_ok=True)
                 (self.parts / "lock").unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     self.parts.rmdir()
+            raise
+
+    def _check_same_batch(self) -> None:
+        """Refuse to resume another batch: the stored fingerprint (options, phases, instrument,
+        inputs) must equal this one. Results without a fingerprint (older versions, or a batch
+        run without one) are resumed as before."""
+        mine = json.loads(self.config_json).get(FINGERPRINT_KEY)
+        if mine is None:
+            return
+        stored = _stored_config(self.out_path, self.parts)
+        theirs = None if stored is None else stored.get(FINGERPRINT_KEY)
+        if theirs is None:
+            logger.warning("%s: the stored results have no batch fingerprint; resuming without "
+                           "checking that the inputs and options are the same", self.out_path)
+            return
+        diffs = fingerprint_differences(theirs, mine)
+        if diffs:
+            shown = "; ".join(diffs[:MAX_DIFFERENCES_SHOWN])
+            more = f" (and {len(diffs) - MAX_DIFFERENCES_SHOWN} more)" if len(diffs) > MAX_DIFFERENCES_SHOWN else ""
+            raise BatchError(
+                f"{self.out_path}: --resume refused, this is not the batch that was interrupted: "
+                f"{shown}{more}; rerun with the same inputs and options, or use --overwrite or "
+                "another --out"
+            )
+
+    def _write_config(self) -> None:
+        """Keep this batch's configuration in the journal folder (atomically), so that a resume
+        before the first publication of ``RESULTS.h5`` can check its fingerprint."""
+        target = self.parts / _CONFIG_NAME
+        fd, tmp = _mkstemp_beside(target)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(self.config_json)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             raise
 
     def _new_segment(self) -> None:
@@ -1291,10 +1476,13 @@ class ResultsStore:
                 return
             self._writer.set_state(self.n_items_expected, final=False)
             self._writer.f.flush()
-            tmp = self.out_path.with_name(f"{self.out_path.name}.tmp-{os.getpid()}")
+            fd, tmp_name = _mkstemp_beside(self.out_path)
+            tmp = Path(tmp_name)
             try:
-                shutil.copyfile(self._work_path, tmp)
-                _fsync_path(tmp)
+                with os.fdopen(fd, "wb") as dst, open(self._work_path, "rb") as src:
+                    shutil.copyfileobj(src, dst, COPY_BLOCK_BYTES)
+                    dst.flush()
+                    os.fsync(dst.fileno())
                 os.replace(tmp, self.out_path)
                 _fsync_path(self.out_path.parent, directory=True)
             except BaseException:
@@ -1318,6 +1506,7 @@ class ResultsStore:
             self._seg_fd = None
         for seg in _segments(self.parts):
             seg.unlink()
+        (self.parts / _CONFIG_NAME).unlink(missing_ok=True)
         (self.parts / "lock").unlink(missing_ok=True)
         self._release_lock()
         with contextlib.suppress(OSError):
@@ -1461,13 +1650,18 @@ def write_table_csv(
     order = lead + [c for c in stored if c not in lead]
     header = [rename.get(c, c) for c in order]
     csv_path = Path(csv_path)
-    tmp = csv_path.with_name(csv_path.name + f".tmp-{os.getpid()}")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        for row in rows:
-            w.writerow(["" if row.get(c) is None else _csv_value(row[c]) for c in order])
-    os.replace(tmp, csv_path)
+    fd, tmp = _mkstemp_beside(csv_path)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            for row in rows:
+                w.writerow(["" if row.get(c) is None else _csv_value(row[c]) for c in order])
+        os.replace(tmp, csv_path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return header
 
 

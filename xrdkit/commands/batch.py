@@ -64,23 +64,131 @@ def _series_of(task) -> str:
     return task.ref.file
 
 
+#: Schemes of Dask scheduler addresses (``distributed.comm``).
+DASK_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+
+
+def check_scheduler_address(address: str) -> str:
+    """A Dask scheduler address ``SCHEME://HOST:PORT``, checked before connecting.
+
+    Raises
+    ------
+    InputError
+        Another scheme, no host, or a port that is not an integer in 1–65535.
+    """
+    from urllib.parse import urlsplit
+
+    text = address.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(f"malformed address {address!r} ({exc}); expected tcp://HOST:PORT",
+                         source="--scheduler") from None
+    if parts.scheme not in DASK_SCHEMES or "://" not in text:
+        raise InputError(f"malformed address {address!r}: expected SCHEME://HOST:PORT with SCHEME "
+                         f"one of {', '.join(DASK_SCHEMES)}", source="--scheduler")
+    if parts.scheme != "inproc" and (not parts.hostname or port is None or not 0 < port < 65536
+                                     or parts.path not in ("", "/") or parts.query):
+        raise InputError(f"malformed address {address!r}: expected {parts.scheme}://HOST:PORT with "
+                         "a port in 1–65535", source="--scheduler")
+    return text
+
+
+def canonical_inputs(files: list[str]) -> list[str]:
+    """Canonical absolute paths of the input files, each once, in the order first given.
+
+    A scan's id is ``CANONICAL_PATH::/hdf5/path[index]``: ``stack.h5``, ``./stack.h5`` and a
+    symlink to it name the same scans, so a resume with another spelling continues the same
+    batch and a file named twice is analysed once.
+    """
+    import logging
+    import os
+
+    out: dict[str, str] = {}
+    for f in files:
+        canonical = os.path.realpath(f)
+        if canonical in out:
+            logging.getLogger(__name__).warning("%s names the same file as %s; analysed once", f,
+                                                out[canonical])
+            continue
+        out[canonical] = f
+    return list(out)
+
+
+def batch_fingerprint(args: argparse.Namespace, inst, borates, files: list[str]) -> dict:
+    """What makes two runs the same batch: the options, the phase set (with the SHA-256 of
+    every CIF used), the instrument and every input (canonical path, size, mtime, SHA-256).
+
+    ``--resume`` refuses to continue a batch whose stored fingerprint differs
+    (:func:`xrdkit.results.fingerprint_differences` says what).
+    """
+    import dataclasses
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from xrdkit.identify import FCC_PHASE, SEPARATE_BORATE_PHASES
+    from xrdkit.phases import PhaseLibrary
+    from xrdkit.results import file_fingerprint
+
+    lib = PhaseLibrary()
+    names = list(borates) if borates else [FCC_PHASE, *(p for p in SEPARATE_BORATE_PHASES if p in lib)]
+    phases: dict[str, str] = {}
+    for name in dict.fromkeys([*names, *args.phase]):
+        if name in lib:
+            phases[name] = hashlib.sha256(lib.info(name).cif_path.read_bytes()).hexdigest()
+    for cif in args.cif:
+        phases[f"cif:{Path(cif).stem.lower()}"] = file_fingerprint(cif)["sha256"]
+    options = {k: getattr(args, k, None) for k in (
+        "phase", "borate", "range", "no_ka2", "background_terms", "b_iso", "coordinates", "po",
+        "brindley", "displacement", "asymmetry", "no_warm_start")}
+    fingerprint = {
+        "options": options,
+        "phases": phases,
+        "instrument": dataclasses.asdict(inst) if dataclasses.is_dataclass(inst) else repr(inst),
+        "inputs": [file_fingerprint(f) for f in files],
+    }
+    return json.loads(json.dumps(fingerprint, default=str))  # as it will be stored
+
+
+def _stat_key(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
 def run_files(args: argparse.Namespace):
     """List scans, run the batch and write the table; returns the BatchSummary."""
+    from pathlib import Path
+
     from xrdkit.analysis import AnalysisConfig, analyse_scan, make_tasks
     from xrdkit.batch import run_batch
+    from xrdkit.commands._common import apply_recipe
+    from xrdkit.errors import BatchError, check_output_paths
     from xrdkit.hdf5 import list_scans
     from xrdkit.results import write_table_csv
 
+    apply_recipe(args)
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be ≥ 1, got {args.workers}")
+    if args.scheduler:
+        args.scheduler = check_scheduler_address(args.scheduler)
+    instrument_file = args.instrument if Path(args.instrument).suffix else None
+    check_output_paths(
+        {"--out": args.out, "--table": args.table},
+        {"input": list(args.files), "--cif": list(args.cif), "--instrument": instrument_file,
+         "--recipe": getattr(args, "recipe", None)},
+    )
+    files = canonical_inputs(list(args.files))
     for cif in args.cif:
         from xrdkit.phases import read_cif
 
         read_cif(cif)  # fail early on a bad CIF
     borates = tuple(args.borate) if args.borate else None
     if borates is not None and args.cif:
-        from pathlib import Path
-
         borates = tuple(dict.fromkeys(borates + tuple(Path(c).stem.lower() for c in args.cif)))
     inst = instrument_from_args(args)
     config = AnalysisConfig(
@@ -91,8 +199,9 @@ def run_files(args: argparse.Namespace):
         two_theta_range_deg=tuple(args.range) if args.range else None,
         user_cifs=tuple(args.cif),
     )
+    fingerprint = batch_fingerprint(args, inst, borates, files)
     refs = []
-    for f in args.files:
+    for f in files:
         refs.extend(list_scans(f))
     tasks = make_tasks(refs, config)
     chunk = None
@@ -106,9 +215,16 @@ def run_files(args: argparse.Namespace):
         tasks, analyse_scan, args.out, workers=args.workers, scheduler=args.scheduler, chunk_size=chunk,
         resume=args.resume, overwrite=args.overwrite, warm_start=not args.no_warm_start,
         series_key=_series_of, progress=True if args.progress else None,
-        config={"command": " ".join(sys.argv), "files": list(args.files), "phases": list(args.phase),
-                "borates": list(borates or []), "instrument": inst.name},
+        config={"command": " ".join(sys.argv), "files": files, "phases": list(args.phase),
+                "borates": list(borates or []), "instrument": inst.name,
+                "fingerprint": fingerprint},
     )
+    changed = [f["path"] for f in fingerprint["inputs"] if _stat_key(f["path"]) != (f["size"], f["mtime_ns"])]
+    if changed:
+        raise BatchError(
+            f"input {changed[0]} changed while the batch ran; its results may mix two versions of "
+            f"the file — rerun with --overwrite ({args.out} kept)"
+        )
     if args.table:
         write_table_csv(args.out, args.table, TABLE_COLUMNS, rename={"id": "scan"})
     return summary

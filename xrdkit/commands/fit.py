@@ -49,11 +49,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from xrdkit.commands._common import check_command_outputs
     from xrdkit.qpa import quantify
     from xrdkit.readers import read_scan
     from xrdkit.simulate import resolve_phases
 
     apply_recipe(args)
+    check_command_outputs(args)
     lib, cif_names = library_with_cifs(args.cif)
     names = list(dict.fromkeys(args.phase + cif_names))
     if not names:

@@ -55,10 +55,12 @@ def _no_action(parser: argparse.ArgumentParser):
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from xrdkit.calibrate import CALIBRATED_FIELDS, calibrate_instrument, standard
+    from xrdkit.commands._common import check_command_outputs
     from xrdkit.instrument import load_instrument
     from xrdkit.instrument_files import write_instrument_json
     from xrdkit.readers import read_scan
 
+    check_command_outputs(args, outputs=("out", "json", "plot"))
     if args.background_terms < 0:
         raise InputError(f"--background-terms must be ≥ 0, got {args.background_terms}")
     std = standard(args.phase)
@@ -90,9 +92,14 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from xrdkit.errors import check_output_paths
     from xrdkit.instrument import load_instrument
     from xrdkit.instrument_files import write_instrument_json
 
+    if Path(args.source).suffix:
+        check_output_paths({"--out": args.out}, {"source": args.source})
     inst = load_instrument(args.source)
     write_instrument_json(inst, args.out, comment=f"converted by `xrdkit instrument convert` from {args.source}")
     print(f"{args.source} -> {args.out}: {inst.name}, λ = {', '.join(f'{w:.6f}' for w in inst.wavelengths_angstrom)} Å")

@@ -113,10 +113,16 @@ def write_csv(path: Path, pattern) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Simulate, write the CSV (and plot), print a short summary."""
+    from xrdkit.errors import check_output_paths
     from xrdkit.instrument import load_instrument
     from xrdkit.phases import PhaseLibrary
     from xrdkit.simulate import simulate
 
+    check_output_paths(
+        {"--out": args.out, "--plot": args.plot},
+        {"--phase": [p for p in args.phase if p.lower().endswith(".cif")],
+         "--instrument": args.instrument if Path(args.instrument).suffix else None},
+    )
     lo, hi = (float(v) for v in args.range)
     x = two_theta_grid(lo, hi, float(args.step))
     if args.wt is not None and len(args.wt) != len(args.phase):
