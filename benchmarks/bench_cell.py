@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_cell.py            # everything (≈ 30 s)
     .venv/bin/python benchmarks/bench_cell.py --quick    # speed only
     .venv/bin/python benchmarks/bench_cell.py --json OUT.json
+    .venv/bin/python benchmarks/bench_cell.py --coverage 40   # + the coverage study (≈ 2 min)
 
 Figures printed:
 
@@ -12,7 +13,12 @@ Figures printed:
 * PyBaMM DFN vs slab model at the documented operating points (max |Δ| mAh/g) and time per
   discharge (if PyBaMM is installed);
 * hold-out table (leave one electrode out + paper numbers no fit used), interface resistance;
-* 95 % interval widths at 5C / 1C, energy and N/P for fcc 0.87 ± 0.03 and ± 0.
+* 95 % interval widths at 5C / 1C, energy and N/P for fcc 0.87 ± 0.03 and ± 0;
+* ``--coverage N``: does the procedure's 95 % interval contain the truth 95 % of the time?
+  N "true" cells are taken from an independent calibrated ensemble (so they are consistent
+  with the paper), their 5C retentions observed with the assumed noise, a fresh ensemble
+  calibrated on those observations, and the true values of several outputs checked against
+  the intervals.  This tests the method under its own assumptions (model form right).
 """
 
 from __future__ import annotations
@@ -168,10 +174,70 @@ def widths(out: dict[str, Any]) -> None:
     out["intervals_fcc_0.87"] = res
 
 
+def coverage(out: dict[str, Any], n_truths: int, samples: int = 256) -> None:
+    from xrdkit.cell.constants import material
+    from xrdkit.cell.uncertainty import (
+        DEFAULT_SEED,
+        CalibratedEnsemble,
+        calibrate,
+        calibrated_ensemble,
+        central_interval,
+        draw_parameters,
+        evaluate,
+        paper_rate_cells,
+    )
+
+    truths = calibrated_ensemble(512, DEFAULT_SEED + 1)
+    rng = np.random.default_rng(1)
+    pick = rng.choice(truths.n_accepted, size=min(n_truths, truths.n_accepted), replace=False)
+    sigma_ret = material("retention_measurement_sigma")
+    cells = paper_rate_cells()
+    checks = {"5C @ fcc 1.0": (1.0, 5.0), "5C @ fcc 0.87": (0.87, 5.0),
+              "5C @ fcc 0.6": (0.6, 5.0), "1C @ fcc 0.4": (0.4, 1.0),
+              "0.1C @ fcc 1.0": (1.0, 0.1)}
+    hits: dict[str, list[bool]] = {k: [] for k in (*checks, "energy", "hold-out 95:2:3")}
+
+    def run(ens: CalibratedEnsemble, w: float, rate: float, comp: str = "97:1:2",
+            loading: float = 7.7) -> Any:
+        return evaluate(ens, fcc_weight_fraction=w, fcc_weight_fraction_sigma=0.0,
+                        cathode=comp, loading_mg_per_cm2=loading, c_rates=(0.1, rate))
+
+    def retention(ens: CalibratedEnsemble, label: str) -> np.ndarray:
+        comp, loading, _ = cells[label]
+        cap = run(ens, 1.0, 5.0, comp, loading).capacity_mAh_per_g
+        return cap[:, 1] / cap[:, 0]
+
+    t0 = time.perf_counter()
+    for n, k in enumerate(pick):
+        truth = CalibratedEnsemble(truths.draws.take(np.array([k])),
+                                   truths.interface_resistance_ohm_cm2[[k]], "both", 1, 1)
+        observed = {label: float(retention(truth, label)[0]) + sigma_ret * rng.normal()
+                    for label in cells}
+        ens = calibrate(draw_parameters(samples, 1000 + n), "both", retentions=observed)
+        for name, (w, rate) in checks.items():
+            true = run(truth, w, rate).capacity_mAh_per_g[0, 1]
+            lo, hi = central_interval(run(ens, w, rate).capacity_mAh_per_g[:, 1])
+            hits[name].append(bool(lo <= true <= hi))
+        lo, hi = central_interval(run(ens, 1.0, 0.1).energy_Wh_per_kg)
+        hits["energy"].append(bool(lo <= run(truth, 1.0, 0.1).energy_Wh_per_kg[0] <= hi))
+        fold = calibrate(draw_parameters(samples, 2000 + n), "97:1:2", retentions=observed)
+        lo, hi = central_interval(retention(fold, "95:2:3"))
+        hits["hold-out 95:2:3"].append(bool(lo <= retention(truth, "95:2:3")[0] <= hi))
+    dt = time.perf_counter() - t0
+    res = {k: float(np.mean(v)) for k, v in hits.items()}
+    print(f"coverage of the 95 % intervals over {len(pick)} synthetic truths "
+          f"({samples} draws each, {dt:.0f} s):")
+    for k, v in res.items():
+        print(f"  {k:18s} {100 * v:5.1f} %")
+    out["coverage"] = {"truths": len(pick), "samples": samples, "fraction_inside": res}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="speed only")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
+    ap.add_argument("--coverage", type=int, default=0, metavar="N",
+                    help="also run the coverage study with N synthetic truths")
     args = ap.parse_args()
     out: dict[str, Any] = {}
     speed(out)
@@ -179,6 +245,8 @@ def main() -> None:
         dfn(out)
         holdout(out)
         widths(out)
+    if args.coverage:
+        coverage(out, args.coverage)
     if args.json is not None:
         args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
 

@@ -364,7 +364,8 @@ def paper_rate_cells() -> dict[str, tuple[Composition, float, float]]:
                     float(rec["retention_5C_vs_0p1C"])) for label, rec in cal.items()}
 
 
-def calibrate(draws: Draws, fold: str = "both", *, noise: bool = True) -> CalibratedEnsemble:
+def calibrate(draws: Draws, fold: str = "both", *, noise: bool = True,
+              retentions: Mapping[str, float] | None = None) -> CalibratedEnsemble:
     """Fit the interface parameters of every draw to the paper's 5C retentions (module docstring).
 
     Parameters
@@ -376,6 +377,9 @@ def calibrate(draws: Draws, fold: str = "both", *, noise: bool = True) -> Calibr
         one alone, the film thickness staying at its prior draw (the hold-out calibration).
     noise : bool
         Add the retention measurement noise (σ from materials.json) to the targets.
+    retentions : mapping, optional
+        5C retentions to calibrate on instead of the paper's (label → value; the coverage
+        study of ``benchmarks/bench_cell.py`` uses synthetic ones).
 
     Raises
     ------
@@ -393,6 +397,8 @@ def calibrate(draws: Draws, fold: str = "both", *, noise: bool = True) -> Calibr
     stacks, targets = {}, {}
     for label in fit_labels:
         comp, loading, ret = cells[label]
+        if retentions is not None:
+            ret = float(retentions[label])
         geo = electrode_arrays(draws, comp, loading)
         stacks[label] = _stack(draws, geo, sig_pure, sig_pure)
         targets[label] = ret + sigma_ret * draws.normals[f"retention_{label}"]
@@ -438,7 +444,8 @@ def calibrate(draws: Draws, fold: str = "both", *, noise: bool = True) -> Calibr
     return CalibratedEnsemble(
         draws=Draws(values, dict(accepted.normals)), interface_resistance_ohm_cm2=r_int[ok],
         fold=fold, n_drawn=draws.n, n_accepted=int(ok.sum()),
-        targets={k: cells[k][2] for k in fit_labels})
+        targets={k: (cells[k][2] if retentions is None else float(retentions[k]))
+                 for k in fit_labels})
 
 
 @lru_cache(maxsize=8)
