@@ -311,3 +311,15 @@ def test_screen_sees_present_phases_and_not_the_absent_one(structures, refls, in
     for ph in ref.phases:
         assert screen[ph.name][0] == pytest.approx(ph.weight_fraction, rel=1e-9, abs=1e-12)
         assert screen[ph.name][1] == pytest.approx(ph.weight_fraction_sigma, rel=1e-6, abs=1e-12)
+
+
+def test_brindley_tau_matches_the_sphere_integral_of_the_independent_generator():
+    """refine's τ (volume-weighted chord distribution 3u²) against xrdkit.synthetic's direct
+    in + out path integral over the sphere (Gauss–Legendre), at a low Bragg angle where the two
+    paths coincide, and Brindley's small-contrast limit τ ≈ 1 − 1.5 ΔμR."""
+    from xrdkit.refine import _brindley_tau
+    from xrdkit.synthetic import brindley_tau
+
+    for mu_r in (-0.5, -0.2, 0.05, 0.2, 0.5):
+        assert _brindley_tau(np.array([2 * mu_r]))[0] == pytest.approx(brindley_tau(mu_r, 10.0)[0], rel=0.01)
+    assert _brindley_tau(np.array([2e-3]))[0] == pytest.approx(1 - 1.5e-3, abs=1e-5)
