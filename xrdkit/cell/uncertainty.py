@@ -242,12 +242,13 @@ class _Stack:
     r_sep: np.ndarray
     r_ion: np.ndarray
     a_active: np.ndarray
-    b_ratio_um: np.ndarray  # V_binder/A_active in µm·(film thickness): ratio = b/t
+    b_ratio_um: np.ndarray  # V_binder/A_active in µm: binder coverage ratio = b/t_film
     radius_cm: np.ndarray
     x0: np.ndarray
 
 
-_RATE = RateParameters(interface_resistance_ohm_cm2=0.0)
+#: Voltage window of the paper's half cell (cut-off, upper): RateParameters' defaults.
+_RATE = RateParameters()
 
 
 def _stack(draws: Draws, geo: ElectrodeArrays, sigma_el: np.ndarray,
