@@ -15,9 +15,11 @@ Verdict (issue 17): spectra from the independent generator :func:`irkit.syntheti
 (the truth is its input; the band *shapes* are its own pseudo-Voigt sums, the screen's
 templates are built separately) in families — intact mixtures, 2–20 % oxidised, 1–10 %
 isopropanol, mixed B10/B12 ratios with ±15 cm⁻¹ prior errors, pure salts, and negative
-controls without any borate — plus spectra exactly at the stated detection limits. For every
+controls without any borate — plus spectra exactly at the stated detection limits, and two
+families from :func:`irkit.synthetic.synthesize_mismatched` whose bands do not follow the library
+(Gaussian shapes, split ν(B–H), hydrates; liquid isopropanol with heights ×0.5–2). For every
 flag: sensitivity on the spectra that contain the thing, false-positive rate on those that do
-not.
+not; and whether the anion is named right.
 
 Ratio: :func:`irkit.ratio.estimate_ratio` through ``assess`` on mixtures with B10:B12 drawn
 log-uniformly in 0.25–4 and every anion band centre drawn uniformly within ±15 cm⁻¹ of its
@@ -50,7 +52,7 @@ import numpy as np  # noqa: E402
 from irkit.assess import assess  # noqa: E402
 from irkit.bands import ANION_SPECIES, load_band_library  # noqa: E402
 from irkit.fit import REGIONS, fit_region  # noqa: E402
-from irkit.synthetic import synthesize  # noqa: E402
+from irkit.synthetic import synthesize, synthesize_mismatched  # noqa: E402
 
 REALDATA = Path(os.environ.get("CLOSOKIT_SHARED",
                                Path(__file__).resolve().parent.parent.parent / "shared")
@@ -178,6 +180,26 @@ def _cases(n: int) -> list[dict]:
             baseline=baseline(), isopropanol=DETECTION_LIMITS["isopropanol"])
         add("at the limits: oxidation 2 %", 80_000 + i, b10_b12_ratio=ratio(),
             baseline=baseline(), oxidation=DETECTION_LIMITS["oxidation"])
+        anion = ("B12H12", "B10H10", "both")[i % 3]
+        mismatched = {"anion": anion, "hydrated": i % 2 == 0, "isopropanol": i % 4 == 1}
+        cases.append({"family": "mismatched shapes: salts (Gaussian, split ν(B–H), hydrates)",
+                      "seed": 90_000 + i, "mismatched": mismatched,
+                      "truth": {"borate_present": True, "isopropanol": mismatched["isopropanol"],
+                                "methanol": False, "water": mismatched["hydrated"],
+                                "other_organic": False, "oxidation": False, "binder": False,
+                                "protonation": False, "anion": anion}})
+        cases.append({"family": "mismatched shapes: liquid isopropanol, no borate",
+                      "seed": 95_000 + i,
+                      "mismatched": {"anion": None, "hydrated": False, "isopropanol": True},
+                      "truth": {"borate_present": False, "isopropanol": True, "methanol": False,
+                                "water": False, "other_organic": False, "oxidation": None,
+                                "binder": False, "protonation": None, "anion": None}})
+    for case in cases:  # which anion, for the generator's own families
+        kw = case.get("kw")
+        if kw is not None:
+            r = kw.get("b10_b12_ratio", 1.0)
+            case["truth"]["anion"] = (None if kw.get("borate", 1.0) == 0 else "B12H12" if r == 0
+                                      else "B10H10" if math.isinf(r) else "both")
     return cases
 
 
@@ -186,8 +208,12 @@ def verdict_study(n: int) -> dict:
     results = []
     t0 = time.perf_counter()
     for case in cases:
-        v = assess(synthesize(case["seed"], noise_sd=0.002, **case["kw"]).spectrum).to_dict()
-        results.append({**case, "got": {f: v[f] for f in FLAGS}})
+        if "mismatched" in case:
+            spectrum = synthesize_mismatched(case["seed"], **case["mismatched"]).spectrum
+        else:
+            spectrum = synthesize(case["seed"], noise_sd=0.002, **case["kw"]).spectrum
+        v = assess(spectrum).to_dict()
+        results.append({**case, "got": {f: v[f] for f in (*FLAGS, "anion")}})
     elapsed = time.perf_counter() - t0
     print(f"verdict study: {len(cases)} synthetic spectra ({elapsed:.0f} s); noise 0.002 on a 0.5 "
           "absorbance B–H band; stated limits: isopropanol 950 cm⁻¹ band ≥ 1 %, B–O 1426 cm⁻¹ "
@@ -205,6 +231,10 @@ def verdict_study(n: int) -> dict:
         sens = f"{tp}/{len(pos)} = {tp / len(pos):.1%}" if pos else "—"
         fpr = f"{fp}/{len(neg)} = {fp / len(neg):.1%}" if neg else "—"
         print(f"  {flag:15s} {sens:>18s} {fpr:>18s}")
+    anion_right = sum(r["got"]["anion"] == r["truth"]["anion"] for r in results)
+    print(f"  {'anion named':15s} {anion_right}/{len(results)} right (B12H12 / B10H10 / both / "
+          "none)")
+    summary["anion"] = {"right": anion_right, "n": len(results)}
     unjudged = sum(1 for r in results if not r["truth"]["borate_present"]
                    and (r["got"]["oxidation"] is not None or r["got"]["protonation"] is not None))
     print(f"  negative controls with oxidation/protonation judged (must be 0): {unjudged}")
@@ -212,9 +242,10 @@ def verdict_study(n: int) -> dict:
     for fam in dict.fromkeys(r["family"] for r in results):
         rows = [r for r in results if r["family"] == fam]
         wrong = sum(any(r["got"][f] is not None and r["got"][f] != r["truth"][f]
-                        for f in FLAGS if r["truth"][f] is not None) for r in rows)
+                        for f in FLAGS if r["truth"][f] is not None)
+                    or r["got"]["anion"] != r["truth"]["anion"] for r in rows)
         by_family[fam] = {"n": len(rows), "all_flags_right": len(rows) - wrong}
-        print(f"  {fam:34s} all flags right in {len(rows) - wrong}/{len(rows)}")
+        print(f"  {fam:58s} all flags right in {len(rows) - wrong}/{len(rows)}")
     return {"n_spectra": len(cases), "flags": summary, "families": by_family,
             "unjudged_ok": unjudged == 0,
             "mistakes": [r for r in results

@@ -28,8 +28,8 @@ from irkit.shapes import pseudo_voigt
 from irkit.spectra import Spectrum, make_spectrum
 from xrdkit.errors import InputError
 
-__all__ = ["TrueBand", "SyntheticSpectrum", "synthesize", "pv_height_per_area",
-           "write_hdf5_stack"]
+__all__ = ["TrueBand", "SyntheticSpectrum", "MismatchedSpectrum", "synthesize",
+           "synthesize_mismatched", "pv_height_per_area", "write_hdf5_stack"]
 
 BaselineKind = Literal["flat", "sloping", "curved"]
 _ADMIXTURES = {"isopropanol": "isopropanol", "water": "water", "oxidation": "B-O", "pvdf": "PVDF",
@@ -198,6 +198,85 @@ def synthesize(
 
 
 
+
+
+@dataclass(frozen=True)
+class MismatchedSpectrum:
+    """A spectrum from :func:`synthesize_mismatched` and what it contains."""
+
+    spectrum: Spectrum
+    anion: str | None
+    hydrated: bool
+    isopropanol: bool
+
+
+def _gauss(x: np.ndarray, centre: float, fwhm: float, height: float) -> np.ndarray:
+    return height * np.exp(-0.5 * ((x - centre) / (fwhm / 2.3548)) ** 2)
+
+
+def synthesize_mismatched(
+    seed: int | np.random.Generator = 0,
+    *,
+    anion: str | None = "both",
+    hydrated: bool = False,
+    isopropanol: bool = False,
+    noise_sd: float = 0.002,
+    low_cm1: float = 450.0,
+    high_cm1: float = 4000.0,
+) -> MismatchedSpectrum:
+    """A spectrum whose bands do *not* follow the library's shapes (constructed, not measured).
+
+    Gaussian bands (the fits use pseudo-Voigts), the B12H12²⁻ ν(B–H) split into two components
+    (as in solids of lower site symmetry), centres up to ±15 cm⁻¹ and widths/heights drawn far
+    from the priors; a hydrate adds a broad O–H stretch at 3550 cm⁻¹ and the H–O–H bend; the
+    isopropanol option draws every library isopropanol band with its height ×0.5–2, width
+    ×1–2 and centre ±3 cm⁻¹ (a real liquid need not match constructed heights). Used to test
+    that the verdict survives template mismatch (``anion=None`` with ``isopropanol=True`` is a
+    pure-solvent negative control for the borate).
+
+    Parameters
+    ----------
+    seed : int or Generator
+    anion : {"B12H12", "B10H10", "both", None}
+    hydrated, isopropanol : bool
+    noise_sd : float
+    low_cm1, high_cm1 : float
+        Axis (1 cm⁻¹ steps).
+    """
+    if anion not in ("B12H12", "B10H10", "both", None):
+        raise InputError(f"anion must be B12H12, B10H10, both or None, got {anion!r}",
+                         source="anion")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    x = np.arange(low_cm1, high_cm1, 1.0)
+    y = np.zeros_like(x)
+    if anion in ("B12H12", "both"):
+        c = 2480.0 + rng.uniform(-15, 15)
+        y += _gauss(x, c - 15, rng.uniform(30, 50), 0.5) + _gauss(x, c + 18,
+                                                                 rng.uniform(25, 45), 0.35)
+        y += _gauss(x, 1070 + rng.uniform(-10, 10), rng.uniform(15, 30), rng.uniform(0.15, 0.4))
+        y += _gauss(x, 718 + rng.uniform(-8, 8), rng.uniform(10, 25), rng.uniform(0.05, 0.2))
+    if anion in ("B10H10", "both"):
+        c = 2465.0 + rng.uniform(-15, 15)
+        y += _gauss(x, c, rng.uniform(35, 60), 0.5)
+        y += _gauss(x, 2525 + rng.uniform(-10, 10), rng.uniform(20, 30), 0.12)
+        y += _gauss(x, 1015 + rng.uniform(-10, 10), rng.uniform(15, 30), rng.uniform(0.15, 0.4))
+        y += _gauss(x, 665 + rng.uniform(-10, 10), rng.uniform(10, 25), rng.uniform(0.05, 0.2))
+    if hydrated:
+        y += _gauss(x, 3550, 200, 0.15) + _gauss(x, 1625, 60, 0.05)
+    if isopropanol:
+        lib = load_band_library()
+        ipa = np.zeros_like(x)
+        for b in lib.select("isopropanol"):
+            ipa += _gauss(x, b.position_cm1 + rng.uniform(-3, 3),
+                          b.fwhm_cm1 * rng.uniform(1.0, 2.0),
+                          b.relative_height * math.exp(rng.uniform(math.log(0.5), math.log(2))))
+        # a residue of 5 % of the B–H band in a salt; the whole spectrum without one
+        y += ipa / ipa.max() * (0.025 if anion else 0.6)
+    y = y + 0.05 + 0.03 * ((x - x[0]) / (x[-1] - x[0])) ** 2 + rng.normal(0.0, noise_sd, x.size)
+    spectrum = make_spectrum(x, y, "absorbance", source="synthetic-mismatched",
+                             metadata={"constructed": "irkit.synthetic.synthesize_mismatched "
+                                                      "(not measured)"})
+    return MismatchedSpectrum(spectrum, anion, hydrated, isopropanol)
 
 
 def write_hdf5_stack(path: str | Path, spectra: Sequence[SyntheticSpectrum], *,

@@ -221,3 +221,34 @@ def test_verdict_json_shape() -> None:
             "b10_b12_ratio_sigma", "b10_b12_ratio_reason", "contaminants"} <= set(d)
     assert isinstance(d["anions_intact"], bool) and d["borate_present"] is True
     assert d["details"]["evidence"]["present"] is True
+
+
+@pytest.mark.parametrize("anion", ["B12H12", "B10H10", "both"])
+def test_verdict_survives_band_shapes_the_library_does_not_have(anion: str) -> None:
+    """Gaussian bands, a split B12H12 ν(B–H), widths and heights far from the priors, hydrates
+    (independent generator): the borate and its anion are still named, no false flags."""
+    from irkit.synthetic import synthesize_mismatched
+
+    for seed in range(6):
+        hydrated = seed % 2 == 0
+        verdict = assess(synthesize_mismatched(300 + seed, anion=anion,
+                                               hydrated=hydrated).spectrum)
+        d = verdict.to_dict()
+        assert d["borate_present"] and d["anion"] == anion, d["details"]["notes"]
+        assert d["water"] is hydrated
+        assert not any(d[k] for k in ("isopropanol", "methanol", "oxidation", "binder",
+                                      "other_organic", "protonation")), d["contaminants"]
+
+
+def test_liquid_isopropanol_with_other_band_heights_is_isopropanol_only() -> None:
+    """A pure solvent whose band heights differ ×0.5–2 and widths ×1–2 from the template (the
+    real liquid need not match constructed heights): isopropanol, no borate, nothing judged
+    that needs a borate, no other flag."""
+    from irkit.synthetic import synthesize_mismatched
+
+    for seed in range(8):
+        d = assess(synthesize_mismatched(400 + seed, anion=None,
+                                         isopropanol=True).spectrum).to_dict()
+        assert d["borate_present"] is False and d["isopropanol"] is True
+        assert d["oxidation"] is None and d["anions_intact"] is None
+        assert not any(d[k] for k in ("methanol", "water", "binder", "other_organic"))
