@@ -2,7 +2,7 @@
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ir.py            # timing
     .venv/bin/python benchmarks/bench_ir.py --verdict [-n 40]   # flags over ≥ 200 spectra
-    .venv/bin/python benchmarks/bench_ir.py --ratio [-n 400]    # B10:B12 coverage, ±15 cm⁻¹
+    .venv/bin/python benchmarks/bench_ir.py --ratio [--ratio-n 400]  # B10:B12 coverage
     .venv/bin/python benchmarks/bench_ir.py --real               # every real spectrum's verdict
     .venv/bin/python benchmarks/bench_ir.py --all --json OUT.json
 
@@ -336,7 +336,8 @@ def real_study() -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, help="spectra per family / ratio study size")
+    parser.add_argument("-n", type=int, help="spectra per family (verdict) / per row (timing)")
+    parser.add_argument("--ratio-n", type=int, default=400, help="ratio study size (400)")
     parser.add_argument("--reference", type=int, default=3, help="spectra for the reference")
     parser.add_argument("--verdict", action="store_true")
     parser.add_argument("--ratio", action="store_true")
@@ -352,7 +353,7 @@ def main() -> None:
     if args.all or args.verdict:
         out["verdict"] = verdict_study(args.n or 30)
     if args.all or args.ratio:
-        out["ratio"] = ratio_study(args.n or 400)
+        out["ratio"] = ratio_study(args.ratio_n)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")
 

@@ -16,7 +16,8 @@ How the ratio is estimated (:func:`estimate_ratio`)
 ---------------------------------------------------
 1. *Global search*: every anion band centre on a grid across its prior window (widths at the
    prior, η = 0.5, amplitudes and baseline solved linearly: variable projection); the region fit
-   is repeated from the best grid point and kept if its χ² is lower.
+   is repeated from the best grid point (unless it already lies in that grid cell) and the
+   lower χ² kept.
 2. *Posterior by importance sampling over the band positions within their priors*: band centres,
    widths and the shape parameter are drawn from a Student-t (ν = 5) around the best fit and
    around every label-exchanged copy of it (scaled Laplace covariance), kept only inside their
@@ -60,7 +61,8 @@ __all__ = ["RatioCalibration", "RatioEstimate", "RatioOutcome", "DEFAULT_RATIO_C
 logger = logging.getLogger(__name__)
 
 #: Grid points per band centre in the global search (7: steps of 1/3 of the prior half-width);
-#: the region fit is always repeated from the best grid point and the better fit kept.
+#: the region fit is repeated from the best grid point (unless every fitted centre already lies
+#: within half a grid step of it) and the better fit kept.
 GRID_POINTS = 7
 #: Importance samples (the posterior of one spectrum: ~5 ms).
 N_SAMPLES = 384
@@ -504,9 +506,13 @@ def estimate_ratio(
                           shape=stretch.shape, shared_width=stretch.shared_width,
                           baseline_degree=degree, start_cm1=start)
 
-    # the grid's χ² is at the prior widths, so it cannot be compared with the fit's: always
-    # refit from the grid's best point and keep the better of the two decompositions
-    other = replace(refit(), region=stretch.region)
+    # the grid's χ² is at the prior widths, so it cannot be compared with the fit's: refit from
+    # the grid's best point (unless the fit already sits in that grid cell) and keep the better
+    # of the two decompositions
+    current = {b.label: b.center_cm1 for b in stretch.bands}
+    same_cell = all(abs(start[lab] - current[lab])
+                    <= lib.get(lab).bound_cm1 / (GRID_POINTS - 1) for lab in start)
+    other = stretch if same_cell else replace(refit(), region=stretch.region)
     if other.quality.chisqr < stretch.quality.chisqr * (1.0 - 1e-9):
         notes.append(f"global search: a better decomposition than the one from the priors "
                      f"(χ² {stretch.quality.chisqr:.4g} → {other.quality.chisqr:.4g})")
