@@ -235,6 +235,70 @@ _Q = 4 * np.pi * np.sin(np.radians(_X / 2)) / _LAM
 
 # --------------------------------------------------------------------------- the table
 
+# ---- issue 19: hostile inputs (sizes declared before any data is read, wavelength units)
+
+
+def _huge_axis(f: h5py.File) -> None:
+    """A few kB on disk, declaring 400 million points (chunked, compressed fill value)."""
+    g = f.create_group("stack")
+    ax = g.create_dataset("two_theta", shape=(400_000_000,), dtype="f8", chunks=(1 << 20,),
+                          compression="gzip", fillvalue=0.0)
+    ax.attrs["units"] = "deg"
+    g.create_dataset("counts", shape=(400_000_000,), dtype="f8", chunks=(1 << 20,),
+                     compression="gzip", fillvalue=1.0)
+
+
+def _many_rows(f: h5py.File) -> None:
+    g = f.create_group("stack")
+    g.create_dataset("two_theta", data=_X).attrs["units"] = "deg"
+    g.create_dataset("counts", shape=(50_000_000, _X.size), dtype="f4", chunks=(1024, _X.size),
+                     compression="gzip", fillvalue=1.0)
+
+
+def _huge_chunk(f: h5py.File) -> None:
+    """One row of this stack lies in a 1.5 GB chunk of zeros."""
+    x = np.linspace(10.0, 80.0, 100_000)
+    g = f.create_group("stack")
+    g.create_dataset("two_theta", data=x).attrs["units"] = "deg"
+    g.create_dataset("counts", shape=(2_000, x.size), dtype="f8", chunks=(2_000, 100_000),
+                     compression="gzip", fillvalue=1.0)
+
+
+def _wavelength(value: float, units: str | None) -> Callable[[h5py.File], None]:
+    def build(f: h5py.File) -> None:
+        nxdata(f)
+        ds = f["entry"].create_dataset("wavelength", data=value)
+        if units is not None:
+            ds.attrs["units"] = units
+
+    return build
+
+
+def rasx_bomb(tmp: Path, cid: str) -> Path:
+    """A .rasx whose profile declares 300 MB of text (a 0.6 MB deflated stream)."""
+    import zipfile
+
+    p = tmp / f"{cid}.rasx"
+    line = b"10.0 1 1\n" * 100_000
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("Data0/Profile0.txt", "w", force_zip64=True) as fh:
+            for _ in range(int(3e8) // len(line)):
+                fh.write(line)
+    return p
+
+
+def long_text_scan(tmp: Path, cid: str) -> Path:
+    """A text scan with more lines than MAX_SCAN_POINTS (refused before parsing)."""
+    from xrdkit.scans import MAX_SCAN_POINTS
+
+    n = MAX_SCAN_POINTS + 20_000
+    x = 10.0 + np.arange(n) * (150.0 / n)
+    p = tmp / f"{cid}.xy"
+    p.write_bytes(b"".join(f"{v:.6f} 5\n".encode() for v in x))
+    return p
+
+
+
 CASES: list[BadInput] = [
     # ---- make_scan: arrays
     BadInput("ms_nan", "make_scan", arrays(y=np.r_[_Y[:5], np.nan, _Y[6:]]), "non-finite",
@@ -452,4 +516,30 @@ CASES: list[BadInput] = [
     BadInput("h5_signal_is_group", "list_scans",
              h5(lambda f: nxdata(f, data={"tth": (_X, "deg")}).create_group("I")),
              "is a group", "@signal names a group"),
+    # ---- issue 19: hostile inputs
+    BadInput("h5_huge_declared_axis", "list_scans", h5(_huge_axis), "more than the limit",
+             "kB file declaring a 400-million-point scan"),
+    BadInput("h5_huge_declared_axis_probe", "read_scan", h5(_huge_axis), "more than the limit",
+             "the same through the child-process probe"),
+    BadInput("h5_many_rows", "list_scans", h5(_many_rows), "50,000,000 scans",
+             "a stack declaring 50 million scans"),
+    BadInput("h5_huge_chunk", "list_scans", h5(_huge_chunk), "chunks of",
+             "one row inside a 1.5 GB compressed chunk"),
+    BadInput("h5_wavelength_pm_without_units", "read_scan", h5(_wavelength(154.06, None)),
+             "outside 0.01", "154.06 (pm) given without units: never replaced by Cu Kα"),
+    BadInput("h5_wavelength_unknown_unit", "read_scan", h5(_wavelength(1.5, "furlong")),
+             "has unit 'furlong'", "wavelength in an unknown unit"),
+    BadInput("h5_wavelength_zero", "read_scan", h5(_wavelength(0.0, "angstrom")),
+             "must be a positive number", "wavelength 0"),
+    BadInput("h5_wavelength_absurd_kev", "read_scan", h5(_wavelength(1e6, "keV")),
+             "outside 0.01", "1 GeV photons"),
+    BadInput("rasx_bomb", "read_scan", rasx_bomb, "expands from", "zip bomb .rasx (300 MB profile)"),
+    BadInput("text_too_many_points", "read_scan", long_text_scan, "more points than the limit",
+             "a text scan longer than MAX_SCAN_POINTS"),
+    BadInput("counts_1e300", "make_scan", arrays(y=np.full(_X.size, 1e300)), "exceeds",
+             "counts of 1e300"),
+    BadInput("sigma_tiny", "make_scan", arrays(sigma=np.full(_X.size, 1e-200)), "sigma must lie",
+             "σ of 1e-200 (weights overflow)"),
+    BadInput("text_counts_1e300", "read_scan", text(columns(_X, np.full(_X.size, 1e300))),
+             "exceeds", "a text scan with counts of 1e300"),
 ]

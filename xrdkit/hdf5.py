@@ -35,6 +35,7 @@ Files are opened read-only and never modified. Every problem is an
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import pickle
@@ -51,7 +52,7 @@ import h5py
 import numpy as np
 
 from xrdkit.errors import InputError
-from xrdkit.scans import Scan, make_scan
+from xrdkit.scans import MAX_SCAN_POINTS, Scan, _limit_from_env, check_n_points, make_scan
 
 __all__ = [
     "SeriesRef",
@@ -69,6 +70,7 @@ __all__ = [
     "axis_to_two_theta_deg",
     "canonical_unit",
     "check_wavelength_arg",
+    "wavelength_to_angstrom",
     "HDF5_SUFFIXES",
 ]
 
@@ -124,6 +126,13 @@ _WAVELENGTH_NAMES = ("wavelength", "incident_wavelength", "k_alpha_one", "kalpha
 #: declared damaged: a corrupt object header can make the HDF5 library loop or crash, which no
 #: Python code can interrupt, so public XRD entry points read the structure in a subprocess.
 PROBE_TIMEOUT_S = 60.0
+#: Most scans (rows) one stack dataset may declare (``XRDKIT_MAX_SCANS_PER_FILE``); its
+#: per-scan references and metadata are built in memory when the file is listed.
+MAX_SCANS_PER_FILE = int(_limit_from_env("XRDKIT_MAX_SCANS_PER_FILE", 100_000))
+#: Largest HDF5 chunk a read may decompress (``XRDKIT_MAX_CHUNK_BYTES``): reading one row of a
+#: stack decompresses every chunk it touches, so a small file with one huge chunk of zeros
+#: would otherwise expand to gigabytes.
+MAX_CHUNK_BYTES = int(_limit_from_env("XRDKIT_MAX_CHUNK_BYTES", 256 * 2**20))
 #: Listing of the file in an error message is cut after this many items.
 _MAX_LISTED = 40
 
@@ -353,8 +362,19 @@ def _open(file: str | Path) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as exc:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
+        text = str(exc)
+        if "unable to lock file" in text.lower():
+            raise InputError(
+                "cannot open: the file is locked by another process (an HDF5 writer still has it "
+                "open?); wait for it to finish, or set HDF5_USE_FILE_LOCKING=FALSE if the file is "
+                f"on a file system without locks ({text})",
+                source=str(file),
+            ) from None
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(8)
+        except OSError as exc2:
+            raise InputError(f"cannot read the file ({exc2.strerror or exc2})", source=str(file)) from None
         why = (
             "is truncated or damaged" if head.startswith(b"\x89HDF") else "is not an HDF5 file"
         )
@@ -399,6 +419,8 @@ def _units_of(ds: h5py.Dataset) -> str | None:
 
 
 def _scalar(ds: h5py.Dataset) -> Any:
+    if ds.shape not in ((), (1,)):  # never read a large dataset to find it is not a scalar
+        return None
     try:
         value = ds[()]
     except (OSError, TypeError, ValueError):
@@ -416,20 +438,70 @@ def _scalar(ds: h5py.Dataset) -> Any:
     return None
 
 
+#: Length units a wavelength may be given in, and their size in Å.
+_WAVELENGTH_LENGTH_UNITS = {"angstrom": 1.0, "nm": 10.0, "pm": 0.01, "m": 1e10, "um": 1e4,
+                            "µm": 1e4, "micron": 1e4}
+#: Photon energy units a wavelength dataset may be given in (X-rays), in keV.
+_WAVELENGTH_ENERGY_UNITS = {"kev": 1.0, "ev": 1e-3}
+#: h·c in keV·Å (CODATA 2018): λ / Å = HC_KEV_ANGSTROM / (E / keV).
+HC_KEV_ANGSTROM = 12.398419843320026
+#: Wavelengths accepted, Å (X-rays and neutrons used for powder diffraction).
+WAVELENGTH_LIMITS_ANGSTROM = (0.01, 10.0)
+
+
+def wavelength_to_angstrom(value: Any, unit: str | None, *, what: str, source: str) -> float:
+    """A wavelength (or X-ray photon energy) in ``unit`` as Å, or an InputError.
+
+    ``unit`` is a canonical unit (:func:`canonical_unit`): Å (the default when ``None``), nm,
+    pm, m, µm, or an energy in keV / eV (λ = hc / E). The result must lie in
+    :data:`WAVELENGTH_LIMITS_ANGSTROM`; a value outside is refused, never dropped (dropping
+    it would silently fall back on the instrument's Cu Kα).
+    """
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} {value!r} is not a number", source=source) from None
+    unit = unit or "angstrom"
+    if not np.isfinite(x) or x <= 0:
+        raise InputError(f"{what} is {x!r} {unit}; a wavelength must be a positive number",
+                         source=source)
+    if unit in _WAVELENGTH_LENGTH_UNITS:
+        lam = x * _WAVELENGTH_LENGTH_UNITS[unit]
+    elif unit in _WAVELENGTH_ENERGY_UNITS:
+        lam = HC_KEV_ANGSTROM / (x * _WAVELENGTH_ENERGY_UNITS[unit])
+    else:
+        raise InputError(
+            f"{what} has unit {unit!r}; known: Å, nm, pm, m (length) or keV, eV (X-ray energy)",
+            source=source)
+    lo, hi = WAVELENGTH_LIMITS_ANGSTROM
+    if not lo < lam < hi:
+        raise InputError(
+            f"{what} {x:g} {unit} is {lam:.6g} Å, outside {lo}–{hi} Å; wrong unit? "
+            "(give @units, e.g. 'angstrom', 'nm', 'pm' or 'keV')",
+            source=source)
+    return lam
+
+
+def _source_of(obj: h5py.HLObject) -> str:
+    try:
+        return f"{obj.file.filename}{SPEC_SEPARATOR}{obj.name}"
+    except (OSError, RuntimeError, ValueError):
+        return "<hdf5>"
+
+
 def _wavelength_from_ds(ds: h5py.Dataset) -> float | None:
-    value = _scalar(ds) if ds.shape in ((), (1,)) else None
-    if not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
+    """The wavelength (Å) a scalar dataset holds, converted by its ``@units``; None for a
+    dataset that is not a scalar. Raises InputError for an unusable value or unit."""
+    if ds.shape not in ((), (1,)):
         return None
-    unit = _units_of(ds) or "angstrom"
-    scale = {"angstrom": 1.0, "nm": 10.0, "m": 1e10}.get(unit)
-    if scale is None:
-        return None
-    lam = float(value) * scale
-    return lam if 0.01 < lam < 10.0 else None
+    value = _scalar(ds)
+    return wavelength_to_angstrom(value, _units_of(ds), what=f"wavelength {ds.name}",
+                                  source=_source_of(ds))
 
 
 def _attrs_wavelength(group: h5py.Group) -> float | None:
-    """A wavelength (Å) stored as an attribute of ``group``."""
+    """A wavelength (Å) stored as an attribute of ``group`` (unit from an attribute
+    ``<name>_units`` or ``units`` beside it, else Å). Raises InputError for an unusable one."""
     try:
         present = set(group.attrs.keys())
     except (OSError, RuntimeError):
@@ -437,11 +509,20 @@ def _attrs_wavelength(group: h5py.Group) -> float | None:
     for name in _WAVELENGTH_NAMES:
         if name in present:
             try:
-                lam = float(np.asarray(group.attrs[name]).reshape(-1)[0])
-            except (TypeError, ValueError, IndexError):
+                raw = np.asarray(group.attrs[name]).reshape(-1)
+            except (TypeError, ValueError, OSError):
                 continue
-            if 0.01 < lam < 10.0:
-                return lam
+            if raw.size != 1:
+                continue
+            unit = None
+            for unit_name in (f"{name}_units", f"{name}_unit"):
+                if unit_name in present:
+                    unit = canonical_unit(_text(group.attrs[unit_name]))
+            value = raw[0]
+            if isinstance(value, bytes | np.bytes_ | str):
+                value = _text(value)
+            return wavelength_to_angstrom(value, unit, what=f"wavelength attribute {group.name}@{name}",
+                                          source=_source_of(group).split(SPEC_SEPARATOR)[0])
     return None
 
 
@@ -461,15 +542,26 @@ def _find_wavelength(group: h5py.Group, names: list[str] | None = None) -> float
     if lam_attr is not None:
         return lam_attr
     found: list[tuple[int, int, float]] = []
+    problems: list[InputError] = []
     for name in names if names is not None else _names(group):
         base = name.rsplit("/", 1)[-1].lower()
         if base in _WAVELENGTH_NAMES:
             obj = group.get(name)
             if isinstance(obj, h5py.Dataset) and _is_numeric(obj):
-                lam = _wavelength_from_ds(obj)
+                try:
+                    lam = _wavelength_from_ds(obj)
+                except InputError as exc:
+                    problems.append(exc)
+                    continue
                 if lam is not None:
                     found.append((_WAVELENGTH_NAMES.index(base), name.count("/"), lam))
-    return min(found)[2] if found else None
+    if found:
+        for exc in problems:
+            logger.warning("%s (another wavelength in the file is used)", exc)
+        return min(found)[2]
+    if problems:  # a stated wavelength is never replaced silently by the instrument's
+        raise problems[0]
+    return None
 
 
 def _entry_metadata(entry: h5py.Group, names: list[str]) -> dict[str, Any]:
@@ -592,6 +684,22 @@ def _series_from_nxdata(
     return _make_refs(file, nxdata, signal, axis, errors_path, layout, lam, meta, entry)
 
 
+def _check_chunks(ds: h5py.Dataset, source: str) -> None:
+    """InputError when reading any part of ``ds`` would decompress more than
+    :data:`MAX_CHUNK_BYTES` (HDF5 reads whole chunks)."""
+    chunks = ds.chunks
+    if chunks is None:
+        return
+    nbytes = int(np.prod(chunks, dtype=np.float64)) * ds.dtype.itemsize
+    if nbytes > MAX_CHUNK_BYTES:
+        raise InputError(
+            f"dataset {ds.name} is stored in chunks of {nbytes / 2**20:,.0f} MiB (chunk shape "
+            f"{chunks}); reading one scan would expand that much — limit {MAX_CHUNK_BYTES / 2**20:,.0f} "
+            "MiB (XRDKIT_MAX_CHUNK_BYTES)",
+            source=source,
+        )
+
+
 def _check_pair(signal: h5py.Dataset, axis: h5py.Dataset, source: str
                 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Validate dtypes and shapes; return (signal shape, axis shape)."""
@@ -611,6 +719,15 @@ def _check_pair(signal: h5py.Dataset, axis: h5py.Dataset, source: str
         raise InputError(
             f"signal {signal.name} has {s_shape[-1]} points per scan but axis "
             f"{axis.name} has {a_shape[0]}",
+            source=source,
+        )
+    check_n_points(a_shape[0], source, what=f"axis {axis.name}")
+    for ds in (signal, axis):
+        _check_chunks(ds, source)
+    if len(s_shape) == 2 and s_shape[0] > MAX_SCANS_PER_FILE:
+        raise InputError(
+            f"signal {signal.name} declares {s_shape[0]:,} scans, more than the limit of "
+            f"{MAX_SCANS_PER_FILE:,} per stack (XRDKIT_MAX_SCANS_PER_FILE)",
             source=source,
         )
     return s_shape, a_shape
@@ -717,8 +834,8 @@ def _nexus_series(file: str, h5: h5py.File) -> list[SeriesRef]:
 
 
 def _monotonic(ds: h5py.Dataset) -> bool:
-    if ds.ndim != 1 or ds.shape[0] < 2 or not _is_numeric(ds):
-        return False
+    if ds.ndim != 1 or ds.shape[0] < 2 or not _is_numeric(ds) or ds.shape[0] > MAX_SCAN_POINTS:
+        return False  # too long to be a scan's axis: never read
     try:
         a = np.asarray(ds[()], dtype=float)
     except (OSError, TypeError, ValueError):
@@ -847,15 +964,20 @@ def find_1d_series(file: str | Path, *, timeout_s: float | None = None) -> list[
 
 
 def _probe_in_subprocess(file: str, timeout_s: float) -> list[SeriesRef]:
-    """Run :func:`find_1d_series` in a fresh interpreter; damaged files cannot hang us."""
+    """Run :func:`find_1d_series` in a fresh interpreter; damaged files cannot hang us.
+
+    The child runs isolated (``python -I``: neither the current directory nor ``PYTHON*``
+    variables nor the user's site-packages are on its path, so a planted ``h5py.py`` is never
+    imported) in the folder of this package, with this package's root first on its path.
+    """
     package_root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    code = "import sys; from xrdkit.hdf5 import _probe_main; _probe_main(*sys.argv[1:])"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from xrdkit.hdf5 import _probe_main; "
+            "_probe_main(*sys.argv[2:])")
     try:
-        proc = subprocess.run([sys.executable, "-c", code, file, str(timeout_s)],
-                              capture_output=True,
-                              timeout=timeout_s, env=env, check=False)
+        proc = subprocess.run([sys.executable, "-I", "-c", code, package_root,
+                               os.path.abspath(file), str(timeout_s)],
+                              capture_output=True, cwd=package_root, stdin=subprocess.DEVNULL,
+                              timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
         raise InputError(
             f"the HDF5 library did not finish reading the file structure within {timeout_s:g} s;"
@@ -870,9 +992,13 @@ def _probe_in_subprocess(file: str, timeout_s: float) -> list[SeriesRef]:
             source=file,
         )
     status, payload = pickle.loads(proc.stdout)  # our own child's output
+    absolute = os.path.abspath(file)  # the child was given this; callers see their spelling
     if status == "ok":
-        return payload
-    raise InputError(payload[0], source=payload[1])
+        return [dataclasses.replace(r, file=file) if r.file == absolute else r for r in payload]
+    problem, source = payload
+    if isinstance(source, str) and source.startswith(absolute):
+        source = file + source[len(absolute):]
+    raise InputError(problem, source=source)
 
 
 def _probe_main(file: str, timeout_s: str | None = None) -> None:
@@ -914,8 +1040,18 @@ def read_series(ref: SeriesRef, *, h5: h5py.File | None = None) -> Series:
             return read_series(ref, h5=f)
     source = ref.spec
     try:
-        sig_ds = h5[ref.signal_path]
-        axis = np.asarray(h5[ref.axis_path][()], dtype=float)
+        sig_ds, axis_ds = h5[ref.signal_path], h5[ref.axis_path]
+        # the file may have changed since it was listed: shapes are checked before any read
+        if axis_ds.ndim != 1 or sig_ds.ndim not in (1, 2) or sig_ds.shape[-1] != axis_ds.shape[0]:
+            raise InputError(f"signal shape {sig_ds.shape} and axis shape {axis_ds.shape} do not "
+                             "match (file changed since it was listed?)", source=source)
+        check_n_points(axis_ds.shape[0], source)
+        for ds in (sig_ds, axis_ds):
+            _check_chunks(ds, source)
+        if ref.errors_path and h5[ref.errors_path].shape != sig_ds.shape:
+            raise InputError(f"errors {ref.errors_path} no longer have the signal's shape "
+                             f"{sig_ds.shape}", source=source)
+        axis = np.asarray(axis_ds[()], dtype=float)
         if ref.index is None:
             signal = np.asarray(sig_ds[()], dtype=float)
             errors = (np.asarray(h5[ref.errors_path][()], dtype=float)

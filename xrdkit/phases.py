@@ -65,6 +65,39 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 #: Site property set by :func:`read_cif`: isotropic displacement parameter B (Å²) per
 #: site, NaN where the CIF gives none.
 SITE_B_PROPERTY = "b_iso_angstrom2"
+
+
+def _cif_limit(name: str, default: float) -> float:
+    """A CIF limit: ``default`` unless the environment variable ``name`` sets another."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{name}={text!r} is not a number", source="environment") from None
+    if not value > 0:
+        raise InputError(f"{name}={text!r} must be > 0", source="environment")
+    return value
+
+
+#: Largest CIF read (``CLOSOKIT_MAX_CIF_BYTES``); an inorganic structure's CIF is kilobytes.
+MAX_CIF_BYTES = int(_cif_limit("CLOSOKIT_MAX_CIF_BYTES", 2_000_000))
+#: Most atoms in the conventional cell (``CLOSOKIT_MAX_CELL_ATOMS``), estimated before the
+#: symmetry expansion as sites × symmetry operations: structure factors cost atoms ×
+#: reflections, and large frameworks (zeolites, MOFs) stay below ~1,500.
+MAX_CELL_ATOMS = int(_cif_limit("CLOSOKIT_MAX_CELL_ATOMS", 2_000))
+#: Largest cell volume, Å³ (``CLOSOKIT_MAX_CELL_VOLUME``): the number of reflections up to a
+#: given 2θ grows with the volume (≈ 4π/3 (2 sinθ/λ)³ V); 20,000 Å³ at Cu Kα is ~10⁵ lines.
+MAX_CELL_VOLUME_A3 = _cif_limit("CLOSOKIT_MAX_CELL_VOLUME", 20_000.0)
+#: Before the expansion a CIF is refused only when sites × operations exceeds this many times
+#: MAX_CELL_ATOMS (sites on special positions have fewer copies than operations).
+SPECIAL_POSITION_ALLOWANCE = 8
+#: The most symmetry operations a space group has (a longer list repeats operations).
+MAX_SYMMETRY_OPERATIONS = 192
+#: Tags that list symmetry operations in a CIF (new and old dictionary).
+_SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz",
+               "_space_group_symop.operation_xyz")
 #: B = 8π² U.
 _EIGHT_PI2 = 8.0 * math.pi**2
 
@@ -433,6 +466,39 @@ def _block_for(blocks: Mapping[str, Mapping[str, Any]], structure: Structure) ->
     return candidates[0] if candidates else {}
 
 
+def _check_cif_size(parser: CifParser, path: Path) -> None:
+    """Refuse, before pymatgen expands the symmetry, a CIF whose first structure would have
+    more than :data:`MAX_CELL_ATOMS` atoms (sites × symmetry operations) or a cell larger than
+    :data:`MAX_CELL_VOLUME_A3`."""
+    for block in parser.as_dict().values():
+        blk = _lower_keys(block)
+        labels = blk.get("_atom_site_label") or blk.get("_atom_site_fract_x")
+        if not labels:
+            continue
+        n_sites = len(labels) if isinstance(labels, list) else 1
+        ops = next((blk[t] for t in _SYMOP_TAGS if t in blk), None)
+        n_ops = (len(ops) if isinstance(ops, list) else 1) if ops is not None else 1
+        # sites × operations is an upper bound (atoms on special positions coincide): refuse
+        # here only what cannot fit; the exact count is checked after the expansion
+        bound = n_sites * min(n_ops, MAX_SYMMETRY_OPERATIONS)
+        if n_sites > MAX_CELL_ATOMS or bound > SPECIAL_POSITION_ALLOWANCE * MAX_CELL_ATOMS:
+            raise PhaseError(
+                f"{n_sites:,} atom sites × {n_ops} symmetry operations: up to {bound:,} atoms per "
+                f"cell, far more than the limit of {MAX_CELL_ATOMS:,} "
+                "(CLOSOKIT_MAX_CELL_ATOMS)", source=str(path))
+        try:
+            a, b, c = (_cif_number(blk[f"_cell_length_{k}"]) for k in "abc")
+            al, be, ga = (math.radians(_cif_number(blk[f"_cell_angle_{k}"])) for k in ("alpha", "beta", "gamma"))
+        except (KeyError, ValueError, TypeError):
+            return  # pymatgen reports a missing or bad cell
+        cos = (math.cos(al), math.cos(be), math.cos(ga))
+        volume = a * b * c * math.sqrt(max(0.0, 1 - sum(x * x for x in cos) + 2 * cos[0] * cos[1] * cos[2]))
+        if volume > MAX_CELL_VOLUME_A3:
+            raise PhaseError(f"cell volume {volume:,.0f} Å³ exceeds the limit of {MAX_CELL_VOLUME_A3:,.0f} Å³ "
+                             "(CLOSOKIT_MAX_CELL_VOLUME)", source=str(path))
+        return
+
+
 def read_cif(path: Path | str, *, warn_missing_adp: bool = True) -> Structure:
     """Parse a CIF into a conventional-cell Structure, or raise :class:`PhaseError`.
 
@@ -465,11 +531,18 @@ def read_cif(path: Path | str, *, warn_missing_adp: bool = True) -> Structure:
     p = Path(path)
     if not p.is_file():
         raise PhaseError("CIF file not found", source=str(p))
+    size = p.stat().st_size
+    if size > MAX_CIF_BYTES:
+        raise PhaseError(f"CIF is {size:,} bytes, more than the limit of {MAX_CIF_BYTES:,} "
+                         "(CLOSOKIT_MAX_CIF_BYTES)", source=str(p))
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             parser = CifParser(p)
+            _check_cif_size(parser, p)
             structures = parser.parse_structures(primitive=False)
+    except PhaseError:
+        raise
     except Exception as exc:  # pymatgen raises ValueError, KeyError, IndexError, ...
         raise PhaseError(f"not a readable CIF ({type(exc).__name__}: {exc})",
                          source=str(p)) from exc
@@ -482,6 +555,9 @@ def read_cif(path: Path | str, *, warn_missing_adp: bool = True) -> Structure:
     structure = structures[0]
     if len(structure) == 0 or not structure.lattice.volume > 0:
         raise PhaseError("CIF gives an empty structure or a degenerate cell", source=str(p))
+    if len(structure) > MAX_CELL_ATOMS or structure.lattice.volume > MAX_CELL_VOLUME_A3:
+        raise PhaseError(f"cell of {len(structure)} atoms and {structure.lattice.volume:,.0f} Å³ exceeds "
+                         f"the limits ({MAX_CELL_ATOMS:,} atoms, {MAX_CELL_VOLUME_A3:,.0f} Å³)", source=str(p))
     _attach_b_iso(structure, parser, p, warn_missing_adp)
     return structure
 

@@ -53,7 +53,7 @@ import numpy as np
 
 from xrdkit import hdf5
 from xrdkit.errors import InputError
-from xrdkit.scans import Scan, make_scan
+from xrdkit.scans import MAX_SCAN_POINTS, Scan, _limit_from_env, check_n_points, make_scan
 
 __all__ = [
     "read_scan",
@@ -81,8 +81,41 @@ COMMENT_CHARS = ("#", "!", ";", "%", "//")
 #: A text scan whose whole 2θ axis lies below this is taken to be in radians (π rad = 180°):
 #: the closo-borate reflections of interest start near 15° 2θ for Cu Kα.
 RADIAN_SUSPECT_MAX = float(np.pi)
-#: Files larger than this are refused by the text reader (a 1-D scan is kilobytes).
-MAX_TEXT_BYTES = 200_000_000
+#: Files larger than this are refused by every non-HDF5 reader before they are read
+#: (``XRDKIT_MAX_INPUT_BYTES``; a 1-D scan of :data:`~xrdkit.scans.MAX_SCAN_POINTS` points is a
+#: few MB of text).
+MAX_INPUT_BYTES = int(_limit_from_env("XRDKIT_MAX_INPUT_BYTES", 200_000_000))
+#: Former name of :data:`MAX_INPUT_BYTES`.
+MAX_TEXT_BYTES = MAX_INPUT_BYTES
+#: Largest uncompressed member of a .rasx (zip) archive read (``XRDKIT_MAX_ARCHIVE_MEMBER_BYTES``),
+#: checked on the archive's declared sizes before anything is decompressed.
+MAX_ARCHIVE_MEMBER_BYTES = int(_limit_from_env("XRDKIT_MAX_ARCHIVE_MEMBER_BYTES", 64_000_000))
+#: Largest expansion ratio (uncompressed / compressed) of a .rasx member: scan text compresses
+#: about 3–10×; a zip bomb compresses by 1000× and more.
+MAX_ARCHIVE_RATIO = _limit_from_env("XRDKIT_MAX_ARCHIVE_RATIO", 200.0)
+#: Header/comment lines a text scan may have beyond its data lines (line-count check before
+#: parsing: more than MAX_SCAN_POINTS + this many lines is refused).
+MAX_HEADER_LINES = 10_000
+
+
+def check_input_size(path: Path) -> None:
+    """InputError when ``path`` is larger than :data:`MAX_INPUT_BYTES` (before reading it)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", source=str(path)) from None
+    if size > MAX_INPUT_BYTES:
+        raise InputError(f"file is {size / 1e6:,.0f} MB, more than the limit of "
+                         f"{MAX_INPUT_BYTES / 1e6:,.0f} MB for a scan file (XRDKIT_MAX_INPUT_BYTES)",
+                         source=str(path))
+
+
+def _check_line_count(data: bytes | str, src: str) -> None:
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    n_lines = data.count(newline)  # type: ignore[arg-type]
+    if n_lines > MAX_SCAN_POINTS + MAX_HEADER_LINES:
+        raise InputError(f"{n_lines:,} lines: more points than the limit of {MAX_SCAN_POINTS:,} "
+                         "(XRDKIT_MAX_SCAN_POINTS); bin or crop the scan first", source=src)
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -162,6 +195,8 @@ def read_scans(spec: str | Path, *, wavelength_angstrom: float | None = None) ->
         return [hdf5.read_hdf5_scan(text, wavelength_angstrom=wavelength_angstrom)]
     path = Path(text)
     kind = detect_format(path)
+    if kind != "hdf5":
+        check_input_size(path)
     if kind == "hdf5":
         return list(hdf5.iter_scans(hdf5.list_scans(path),
                                     wavelength_angstrom=wavelength_angstrom))
@@ -297,12 +332,11 @@ def read_text_scan(path: str | Path, *, wavelength_angstrom: float | None = None
     src = str(path)
     if not path.is_file():
         raise InputError("file not found", source=src)
-    size = path.stat().st_size
-    if size > MAX_TEXT_BYTES:
-        raise InputError(f"file is {size / 1e6:.0f} MB; too large for a 1-D text scan", source=src)
+    check_input_size(path)
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError("the file is empty", source=src)
+    _check_line_count(raw, src)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM (Windows exports)
         try:
             raw = raw.decode("utf-16").encode("utf-8")
@@ -606,6 +640,9 @@ def read_rasx(path: str | Path) -> list[Scan]:
             cond_name = f"{folder}/MesurementConditions{idx}.xml".lstrip("/")
             meta: dict[str, Any] = {"format": "rasx"}
             lam = None
+            for member in (cond_name, prof):
+                if member in names:
+                    _check_archive_member(zf.getinfo(member), src)
             if cond_name in names:
                 lam, cond_meta = _rasx_conditions(zf.read(cond_name), psrc)
                 meta.update(cond_meta)
@@ -613,6 +650,7 @@ def read_rasx(path: str | Path) -> list[Scan]:
                 body = zf.read(prof).decode("utf-8-sig", errors="replace")
             except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
                 raise InputError(f"cannot extract {prof} ({exc})", source=src) from None
+            _check_line_count(body, psrc)
             rows = []
             for lineno, line in enumerate(body.splitlines(), start=1):
                 if not line.strip():
@@ -632,6 +670,20 @@ def read_rasx(path: str | Path) -> list[Scan]:
             scans.append(make_scan(data[:, 0], y, wavelength_angstrom=lam, source=psrc,
                                    metadata=meta))
     return scans
+
+
+def _check_archive_member(info: zipfile.ZipInfo, src: str) -> None:
+    """Refuse a zip member that would expand beyond :data:`MAX_ARCHIVE_MEMBER_BYTES` or by more
+    than :data:`MAX_ARCHIVE_RATIO` (declared sizes; zipfile never inflates past the declared
+    size)."""
+    size, packed = info.file_size, max(info.compress_size, 1)
+    if size > MAX_ARCHIVE_MEMBER_BYTES or (size > 1_000_000 and size / packed > MAX_ARCHIVE_RATIO):
+        raise InputError(
+            f"archive member {info.filename} expands from {packed:,} to {size:,} bytes (limits "
+            f"{MAX_ARCHIVE_MEMBER_BYTES:,} bytes, ratio {MAX_ARCHIVE_RATIO:g}: "
+            "XRDKIT_MAX_ARCHIVE_MEMBER_BYTES, XRDKIT_MAX_ARCHIVE_RATIO); not a scan",
+            source=src,
+        )
 
 
 def _rasx_conditions(xml_bytes: bytes, src: str) -> tuple[float | None, dict[str, Any]]:
@@ -958,6 +1010,7 @@ def _raw4_range(buf: bytes, at: int, src: str) -> tuple[BrukerRange, int]:
     if n < 1 or rec < 4 or rec % 4 or not (np.isfinite(start) and np.isfinite(step)) or step == 0:
         raise InputError(f"range at offset {at}: implausible header (points {n}, record {rec} "
                          f"bytes, start {start}, step {step})", source=src)
+    check_n_points(int(n), src, what=f"range at offset {at}")
     drives: list[tuple[str, int, float]] = []
     d, end = p + 88, p + 88 + hdr
     if end > len(buf):

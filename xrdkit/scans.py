@@ -15,10 +15,49 @@ import numpy as np
 
 from xrdkit.errors import InputError
 
-__all__ = ["Scan", "make_scan", "as_1d_float", "check_finite"]
+__all__ = ["Scan", "make_scan", "as_1d_float", "check_finite", "check_n_points", "MAX_SCAN_POINTS",
+           "MAX_INTENSITY"]
 
 #: Two-theta values must lie strictly inside this open interval (degrees).
 TWO_THETA_LIMITS_DEG = (0.0, 180.0)
+
+
+def _limit_from_env(name: str, default: float) -> float:
+    """A resource limit: ``default`` unless the environment variable ``name`` sets another."""
+    import os
+
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{name}={text!r} is not a number", source="environment") from None
+    if not value > 0:
+        raise InputError(f"{name}={text!r} must be > 0", source="environment")
+    return value
+
+
+#: Most points one scan may have (set ``XRDKIT_MAX_SCAN_POINTS`` to change it). A 0.001° step
+#: over 5–155° is 150,000 points; readers refuse larger scans before reading their data, so a
+#: file declaring millions of points cannot exhaust memory or keep a fit busy for hours.
+MAX_SCAN_POINTS = int(_limit_from_env("XRDKIT_MAX_SCAN_POINTS", 200_000))
+#: Largest intensity accepted (counts or counts-like; ``XRDKIT_MAX_INTENSITY``). Detectors
+#: count far below 1e15 per step; larger values (1e300 …) overflow the fit's sums of squares.
+MAX_INTENSITY = _limit_from_env("XRDKIT_MAX_INTENSITY", 1e15)
+#: Smallest σ accepted: fit weights are 1/σ², which must stay finite.
+MIN_SIGMA = 1e-30
+
+
+def check_n_points(n_points: int, source: str, what: str = "scan") -> None:
+    """InputError when a scan declares more than :data:`MAX_SCAN_POINTS` points (call it
+    before reading the data)."""
+    if n_points > MAX_SCAN_POINTS:
+        raise InputError(
+            f"{what} has {n_points:,} points, more than the limit of {MAX_SCAN_POINTS:,} "
+            "(XRDKIT_MAX_SCAN_POINTS); bin or crop it first",
+            source=source,
+        )
 
 
 @dataclass(frozen=True)
@@ -129,7 +168,8 @@ def make_scan(
     ------
     InputError
         Naming ``source`` and the first problem found: length mismatch, too few
-        points, NaN/inf, negative counts, 2θ outside (0, 180)° (radians, q or d
+        points, more than :data:`MAX_SCAN_POINTS` points, NaN/inf, intensities above
+        :data:`MAX_INTENSITY`, negative counts, 2θ outside (0, 180)° (radians, q or d
         given where degrees were expected are caught by this check when they
         fall outside the range, or by the monotonicity check), non-increasing or
         duplicated 2θ, non-positive σ, an all-zero signal.
@@ -142,8 +182,16 @@ def make_scan(
         )
     if x.size < min_points:
         raise InputError(f"scan has {x.size} points; at least {min_points} needed", source=source)
+    check_n_points(x.size, source)
     for arr, what in ((x, "2θ axis"), (y, "intensity")):
         check_finite(arr, what, source)
+    if y.size and float(np.max(y)) > MAX_INTENSITY:
+        i = int(np.argmax(y))
+        raise InputError(
+            f"intensity {y[i]:.3g} at index {i} exceeds {MAX_INTENSITY:.0e} (XRDKIT_MAX_INTENSITY); "
+            "not counts — wrong column or unit?",
+            source=source,
+        )
     if (y < 0).any():
         i = int(np.argmax(y < 0))
         raise InputError(
@@ -178,6 +226,9 @@ def make_scan(
             raise InputError(f"sigma has {s.size} points but 2θ has {x.size}", source=source)
         if not np.isfinite(s).all() or (s <= 0).any():
             raise InputError("sigma must be finite and > 0 everywhere", source=source)
+        if s.min() < MIN_SIGMA or s.max() > MAX_INTENSITY:
+            raise InputError(f"sigma must lie in [{MIN_SIGMA:.0e}, {MAX_INTENSITY:.0e}], got "
+                             f"{s.min():.3g}–{s.max():.3g}", source=source)
     if wavelength_angstrom is not None:
         try:
             wl = float(wavelength_angstrom)
