@@ -62,6 +62,9 @@ WAVENUMBER_LIMITS_CM1 = (10.0, 50_000.0)
 #: Transmittance (fraction) allowed above 1 for instrument noise / reference drift: real spectra
 #: overshoot by a few per mille to ~2 % (PE1800.DX reaches 1.0189). Anything higher is refused.
 TRANSMITTANCE_MAX = 1.05
+#: Transmittance that saturated points (T ≤ 0) of real files are raised to (absorbance 4:
+#: beyond what any spectrometer measures).
+SATURATED_TRANSMITTANCE = 1.0e-4
 #: A transmittance array whose maximum exceeds this is taken to be in percent.
 PERCENT_DETECTION_THRESHOLD = 1.5
 
@@ -143,6 +146,7 @@ def make_spectrum(
     metadata: Mapping[str, Any] | None = None,
     percent: bool | None = None,
     min_points: int = 5,
+    clip_saturated: bool = False,
 ) -> Spectrum:
     """Validate arrays and return a read-only :class:`Spectrum`.
 
@@ -161,6 +165,10 @@ def make_spectrum(
         data (maximum above :data:`PERCENT_DETECTION_THRESHOLD` → percent). Stored as a fraction.
     min_points : int
         Minimum number of points.
+    clip_saturated : bool
+        For transmittance: raise values ≤ 0 (saturated bands of real transmission spectra,
+        digitising noise) to :data:`SATURATED_TRANSMITTANCE` instead of refusing them; the
+        number clipped goes to ``metadata["saturated_points"]``.
 
     Returns
     -------
@@ -222,6 +230,12 @@ def make_spectrum(
                 f"{100 * TRANSMITTANCE_MAX:.0f} %); values in percent or not transmittance?",
                 source=source,
             )
+        if clip_saturated and y.min() <= 0:
+            n_clipped = int(np.sum(y < SATURATED_TRANSMITTANCE))
+            y = np.maximum(y, SATURATED_TRANSMITTANCE)
+            meta["saturated_points"] = n_clipped
+            logger.info("%s: %d saturated points (T ≤ 0) set to T = %g", source, n_clipped,
+                        SATURATED_TRANSMITTANCE)
         if y.min() <= 0:
             raise InputError(
                 f"transmittance must be > 0 to convert to absorbance (minimum {y.min():.4g} "
@@ -417,6 +431,14 @@ def read_text(
 
 #: Data-table forms :func:`read_jcamp` accepts (spaces removed, upper case).
 JCAMP_SUPPORTED_TABLES = ("(X++(Y..Y))", "(XY..XY)")
+#: JCAMP ##XUNITS read as wavenumbers, and wavelength units with their factor to cm⁻¹
+#: (ν = factor / λ).
+JCAMP_WAVENUMBER_UNITS = ("1/CM", "CM-1", "CM^-1", "WAVENUMBERS", "WAVENUMBER", "1/CENTIMETERS")
+JCAMP_WAVELENGTH_UNITS = {"MICROMETERS": 1.0e4, "MICRONS": 1.0e4, "UM": 1.0e4, "µM": 1.0e4,
+                          "NANOMETERS": 1.0e7, "NM": 1.0e7}
+#: A wavelength axis is resampled onto a uniform wavenumber grid with the median spacing of the
+#: converted points, kept within these bounds (cm⁻¹).
+RESAMPLE_STEP_BOUNDS_CM1 = (0.5, 4.0)
 #: Natural-log absorption coefficients are divided by this to give decadic ones.
 LN10 = math.log(10.0)
 
@@ -458,7 +480,9 @@ def jcamp_y_units(yunits: str) -> YUnits | None:
     if not key:
         return None
     if "TRANSMITTANCE" in key or key in ("%T", "T") or key.startswith("%T"):
-        percent = True if ("%" in key or "PERCENT" in key) else None if key == "T" else False
+        # "%" or PERCENT says percent; plain TRANSMITTANCE is decided from the data (files
+        # labelled TRANSMITTANCE hold 0–100 as often as 0–1)
+        percent = True if ("%" in key or "PERCENT" in key) else None
         return YUnits("transmittance", percent, 1.0, "")
     if key in ("ABSORBANCE", "A", "ABS", "ABSORBANCEUNITS", "AU") or key.startswith("ABSORBANCE"):
         return YUnits("absorbance", None, 1.0, "")
@@ -480,11 +504,27 @@ def jcamp_y_units(yunits: str) -> YUnits | None:
     return None
 
 
+def _wavelength_to_wavenumber(x: np.ndarray, y: np.ndarray, factor: float, source: str
+                              ) -> tuple[np.ndarray, np.ndarray, str]:
+    """A wavelength axis as wavenumbers, linearly resampled onto a uniform grid (a uniform
+    wavelength step is a very non-uniform wavenumber step: ×100 between 2.5 and 25 µm)."""
+    if np.any(x <= 0):
+        raise InputError("wavelength axis has values ≤ 0", source=source)
+    nu = factor / x
+    order = np.argsort(nu)
+    nu, y = nu[order], y[order]
+    step = float(np.clip(np.median(np.diff(nu)), *RESAMPLE_STEP_BOUNDS_CM1))
+    grid = np.arange(np.ceil(nu[0] / step) * step, nu[-1] + 1e-9, step)
+    return grid, np.interp(grid, nu, y), (
+        f"wavelength axis converted (ν = {factor:g}/λ) and resampled linearly to {step:g} cm⁻¹")
+
+
 def read_jcamp(path: str | Path) -> Spectrum:
     """Read a JCAMP-DX infrared spectrum with the `jcamp` package.
 
     Accepts ``##XYDATA=(X++(Y..Y))`` in AFFN or the compressed ASDF forms (SQZ, DIF, DUP) and
-    ``##XYPOINTS=(XY..XY)``; ``##XUNITS`` must be 1/CM and ``##YUNITS`` transmittance,
+    ``##XYPOINTS=(XY..XY)``; ``##XUNITS`` 1/CM, or MICROMETERS / NANOMETERS (converted to
+    wavenumbers and resampled onto a uniform grid, ``metadata["resampled"]``); ``##YUNITS`` transmittance,
     absorbance or an absorbance-like unit (log(1/T), log(1/R), decadic or natural absorption
     coefficient; see :func:`jcamp_y_units`). Absorbance-like values are read as absorbance and
     ``metadata["converted_from"]`` says what they were. The axis is reversed to ascending when
@@ -535,8 +575,10 @@ def read_jcamp(path: str | Path) -> Spectrum:
     if complaints:
         raise InputError(f"JCAMP-DX checksum failure: {complaints[0]}", source=source)
     xunits = str(d.get("xunits", "1/CM")).replace(" ", "").upper()
-    if xunits not in ("1/CM", "CM-1", "CM^-1"):
-        raise InputError(f"##XUNITS={d.get('xunits')} not supported; need 1/CM", source=source)
+    wavelength_factor = JCAMP_WAVELENGTH_UNITS.get(xunits)
+    if xunits not in JCAMP_WAVENUMBER_UNITS and wavelength_factor is None:
+        raise InputError(f"##XUNITS={d.get('xunits')} not supported; need 1/CM, MICROMETERS "
+                         "or NANOMETERS", source=source)
     units = jcamp_y_units(str(d.get("yunits", "")))
     if units is None:
         raise InputError(f"##YUNITS={d.get('yunits')!r} not supported; need TRANSMITTANCE, "
@@ -547,16 +589,23 @@ def read_jcamp(path: str | Path) -> Spectrum:
     if isinstance(npoints, int | float) and y.size != int(npoints):
         raise InputError(f"##NPOINTS={int(npoints)} but {y.size} values were decoded",
                          source=source)
+    resampled = None
+    if wavelength_factor is not None:
+        x, y, resampled = _wavelength_to_wavenumber(x, y, wavelength_factor, source)
     if x.size >= 2 and x[0] > x[-1]:
         x, y = x[::-1], y[::-1]
     meta = {k: d[k] for k in ("title", "data type", "origin", "date", "resolution",
                               "spectrometer/data system", "jcamp-dx") if k in d}
     meta["format"] = "jcamp-dx"
+    if resampled:
+        meta["x_units"] = str(d.get("xunits"))
+        meta["resampled"] = resampled
     meta["y_units"] = str(d.get("yunits", ""))
     if units.converted_from:
         meta["converted_from"] = units.converted_from
         logger.info("%s: %s read as absorbance", source, units.converted_from)
-    return make_spectrum(x, y, units.kind, source=source, percent=units.percent, metadata=meta)
+    return make_spectrum(x, y, units.kind, source=source, percent=units.percent, metadata=meta,
+                         clip_saturated=True)
 
 
 # --------------------------------------------------------------------------- OPUS

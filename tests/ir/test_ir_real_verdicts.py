@@ -124,3 +124,21 @@ def test_water_vapour_lines_in_a_borate_are_water_not_oxidation(realdata: Path) 
     assert d["borate_present"] is True and d["water"] is True
     assert v.water.form == "vapour"
     assert d["oxidation"] is False and d["other_organic"] is False
+
+
+@pytest.mark.parametrize("name", REAL_FILES)
+def test_cli_json_on_every_real_file(tmp_path: Path, name: str) -> None:
+    """The way real spectra are judged from outside: ``irkit fit FILE --json OUT.json``,
+    reading verdict.borate_present / isopropanol / oxidation."""
+    import json
+
+    from irkit.cli import main
+
+    if not REALDATA.is_dir():
+        pytest.skip(f"real data folder {REALDATA} not present")
+    out = tmp_path / "out.json"
+    assert main(["fit", str(REALDATA / name), "--json", str(out)]) == 0
+    v = json.loads(out.read_text())["verdict"]
+    assert v["borate_present"] is False
+    assert v["isopropanol"] is False
+    assert v["oxidation"] is None

@@ -146,10 +146,10 @@ def test_nist_quantitative_gas_spectrum_is_read(realdata: Path) -> None:
          "unsupported JCAMP-DX"),
         (JCAMP_HEADER + "##XYDATA= (X++(Y..Y))\n1000A00KT%Tl\n1005A09RJRj\n1009A19J\n##END=\n",
          "checksum"),
-        (JCAMP_HEADER.replace("1/CM", "MICROMETERS") + AFFN_BODY, "XUNITS"),
+        (JCAMP_HEADER.replace("1/CM", "SECONDS") + AFFN_BODY, "XUNITS"),
         (JCAMP_HEADER.replace("ABSORBANCE", "KUBELKA-MUNK") + AFFN_BODY, "YUNITS"),
     ],
-    ids=["empty", "not-jcamp", "r-table", "link-block", "ntuples", "y-check", "micrometre",
+    ids=["empty", "not-jcamp", "r-table", "link-block", "ntuples", "y-check", "seconds",
          "kubelka-munk"],
 )
 def test_jcamp_bad_input(tmp_path: Path, text: str, problem: str) -> None:
@@ -298,3 +298,41 @@ def test_atr_penetration_depth_against_harrick_formula() -> None:
     assert c.kind == "atr_absorbance"
     with pytest.raises(InputError, match="no total internal reflection"):
         atr_correct(s, n_crystal=1.6, n_sample=1.5)
+
+
+def test_jcamp_wavelength_axis_is_converted_and_resampled(tmp_path: Path) -> None:
+    # 2.5–25 µm in 0.05 µm steps (uniform in λ, very non-uniform in ν), a band at 10 µm
+    lam = np.round(np.arange(2.5, 25.0001, 0.05), 4)
+    t = 1.0 - 0.5 * np.exp(-0.5 * ((lam - 10.0) / 0.05) ** 2)
+    body = "##XYPOINTS= (XY..XY)\n" + "".join(f"{a:.4f}, {b:.6f}\n" for a, b in
+                                             zip(lam, t, strict=True)) \
+        + "##END=\n"
+    header = (JCAMP_HEADER.replace("1/CM", "MICROMETERS").replace("ABSORBANCE", "TRANSMITTANCE")
+              .replace("##YFACTOR= 0.001", "##YFACTOR= 1").replace("##NPOINTS= 11",
+                                                                   f"##NPOINTS= {lam.size}"))
+    s = read_jcamp(_write(tmp_path, "um.jdx", header + body))
+    assert s.wavenumber_cm1[0] == pytest.approx(400.0, abs=4) and s.wavenumber_cm1[-1] <= 4000
+    steps = np.diff(s.wavenumber_cm1)
+    assert np.allclose(steps, steps[0])  # uniform after resampling
+    assert "resampled" in s.metadata["resampled"]
+    a = to_absorbance(s)
+    assert a.wavenumber_cm1[np.argmax(a.values)] == pytest.approx(1000.0, abs=3)
+
+
+def test_jcamp_transmittance_in_percent_without_percent_sign(tmp_path: Path) -> None:
+    header = JCAMP_HEADER.replace("ABSORBANCE", "TRANSMITTANCE").replace("0.001", "0.5")
+    s = read_jcamp(_write(tmp_path, "pt.jdx", header + AFFN_BODY))  # values 50–60: percent
+    assert s.kind == "transmittance" and s.metadata["transmittance_was_percent"]
+    np.testing.assert_allclose(s.values, EXPECTED_Y * 500 / 100)
+
+
+def test_jcamp_saturated_transmittance_is_clipped_and_counted(tmp_path: Path) -> None:
+    header = JCAMP_HEADER.replace("ABSORBANCE", "TRANSMITTANCE")
+    body = ("##XYDATA= (X++(Y..Y))\n1000 100 102 0 -3 104 101\n1006 110 111 120 119 120\n"
+            "##END=\n")
+    s = read_jcamp(_write(tmp_path, "sat.jdx", header + body))
+    assert s.metadata["saturated_points"] == 2
+    assert to_absorbance(s).values.max() == pytest.approx(4.0)
+    with pytest.raises(InputError, match="must be > 0"):  # the gate itself stays strict
+        make_spectrum(np.arange(1000.0, 1011.0), np.r_[0.5, 0.0, np.full(9, 0.5)],
+                      "transmittance")
