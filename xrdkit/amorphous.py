@@ -120,25 +120,38 @@ def _envelope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.minimum(env, y.max())
 
 
+def _lstsq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Least squares for a few well-scaled columns by the normal equations (lstsq on failure)."""
+    try:
+        return np.linalg.solve(a.T @ a, a.T @ b)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
 def _fit_envelope(basis: np.ndarray, env: np.ndarray, w: np.ndarray, x: np.ndarray,
                   centre: float, fwhm: float) -> tuple[float, np.ndarray, float, np.ndarray]:
     """Weighted fit env ≈ basis·c + A·G(centre, fwhm) with A ≥ 0 (c free): (χ², c, A, weighted residual)."""
     g = hump_profile(x, centre, fwhm)
     a = np.column_stack([basis, g]) * w[:, None]
     b = env * w
-    coef, *_ = np.linalg.lstsq(a, b, rcond=None)
+    coef = _lstsq(a, b)
     if coef[-1] < 0:  # the hump must add intensity: refit without it
-        c0, *_ = np.linalg.lstsq(a[:, :-1], b, rcond=None)
-        coef = np.append(c0, 0.0)
+        coef = np.append(_lstsq(a[:, :-1], b), 0.0)
     r = a @ coef - b
     return float(r @ r), coef[:-1], float(coef[-1]), r
 
 
-def _background_basis(x: np.ndarray, decay_deg: float) -> np.ndarray:
-    """Low-order background under a hump: Chebyshev to :data:`ENVELOPE_BACKGROUND_DEGREE` plus a
-    decaying exponential from the low-angle end (air scatter, the beam spill a lab scan starts with)."""
-    xs = (2.0 * x - (x[0] + x[-1])) / (x[-1] - x[0])
-    return np.hstack([chebyshev.chebvander(xs, ENVELOPE_BACKGROUND_DEGREE), np.exp(-(x - x[0]) / decay_deg)[:, None]])
+class _Background:
+    """Low-order background under a hump on fixed points ``x`` of a scan spanning [lo, hi]:
+    Chebyshev to :data:`ENVELOPE_BACKGROUND_DEGREE` plus an exponential decaying from the low-angle
+    end (air scatter, the beam spill a lab scan starts with); the Chebyshev part is built once."""
+
+    def __init__(self, x: np.ndarray, lo: float, hi: float) -> None:
+        self.x, self.lo = x, lo
+        self.cheb = chebyshev.chebvander((2.0 * x - (lo + hi)) / (hi - lo), ENVELOPE_BACKGROUND_DEGREE)
+
+    def basis(self, decay_deg: float) -> np.ndarray:
+        return np.hstack([self.cheb, np.exp(-(self.x - self.lo) / decay_deg)[:, None]])
 
 
 def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
@@ -200,9 +213,12 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     take = free[np.unique(np.linspace(0, free.size - 1, min(_ENVELOPE_POINTS, free.size)).round().astype(int))]
     xe, env = x[take], data[take]
     w = 1.0 / np.sqrt(np.maximum(y[take], 1.0))  # Poisson σ of the counts
+    lo, hi = float(x[0]), float(x[-1])
+    bgx = _Background(xe, lo, hi)
+
     def chi2_none_at(decay: float) -> float:
-        basis = _background_basis(xe, decay)
-        c_bg, *_ = np.linalg.lstsq(basis * w[:, None], env * w, rcond=None)
+        basis = bgx.basis(decay)
+        c_bg = _lstsq(basis * w[:, None], env * w)
         r0 = (basis @ c_bg - env) * w
         return float(r0 @ r0)
 
@@ -212,7 +228,7 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     chi2_none = float(fit0.fun)
     if chi2_none <= 0:
         return None
-    basis0 = _background_basis(xe, decay0)
+    basis0 = bgx.basis(decay0)
     if start is not None:
         best = (chi2_none, float(np.clip(start.centre_deg, lo_c, hi_c)),
                 float(np.clip(start.fwhm_deg, *HUMP_FWHM_BOUNDS_DEG)))
@@ -227,7 +243,7 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
             return None
 
     def resid(p: np.ndarray) -> np.ndarray:
-        return _fit_envelope(_background_basis(xe, float(p[2])), env, w, xe, float(p[0]), float(p[1]))[3]
+        return _fit_envelope(bgx.basis(float(p[2])), env, w, xe, float(p[0]), float(p[1]))[3]
 
     fit = least_squares(resid, [best[1], best[2], decay0],
                         bounds=([lo_c, HUMP_FWHM_BOUNDS_DEG[0], DECAY_BOUNDS_DEG[0]],
@@ -236,8 +252,9 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     # the test uses every point between the peaks (the search only an even subset)
     xe, env = x[free], data[free]
     w = 1.0 / np.sqrt(np.maximum(y[free], 1.0))
+    bgx = _Background(xe, lo, hi)
     chi2_none = chi2_none_at(decay)
-    basis = _background_basis(xe, decay)
+    basis = bgx.basis(decay)
     chi2, _, area, r = _fit_envelope(basis, env, w, xe, centre, fwhm)
     drop = (chi2_none - chi2) / chi2_none
     if area <= 0:
@@ -255,7 +272,7 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     log.debug("hump search: centre %.2f°, FWHM %.2f°, area %.4g (%.1fσ), χ² drop %.3f", centre, fwhm, area, z, drop)
     if z < HUMP_MIN_SIGNIFICANCE or drop < HUMP_MIN_DELTA_CHI2_REL:
         return None
-    coef = np.linalg.lstsq(a, env * w, rcond=None)[0]
-    low_order = _background_basis(x, decay) @ coef[:-1]
+    coef = _lstsq(a, env * w)
+    low_order = _Background(x, lo, hi).basis(decay) @ coef[:-1]
     scattered = float(np.trapezoid(y - low_order, x))
     return Hump(centre, fwhm, area, drop, scattered)

@@ -81,7 +81,8 @@ RESIDUAL_PEAK_SIGMA = 3.0
 UNEXPLAINED_PEAK_SIGMA = 6.0
 #: …and the share of the diffracted (background-free) intensity it must carry.
 UNEXPLAINED_SHARE_MIN = 0.005
-#: Goodness of fit above which no phase-set verdict is given (the models do not describe the scan).
+#: Goodness of fit above which the base model does not describe the scan (competing models are then
+#: fitted whatever the score test says, and the notes say so).
 GOF_ADEQUATE = 2.5
 #: A residual peak closer than this (in FWHM) to a modelled reflection counts as misfit.
 MISFIT_RADIUS_FWHM = 1.5
@@ -708,15 +709,21 @@ def identify(
     diag_hits = _diagnostic_hits(peaks, factor)
 
     # ---- competing models only when evidence asks for them: the score test of the separate
-    # models' own lines on the base fit's residual, significant residual peaks the base model
-    # leaves, or a previous scan of the series that needed them
+    # models' own lines on the base fit's residual, a significant residual peak away from the
+    # base model's reflections, or a base fit that does not describe the scan
     score = _score_significance(results[first], separate, refls, inst, fwhm, factor, opts.window_fwhm) \
         if has_fcc else {}
-    strong_base = [p for p in peaks if p.significance_sigma / factor >= SCORE_SIGMA
-                   and not any(p is h for hits in diag_hits.values() for h in hits)]
+    base_positions = np.concatenate([_reflection_positions_of(results[first], p.name, refls, inst)
+                                     for p in results[first].phases]) if results[first].phases else np.zeros(0)
+    strong_base = [p for p in peaks if p.significance_sigma / factor >= DIAGNOSTIC_PEAK_SIGMA
+                   and not any(p is h for hits in diag_hits.values() for h in hits)
+                   and (base_positions.size == 0 or np.min(np.abs(base_positions - p.two_theta_deg))
+                        > MISFIT_RADIUS_FWHM * _fwhm_at(results[first], p.two_theta_deg))]
     # (decided on this scan alone, so a warm-started series and cold fits make the same decision)
+    # (a base fit that does not describe the scan — GOF above GOF_ADEQUATE — has residuals too
+    # large for any score test: the competing models are fitted then too)
     want_competing = has_fcc and bool(separate) and (
-        any(z >= SCORE_SIGMA for z in score.values()) or bool(strong_base))
+        any(z >= SCORE_SIGMA for z in score.values()) or bool(strong_base) or results[first].gof > GOF_ADEQUATE)
     if has_fcc and separate and not want_competing:
         notes.append("separate-borate models not fitted: their own lines are not in the residual (score test "
                      + ", ".join(f"{n} {z:.1f}σ" for n, z in score.items()) + f" < {SCORE_SIGMA:g}σ)")
