@@ -181,3 +181,17 @@ def test_unknown_candidate_is_an_error(structures, refls, instrument):
         identify(scan, [FCC, "no-such-borate"], instrument=instrument, reflections=refls)
     with pytest.raises(InputError, match="both"):
         identify(scan, [FCC], electrode_phases=[FCC], instrument=instrument, reflections=refls)
+
+
+def test_short_repr_and_one_screen_summary(structures, refls, instrument):
+    """Results print short (not 10,000 characters of arrays) and summarise on one screen."""
+    scan = _scan(structures, {FCC: 1.0}, seed=27, source="repr")
+    v = _identify(scan, refls, instrument, borates=(FCC,), electrodes=())
+    assert len(repr(v)) < 300 and "fcc" in repr(v)
+    assert len(repr(v.best)) < 400 and "Rwp" in repr(v.best)
+    text = v.summary()
+    assert text.startswith("[[Verdict]]") and "[[Presence]]" in text and "nbh-fcc" in text
+    assert len(text.splitlines()) < 60
+    fit = v.best.summary()
+    assert "[[Phases]]" in fit and "nbh_fcc_a" in fit and len(fit.splitlines()) < 80
+    assert v._repr_html_().startswith("<pre>") and v.best._repr_html_().startswith("<pre>")

@@ -180,6 +180,66 @@ class PhaseVerdict:
         """Amorphous weight fraction of the original sample (needs an internal standard)."""
         return None if self.internal_standard is None else self.internal_standard.amorphous_weight_fraction
 
+    def __repr__(self) -> str:
+        return f"<PhaseVerdict {self.source}: {self.headline()}>"
+
+    def headline(self) -> str:
+        """The verdict in one line: what, purity ± σ when there is one, amorphous share."""
+        if self.verdict == Verdict.NO_BORATE:
+            what = "no crystalline closo-borate detected"
+        elif self.fcc_weight_fraction is None:
+            what = "fcc share of the borates not quantifiable"
+        elif self.fcc_weight_fraction_sigma:
+            what = (f"fcc share of the borates {100 * self.fcc_weight_fraction:.1f} ± "
+                    f"{100 * self.fcc_weight_fraction_sigma:.1f} %")
+        else:
+            what = f"fcc share of the borates {100 * self.fcc_weight_fraction:.1f} % (σ n/a)"
+        return f"{self.verdict} — {what}; amorphous {100 * self.amorphous_intensity_share:.0f} % of the intensity"
+
+    def summary(self) -> str:
+        """A one-screen text report: verdict, presence evidence, models, residual peaks, notes.
+
+        Examples
+        --------
+        >>> print(identify(scan).summary())  # doctest: +SKIP
+        """
+        lines = [f"[[Verdict]] {self.source}", f"    {self.headline()}"]
+        if self.detection_limit is not None:
+            lines.append(f"    detection limit of a second borate: {100 * self.detection_limit:.1f} % "
+                         f"({self.detection_limit_basis.replace('_', ' ')})")
+        if self.internal_standard is not None:
+            std = self.internal_standard
+            lines.append(f"    amorphous {100 * std.amorphous_weight_fraction:.1f} ± "
+                         f"{100 * std.amorphous_weight_fraction_sigma:.1f} wt % (internal standard {std.standard})")
+        lines.append("[[Presence]]  scale/σ  lines at fitted strength (σ)  present")
+        for name, ev in self.presence.items():
+            sc, a, z = ev.get("scale_sigma"), ev.get("line_amplitude"), ev.get("line_sigma")
+            detail = (f"{sc:7.1f}  {a:5.2f} ({z:.1f})" if sc is not None and a is not None and z is not None
+                      else f"   — not fitted (score {ev.get('score_sigma', float('nan')):.1f}σ)")
+            lines.append(f"    {name:16s} {detail:32s} {'yes' if ev.get('present') else 'no'}")
+        for name, tts in self.diagnostic_lines.items():
+            lines.append(f"    {name:16s} literature line seen at 2θ = " + ", ".join(f"{t:.2f}°" for t in tts))
+        lines.append("[[Models]]  Rwp     GOF    ΔBIC")
+        delta = self.delta_bic
+        lines += [f"    {m.label:9s} {100 * m.rwp:5.2f} %  {m.gof:5.2f}  {delta[m.label]:8.1f}" for m in self.models]
+        lines.append("[[Phases of the chosen model]] (sample weight fractions)")
+        lines += [f"    {p.name:16s} {'—' if p.weight_fraction is None else f'{100 * p.weight_fraction:.2f}'}"
+                  f" ± {'—' if p.weight_fraction_sigma is None else f'{100 * p.weight_fraction_sigma:.2f}'} wt %"
+                  for p in self.best.phases]
+        if self.residual_peaks:
+            lines.append("[[Residual peaks]] 2θ (°), d (Å), Poisson significance")
+            lines += [f"    {p.two_theta_deg:7.2f} {p.d_spacing_angstrom:7.3f} {p.significance_sigma:6.1f}"
+                      for p in self.residual_peaks[:8]]
+        if self.notes:
+            lines.append("[[Notes]]")
+            lines += [f"    {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
     @property
     def delta_bic(self) -> dict[str, float]:
         """BIC of every model minus the best one."""

@@ -111,7 +111,7 @@ class Alternative:
     instrument: Instrument
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class QuantifyResult(RefinementResult):
     """:class:`~xrdkit.refine.RefinementResult` of :func:`quantify` plus what happened to the
     free atomic coordinates.

@@ -292,6 +292,47 @@ class RefinementResult:
         """Observed − calculated."""
         return self.observed - self.calculated
 
+    def __repr__(self) -> str:
+        phases = ", ".join(f"{p.name} {_pct(p.weight_fraction, p.weight_fraction_sigma)}" for p in self.phases)
+        return (f"<RefinementResult {self.source}: {phases}; Rwp {100 * self.rwp:.2f} %, GOF {self.gof:.2f}, "
+                f"{'converged' if self.converged else 'NOT converged'}>")
+
+    def summary(self) -> str:
+        """A one-screen text report of the fit (like lmfit's ``fit_report``).
+
+        Examples
+        --------
+        >>> print(result.summary())  # doctest: +SKIP
+        """
+        lines = [
+            f"[[Refinement]] {self.source}",
+            f"    points {self.n_points}, parameters {self.n_params}, evaluations {self.nfev}, "
+            f"{'converged' if self.converged else 'NOT converged: ' + self.message}",
+            f"    Rwp {100 * self.rwp:.2f} %  Rp {100 * self.rp:.2f} %  Rexp {100 * self.rexp:.2f} %  "
+            f"GOF {self.gof:.3f}  χ²_ν {self.redchi:.3f}",
+            f"    Durbin–Watson {self.durbin_watson:.2f} (σ's × {math.sqrt(self.serial_correlation_factor):.2f} "
+            "for serially correlated residuals)",
+            "[[Phases]]  weight fraction ± σ        lattice (Å, °)                    B (Å²)  March–Dollase",
+        ]
+        for p in self.phases:
+            lat = ", ".join(f"{k} = {v:.5f}({_sig_digits(p.lattice_sigma.get(k, 0.0))})" for k, v in p.lattice.items())
+            lines.append(f"    {p.name:16s} {_pct(p.weight_fraction, p.weight_fraction_sigma):18s} {lat:34s} "
+                         f"{p.b_iso_angstrom2:6.2f}  {p.march_dollase:.3f}")
+        varied = [(n, v, e) for n, v, e, var in zip(self.parameters.names, self.parameters.value,
+                                                    self.parameters.stderr, self.parameters.vary, strict=True)
+                  if var and not n.startswith("background_c")]
+        lines.append(f"[[Varied parameters]] ({len(varied)}, background terms not listed)")
+        lines += [f"    {n:28s} {v: .6g} ± {e:.2g}" for n, v, e in varied]
+        if self.warnings:
+            lines.append("[[Warnings]]")
+            lines += [f"    {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
     @functools.cached_property
     def params(self) -> lmfit.Parameters:
         """Every parameter as :class:`lmfit.Parameters` (values, bounds, stderr, correl)."""
@@ -356,6 +397,20 @@ class RefinementResult:
             },
             "elapsed_s": self.elapsed_s,
         }
+
+
+def _pct(value: float | None, sigma: float | None) -> str:
+    """``12.34 ± 0.56 %`` for a fraction and its σ (σ left out when unknown)."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    if sigma is None or not math.isfinite(sigma) or sigma <= 0:
+        return f"{100 * value:.2f} %"
+    return f"{100 * value:.2f} ± {100 * sigma:.2f} %"
+
+
+def _sig_digits(sigma: float) -> str:
+    """σ in the last digits of a value printed with 5 decimals (``134`` for 0.00134)."""
+    return str(int(round(sigma * 1e5))) if math.isfinite(sigma) else "?"
 
 
 def fit_statistics(observed: np.ndarray, calculated: np.ndarray, sigma: np.ndarray, n_params: int) -> dict[str, float]:
