@@ -156,11 +156,6 @@ def cold(series: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="verdict logic (xrdkit/identify.py, being rewritten): a warm start carries "
-                   "the previous scan's 'separate'/'mixed' fits, which makes identify fit the competing "
-                   "models and judge NBH's presence in the mixed model, where its scale is degenerate "
-                   "with the Na2B10H10 stand-in (1.4–2.5σ instead of 3.9–5.5σ in the fcc model): "
-                   "no-borate warm, fcc cold", strict=False)
 def test_warm_starts_change_no_verdict(in_process: Path, cold: list[dict]) -> None:
     verdicts, _ = _warm_vs_cold(read_summary(in_process), cold)
     assert verdicts == [], "warm starts changed verdicts: (scan, warm, cold)"

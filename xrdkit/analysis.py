@@ -5,6 +5,16 @@ and :mod:`xrdkit.results` (what is stored) for :func:`xrdkit.batch.run_batch`.
 Work items are :class:`ScanTask` objects — a picklable scan reference plus the
 analysis configuration — so workers never receive open file handles.
 
+A task is complete in itself, for workers that run elsewhere (a Dask cluster started from
+another directory or on another machine):
+
+- the scan is named by the **canonical absolute path** of its file (:func:`make_tasks`);
+  scans travel as that reference, never as data, so every worker must see the file at that
+  path (a shared file system); a worker that does not says so, naming its host;
+- the user's CIF phases travel as their **contents** (:class:`UserCif`), never as a path;
+- an instrument given as a file travels as the loaded :class:`~xrdkit.instrument.Instrument`
+  (its contents); presets travel by name (they ship with the package).
+
 Reflection lists are computed once per worker process and configuration (a small
 per-process memo keyed by the configuration; the phases themselves never change). What
 that computation warns about is remembered and warned again for every scan, so that every
@@ -13,11 +23,14 @@ scan's stored warnings are the same whichever process (and backend) analysed it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
+import socket
+import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +47,7 @@ from xrdkit.reflections import ReflectionList
 from xrdkit.results import ItemResult
 from xrdkit.scans import Scan
 
-__all__ = ["AnalysisConfig", "ScanTask", "analyse_scan", "verdict_to_item", "make_tasks"]
+__all__ = ["AnalysisConfig", "ScanTask", "UserCif", "analyse_scan", "verdict_to_item", "make_tasks"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +58,69 @@ _REFLECTION_MEMO: dict[tuple, tuple[dict[str, ReflectionList], list[str], tuple[
 _OPEN_FILE: list[tuple[tuple, h5py.File] | None] = [None]
 #: 2θ maxima are rounded up to this step (deg) so scans of one file share reflection lists.
 TWO_THETA_MAX_STEP_DEG = 10.0
+#: Hex digits of a CIF's SHA-256 naming the folder its contents are written to on a worker.
+CIF_DIGEST_CHARS = 16
+
+
+@dataclass(frozen=True)
+class UserCif:
+    """A user's CIF phase as it travels with the tasks: its contents, not a path.
+
+    Attributes
+    ----------
+    name : str
+        Library name (the file stem, lower-cased, as ``--cif`` names it).
+    text : str
+        The CIF file's contents.
+    origin : str
+        Canonical absolute path it was read from (provenance only; never opened again).
+    """
+
+    name: str
+    text: str
+    origin: str = ""
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str], name: str | None = None) -> UserCif:
+        """Read a CIF file (name: its stem, lower-cased).
+
+        Raises
+        ------
+        InputError
+            The file cannot be read.
+        """
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise InputError(f"cannot read CIF ({exc.strerror or exc})", source=str(p)) from None
+        return cls(name=(name or p.stem).strip().lower(), text=text, origin=os.path.realpath(p))
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the contents (hex)."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def materialise(self) -> Path:
+        """Write the contents to ``<tmp>/xrdkit-cifs-<uid>/<digest>/<name>.cif`` (once per
+        contents; atomic) and return that path. The path depends on the contents only, so
+        whatever a CIF parser says about the file reads the same in every process."""
+        folder = Path(tempfile.gettempdir()) / f"xrdkit-cifs-{_uid()}" / self.digest[:CIF_DIGEST_CHARS]
+        path = folder / f"{self.name}.cif"
+        if not (path.is_file() and path.read_text(encoding="utf-8") == self.text):
+            folder.mkdir(parents=True, exist_ok=True)
+            part = folder / f".{self.name}.{os.getpid()}.part"
+            part.write_text(self.text, encoding="utf-8")
+            os.replace(part, path)
+        return path
+
+
+def _uid() -> str:
+    return str(os.getuid()) if hasattr(os, "getuid") else "user"
+
+
+def _as_user_cif(cif: str | os.PathLike[str] | UserCif) -> UserCif:
+    return cif if isinstance(cif, UserCif) else UserCif.read(cif)
 
 
 @dataclass(frozen=True)
@@ -58,11 +134,13 @@ class AnalysisConfig:
     electrode_phases : tuple of str
         Non-borate phases that may be present (zero-scale ones are dropped per scan).
     instrument : str or Instrument
-        Preset name, JSON file or instrument.
+        Preset name, instrument file or instrument. A file (a name with a suffix) is loaded
+        when the configuration is made, so its contents travel with the tasks.
     options : RefineOptions
     two_theta_range_deg : (float, float) or None
-    user_cifs : tuple of str
-        CIF files added to the library (name = file stem).
+    user_cifs : tuple of UserCif
+        Phases added to the library. Paths given are read when the configuration is made
+        (name = file stem, lower-cased) and stored as :class:`UserCif` contents.
     """
 
     candidates: tuple[str, ...] | None = None
@@ -70,12 +148,20 @@ class AnalysisConfig:
     instrument: str | Instrument = "miniflex600-cuka"
     options: RefineOptions = field(default_factory=RefineOptions)
     two_theta_range_deg: tuple[float, float] | None = None
-    user_cifs: tuple[str, ...] = ()
+    user_cifs: tuple[UserCif, ...] = ()
+
+    def __post_init__(self) -> None:
+        # frozen: normalise through object.__setattr__ (the dataclass is still being made)
+        object.__setattr__(self, "user_cifs", tuple(_as_user_cif(c) for c in self.user_cifs))
+        inst = self.instrument
+        if isinstance(inst, os.PathLike) or (isinstance(inst, str) and Path(inst).suffix):
+            object.__setattr__(self, "instrument", load_instrument(os.fspath(inst)))
 
     def key(self) -> tuple:
         """Hashable identity of the phase set and instrument (for the memo)."""
         inst = self.instrument if isinstance(self.instrument, str) else repr(self.instrument)
-        return (self.candidates, self.electrode_phases, inst, self.user_cifs)
+        cifs = tuple((c.name, c.digest) for c in self.user_cifs)
+        return (self.candidates, self.electrode_phases, inst, cifs)
 
 
 @dataclass(frozen=True)
@@ -97,16 +183,27 @@ class ScanTask:
 
 
 def make_tasks(refs: list[ScanRef], config: AnalysisConfig) -> list[ScanTask]:
-    """Wrap scan references into tasks sharing one configuration."""
-    return [ScanTask(ref, config) for ref in refs]
+    """Wrap scan references into tasks sharing one configuration.
+
+    Each reference's file is made canonical and absolute (``os.path.realpath`` in this
+    process's working directory), so a worker started anywhere reads the same file; a task's
+    id is then ``/canonical/path::/hdf5/path[index]``.
+    """
+    return [ScanTask(_canonical(ref), config) for ref in refs]
+
+
+def _canonical(ref: ScanRef) -> ScanRef:
+    file = os.path.realpath(ref.file)
+    return ref if file == ref.file else replace(ref, file=file)
 
 
 def _library(config: AnalysisConfig):
-    from xrdkit.phases import PhaseLibrary
+    from xrdkit.phases import PhaseLibrary, Provenance
 
     lib = PhaseLibrary()
-    for path in config.user_cifs:
-        lib.add_cif(path, persist=False)
+    for cif in config.user_cifs:
+        lib.add_cif(cif.materialise(), name=cif.name, persist=False,
+                    provenance=Provenance(kind="user", citation=cif.origin or cif.name))
     return lib
 
 
@@ -164,6 +261,13 @@ def analyse_scan(task: ScanTask, previous: ItemResult | None = None) -> ItemResu
         temperature; arrays: the pattern, calculated, background, residual and per-phase components.
     """
     cfg = task.config
+    if not os.path.exists(task.ref.file):
+        raise InputError(
+            f"scan file not found on host {socket.gethostname()} (workers read a scan at the "
+            "path the batch was given: on a cluster every worker needs that path, e.g. a shared "
+            "file system)",
+            source=task.ref.file,
+        )
     scan = read_ref(task.ref, h5=_open_for_reading(task.ref.file))
     inst = load_instrument(cfg.instrument)
     if scan.wavelength_angstrom and abs(scan.wavelength_angstrom - inst.wavelength_angstrom) > 2e-3:

@@ -18,7 +18,9 @@ Execution
     go on), so a kill loses at most the items being analysed and those queued behind them
     in their tasks.
 ``scheduler="tcp://host:port"`` or a :class:`distributed.Client`
-    Tasks are submitted to that Dask distributed cluster (``2 × threads + 2`` in flight).
+    Tasks are submitted to that Dask distributed cluster (``2 × worker processes + 2`` in
+    flight; a worker process runs one task at a time whatever its ``--nthreads``, see
+    :func:`_run_task_dask`).
     Per-future overhead on Dask is milliseconds, so chunks default to up to 64 items.
 
 Errors
@@ -126,8 +128,15 @@ STREAM_POLL_S = 0.05
 STREAM_LAG_MAX_S = 60.0
 #: How often a local worker checks that the batch process is still alive (seconds).
 ORPHAN_CHECK_S = 0.2
-#: Seconds to wait for a Dask scheduler given by address.
-DASK_CONNECT_TIMEOUT_S = 10.0
+#: Seconds to wait for a Dask scheduler given by address, once something listens there (the
+#: Dask handshake). With the probe below and the import of distributed, a bad ``--scheduler``
+#: fails within 10 s.
+DASK_CONNECT_TIMEOUT_S = 4.0
+#: Seconds a plain TCP connection to the scheduler's host and port may take before the Dask
+#: client is made ("nothing listening" fails at once; an unreachable host after this).
+SCHEDULER_PROBE_TIMEOUT_S = 3.0
+#: Address schemes the probe understands (host:port over TCP).
+TCP_SCHEMES = ("tcp", "tls", "ws", "wss")
 #: Warning categories about code, not about an item: not stored with items (see above).
 CODE_WARNINGS: tuple[type[Warning], ...] = (
     DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning,
@@ -203,7 +212,7 @@ class BatchSummary:
     backend : str
         ``"in-process"``, ``"processes"`` or ``"dask"``.
     workers : int
-        Worker processes (Dask: total worker threads).
+        Worker processes (Dask: worker processes connected at the start).
     chunk_size : int
         Items per task actually used (with warm start: at most this many, in whole chains).
     n_chains : int
@@ -427,6 +436,26 @@ def _run_task(
         if rec is not None:
             records.append(pack_record(rec, float32_arrays=float32_arrays))
     return (records, previous) if return_previous else records
+
+
+#: One task at a time per Dask worker process (see :func:`_run_task_dask`).
+_DASK_TASK_LOCK = threading.Lock()
+
+
+def _run_task_dask(
+    analyse: Callable[..., ItemResult], task: Task, warm_start: bool, float32_arrays: bool = True,
+    return_previous: bool = False,
+) -> list[PackedRecord] | tuple[list[PackedRecord], ItemResult | None]:
+    """Dask entry point: :func:`_run_task`, one task at a time in a worker process.
+
+    A Dask worker runs tasks in threads (``--nthreads``). The warnings an item raises are
+    recorded with ``warnings.catch_warnings``, which is process-wide state: two items analysed
+    at once in one process would mix their warnings. So threads of one worker take turns;
+    parallelism on a cluster comes from worker processes (``dask worker ADDR --nworkers N
+    --nthreads 1``), as with local workers.
+    """
+    with _DASK_TASK_LOCK:
+        return _run_task(analyse, task, warm_start, float32_arrays, return_previous)
 
 
 def _run_task_streaming(
@@ -696,15 +725,15 @@ class _Runner:
     def run_dask(self, tasks: Sequence[Task], client: Any) -> None:
         from distributed import as_completed
 
-        nthreads = max(1, sum(client.nthreads().values()))
-        limit = IN_FLIGHT_PER_WORKER * nthreads + 2
+        n_processes = max(1, len(client.nthreads()))  # each runs one task at a time
+        limit = IN_FLIGHT_PER_WORKER * n_processes + 2
         pending: deque[Task] = deque(tasks)
         # key → (future, task, (failed task being re-run entry by entry, position) or None)
         in_flight: dict[str, tuple[Any, Task, tuple[Task, int] | None]] = {}
         ac = as_completed()
 
         def submit(task: Task, serial: tuple[Task, int] | None = None) -> None:
-            fut = client.submit(_run_task, self.analyse, task, self.warm_start,
+            fut = client.submit(_run_task_dask, self.analyse, task, self.warm_start,
                                 self.float32_arrays, serial is not None, pure=False)
             in_flight[fut.key] = (fut, task, serial)
             ac.add(fut)
@@ -748,7 +777,71 @@ class _Runner:
                 client.cancel([f for f, _, _ in in_flight.values()])
 
 
+def _scheduler_host_port(address: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a ``SCHEME://HOST:PORT`` address with a TCP-based scheme; None
+    for other schemes (``inproc://``, ``ucx://`` …, left to Dask).
+
+    Raises
+    ------
+    InputError
+        Not ``SCHEME://…``, or a TCP-based address without host or port.
+    """
+    from urllib.parse import urlsplit
+
+    scheme, sep, _ = address.partition("://")
+    if not sep or not scheme:
+        raise InputError(
+            f"scheduler must be an address like 'tcp://host:8786' or a distributed.Client, "
+            f"got {address!r}",
+            source="scheduler",
+        )
+    if scheme not in TCP_SCHEMES:
+        return None
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(f"malformed scheduler address {address!r} ({exc})", source="scheduler") from None
+    if not parts.hostname or port is None:
+        raise InputError(f"malformed scheduler address {address!r}: expected {scheme}://HOST:PORT",
+                         source="scheduler")
+    return scheme, parts.hostname, port
+
+
+def _probe_scheduler(address: str) -> None:
+    """Fail fast, with a clear message, when nothing can be reached at ``address``.
+
+    Raises
+    ------
+    BatchError
+        The host cannot be resolved, refuses the connection (nothing listening) or does not
+        answer within :data:`SCHEDULER_PROBE_TIMEOUT_S`.
+    """
+    import socket
+
+    parsed = _scheduler_host_port(address)
+    if parsed is None:
+        return
+    _, host, port = parsed
+    try:
+        with socket.create_connection((host, port), timeout=SCHEDULER_PROBE_TIMEOUT_S):
+            pass
+    except socket.gaierror as exc:
+        raise BatchError(f"cannot connect to the Dask scheduler at {address}: unknown host "
+                         f"{host!r} ({exc.strerror or exc})") from None
+    except ConnectionRefusedError:
+        raise BatchError(f"cannot connect to the Dask scheduler at {address}: nothing is listening "
+                         f"on {host} port {port} (is `dask scheduler` running?)") from None
+    except (TimeoutError, OSError) as exc:
+        reason = (f"no answer within {SCHEDULER_PROBE_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError)
+                  else exc.strerror or str(exc))
+        raise BatchError(f"cannot connect to the Dask scheduler at {address}: {reason}") from None
+
+
 def _connect(scheduler: Any) -> tuple[Any, bool]:
+    if isinstance(scheduler, str):
+        scheduler = scheduler.strip()
+        _probe_scheduler(scheduler)  # before importing distributed (a second or two)
     try:
         from distributed import Client
     except ImportError:  # pragma: no cover - dask is a declared extra
@@ -758,16 +851,57 @@ def _connect(scheduler: Any) -> tuple[Any, bool]:
         ) from None
     if isinstance(scheduler, Client):
         return scheduler, False
-    if not isinstance(scheduler, str) or "://" not in scheduler:
+    if not isinstance(scheduler, str):
         raise InputError(
             f"scheduler must be an address like 'tcp://host:8786' or a distributed.Client, "
             f"got {scheduler!r}",
             source="scheduler",
         )
+    _handshake(scheduler)
     try:
         return Client(scheduler, timeout=DASK_CONNECT_TIMEOUT_S), True
-    except (OSError, TimeoutError) as exc:
-        raise BatchError(f"cannot connect to the Dask scheduler at {scheduler} ({exc})") from None
+    except Exception as exc:  # OSError, TimeoutError, ValueError of an address Dask rejects …
+        raise BatchError(f"cannot connect to the Dask scheduler at {scheduler} ({_one_line(exc)})") from None
+
+
+def _handshake(address: str) -> None:
+    """Ask ``address`` who it is (Dask's ``identity`` call), within
+    :data:`DASK_CONNECT_TIMEOUT_S` whatever answers — ``distributed.Client`` may wait far
+    longer on a server that accepts connections and never replies.
+
+    Raises
+    ------
+    BatchError
+        No Dask answer in time, a garbled one, or a Dask process that is not a scheduler.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.core import rpc
+
+    async def identity() -> Any:
+        remote = rpc(address)
+        try:
+            return await remote.identity()
+        finally:
+            await remote.close_rpc()
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(identity(), DASK_CONNECT_TIMEOUT_S)
+
+    try:  # in a thread of its own: the caller may be inside an event loop (Jupyter)
+        with ThreadPoolExecutor(1, thread_name_prefix="closokit-dask-handshake") as ex:
+            info = ex.submit(asyncio.run, bounded()).result()
+    except TimeoutError:
+        raise BatchError(f"cannot connect to the Dask scheduler at {address}: something listens there "
+                         f"but no Dask scheduler answered within {DASK_CONNECT_TIMEOUT_S:g} s") from None
+    except Exception as exc:  # garbage on the wire shows up as anything
+        raise BatchError(f"cannot connect to the Dask scheduler at {address}: no Dask scheduler "
+                         f"answered there ({_one_line(exc)})") from None
+    kind = info.get("type") if isinstance(info, dict) else None
+    if kind != "Scheduler":
+        raise BatchError(f"cannot connect to the Dask scheduler at {address}: a Dask "
+                         f"{kind or 'process'} answers there, not the scheduler")
 
 
 def run_batch(
@@ -896,7 +1030,15 @@ def run_batch(
         n_skipped = len(items) - len(todo)
         if client is not None:
             backend = "dask"
-            n_workers = max(1, sum(client.nthreads().values()))
+            threads = client.nthreads()
+            n_workers = max(1, len(threads))  # processes: each runs one task at a time
+            if not threads:
+                logger.warning("the Dask scheduler has no workers yet: the batch waits for some")
+            elif max(threads.values()) > 1:
+                logger.warning(
+                    "Dask workers with several threads run one task at a time each (an item's "
+                    "warnings are recorded per process); start them as `dask worker ADDRESS "
+                    "--nworkers N --nthreads 1` to use N cores")
         else:
             backend = "in-process" if workers == 1 else "processes"
             n_workers = workers
