@@ -438,14 +438,17 @@ def _line_evidence(result: RefinementResult, name: str, *, exclude_two_theta_deg
 
 
 def _score_significance(result: RefinementResult, names: Sequence[str], refls: dict[str, ReflectionList],
-                        inst: Instrument, fwhm_deg: float, factor: float, window_fwhm: float) -> dict[str, float]:
+                        inst: Instrument, fwhm_deg: float, factor: float, window_fwhm: float,
+                        sigma_scale: dict[str, float] | None = None) -> dict[str, float]:
     """Score (Lagrange-multiplier) test of phases *not* in ``result``: would adding each help?
 
     Each phase's pattern at its library cell, with the fit's instrument parameters, is projected
     on the fit's residual over its own line cores (away from the fitted phases' reflections, as
     in :func:`_line_evidence`): the significance of a positive amplitude, with the honest σ
-    (``factor``). One model evaluation per phase, no refinement.
+    (``factor``). One model evaluation per phase, no refinement. ``sigma_scale``, when given, is
+    filled with the σ of each phase's scale from its own lines alone (for detection limits).
     """
+    sigma_scale = {} if sigma_scale is None else sigma_scale
     if not names:
         return {}
     model = PatternModel([refls[n] for n in names], result.two_theta_deg, inst, background_terms=0,
@@ -467,6 +470,7 @@ def _score_significance(result: RefinementResult, names: Sequence[str], refls: d
         c = cols[:, k]
         if not np.any(c > 0):
             out[name] = 0.0
+            sigma_scale[name] = float("inf")
             continue
         mask = c > LINE_CORE_FRACTION * c.max()
         if others.size:
@@ -475,6 +479,8 @@ def _score_significance(result: RefinementResult, names: Sequence[str], refls: d
             mask &= near > OWN_LINE_RADIUS_FWHM * fwhm_deg
         den = float(np.sum(c[mask] ** 2 * w[mask]))
         out[name] = float(np.sum(r[mask] * c[mask] * w[mask]) / np.sqrt(den) / factor) if den > 0 else 0.0
+        # σ of the scale this phase would get from its own lines alone (honest σ)
+        sigma_scale[name] = float(factor / np.sqrt(den)) if den > 0 else float("inf")
     return out
 
 
@@ -771,8 +777,9 @@ def identify(
     # ---- competing models only when evidence asks for them: the score test of the separate
     # models' own lines on the base fit's residual, a significant residual peak away from the
     # base model's reflections, or a base fit that does not describe the scan
-    score = _score_significance(results[first], separate, refls, inst, fwhm, factor, opts.window_fwhm) \
-        if has_fcc else {}
+    score_sigma_scale: dict[str, float] = {}
+    score = _score_significance(results[first], separate, refls, inst, fwhm, factor, opts.window_fwhm,
+                                score_sigma_scale) if has_fcc else {}
     base_positions = np.concatenate([_reflection_positions_of(results[first], p.name, refls, inst)
                                      for p in results[first].phases]) if results[first].phases else np.zeros(0)
     strong_base = [p for p in peaks if p.significance_sigma / factor >= DIAGNOSTIC_PEAK_SIGMA
@@ -895,6 +902,20 @@ def identify(
     ]
     borate_area = sum(float(np.trapezoid(np.clip(c, 0, None), x)) for n, c in best.components.items()
                       if n in candidates)
+    if detection_limit is None and borate_present and score_sigma_scale and best is results.get("fcc"):
+        # competing models not fitted: the smallest amount of each separate model its own lines
+        # would show at DETECTION_SIGMA (honest σ, from the score test), as a share of the borates
+        # (Hill–Howard: weight ∝ scale · Z·M·V); the least detectable one is quoted
+        nbh = next((p for p in best.phases if p.name == FCC_PHASE), None)
+        if nbh is not None and nbh.scale > 0:
+            nbh_zmv = refls[FCC_PHASE].cell_mass_amu * nbh.volume_angstrom3
+            limits = []
+            for name, sig in score_sigma_scale.items():
+                refl = refls[name]
+                w_min = DETECTION_SIGMA * sig * refl.cell_mass_amu * refl.volume(refl.lattice_values())
+                limits.append(w_min / (w_min + nbh.scale * nbh_zmv) if np.isfinite(w_min) else 1.0)
+            if limits:
+                detection_limit = float(max(limits))
     if detection_limit is None and borate_area > 0:
         # a line of the minimum detectable area (honest σ) against the borates' diffracted intensity
         detection_limit = float(min(mda * _significance_factor(best) / borate_area, 1.0))
