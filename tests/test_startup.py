@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +75,47 @@ def test_named_subcommand_is_registered_in_full(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit):
         main(["batch", "--help"])
     assert "--scheduler" in capsys.readouterr().out
+
+
+#: Counts, in a fresh process, numba's on-disk cache hits and misses of every compiled
+#: function xrdkit used while analysing one scan.
+_CACHE_PROBE = """
+import json, sys
+from xrdkit.analysis import AnalysisConfig, analyse_scan, make_tasks
+from xrdkit.hdf5 import list_scans
+from numba.core.registry import CPUDispatcher
+refs = list_scans(sys.argv[1], timeout_s=None)[:1]
+analyse_scan(make_tasks(refs, AnalysisConfig(electrode_phases=("nacro2", "al")))[0])
+stats = {}
+for name, mod in list(sys.modules.items()):
+    if name.startswith("xrdkit"):
+        for attr, obj in list(vars(mod).items()):
+            if isinstance(obj, CPUDispatcher) and obj.signatures:
+                stats[name + "." + attr] = [sum(obj.stats.cache_hits.values()),
+                                            sum(obj.stats.cache_misses.values())]
+print(json.dumps(stats))
+"""
+
+
+@pytest.mark.slow
+def test_compiled_code_is_cached_between_runs() -> None:
+    """A second process loads every compiled function from numba's disk cache (the first may
+    compile, e.g. after an edit); none is compiled again."""
+    pytest.importorskip("numba")
+    from xrdkit._jit import HAVE_NUMBA
+
+    if not HAVE_NUMBA:
+        pytest.skip("numba disabled (XRDKIT_NO_NUMBA)")
+    series = str(Path(__file__).resolve().parent.parent / "reference_data" / "examples" / "electrodes.h5")
+
+    def probe() -> dict[str, list[int]]:
+        out = subprocess.run([sys.executable, "-c", _CACHE_PROBE, series], capture_output=True,
+                             text=True, check=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    probe()
+    second = probe()
+    assert len(second) >= 5, second  # the pattern kernels, the fit, the linear solver …
+    compiled_again = {k: v for k, v in second.items() if v[1] > 0}
+    assert compiled_again == {}, compiled_again
+    assert all(hits > 0 for hits, _ in second.values())
