@@ -57,6 +57,8 @@ __all__ = [
     "read_instprm",
     "read_gsas_prm",
     "write_instrument_json",
+    "write_instprm",
+    "write_instrument",
     "gsas_widths_to_closokit",
     "GSAS_SIGMA2_TO_FWHM2_DEG2",
     "CENTIDEG_TO_DEG",
@@ -462,3 +464,93 @@ def write_instrument_json(instrument: Instrument, path: str | Path, *, comment: 
     except OSError as exc:
         raise InputError(f"cannot write instrument file ({exc})", source=str(out)) from None
     return out
+
+
+def write_instprm(instrument: Instrument, path: str | Path) -> Path:
+    """Write ``instrument`` as a GSAS-II ``.instprm`` file (X-ray CW), the inverse of :func:`read_instprm`.
+
+    The mapping is the module's table read backwards: U, V, W = closokit's FWHM² terms /
+    (8 ln2 · 1e-4); X = ``y_deg``/0.01 (the 1/cosθ Lorentzian term), Y = ``x_deg``/0.01; a
+    monochromator at 2θm becomes ``Polariz.`` = 1/(1 + cos²2θm) at azimuth 0, a synchrotron
+    polarisation is written as it is, no polarisation as 0.5. Not representable there: the
+    goniometer radius, displacement, transparency and closokit's ``asymmetry`` (SH/L is written
+    as 0; refine it in GSAS-II if needed) — they are listed in a comment line.
+
+    Parameters
+    ----------
+    instrument : Instrument
+    path : str or Path
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    InputError
+        More than two wavelengths, or the file cannot be written.
+
+    Examples
+    --------
+    >>> from xrdkit.instrument import load_instrument
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "lab.instprm"
+    >>> inst = load_instrument("miniflex600-cuka")
+    >>> back = read_instprm(write_instprm(inst, out))
+    >>> round(back.w_deg2, 6) == round(inst.w_deg2, 6)
+    True
+    """
+    lams = tuple(instrument.wavelengths_angstrom)
+    if len(lams) > 2:
+        raise InputError(f"{len(lams)} wavelengths: a GSAS-II instprm file holds one or a Kα1/Kα2 pair",
+                         source=str(path))
+    if instrument.beam_polarisation is not None:
+        pola = float(instrument.beam_polarisation)
+    elif instrument.monochromator_two_theta_deg:
+        c2 = math.cos(math.radians(instrument.monochromator_two_theta_deg)) ** 2
+        pola = 1.0 / (1.0 + c2)
+    else:
+        pola = 0.5
+    k = GSAS_SIGMA2_TO_FWHM2_DEG2
+    rows = ["#GSAS-II instrument parameter file; do not add/delete items!",
+            f"#written by closokit from instrument '{instrument.name}'; not representable here: goniometer radius "
+            f"{instrument.goniometer_radius_mm:g} mm, displacement {instrument.displacement_mm:g} mm, "
+            f"transparency {instrument.penetration_depth_mm:g} mm, asymmetry {instrument.asymmetry:g}",
+            "Type:PXC", "Bank:1.0"]
+    if len(lams) == 2:
+        ratio = instrument.wavelength_weights[1] / instrument.wavelength_weights[0]
+        rows += [f"Lam1:{lams[0]!r}", f"Lam2:{lams[1]!r}", f"I(L2)/I(L1):{ratio!r}"]
+    else:
+        rows.append(f"Lam:{lams[0]!r}")
+    rows += [f"Zero:{instrument.zero_shift_deg!r}", f"Polariz.:{pola!r}", "Azimuth:0.0",
+             f"U:{instrument.u_deg2 / k!r}", f"V:{instrument.v_deg2 / k!r}", f"W:{instrument.w_deg2 / k!r}",
+             f"X:{instrument.y_deg / CENTIDEG_TO_DEG!r}", f"Y:{instrument.x_deg / CENTIDEG_TO_DEG!r}",
+             "Z:0.0", "SH/L:0.0"]
+    out = Path(path)
+    try:
+        out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write instrument file ({exc})", source=str(out)) from None
+    return out
+
+
+def write_instrument(instrument: Instrument, path: str | Path, *, comment: str | None = None) -> Path:
+    """Write ``instrument`` in the format the suffix names: ``.instprm`` (GSAS-II) or JSON (closokit).
+
+    Parameters
+    ----------
+    instrument : Instrument
+    path : str or Path
+    comment : str, optional
+        Stored in the JSON file (``_comment``).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    if Path(path).suffix.lower() == ".instprm":
+        return write_instprm(instrument, path)
+    return write_instrument_json(instrument, path, comment=comment)
+
