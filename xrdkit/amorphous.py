@@ -89,6 +89,8 @@ class Hump:
     delta_chi2_rel: float
     #: Area of the counts above the low-order background under the hump (hump + Bragg peaks).
     scattered_area_counts_deg: float = float("nan")
+    #: Decay length (deg 2θ) of the low-angle exponential of the background under the hump.
+    decay_deg: float = float("nan")
 
     @property
     def intensity_share(self) -> float:
@@ -222,10 +224,15 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
         r0 = (basis @ c_bg - env) * w
         return float(r0 @ r0)
 
-    # the hump-free background first, its decay length fitted (bounded scalar search)
-    fit0 = minimize_scalar(chi2_none_at, bounds=DECAY_BOUNDS_DEG, method="bounded", options={"xatol": 0.05})
-    decay0 = float(fit0.x)
-    chi2_none = float(fit0.fun)
+    # the hump-free background first, its decay length fitted (bounded scalar search; a start
+    # from the previous scan of a series brings its decay length)
+    if start is not None and np.isfinite(start.decay_deg):
+        decay0 = float(np.clip(start.decay_deg, *DECAY_BOUNDS_DEG))
+        chi2_none = chi2_none_at(decay0)
+    else:
+        fit0 = minimize_scalar(chi2_none_at, bounds=DECAY_BOUNDS_DEG, method="bounded", options={"xatol": 0.05})
+        decay0 = float(fit0.x)
+        chi2_none = float(fit0.fun)
     if chi2_none <= 0:
         return None
     basis0 = bgx.basis(decay0)
@@ -275,4 +282,4 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     coef = _lstsq(a, env * w)
     low_order = _Background(x, lo, hi).basis(decay) @ coef[:-1]
     scattered = float(np.trapezoid(y - low_order, x))
-    return Hump(centre, fwhm, area, drop, scattered)
+    return Hump(centre, fwhm, area, drop, scattered, decay)
