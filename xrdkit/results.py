@@ -426,6 +426,52 @@ def _decode_header(header: bytes) -> dict[str, Any]:
     return json.loads(header.decode())
 
 
+#: Largest item index a journal record may carry (an item's row in ``/arrays``).
+MAX_ITEMS = 100_000_000
+#: Fields of a journal header and their types (validated before a record is used).
+_HEADER_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str, "index": int, "source": str, "status": str, "error": str,
+    "elapsed_s": (int, float), "scalars": dict, "warnings": list, "arrays": list,
+}
+_SCALAR_TYPES = (bool, int, float, str, type(None))
+
+
+def _check_header(h: Any, payload_bytes: int) -> None:
+    """ValueError unless ``h`` is a well-formed journal header for a payload of
+    ``payload_bytes``: a record whose CRC is right but whose content is not (a foreign or
+    hand-edited journal) is skipped instead of breaking every later resume."""
+    if not isinstance(h, dict):
+        raise ValueError("header is not an object")
+    for key, kind in _HEADER_TYPES.items():
+        value = h.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(f"header field {key!r} is {value!r:.60}")
+    if not h["id"] or not 0 <= h["index"] < MAX_ITEMS or h["status"] not in ("ok", "error"):
+        raise ValueError(f"header id/index/status {h['id']!r:.60}/{h['index']}/{h['status']!r:.20}")
+    if not isinstance(h.get("traceback", ""), str):
+        raise ValueError("header field 'traceback' is not a string")
+    if not all(isinstance(w, str) for w in h["warnings"]):
+        raise ValueError("header warnings are not strings")
+    for name, value in h["scalars"].items():
+        if not isinstance(value, _SCALAR_TYPES) or name in RESERVED_COLUMNS:
+            raise ValueError(f"scalar {name!r:.60} is {value!r:.60}")
+    end = 0
+    for spec in h["arrays"]:
+        if not (isinstance(spec, list) and len(spec) == 5):
+            raise ValueError(f"array spec {spec!r:.60}")
+        name, dtype, shape, offset, nbytes = spec
+        dt = np.dtype(dtype)  # TypeError for a bad dtype string
+        if (not isinstance(name, str) or not name or dt.hasobject
+                or not isinstance(shape, list)
+                or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+                or not isinstance(offset, int) or not isinstance(nbytes, int) or offset != end
+                or nbytes != math.prod(shape) * dt.itemsize):
+            raise ValueError(f"array spec {spec!r:.80} does not match its bytes")
+        end = offset + nbytes
+    if end != payload_bytes:
+        raise ValueError(f"arrays take {end} bytes, the payload has {payload_bytes}")
+
+
 def _record_from_header(h: dict[str, Any], arrays: dict[str, np.ndarray]) -> ItemRecord:
     """An :class:`ItemRecord` from its JSON header (journal frame or stored ``record`` attribute)."""
     return ItemRecord(
@@ -492,10 +538,15 @@ def _scan_segment(path: Path) -> Iterator[_JournalEntry]:
                 break
             try:
                 h = _decode_header(header)
-                entry = _JournalEntry(path, offset, end - offset, str(h["id"]), int(h["index"]))
-            except (ValueError, KeyError, TypeError):
-                break
-            yield entry
+                _check_header(h, plen)
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+                # the frame is intact (length and CRC): skip only this record; its item is
+                # simply analysed again
+                logger.warning("%s: skipping a malformed record at offset %d (%s); its item "
+                               "will be analysed again", path, offset, exc)
+                offset = end
+                continue
+            yield _JournalEntry(path, offset, end - offset, h["id"], h["index"])
             offset = end
         if offset != size:
             logger.warning(
@@ -567,10 +618,51 @@ def _open_h5(path: Path, mode: str = "r") -> h5py.File:
     except FileNotFoundError:
         raise InputError("results file does not exist", source=str(path)) from None
     except OSError as exc:
-        if "lock" in str(exc).lower():
+        if "unable to lock file" in str(exc).lower():
             raise InputError(f"the file is locked by another process (a batch still writing it?) "
                              f"({exc})", source=str(path)) from None
         raise InputError(f"not a readable HDF5 results file ({exc})", source=str(path)) from None
+
+
+#: Errors h5py, json and numpy raise on a results file whose content is not what this module
+#: wrote (edited, damaged or from elsewhere).
+_DAMAGE_ERRORS = (KeyError, ValueError, TypeError, IndexError, RuntimeError, OSError, AttributeError)
+
+
+@contextlib.contextmanager
+def _damage_is_input_error(path: Path, doing: str) -> Iterator[None]:
+    """Turn an unexpected error while ``doing`` something with the results file ``path`` into
+    a one-line :class:`InputError` (a full disk stays a :class:`BatchError`)."""
+    try:
+        yield
+    except (InputError, BatchError):
+        raise
+    except _DAMAGE_ERRORS as exc:
+        if _is_disk_full(exc):
+            raise BatchError(_disk_full_message(path, doing)) from None
+        text = " ".join(str(exc).split())[:200]
+        raise InputError(
+            f"results file is damaged or not written by this version: {doing} failed "
+            f"({type(exc).__name__}: {text}); move it away or start again with --overwrite",
+            source=str(path),
+        ) from None
+
+
+#: errno values of a full disk or an exhausted quota.
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return True
+    text = str(exc)  # HDF5 reports the errno inside its message only
+    return any(f"errno = {n}," in text for n in _DISK_FULL_ERRNOS) or "No space left" in text
+
+
+def _disk_full_message(path: Path, doing: str) -> str:
+    return (f"{path}: no space left on the device while {doing}; every item finished so far is "
+            f"kept in the journal {path.name}.parts/ — free some space and run the same command "
+            "with --resume")
 
 
 def _check_format(f: h5py.File, path: Path) -> None:
@@ -956,9 +1048,24 @@ class _H5Writer:
         self.f.attrs["updated"] = _now()
 
     def close(self) -> None:
-        self._record_attr.close()
-        self._template.close()
-        self.f.close()
+        """Close the template and the file; every step runs even if an earlier one fails (a
+        full disk makes HDF5's final flush fail), the first error is raised after."""
+        # drop every wrapper of an object in the file while the file is still open: after a
+        # failed close (full disk) HDF5 invalidates their ids, and freeing them later crashes
+        self.stacks.clear()
+        self.summary.datasets.clear()
+        self.summary.group = self.items = self.arrays = None  # type: ignore[assignment]
+        import gc
+
+        gc.collect()
+        first: BaseException | None = None
+        for step in (self._record_attr.close, self._template.close, self.f.close):
+            try:
+                step()
+            except Exception as exc:  # noqa: PERF203 - each step must run
+                first = first or exc
+        if first is not None:
+            raise first
 
 
 class _BackgroundSync:
@@ -1017,12 +1124,15 @@ def _fsync_path(path: Path, directory: bool = False) -> None:
 def _consolidated_ids(path: Path) -> list[str]:
     if not path.exists():
         return []
-    with _open_h5(path) as f:
+    with _open_h5(path) as f, _damage_is_input_error(path, "reading the ids done"):
         _check_format(f, path)
         g = f.get(SUMMARY_GROUP)
         if g is None or "id" not in g:
             return []
-        return [s.decode() if isinstance(s, bytes) else str(s) for s in g["id"][:]]
+        ids = g["id"][:]
+        if ids.dtype.kind not in "SOU":
+            raise TypeError(f"/summary/id holds {ids.dtype}, not strings")
+        return [s.decode() if isinstance(s, bytes) else str(s) for s in ids]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1216,6 +1326,10 @@ class ResultsStore:
         self._last_consolidation = 0.0
         self._min_interval_s = self.consolidate_every_s
         self.n_items_expected: int | None = None
+        #: Set when a write failed for lack of space: later appends are dropped (their items
+        #: are not journaled, so a resume runs them) and consolidations skipped, so that the
+        #: batch can shut its workers down and report the error once.
+        self.failed: BatchError | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> ResultsStore:
@@ -1268,13 +1382,19 @@ class ResultsStore:
                 "%s: %d items already done (%d in the journal only)",
                 self.out_path, len(self._done), len(pending),
             )
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, (OSError, RuntimeError)) and _is_disk_full(exc):
+                self.failed = BatchError(_disk_full_message(self.out_path, "opening the results"))
+            elif isinstance(exc, BatchError) and "no space left" in str(exc):
+                self.failed = exc
             self.close()
             if not _segments(self.parts):  # leave nothing behind that we created
                 (self.parts / _CONFIG_NAME).unlink(missing_ok=True)
                 (self.parts / "lock").unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     self.parts.rmdir()
+            if self.failed is not None and not isinstance(exc, BatchError):
+                raise self.failed from None
             raise
 
     def _check_same_batch(self) -> None:
@@ -1333,7 +1453,8 @@ class ResultsStore:
             shutil.copyfile(self.out_path, self._work_path)
         f = h5py.File(self._work_path, "w" if new else "r+")
         try:
-            self._writer = _H5Writer(f, new=new, config_json=self.config_json)
+            with _damage_is_input_error(self.out_path, "resuming onto it"):
+                self._writer = _H5Writer(f, new=new, config_json=self.config_json)
         except BaseException:
             f.close()
             raise
@@ -1342,7 +1463,8 @@ class ResultsStore:
         try:
             for start in range(0, len(pending), BLOCK_ITEMS):
                 blobs = [_read_blob(e, handles) for e in pending[start : start + BLOCK_ITEMS]]
-                self._writer.add([_unpack_blob(b) for b in blobs], 0)
+                with _damage_is_input_error(self.out_path, "adding the journal's items to it"):
+                    self._writer.add([_unpack_blob(b) for b in blobs], 0)
         finally:
             for fh in handles.values():
                 fh.close()
@@ -1378,6 +1500,27 @@ class ResultsStore:
             self._lock_fd = None
 
 
+    def _detach_work_file(self) -> None:
+        """After a write error (full disk) point the working file's descriptor at /dev/null.
+
+        The working file is discarded anyway, but HDF5 flushes its caches when it closes it,
+        those writes fail again on a full disk, and a failed close leaves object ids whose
+        later release crashes the process. Writes to /dev/null succeed (reads see zeros), the
+        real file's space is freed, and the close completes.
+        """
+        assert self._writer is not None
+        try:
+            fd = self._writer.f.id.get_vfd_handle()
+            null = os.open(os.devnull, os.O_RDWR)
+            try:
+                os.dup2(null, int(fd))
+            finally:
+                os.close(null)
+        except Exception as exc:  # another driver: fall back on emptying the file
+            logger.debug("cannot detach the working file (%s); truncating it", exc)
+            with contextlib.suppress(OSError):
+                os.truncate(self._work_path, 0)
+
     def close(self) -> None:
         """Release the working file, the segment and the lock (no consolidation: call
         :meth:`finalize`). The working file is deleted; the journal keeps every item."""
@@ -1385,8 +1528,12 @@ class ResultsStore:
             self._sync.close()
             self._sync = None
         if self._writer is not None:
+            if self.failed is not None:
+                self._detach_work_file()
             try:
                 self._writer.close()
+            except Exception as exc:  # discarded anyway; the journal keeps every item
+                logger.debug("closing the working file failed (%s)", exc)
             finally:
                 self._writer = None
                 self._work_path.unlink(missing_ok=True)
@@ -1408,6 +1555,9 @@ class ResultsStore:
 
         Returns False (and stores nothing) for a repeated id.
         """
+        if self.failed is not None:
+            logger.debug("%s: not stored after an earlier write error: %s", self.out_path, rec.item_id)
+            return False
         if self._seg_fd is None or self._writer is None:
             raise BatchError(f"{self.out_path}: results store is not open")
         if rec.item_id in self._done:
@@ -1418,9 +1568,19 @@ class ResultsStore:
             else pack_record(rec, float32_arrays=self.float32_arrays)
         )
         view = memoryview(packed.blob)
-        while view:  # a regular-file write is complete unless the disk is full
-            n = os.write(self._seg_fd, view)
-            view = view[n:]
+        try:
+            while view:  # a regular-file write is complete unless the disk is full
+                n = os.write(self._seg_fd, view)
+                if n == 0:
+                    raise OSError(errno.ENOSPC, "no progress writing the journal")
+                view = view[n:]
+        except OSError as exc:  # a torn record is ignored by the next session
+            if _is_disk_full(exc):
+                self.failed = BatchError(_disk_full_message(self.out_path, "journaling an item"))
+            else:
+                self.failed = BatchError(f"{self.out_path}: cannot write the journal ({exc}); every "
+                                         "item journaled before is kept — run again with --resume")
+            raise self.failed from None
         self._done.add(rec.item_id)
         self._buffer.append(packed.blob)
         self._buffer_bytes += len(packed.blob)
@@ -1433,7 +1593,12 @@ class ResultsStore:
         if not self._buffer:
             return
         assert self._writer is not None
-        self._writer.add([_unpack_blob(b) for b in self._buffer], self.n_items_expected or 0)
+        try:
+            with _damage_is_input_error(self.out_path, "writing items into it"):
+                self._writer.add([_unpack_blob(b) for b in self._buffer], self.n_items_expected or 0)
+        except (BatchError, InputError) as exc:
+            self.failed = exc if isinstance(exc, BatchError) else BatchError(str(exc))
+            raise
         self._buffer, self._buffer_bytes = [], 0
         self._unpublished = True
         if self._sync is not None:
@@ -1441,7 +1606,7 @@ class ResultsStore:
 
     def maybe_consolidate(self) -> bool:
         """Consolidate if the interval has passed and there is something new."""
-        if (self._buffer or self._unpublished) and (
+        if self.failed is None and (self._buffer or self._unpublished) and (
             _monotonic() - self._last_consolidation >= self._min_interval_s
         ):
             self.consolidate()
@@ -1456,8 +1621,26 @@ class ResultsStore:
         set when ``n_items_expected`` items are present, the working file itself is closed,
         fsynced and renamed to ``RESULTS.h5``, and the journal is removed.
         """
+        if self.failed is not None:
+            if final:
+                raise self.failed
+            logger.info("%s: not consolidated after an earlier write error", self.out_path)
+            return
         if self._writer is None:
             raise BatchError(f"{self.out_path}: results store is not open")
+        try:
+            self._consolidate(final=final)
+        except BatchError as exc:
+            self.failed = exc
+            raise
+        except (OSError, RuntimeError) as exc:
+            if _is_disk_full(exc):
+                self.failed = BatchError(_disk_full_message(self.out_path, "publishing the results"))
+                raise self.failed from None
+            raise
+
+    def _consolidate(self, *, final: bool) -> None:
+        assert self._writer is not None
         t0 = _monotonic()
         self._flush_buffer()
         if final:
@@ -1555,7 +1738,7 @@ def read_summary(path: str | os.PathLike[str]) -> list[dict[str, Scalar | None]]
         The file is missing, not HDF5 or not a closokit results file.
     """
     path = Path(path)
-    with _open_h5(path) as f:
+    with _open_h5(path) as f, _damage_is_input_error(path, "reading the summary table"):
         _check_format(f, path)
         g = f.get(SUMMARY_GROUP)
         if g is None or "columns" not in g.attrs:
@@ -1571,7 +1754,9 @@ def read_summary(path: str | os.PathLike[str]) -> list[dict[str, Scalar | None]]
             else:
                 conv = {"int": int, "bool": bool, "float": float}[kind]
                 data[name] = [None if math.isnan(v) else conv(v) for v in ds[:].tolist()]
-    n = len(data[columns[0]]) if columns else 0
+        n = len(data[columns[0]]) if columns else 0
+        if any(len(v) != n for v in data.values()):
+            raise ValueError("summary columns of different lengths")
     return [{c: data[c][i] for c in columns} for i in range(n)]
 
 
@@ -1587,7 +1772,7 @@ def read_item(path: str | os.PathLike[str], item_id: str) -> ItemRecord:
         The file is not a results file, or holds no item ``item_id``.
     """
     path = Path(path)
-    with _open_h5(path) as f:
+    with _open_h5(path) as f, _damage_is_input_error(path, f"reading item {item_id!r}"):
         _check_format(f, path)
         name = encode_group_name(item_id)
         items = f.get(ITEMS_GROUP)
@@ -1608,7 +1793,7 @@ def read_item(path: str | os.PathLike[str], item_id: str) -> ItemRecord:
                     continue
                 ds = f[ARRAYS_GROUP][spec["dataset"]]
                 arrays[key] = ds[rec["row"], :size].astype(dtype, copy=False).reshape(shape)
-    return _record_from_header(rec, arrays)
+        return _record_from_header(rec, arrays)
 
 
 def write_table_csv(

@@ -26,8 +26,18 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report and print where it went."""
+    from xrdkit.errors import ClosokitError, InputError
     from xrdkit.report import build_report
 
-    out = build_report(args.results, ir_results=args.ir, out_html=args.out, title=args.title)
+    try:
+        out = build_report(args.results, ir_results=args.ir, out_html=args.out, title=args.title)
+    except ClosokitError:
+        raise
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
+        # a results file edited or damaged so that its content is not what batch wrote
+        text = " ".join(str(exc).split())[:200]
+        raise InputError(f"cannot build the report: a results file is damaged or not written by "
+                         f"this version ({type(exc).__name__}: {text}); --debug shows where",
+                         source=str(args.results)) from None
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
     return 0
