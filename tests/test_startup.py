@@ -119,3 +119,58 @@ def test_compiled_code_is_cached_between_runs() -> None:
     compiled_again = {k: v for k, v in second.items() if v[1] > 0}
     assert compiled_again == {}, compiled_again
     assert all(hits > 0 for hits, _ in second.values())
+
+
+def _lists_equal(a: dict, b: dict) -> bool:
+    import numpy as np
+
+    if list(a) != list(b):
+        return False
+    for name in a:
+        x, y = a[name], b[name]
+        for field in ("hkl", "multiplicity", "f2", "members_hkl", "member_family"):
+            if not np.array_equal(getattr(x, field), getattr(y, field)):
+                return False
+        if (x.name, x.crystal_system, x.cell_mass_amu, x.volume_angstrom3) != \
+                (y.name, y.crystal_system, y.cell_mass_amu, y.volume_angstrom3):
+            return False
+        if not np.array_equal(x.lattice.matrix, y.lattice.matrix):
+            return False
+    return True
+
+
+def test_reflection_lists_are_kept_on_disk_between_runs(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cached lists are the computed ones; a changed CIF or configuration is computed afresh;
+    XRDKIT_NO_DISK_CACHE=1 turns the cache off."""
+    from xrdkit import analysis
+    from xrdkit.analysis import AnalysisConfig, UserCif
+    from xrdkit.instrument import load_instrument
+
+    monkeypatch.setenv("XRDKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(analysis, "_REFLECTION_MEMO", {})
+    inst = load_instrument("miniflex600-cuka")
+    cathode = (Path(__file__).resolve().parent.parent / "reference_data" / "phases" / "nacro2.cif")
+    config = AnalysisConfig(candidates=("nbh-fcc",), electrode_phases=("cathode",),
+                            user_cifs=(UserCif("cathode", cathode.read_text(encoding="utf-8")),))
+    computed = analysis._reflections_memo(config, inst, 60.0)
+    files = list((tmp_path / "cache" / "reflections").glob("*.pkl"))
+    assert len(files) == 1
+    analysis._REFLECTION_MEMO.clear()  # a new process: from disk
+    loaded = analysis._reflections_memo(config, inst, 60.0)
+    assert loaded is not computed and _lists_equal(loaded[0], computed[0])
+    assert loaded[1:] == computed[1:]
+
+    # another 2θ range, another CIF content: other files
+    analysis._reflections_memo(config, inst, 90.0)
+    text = cathode.read_text(encoding="utf-8").replace("_cell_length_a", "_cell_length_a   ", 1)
+    other = AnalysisConfig(candidates=("nbh-fcc",), electrode_phases=("cathode",),
+                           user_cifs=(UserCif("cathode", text),))
+    analysis._reflections_memo(other, inst, 60.0)
+    assert len(list((tmp_path / "cache" / "reflections").glob("*.pkl"))) == 3
+
+    monkeypatch.setenv("XRDKIT_NO_DISK_CACHE", "1")
+    assert analysis.reflection_cache_dir() is None
+    analysis._REFLECTION_MEMO.clear()
+    analysis._reflections_memo(config, inst, 120.0)
+    assert len(list((tmp_path / "cache" / "reflections").glob("*.pkl"))) == 3
