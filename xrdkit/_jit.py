@@ -2,6 +2,16 @@
 
 numba is a dependency of closokit, but every compiled function is also plain Python/numpy
 that runs as it is when numba cannot be imported or ``XRDKIT_NO_NUMBA=1`` is set.
+
+Compiled code is cached on disk (``cache=True`` on every compiled function here, in
+:mod:`xrdkit._kernels`, :mod:`xrdkit.refine` and :mod:`xrdkit.varpro`), so it survives between
+runs and is shared by worker processes. Numba picks the folder: ``NUMBA_CACHE_DIR`` when set,
+else the package's ``__pycache__`` when writable, else the user's cache folder
+(``~/.cache/numba``; ``numba.core.caching`` tries them in that order). The first run after
+installing or after editing a compiled function compiles what a scan uses (about 40 s on the
+2-core CI machine, mostly the variable-projection solver); later runs load it (about 0.4 s per
+process). Ahead-of-time compilation (``numba.pycc``) is deprecated and would tie wheels to one
+CPU; the disk cache does the same job after the first run.
 """
 
 from __future__ import annotations
