@@ -38,7 +38,7 @@ import numpy as np
 from numpy.polynomial import chebyshev
 from scipy.optimize import least_squares, minimize_scalar
 
-__all__ = ["Hump", "estimate_hump", "hump_profile"]
+__all__ = ["Hump", "estimate_hump", "refit_hump", "hump_profile"]
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,8 @@ class _Background:
 
 
 def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
-                  crystalline: np.ndarray | None = None, start: Hump | None = None) -> Hump | None:
+                  crystalline: np.ndarray | None = None, start: Hump | None = None,
+                  exclude_two_theta_deg: np.ndarray | None = None, exclude_half_width_deg: float = 0.5) -> Hump | None:
     """Find the broad amorphous hump of a scan, if there is one.
 
     Parameters
@@ -172,6 +173,10 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     start : Hump, optional
         Start of the search (e.g. the previous scan's hump in a series): the grid of starts
         is skipped.
+    exclude_two_theta_deg : ndarray, optional
+        With ``crystalline``: positions of peaks the fit left (residual peaks), left out
+        ±``exclude_half_width_deg``. With a fit given, no SNIP envelope is used (it clips the
+        top of a large hump); without one, SNIP marks the peaks.
 
     Returns
     -------
@@ -201,11 +206,15 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     # the hump is fitted to the counts between them, with their Poisson noise (the envelope
     # itself is smooth, so χ² on it means nothing)
     data = y if crystalline is None else y - np.asarray(crystalline, dtype=float)
-    env_full = _envelope(x, data)
-    peak = (data - env_full) > PEAK_MASK_SIGMA * np.sqrt(np.maximum(y, 1.0))
-    if crystalline is not None:
-        # where the fitted Bragg intensity is more than the noise, its misfit (either sign) is too
-        peak |= np.asarray(crystalline, dtype=float) > FITTED_PEAK_MASK_SIGMA * np.sqrt(np.maximum(y, 1.0))
+    if crystalline is None:
+        env_full = _envelope(x, data)
+        peak = (data - env_full) > PEAK_MASK_SIGMA * np.sqrt(np.maximum(y, 1.0))
+    else:
+        # where the fitted Bragg intensity is more than the noise, its misfit (either sign) is too;
+        # peaks the fit left are named by the caller
+        peak = np.asarray(crystalline, dtype=float) > FITTED_PEAK_MASK_SIGMA * np.sqrt(np.maximum(y, 1.0))
+        for t in np.atleast_1d(exclude_two_theta_deg) if exclude_two_theta_deg is not None else ():
+            peak |= np.abs(x - t) <= exclude_half_width_deg
     step = float(np.median(np.diff(x)))
     grow = max(int(round(PEAK_MASK_GROW_DEG / step)), 1)
     peak = np.convolve(peak.astype(float), np.ones(2 * grow + 1), mode="same") > 0
@@ -283,3 +292,45 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
     low_order = _Background(x, lo, hi).basis(decay) @ coef[:-1]
     scattered = float(np.trapezoid(y - low_order, x))
     return Hump(centre, fwhm, area, drop, scattered, decay)
+
+
+def refit_hump(hump: Hump, two_theta_deg: np.ndarray, counts: np.ndarray, crystalline: np.ndarray) -> Hump | None:
+    """The same hump shape (centre, FWHM, background decay length) with its area and the low-order
+    background refitted linearly to ``counts − crystalline`` between the fitted peaks.
+
+    The cheap step of a series: the shape changes slowly from scan to scan and is searched
+    again only every few scans (:func:`estimate_hump`).
+
+    Parameters
+    ----------
+    hump : Hump
+        Shape to keep (from a previous scan).
+    two_theta_deg, counts, crystalline : ndarray, shape (n,)
+        As in :func:`estimate_hump`.
+
+    Returns
+    -------
+    Hump or None
+        None when the refitted area is not positive.
+    """
+    x = np.asarray(two_theta_deg, dtype=float)
+    y = np.asarray(counts, dtype=float)
+    cryst = np.asarray(crystalline, dtype=float)
+    decay = hump.decay_deg if np.isfinite(hump.decay_deg) else float(np.mean(DECAY_BOUNDS_DEG))
+    sig = np.sqrt(np.maximum(y, 1.0))
+    step = float(np.median(np.diff(x)))
+    grow = max(int(round(PEAK_MASK_GROW_DEG / step)), 1)
+    peak = np.convolve((cryst > FITTED_PEAK_MASK_SIGMA * sig).astype(float), np.ones(2 * grow + 1), mode="same") > 0
+    free = np.nonzero(~peak)[0]
+    if free.size < 50:
+        return None
+    lo, hi = float(x[0]), float(x[-1])
+    basis = _Background(x[free], lo, hi).basis(decay)
+    w = 1.0 / sig[free]
+    chi2, coef, area, _ = _fit_envelope(basis, (y - cryst)[free], w, x[free], hump.centre_deg, hump.fwhm_deg)
+    if area <= 0:
+        return None
+    low_order = _Background(x, lo, hi).basis(decay) @ coef
+    scattered = float(np.trapezoid(y - low_order, x))
+    return Hump(hump.centre_deg, hump.fwhm_deg, area, hump.delta_chi2_rel, scattered, decay)
+

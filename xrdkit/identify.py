@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from xrdkit.amorphous import Hump, estimate_hump
+from xrdkit.amorphous import Hump, estimate_hump, refit_hump
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
 from xrdkit.profiles import pseudo_voigt, tch_fwhm_eta
@@ -121,6 +121,8 @@ DEFAULT_PREFERRED_ORIENTATION = {"nacro2": (0, 0, 1)}
 AMORPHOUS = "amorphous"
 #: Key of the amorphous hump in :attr:`PhaseVerdict.warm_starts` (the next scan's search starts there).
 HUMP_STATE_KEY = "amorphous_hump"
+#: In a series the hump's shape is searched every this many scans (its area is refitted on every scan).
+HUMP_REFRESH_SCANS = 8
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ class PhaseVerdict:
     unexplained_intensity_share: float
     best: RefinementResult = field(repr=False)
     notes: tuple[str, ...] = ()
-    warm_starts: dict[str, WarmStart | Hump] = field(default_factory=dict, repr=False)
+    warm_starts: dict[str, object] = field(default_factory=dict, repr=False)
     #: Share (0–1) of the scattered intensity above the background in the amorphous hump.
     amorphous_intensity_share: float = 0.0
     #: Whether any crystalline closo-borate is significantly present.
@@ -592,7 +594,7 @@ def identify(
     library: object | None = None,
     reflections: dict[str, ReflectionList] | None = None,
     two_theta_range_deg: tuple[float, float] | None = None,
-    start: dict[str, WarmStart | Hump] | None = None,
+    start: dict[str, object] | None = None,
     amorphous: bool = True,
     spike: tuple[str, float] | None = None,
 ) -> PhaseVerdict:
@@ -692,11 +694,16 @@ def identify(
                   if n in electrodes and n not in opts.preferred_orientation}
     x = scan.two_theta_deg
     previous = dict(start or {})
-    prev_hump = previous.pop(HUMP_STATE_KEY, None)
-    # a series starts from the previous scan's hump (re-estimated below from this scan's fit)
+    state = previous.pop(HUMP_STATE_KEY, None)
+    series_hump = state if isinstance(state, HumpState) else None
+    prev_hump = series_hump.hump if series_hump is not None else None
+    # in a series the hump's shape is searched again every HUMP_REFRESH_SCANS scans; in between
+    # the previous shape is kept and only its area refitted (a linear step)
+    reuse_shape = series_hump is not None and series_hump.age + 1 < HUMP_REFRESH_SCANS
+    hump_age = series_hump.age + 1 if reuse_shape else 0
     if not amorphous:
         hump = None
-    elif isinstance(prev_hump, Hump):
+    elif series_hump is not None:
         hump = prev_hump
     else:
         hump = estimate_hump(x, scan.counts)
@@ -738,12 +745,15 @@ def identify(
     first = "fcc" if has_fcc else "separate"
     base = ([FCC_PHASE] if has_fcc else separate) + present
     results[first] = fits(first, base, [previous.get(first)], hump)[0]
-    if amorphous:
+    if amorphous and reuse_shape:
+        crystalline = results[first].calculated - results[first].background
+        hump_of = {id(results[first]): refit_hump(hump, x, scan.counts, crystalline) if hump is not None else None}
+    elif amorphous:
         # the hump again, now from the data minus the fitted Bragg intensity
         crystalline = results[first].calculated - results[first].background
         # (in a series the search starts from the previous scan's hump instead of a grid)
-        hump2 = estimate_hump(x, scan.counts, crystalline=crystalline,
-                              start=prev_hump if isinstance(prev_hump, Hump) else None)
+        hump2 = estimate_hump(x, scan.counts, crystalline=crystalline, start=prev_hump,
+                              **_left_peaks(results[first], inst))
         hump_of = {id(results[first]): hump2}
         if _hump_changed(hump, hump2):
             alt = fits(first, base, [results[first].warm_start()], hump2)[0]
@@ -944,8 +954,13 @@ def identify(
     # trades area with the hump; the low-order decomposition does not)
     amorphous_share = 0.0
     if amorphous:
-        final = hump_of[id(best)] if id(best) in hump_of else estimate_hump(
-            x, scan.counts, crystalline=best.calculated - best.background)
+        if id(best) in hump_of:
+            final = hump_of[id(best)]
+        elif reuse_shape:
+            final = refit_hump(hump, x, scan.counts, best.calculated - best.background) if hump is not None else None
+        else:
+            final = estimate_hump(x, scan.counts, crystalline=best.calculated - best.background,
+                                  **_left_peaks(best, inst))
         amorphous_share = final.intensity_share if final is not None else 0.0
     standard = None
     if spike is not None:
@@ -970,7 +985,7 @@ def identify(
         best=best,
         notes=tuple(notes),
         warm_starts={label: r.warm_start() for label, r in results.items()} | (
-            {HUMP_STATE_KEY: hump} if hump is not None else {}),
+            {HUMP_STATE_KEY: HumpState(hump, hump_age)} if amorphous else {}),
         amorphous_intensity_share=float(amorphous_share),
         borate_present=bool(borate_present),
         presence=presence,
@@ -978,6 +993,25 @@ def identify(
         amorphous_hump=None if hump is None else {"centre_deg": hump.centre_deg, "fwhm_deg": hump.fwhm_deg},
         internal_standard=standard,
     )
+
+
+def _left_peaks(result: RefinementResult, inst: Instrument) -> dict:
+    """Residual peaks a fit left (≥ :data:`UNEXPLAINED_PEAK_SIGMA` Poisson σ) and how wide to
+    leave them out of the hump search (±3 FWHM): keywords of :func:`estimate_hump`."""
+    fwhm = _typical_fwhm(result)
+    peaks, _, _ = find_residual_peaks(result, inst.wavelength_angstrom, fwhm_deg=fwhm,
+                                      threshold_sigma=UNEXPLAINED_PEAK_SIGMA)
+    return {"exclude_two_theta_deg": np.array([p.two_theta_deg for p in peaks]),
+            "exclude_half_width_deg": 3.0 * fwhm}
+
+
+@dataclass(frozen=True)
+class HumpState:
+    """What a series carries from scan to scan about the amorphous hump: its shape (None: none
+    was found) and how many scans ago that shape was searched."""
+
+    hump: Hump | None
+    age: int = 0
 
 
 def _hump_changed(a: Hump | None, b: Hump | None) -> bool:
