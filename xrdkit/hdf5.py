@@ -526,6 +526,20 @@ def _attrs_wavelength(group: h5py.Group) -> float | None:
     return None
 
 
+#: Metadata key of a wavelength the file states but that cannot be used (bad unit or value):
+#: reading such a scan as XRD fails with this message unless a wavelength is given; readers
+#: that need no wavelength (IR) are not affected.
+WAVELENGTH_PROBLEM_KEY = "wavelength_problem"
+
+
+def _safe_wavelength(find: Any, *args: Any) -> float | str | None:
+    """``find(*args)``, or the message of the InputError it raised (kept with the refs)."""
+    try:
+        return find(*args)
+    except InputError as exc:
+        return str(exc)
+
+
 def _names(group: h5py.Group) -> list[str]:
     """Relative paths of everything below ``group`` (one HDF5 traversal, no objects opened)."""
     out: list[str] = []
@@ -680,7 +694,8 @@ def _series_from_nxdata(
             break
     meta = _entry_metadata(entry, names)
     meta["entry"] = entry.name
-    lam = _find_wavelength(entry, names) or _attrs_wavelength(entry.file)
+    lam = _safe_wavelength(_find_wavelength, entry, names) or _safe_wavelength(
+        _attrs_wavelength, entry.file)
     return _make_refs(file, nxdata, signal, axis, errors_path, layout, lam, meta, entry)
 
 
@@ -759,12 +774,15 @@ def _make_refs(
     axis: h5py.Dataset,
     errors_path: str | None,
     layout: str,
-    lam: float | None,
+    lam: float | str | None,
     meta: dict[str, Any],
     meta_group: h5py.Group | None = None,
 ) -> list[SeriesRef]:
     group_name, signal_name, axis_name = group.name, signal.name, axis.name
     source = f"{file}{SPEC_SEPARATOR}{group_name}"
+    if isinstance(lam, str):  # a stated wavelength that cannot be used (see _safe_wavelength)
+        meta = {**meta, WAVELENGTH_PROBLEM_KEY: lam}
+        lam = None
     s_shape, _ = _check_pair(signal, axis, source)
     axis_units = _units_of(axis)
     if axis_units is None:
@@ -846,7 +864,7 @@ def _monotonic(ds: h5py.Dataset) -> bool:
     return bool((d > 0).all() or (d < 0).all())
 
 
-def _heuristic_group(file: str, group: h5py.Group, lam: float | None) -> list[SeriesRef]:
+def _heuristic_group(file: str, group: h5py.Group, lam: float | str | None) -> list[SeriesRef]:
     datasets = {n: d for n, d in group.items() if isinstance(d, h5py.Dataset)}
     # a dataset named like an axis is taken even when it is not monotonic, so that the gate
     # reports the precise defect (duplicated / decreasing values) instead of "no scan"
@@ -882,12 +900,12 @@ def _heuristic_group(file: str, group: h5py.Group, lam: float | None) -> list[Se
             if key in group.attrs:
                 meta["sample_name"] = _text(group.attrs[key])
         return _make_refs(file, group, signal, axis, errors_path, layout,
-                          _find_wavelength(group) or lam, meta)
+                          _safe_wavelength(_find_wavelength, group) or lam, meta)
     return []
 
 
 def _heuristic_series(file: str, h5: h5py.File) -> list[SeriesRef]:
-    lam_root = _find_wavelength(h5)
+    lam_root = _safe_wavelength(_find_wavelength, h5)
     groups: list[h5py.Group] = [h5]
 
     def visit(name: str, obj: Any) -> None:
@@ -1115,6 +1133,9 @@ def check_wavelength_arg(wavelength_angstrom: Any, source: str) -> float | None:
 def _scan_from_series(series: Series, ref: SeriesRef,
                       wavelength_angstrom: float | None) -> Scan:
     wavelength_angstrom = check_wavelength_arg(wavelength_angstrom, ref.spec)
+    problem = ref.metadata.get(WAVELENGTH_PROBLEM_KEY)
+    if problem and wavelength_angstrom is None:  # never fall back on the instrument's Cu Kα
+        raise InputError(f"{problem}; or pass the wavelength explicitly", source=None)
     lam = wavelength_angstrom if wavelength_angstrom is not None else ref.wavelength_angstrom
     if (wavelength_angstrom is not None and ref.wavelength_angstrom is not None
             and abs(wavelength_angstrom - ref.wavelength_angstrom) > 1e-4):
