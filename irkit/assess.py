@@ -1152,10 +1152,38 @@ def assess(
         Passed to :func:`irkit.fit.fit_region` for the fits made here (``shape``,
         ``shared_width``, ``baseline_degree``, ``subtract`` …).
 
+    Returns
+    -------
+    IRVerdict
+        ``to_dict()`` is the JSON of ``irkit fit --json`` (key ``verdict``).
+
     Raises
     ------
     InputError
         The spectrum does not cover the stretching region.
+
+    Examples
+    --------
+    A constructed spectrum (``irkit.synthetic``) with both anions and isopropanol at 15 % of
+    the B–H band:
+
+    >>> from irkit.assess import assess
+    >>> from irkit.synthetic import synthesize
+    >>> verdict = assess(synthesize(3, isopropanol=0.15).spectrum)
+    >>> verdict.borate_present, verdict.anion, verdict.anions_intact, verdict.contaminants
+    (True, 'both', True, ('isopropanol',))
+
+    The two anions' ν(B–H) bands can exchange labels within their priors, so the B10:B12 ratio
+    is not reported, and the verdict says why:
+
+    >>> verdict.ratio is None, verdict.to_dict()["b10_b12_ratio_reason"].startswith("not identified")
+    (True, True)
+
+    Without a borate the anion-dependent flags are not judged (None):
+
+    >>> blank = assess(synthesize(4, borate=0.0, isopropanol=0.3).spectrum)
+    >>> blank.borate_present, blank.anions_intact, blank.oxidation, blank.contaminants
+    (False, None, None, ('isopropanol',))
     """
     lib = library or load_band_library()
     tmpl = load_templates() if templates is None else templates

@@ -220,13 +220,64 @@ def read_scans(spec: str | Path, *, wavelength_angstrom: float | None = None) ->
 def read_scan(spec: str | Path, *, wavelength_angstrom: float | None = None) -> Scan:
     """Read one scan from a file or ``FILE.h5::/path[index]``.
 
-    A file holding several scans is an error that lists them (use
-    :func:`read_scans`, or name one with ``::``).
+    The format is recognised by content first (HDF5, zip, Bruker RAW magic bytes, XML root,
+    Rigaku ``*RAS`` and GSAS ``BANK`` lines), then by extension (see the module docstring). A file
+    holding several scans is an error that lists them (use :func:`read_scans`, or name one with
+    ``::``).
+
+    Parameters
+    ----------
+    spec : str or Path
+        A scan file — text columns (2θ, intensity[, σ]; ``.xy``, ``.xye``, ``.csv`` …),
+        PANalytical ``.xrdml``, Rigaku ``.rasx`` / ``.ras``, Bruker ``.raw`` (v4), GSAS powder
+        data — or one scan of an HDF5/NeXus file as ``FILE.h5::/path/to/data`` (a stack of scans:
+        ``FILE.h5::/path[index]``; see :mod:`xrdkit.hdf5`). An HDF5 file without ``::`` must hold
+        exactly one scan.
+    wavelength_angstrom : float, optional
+        Wavelength to use when the file states none (needed for q or d axes); overrides the
+        file's value, which is then kept as ``metadata["file_wavelength_angstrom"]``.
+
+    Returns
+    -------
+    Scan
+        The pattern on a strictly increasing 2θ axis in degrees, with ``counts``, ``sigma``
+        (the file's, else Poisson ``sqrt(max(counts, 1))``), ``wavelength_angstrom`` (or None),
+        ``source`` naming the file (and HDF5 path) and the reader's ``metadata`` (temperature,
+        time, sample name … where the file has them).
 
     Raises
     ------
     InputError
-        Naming the file and the problem.
+        Naming the file and the problem (missing, unreadable, unknown format, several scans,
+        bad values with their line for text).
+
+    Examples
+    --------
+    One scan of a bundled example file (constructed data, see :mod:`xrdkit.data`):
+
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.readers import read_scan
+    >>> scan = read_scan(f"{example_file('electrodes.h5')}::/electrode_01/data")
+    >>> scan.n_points, round(float(scan.two_theta_deg[0]), 3), scan.wavelength_angstrom
+    (4000, 5.0, 1.5405929)
+    >>> scan.metadata["temperature"], scan.metadata["temperature_units"]
+    (25.0, 'degC')
+
+    A two-column text file:
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.xy"
+    >>> _ = path.write_text("# 2theta counts\\n10.00 120\\n10.02 131\\n10.04 125\\n")
+    >>> s = read_scan(path)
+    >>> s.two_theta_deg.tolist(), s.counts.tolist()
+    ([10.0, 10.02, 10.04], [120.0, 131.0, 125.0])
+
+    A file with several scans names them:
+
+    >>> read_scan(example_file("electrodes.h5"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...
     """
     text = str(spec)
     wavelength_angstrom = hdf5.check_wavelength_arg(wavelength_angstrom, text)

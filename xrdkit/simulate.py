@@ -654,6 +654,31 @@ def simulate(
     ------
     InputError
         Fractions that do not sum to 1 or lie outside [0, 1], a bad grid, unknown phases.
+
+    Examples
+    --------
+    20 wt % fcc NBH in NaCrO2 on the lab instrument (Cu Kα1 + Kα2):
+
+    >>> import numpy as np
+    >>> from xrdkit.simulate import simulate
+    >>> pattern = simulate(["nbh-fcc", "nacro2"], [0.2, 0.8], np.arange(5, 90, 0.01),
+    ...                    "miniflex600-cuka")
+    >>> pattern.weight_fractions
+    {'nbh-fcc': 0.2, 'nacro2': 0.8}
+    >>> round(float(pattern.intensity.max()), 6)       # the peak part is scaled to peak_max
+    100.0
+
+    NBH's strongest line is its (111) reflection, d = a/√3 (Bragg's law with Kα1 gives 15.29°):
+
+    >>> nbh = pattern.components["nbh-fcc"]
+    >>> round(float(pattern.two_theta_deg[np.argmax(nbh)]), 1)
+    15.3
+
+    A larger cell moves the lines to lower angles (|F|² kept):
+
+    >>> wide = simulate(["nbh-fcc"], None, np.arange(10, 40, 0.01), lattices=[{"a": 10.10}])
+    >>> round(float(wide.two_theta_deg[np.argmax(wide.intensity)]), 1)
+    15.2
     """
     x = check_two_theta_grid(two_theta_deg)
     inst = load_instrument(instrument)

@@ -1,21 +1,21 @@
 """Cell performance model: from electrolyte phase purity to conductivity, rate capability,
 full-cell energy and fade of NaCrO2 | Na4(B12H12)(B10H10) | Na–Sn cells.
 
-Modules
--------
-conductivity   effective-medium conductivity of the electrolyte from its phase fractions
-electrode      composite cathode: thickness, infiltration mass balance (electrolyte vs void)
-separator      the separator pellet, with its own electrolyte purity/conductivity/thickness
-ocv            constructed NaCrO2 open-circuit voltage
-porous         reduced porous-electrode discharge (slabs through the cathode, numba)
-rate           fast rate-capability model on top of it
-pybamm_backend optional PyBaMM half-cell DFN (``pip install closokit[cell]``)
-fullcell       N/P balance, specific energy, first-cycle loss
-fade           empirical per-cycle fade vs stack pressure
-uncertainty    calibration-conditioned Monte Carlo → central 95 % intervals
-calibration    the parameters fitted to the paper; hold-out checks; interface vs literature
-predict        :func:`predict_cell`, the one-call entry point
-plot           matplotlib helpers taking an ``ax``
+The modules:
+
+- ``conductivity`` — effective-medium conductivity of the electrolyte from its phase fractions;
+- ``electrode`` — composite cathode: thickness, infiltration mass balance (electrolyte vs void);
+- ``separator`` — the separator pellet, with its own electrolyte purity/conductivity/thickness;
+- ``ocv`` — constructed NaCrO2 open-circuit voltage;
+- ``porous`` — reduced porous-electrode discharge (slabs through the cathode, numba);
+- ``rate`` — fast rate-capability model on top of it;
+- ``pybamm_backend`` — optional PyBaMM half-cell DFN (``pip install closokit[cell]``);
+- ``fullcell`` — N/P balance, specific energy, first-cycle loss;
+- ``fade`` — empirical per-cycle fade vs stack pressure;
+- ``uncertainty`` — calibration-conditioned Monte Carlo → central 95 % intervals;
+- ``calibration`` — the parameters fitted to the paper; hold-out checks; interface vs literature;
+- ``predict`` — :func:`predict_cell`, the one-call entry point;
+- ``plot`` — matplotlib helpers taking an ``ax``.
 
 What is fitted to the paper and what is independent is stated in each module's docstring.
 """
