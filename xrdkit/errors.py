@@ -6,6 +6,30 @@ cannot be trusted raise :class:`FitError` (or, where the result is still
 useful, carry a :class:`FitWarning` in their ``warnings``).  The command-line
 tools turn a :class:`ClosokitError` into a one-line message and a non-zero exit
 code; ``--debug`` shows the traceback.
+
+Resource limits
+---------------
+Inputs larger than these are refused with an :class:`InputError` *before* their data are read
+(each limit is a module constant set from an environment variable when the module is
+imported):
+
+=====================================  =====================  ===============================
+limit                                  default                environment variable
+=====================================  =====================  ===============================
+points per scan (all readers)          200,000                ``XRDKIT_MAX_SCAN_POINTS``
+intensity (counts)                     1e15                   ``XRDKIT_MAX_INTENSITY``
+scans per HDF5 stack                   100,000                ``XRDKIT_MAX_SCANS_PER_FILE``
+HDF5 chunk a read decompresses         256 MiB                ``XRDKIT_MAX_CHUNK_BYTES``
+non-HDF5 scan file                     200 MB                 ``XRDKIT_MAX_INPUT_BYTES``
+.rasx member (uncompressed)            64 MB                  ``XRDKIT_MAX_ARCHIVE_MEMBER_BYTES``
+.rasx member expansion ratio           200                    ``XRDKIT_MAX_ARCHIVE_RATIO``
+CIF file                               2 MB                   ``CLOSOKIT_MAX_CIF_BYTES``
+atoms per conventional cell            2,000                  ``CLOSOKIT_MAX_CELL_ATOMS``
+cell volume                            20,000 Å³              ``CLOSOKIT_MAX_CELL_VOLUME``
+=====================================  =====================  ===============================
+
+Outputs are checked against inputs and each other before any work
+(:func:`check_output_paths`).
 """
 
 from __future__ import annotations
