@@ -95,6 +95,22 @@ File layout (``format = "closokit-results"``, ``format_version = 2``)
     (``"no-borate"``). Rows are in
     completion order while the batch runs and in item order (``index``) once it is complete.
 
+Resuming the same batch only
+----------------------------
+A configuration may hold a ``fingerprint`` (``xrdkit batch`` stores its options, the phase set
+with the SHA-256 of every CIF, the instrument and, per input, the canonical path, size, mtime
+and SHA-256). It is stored in ``config_json`` and, from the start of a session, in
+``RESULTS.h5.parts/config.json``; a resume whose fingerprint differs is refused with a
+:class:`~xrdkit.errors.BatchError` that lists what differs (:func:`fingerprint_differences`).
+
+Write errors
+------------
+A full disk (or any journal write error) raises one :class:`~xrdkit.errors.BatchError` naming
+the journal to resume from; the store then drops later appends and skips consolidations
+(``ResultsStore.failed``) so the batch can stop its workers, and the journal stays resumable.
+Journal records whose frame and CRC are intact but whose header is malformed are skipped
+(their items run again).
+
 Format 1 files (one dataset per array inside each item's group) are still read by
 :func:`read_item`, and a batch can be resumed onto one.
 """
