@@ -84,7 +84,10 @@ def _closokit_fwhm_deg(inst: Instrument, tt: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------- instprm
 def test_real_cuka_instprm_maps_every_field(realdata: Path, caplog) -> None:
+    from xrdkit.instrument import _load_instrument_file
+
     path = realdata / "cpd_qpa" / "cuka.instprm"
+    _load_instrument_file.cache_clear()  # another test in this process may have loaded it (no log then)
     with caplog.at_level(logging.INFO, logger="xrdkit.instrument_files"):
         inst = load_instrument(path)
     assert inst.wavelengths_angstrom == (1.54051, 1.54433)
