@@ -400,6 +400,17 @@ def analyse_scan(task: ScanTask, previous: ItemResult | None = None) -> ItemResu
     return verdict_to_item(verdict, scan)
 
 
+def _warm_up(task: ScanTask) -> None:
+    """Load what every scan of ``task``'s configuration needs — compiled code, modules imported
+    on first use, the reflection lists — by analysing it once and dropping the result.
+    :func:`xrdkit.batch.run_batch` calls it (as ``analyse_scan.warm_up``) in the batch process
+    before forking local workers, so that they inherit all this instead of each loading it."""
+    analyse_scan(task)
+
+
+analyse_scan.warm_up = _warm_up  # type: ignore[attr-defined]
+
+
 def _open_for_reading(file: str) -> h5py.File | None:
     """This process's read-only handle on ``file``, reused while the file is unchanged.
 
