@@ -8,6 +8,7 @@ from an earlier run of the engine.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from pathlib import Path
 
 import _batch_helpers as h
@@ -315,3 +316,41 @@ def test_interrupted_batch_keeps_results_and_resumes(tmp_path: Path) -> None:
     rows = read_summary(out)
     assert [r["id"] for r in rows] == [it.id for it in items]
     assert [r["square"] for r in rows[5:]] == [it.value**2 for it in items[5:]]
+
+
+#: pids of the processes where _warm ran (this module's state, inherited by forked workers).
+_WARMED_IN: list[int] = []
+
+
+def _warm(item: str) -> None:
+    if item == "fail":
+        raise RuntimeError("warm-up failed")
+    _WARMED_IN.append(os.getpid())
+
+
+def _who_warmed(item: str) -> ItemResult:
+    return ItemResult(scalars={"warmed_in": float(_WARMED_IN[-1]) if _WARMED_IN else -1.0,
+                               "worker": float(os.getpid())})
+
+
+_who_warmed.warm_up = _warm  # type: ignore[attr-defined]
+
+
+def test_warm_up_runs_once_in_the_parent_before_forking(tmp_path: Path) -> None:
+    _WARMED_IN.clear()
+    items = [f"i{k}" for k in range(6)]
+    s = run_batch(items, _who_warmed, tmp_path / "fork.h5", workers=2, item_id=str,
+                  mp_context="fork", progress=False)
+    assert s.n_ok == 6 and _WARMED_IN == [os.getpid()]  # once, here
+    rows = read_summary(tmp_path / "fork.h5")
+    assert {r["warmed_in"] for r in rows} == {float(os.getpid())}  # inherited by the workers
+    assert all(r["worker"] != float(os.getpid()) for r in rows)
+
+    _WARMED_IN.clear()  # in-process: nothing to inherit, no warm-up
+    run_batch(items, _who_warmed, tmp_path / "inline.h5", workers=1, item_id=str, progress=False)
+    assert _WARMED_IN == []
+
+    # a failing warm-up is not the batch's failure
+    s = run_batch(["fail", "x"], _who_warmed, tmp_path / "fail.h5", workers=2, item_id=str,
+                  mp_context="fork", progress=False)
+    assert s.n_ok == 2
