@@ -53,3 +53,21 @@ def test_fitted_pattern_columns_add_up(fit, tmp_path, suffix):
         xye = np.loadtxt(tmp_path / "fit.xye")
         assert xye.shape == (GRID_DEG.size, 3)
         np.testing.assert_allclose(xye[:, 0], GRID_DEG, atol=1e-6)
+
+
+def test_cli_fit_export_and_instrument_convert_to_instprm(library, tmp_path):
+    from pymatgen.core import Structure
+
+    from xrdkit.cli import main
+    from xrdkit.instrument_files import read_instprm
+
+    pat = synthetic_pattern([library.get("nacro2").structure], [1.0], GRID_DEG, names=["nacro2"],
+                            rng=np.random.default_rng(5))
+    scan = tmp_path / "scan.xy"
+    np.savetxt(scan, np.column_stack([GRID_DEG, pat.counts]))
+    assert main(["fit", str(scan), "--phase", "nacro2", "--json", str(tmp_path / "fit.json"),
+                 "--no-model-error", "--export", str(tmp_path / "out")]) == 0
+    assert Structure.from_file(tmp_path / "out" / "nacro2_refined.cif").composition.reduced_formula == "NaCrO2"
+    assert np.loadtxt(tmp_path / "out" / "fit.xye").shape == (GRID_DEG.size, 3)
+    assert main(["instrument", "convert", "miniflex600-cuka", "--out", str(tmp_path / "lab.instprm")]) == 0
+    assert read_instprm(tmp_path / "lab.instprm").wavelengths_angstrom[0] == pytest.approx(1.5405929, abs=1e-6)

@@ -43,6 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_phase_arguments(p)
     p.add_argument("--json", required=True, metavar="OUT.json", help="write the result here")
     p.add_argument("--plot", metavar="OUT.png", help="Rietveld plot")
+    p.add_argument("--export", metavar="DIR",
+                   help="also write the refined structures (PHASE_refined.cif) and the fitted pattern "
+                        "(fit.xye and fit.csv: observed, calculated, background, difference, per phase) here")
     p.add_argument("--no-model-error", dest="model_error", action="store_false",
                    help="σ's from the covariance only (faster: no alternative-model fits)")
     p.set_defaults(func=run)
@@ -72,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     verdict, purity, purity_sigma = _verdict_of(result)
     out.update(verdict=verdict.value, fcc_weight_fraction=purity, fcc_weight_fraction_sigma=purity_sigma)
     write_json(args.json, out)
+    if args.export:
+        _export(result, names, lib, args.export)
     if args.plot:
         from xrdkit.plot import rietveld_figure
 
@@ -134,3 +139,18 @@ def _verdict_of(result) -> tuple[Verdict, float | None, float | None]:
     if fcc:
         return Verdict.FCC, 1.0, None
     return Verdict.SEPARATE, 0.0, None
+
+
+def _export(result, names: list[str], library, folder: str) -> None:
+    """Refined CIFs and the fitted pattern into ``folder`` (see :mod:`xrdkit.export`)."""
+    from pathlib import Path
+
+    from xrdkit.export import write_fitted_pattern, write_refined_cif
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        write_refined_cif(result, name, library.get(name).structure, out / f"{name}_refined.cif")
+    csv = write_fitted_pattern(result, out / "fit.xye")
+    print(f"exported {len(names)} refined CIF(s), {out / 'fit.xye'} and {csv}")
+

@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("scan", help="scan of the standard (.xy/.xye/.csv/.xrdml/… or FILE.h5::/path)")
     c.add_argument("--phase", required=True, metavar="STANDARD",
                    help="the standard: si (SRM 640f), lab6 (SRM 660c) or al2o3 (SRM 676a)")
-    c.add_argument("--out", required=True, metavar="INST.json", help="write the calibrated instrument here")
+    c.add_argument("--out", required=True, metavar="INST.json",
+                   help="write the calibrated instrument here (.json: closokit; .instprm: GSAS-II)")
     c.add_argument("--instrument", default="miniflex600-cuka", metavar="PRESET|FILE",
                    help="starting instrument: preset, .json, .instprm or .prm (default: miniflex600-cuka)")
     c.add_argument("--range", nargs=2, type=float, metavar=("MIN", "MAX"), help="2θ range to fit, degrees")
@@ -41,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            description="Read a preset, .json, GSAS-II .instprm or GSAS .prm file and write "
                                        "it as closokit instrument JSON (units converted, see docs/instruments.md).")
     v.add_argument("source", metavar="PRESET|FILE")
-    v.add_argument("--out", required=True, metavar="INST.json")
+    v.add_argument("--out", required=True, metavar="INST.json", help=".json (closokit) or .instprm (GSAS-II)")
     v.set_defaults(func=run_convert)
 
 
@@ -57,7 +58,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from xrdkit.calibrate import CALIBRATED_FIELDS, calibrate_instrument, standard
     from xrdkit.commands._common import check_command_outputs
     from xrdkit.instrument import load_instrument
-    from xrdkit.instrument_files import write_instrument_json
+    from xrdkit.instrument_files import write_instrument
     from xrdkit.readers import read_scan
 
     check_command_outputs(args, outputs=("out", "json", "plot"))
@@ -71,7 +72,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     inst, result = calibrate_instrument(scan, std, instrument=start, background_terms=args.background_terms,
                                         two_theta_range_deg=tuple(args.range) if args.range else None,
                                         name=args.name)
-    write_instrument_json(inst, args.out, comment=f"written by `xrdkit instrument calibrate` on {std.description}")
+    write_instrument(inst, args.out, comment=f"written by `xrdkit instrument calibrate` on {std.description}")
     if args.json:
         write_json(args.json, result.to_dict())
     if args.plot:
@@ -96,11 +97,11 @@ def run_convert(args: argparse.Namespace) -> int:
 
     from xrdkit.errors import check_output_paths
     from xrdkit.instrument import load_instrument
-    from xrdkit.instrument_files import write_instrument_json
+    from xrdkit.instrument_files import write_instrument
 
     if Path(args.source).suffix:
         check_output_paths({"--out": args.out}, {"source": args.source})
     inst = load_instrument(args.source)
-    write_instrument_json(inst, args.out, comment=f"converted by `xrdkit instrument convert` from {args.source}")
+    write_instrument(inst, args.out, comment=f"converted by `xrdkit instrument convert` from {args.source}")
     print(f"{args.source} -> {args.out}: {inst.name}, λ = {', '.join(f'{w:.6f}' for w in inst.wavelengths_angstrom)} Å")
     return 0
