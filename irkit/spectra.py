@@ -14,6 +14,28 @@ Readers
 - :func:`read_hdf5` — 1-D series in HDF5 / NeXus files, found by :mod:`xrdkit.hdf5` (NXdata,
   stacks, bare axis + signal groups).
 - :func:`read_spectrum` — picks one of the above from the file extension / content.
+
+Resource limits
+---------------
+Hostile or broken files are refused with a one-line :class:`~xrdkit.errors.InputError` naming the
+file *before* anything large is allocated (a 6 kB JCAMP-DX file declaring a billion points, or
+DUP-compressed runs of millions of repeats, must not take gigabytes). Each limit is a module
+constant set from an environment variable when the module is imported:
+
+=======================================  ===========  =================================
+limit                                    default      environment variable
+=======================================  ===========  =================================
+file size (text, JCAMP-DX, OPUS)         20 MB        ``IRKIT_MAX_INPUT_BYTES``
+points per spectrum (all readers; also   200,000      ``IRKIT_MAX_SPECTRUM_POINTS``
+``##NPOINTS``, ``(LASTX−FIRSTX)/DELTAX``
+and the running total of values
+decoded from DIF/DUP-compressed data)
+characters per JCAMP-DX data line        1,000        (constant :data:`MAX_JCAMP_LINE_CHARS`)
+=======================================  ===========  =================================
+
+Text files are also refused when they have more lines than points allowed plus
+:data:`MAX_HEADER_LINES` (counted before parsing). HDF5 files are bounded by the limits of
+:mod:`xrdkit.hdf5` (see :mod:`xrdkit.errors`).
 """
 
 from __future__ import annotations
@@ -31,7 +53,7 @@ from typing import Any, Literal
 import numpy as np
 
 from xrdkit.errors import InputError
-from xrdkit.scans import as_1d_float, check_finite
+from xrdkit.scans import _limit_from_env, as_1d_float, check_finite
 
 __all__ = [
     "Spectrum",
@@ -67,6 +89,48 @@ TRANSMITTANCE_MAX = 1.05
 SATURATED_TRANSMITTANCE = 1.0e-4
 #: A transmittance array whose maximum exceeds this is taken to be in percent.
 PERCENT_DETECTION_THRESHOLD = 1.5
+
+#: Largest spectrum file read (bytes, ``IRKIT_MAX_INPUT_BYTES``): a 200,000-point text spectrum
+#: is ~6 MB and real JCAMP-DX IR files are well below 1 MB; larger files are refused before reading.
+MAX_INPUT_BYTES = int(_limit_from_env("IRKIT_MAX_INPUT_BYTES", 20_000_000))
+#: Most points one spectrum may have (``IRKIT_MAX_SPECTRUM_POINTS``): a 0.02 cm⁻¹ grid over
+#: 4000 cm⁻¹ is 200,000 points, finer than any FTIR of electrolytes. Also bounds ``##NPOINTS``,
+#: ``(LASTX − FIRSTX)/DELTAX`` and the values a JCAMP-DX data table decodes to (DUP runs).
+MAX_SPECTRUM_POINTS = int(_limit_from_env("IRKIT_MAX_SPECTRUM_POINTS", 200_000))
+#: Header / comment lines a text file may have beyond one line per point.
+MAX_HEADER_LINES = 10_000
+#: Longest JCAMP-DX data line accepted (the standard allows 80 characters); bounds the work the
+#: `jcamp` package does per line (its DUP expansion copies up to a line per repeat).
+MAX_JCAMP_LINE_CHARS = 1_000
+#: Characters the `jcamp` package may generate while expanding DUP repeats, in total per file
+#: (its expansion copies the text since the last DIF character once per repeat; honest files
+#: expand by a few characters per repeated value).
+MAX_JCAMP_EXPANDED_CHARS = 16 * MAX_SPECTRUM_POINTS
+
+
+def check_file_size(path: str | Path) -> int:
+    """Size of ``path`` in bytes; InputError when missing, a folder, empty-named or larger than
+    :data:`MAX_INPUT_BYTES` (checked before reading anything)."""
+    source = str(path)
+    try:
+        st = Path(path).stat()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", source=source) from None
+    if Path(path).is_dir():
+        raise InputError("is a folder, not a file", source=source)
+    if st.st_size > MAX_INPUT_BYTES:
+        raise InputError(f"file is {st.st_size / 1e6:,.1f} MB, more than the limit of "
+                         f"{MAX_INPUT_BYTES / 1e6:,.1f} MB for a spectrum (IRKIT_MAX_INPUT_BYTES)",
+                         source=source)
+    return int(st.st_size)
+
+
+def check_n_points(n_points: float, source: str, what: str = "spectrum") -> None:
+    """InputError when ``n_points`` exceeds :data:`MAX_SPECTRUM_POINTS` (call before allocating)."""
+    if n_points > MAX_SPECTRUM_POINTS:
+        shown = f"{n_points:,.0f}" if math.isfinite(n_points) else str(n_points)
+        raise InputError(f"{what} has {shown} points, more than the limit of "
+                         f"{MAX_SPECTRUM_POINTS:,} (IRKIT_MAX_SPECTRUM_POINTS)", source=source)
 
 
 @dataclass(frozen=True)
@@ -384,23 +448,37 @@ def read_text(
     Raises
     ------
     InputError
-        Unreadable or empty file, fewer than two columns, non-numeric row inside the data,
-        and every check of :func:`make_spectrum`.
+        Unreadable or empty file, file larger than :data:`MAX_INPUT_BYTES` or with more lines
+        than :data:`MAX_SPECTRUM_POINTS` + :data:`MAX_HEADER_LINES` (both checked before
+        parsing), fewer than two columns, non-numeric row inside the data, and every check of
+        :func:`make_spectrum`.
     """
     source = str(path)
+    check_file_size(path)
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", source=source) from None
+    n_lines = raw.count(b"\n") + raw.count(b"\r") - raw.count(b"\r\n")
+    if n_lines > MAX_SPECTRUM_POINTS + MAX_HEADER_LINES:
+        raise InputError(f"{n_lines:,} lines: more points than the limit of "
+                         f"{MAX_SPECTRUM_POINTS:,} (IRKIT_MAX_SPECTRUM_POINTS); bin or crop the "
+                         "spectrum first", source=source)
+    text = raw.decode("utf-8", errors="replace")
+    del raw
     header: list[str] = []
     rows: list[list[float]] = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    # split on the line ends counted above only (str.splitlines also splits on form feeds …)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for lineno, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             if line and not rows:
                 header.append(line.lstrip("# "))
             continue
-        fields = [f for f in _SPLIT.split(line) if f]
+        # only the columns used are split off and converted: a megabyte-long line costs no
+        # more than a short one
+        fields = [f for f in _SPLIT.split(line, maxsplit=column + 1) if f][: column + 1]
         try:
             numbers = [float(f) for f in fields]
         except ValueError:
@@ -416,6 +494,8 @@ def read_text(
                 source=source,
             )
         rows.append(numbers[: column + 1])
+        if len(rows) > MAX_SPECTRUM_POINTS:
+            check_n_points(len(rows), source, f"file (line {lineno})")
     if not rows:
         raise InputError("file holds no numeric data rows (empty file?)", source=source)
     data = np.asarray(rows, dtype=float)
@@ -519,6 +599,115 @@ def _wavelength_to_wavenumber(x: np.ndarray, y: np.ndarray, factor: float, sourc
         f"wavelength axis converted (ν = {factor:g}/λ) and resampled linearly to {step:g} cm⁻¹")
 
 
+#: ASDF characters (JCAMP-DX 4.24 §5): SQZ and DIF start a value, DUP repeats the previous one.
+_JCAMP_DUP = {"S": 1, "T": 2, "U": 3, "V": 4, "W": 5, "X": 6, "Y": 7, "Z": 8, "s": 9}
+#: One token of a data line: an AFFN/PAC number (with exponent), a SQZ or DIF character with its
+#: digits, or a DUP character with its digits (the repeat count).
+_JCAMP_TOKEN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[Ee][+-]?\d+)?"
+                          r"|[@A-Ia-i%J-Rj-r][\d.]*|(?P<dup>[S-Zs])(?P<count>\d*)")
+_JCAMP_DIF_OR_DUP = re.compile(r"[%J-Rj-rS-Zs]")
+#: JCAMP-DX labels whose value is a point count or the x spacing, bounded before decoding.
+_JCAMP_LABEL = re.compile(r"^\s*##\s*([^=]*?)\s*=(.*)$")
+
+
+def _jcamp_number(value: str, label: str, source: str) -> float:
+    try:
+        number = float(value.strip().replace(",", ".", 1))
+    except ValueError:
+        raise InputError(f"##{label}={value.strip()[:40]!r} is not a number",
+                         source=source) from None
+    if not math.isfinite(number):
+        raise InputError(f"##{label}={value.strip()[:40]} is not finite", source=source)
+    return number
+
+
+def _check_jcamp_bounds(text: str, source: str) -> None:
+    """Refuse, before the `jcamp` package decodes anything, a JCAMP-DX text that would expand
+    beyond :data:`MAX_SPECTRUM_POINTS` values.
+
+    Checks every block's ``##NPOINTS`` and ``(LASTX − FIRSTX)/DELTAX + 1``, each data line's
+    length, and the running total of values the data tables decode to (AFFN/SQZ/DIF values plus
+    DUP repeat counts, counted as the standard defines them) — stopping at the first line that
+    crosses the limit. Also bounds the characters `jcamp` itself generates expanding DUP
+    repeats (it copies the text since the last DIF character once per repeat).
+    """
+    header: dict[str, str] = {}
+    in_table: str | None = None
+    n_values = 0  # running total over all data tables of the file
+    n_data_lines = 0
+    expanded_chars = 0
+
+    def check_block() -> None:
+        npoints = header.get("NPOINTS")
+        if npoints is not None:
+            n = _jcamp_number(npoints, "NPOINTS", source)
+            if n < 1 or n != int(n):
+                raise InputError(f"##NPOINTS={npoints.strip()[:40]} is not a positive integer",
+                                 source=source)
+            check_n_points(n, source, f"##NPOINTS={n:,.0f}: the spectrum")
+        if "DELTAX" in header and "FIRSTX" in header and "LASTX" in header:
+            delta = _jcamp_number(header["DELTAX"], "DELTAX", source)
+            span = abs(_jcamp_number(header["LASTX"], "LASTX", source)
+                       - _jcamp_number(header["FIRSTX"], "FIRSTX", source))
+            if delta == 0:
+                raise InputError("##DELTAX=0: the x spacing must not be zero", source=source)
+            check_n_points(span / abs(delta) + 1, source,
+                           f"(LASTX − FIRSTX)/DELTAX = {span:g}/{abs(delta):g}: the spectrum")
+
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        match = _JCAMP_LABEL.match(line)
+        if match:
+            label = re.sub(r"[\s_/-]", "", match.group(1)).upper()
+            value = match.group(2)
+            if label in ("XYDATA", "XYPOINTS", "PEAKTABLE"):
+                check_block()
+                in_table = "".join(value.split()).upper()
+            elif label in ("END", "TITLE"):
+                in_table = None
+                if label == "TITLE":
+                    header = {}
+            else:
+                in_table = None if label else in_table
+                if label in ("NPOINTS", "FIRSTX", "LASTX", "DELTAX"):
+                    header[label] = value
+            continue
+        if in_table is None or not line.strip() or line.startswith("$$"):
+            continue
+        if len(line) > MAX_JCAMP_LINE_CHARS:
+            raise InputError(f"JCAMP-DX data line of {len(line):,} characters (limit "
+                             f"{MAX_JCAMP_LINE_CHARS:,}; the standard allows 80)", source=source)
+        n_data_lines += 1
+        in_line = 0
+        for token in _JCAMP_TOKEN.finditer(line):
+            if token.group("dup"):
+                digits = str(_JCAMP_DUP[token.group("dup")]) + token.group("count")
+                # a DUP token of n repeats the previous value n − 1 more times
+                in_line += int(digits[:12]) - 1
+            else:
+                in_line += 1
+            # (X++(Y..Y)) lines add an X value and (DIF) a Y-check; (XY..XY) tables hold pairs
+            paired = in_table.startswith("(XY")
+            allowed = 2 * MAX_SPECTRUM_POINTS if paired else MAX_SPECTRUM_POINTS + 2 * n_data_lines
+            if n_values + in_line > allowed:
+                raise InputError(
+                    f"JCAMP-DX data decode to more than {MAX_SPECTRUM_POINTS:,} values (limit "
+                    "IRKIT_MAX_SPECTRUM_POINTS; DUP repeat counts included)", source=source)
+        n_values += in_line
+        if any(c in _JCAMP_DUP for c in line):
+            last_dif = None
+            for char in _JCAMP_DIF_OR_DUP.finditer(line):
+                if char.group() in _JCAMP_DUP:
+                    if last_dif is not None:
+                        expanded_chars += (char.start() - last_dif) * (_JCAMP_DUP[char.group()] - 1)
+                else:
+                    last_dif = char.start()
+            if expanded_chars > MAX_JCAMP_EXPANDED_CHARS:
+                raise InputError("JCAMP-DX DUP compression expands beyond "
+                                 f"{MAX_JCAMP_EXPANDED_CHARS:,} characters (malformed DUP runs)",
+                                 source=source)
+    check_block()
+
+
 def read_jcamp(path: str | Path) -> Spectrum:
     """Read a JCAMP-DX infrared spectrum with the `jcamp` package.
 
@@ -531,15 +720,22 @@ def read_jcamp(path: str | Path) -> Spectrum:
     the file runs 4000 → 400 cm⁻¹.
     Failed X/Y checksum lines reported by `jcamp` are turned into an error.
 
+    Before decoding, the file size (:data:`MAX_INPUT_BYTES`), ``##NPOINTS``,
+    ``(LASTX − FIRSTX)/DELTAX`` and the running total of values the data table expands to
+    (DUP repeats included) are bounded by :data:`MAX_SPECTRUM_POINTS`, so a small hostile file
+    cannot allocate gigabytes.
+
     Raises
     ------
     InputError
-        Unreadable file, no data table, an unsupported variant (NTUPLES, (R..R), (XYW..XYW),
-        link blocks …), units other than 1/CM, checksum failures, or any gate failure.
+        Unreadable file, file or declared/decoded point count above the limits, no data table,
+        an unsupported variant (NTUPLES, (R..R), (XYW..XYW), link blocks …), units other than
+        1/CM, checksum failures, or any gate failure.
     """
     import jcamp
 
     source = str(path)
+    check_file_size(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -549,6 +745,7 @@ def read_jcamp(path: str | Path) -> Spectrum:
     if not raw.lstrip().startswith(b"##"):
         raise InputError("not a JCAMP-DX file (does not start with a ##LABEL= line)",
                          source=source)
+    _check_jcamp_bounds(raw.decode("utf-8", "ignore"), source)
     captured = io.StringIO()
     try:
         with contextlib.redirect_stdout(captured):  # jcamp prints its checksum failures
@@ -630,6 +827,7 @@ def read_opus(path: str | Path) -> Spectrum:
     source = str(path)
     if not Path(path).is_file():
         raise InputError("file not found", source=source)
+    check_file_size(path)
     opus = _read_opus(str(path))
     if not opus:
         raise InputError("not a Bruker OPUS file (no valid OPUS header)", source=source)
@@ -724,9 +922,16 @@ def read_spectrum(path: str | Path, **kw: Any) -> Spectrum:
     ``.0``) are recognised by `brukeropus`.
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise InputError("file not found", source=str(path))
-    head = p.read_bytes()[:16]
+    if not p.is_file():
+        raise InputError("not a regular file", source=str(path))
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", source=str(path)) \
+            from None
     suffix = p.suffix.lower()
     if head.startswith(_HDF5_MAGIC) or suffix in _HDF5_SUFFIXES:
         return read_hdf5(p, **kw)
