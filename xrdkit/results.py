@@ -94,6 +94,15 @@ File layout (``format = "closokit-results"``, ``format_version = 2``)
     cell. Enum scalars (:class:`xrdkit.identify.Verdict`) are stored as their value
     (``"no-borate"``). Rows are in
     completion order while the batch runs and in item order (``index``) once it is complete.
+``/entry`` a NeXus view of the same data, so NeXus viewers (h5web, silx, nexusformat) open the
+    file on a plot of every scan's fit (see :class:`_NexusView`): the root has
+    ``NX_class = NXroot``, ``default = entry``; ``/entry`` (NXentry, ``default = fit``) holds
+    the NXprocess ``process`` (``program``, ``version``, the configuration as the NXnote
+    ``process/config``) and the NXdata ``fit``, whose signal ``observed`` and auxiliary
+    signals ``calculated``, ``background``, ``residual`` are hard links to the ``/arrays``
+    stacks (nothing is copied; the stacks get ``units``/``target`` attributes), with axes
+    ``scan_index`` (the row) and ``two_theta`` (deg: 1-D when every scan has the same grid,
+    else a link to the 2-D ``/arrays/two_theta_deg``). Written at every publication.
 
 Resuming the same batch only
 ----------------------------
@@ -871,6 +880,194 @@ class _StackRows:
     rows: list[tuple[int, np.ndarray]] = field(default_factory=list)
 
 
+# --------------------------------------------------------------------------------------------
+# NeXus view
+# --------------------------------------------------------------------------------------------
+
+#: NeXus entry holding the view of the results (the root's ``default``).
+NEXUS_ENTRY = "entry"
+#: NXdata group of the entry (the entry's ``default``) plotting every scan's fit.
+NEXUS_FIT = "fit"
+#: ``/arrays`` stack plotted as the signal (a 2-D scan × point stack).
+NEXUS_SIGNAL = "observed"
+#: ``/arrays`` stacks plotted with it (same shape), in this order.
+NEXUS_AUXILIARY = ("calculated", "background", "residual")
+#: Units of the signal and of the auxiliary signals (the analysis fits raw detector counts).
+NEXUS_SIGNAL_UNITS = "counts"
+#: ``/arrays`` stack of each scan's 2θ grid (degrees).
+NEXUS_TWO_THETA_ARRAY = "two_theta_deg"
+#: Two scans share one 2θ grid when they have the same number of points and no point differs
+#: by more than this (degrees): a tenth of a millidegree, a few float32 steps at 150° and far
+#: below the step of any powder scan (≥ 0.001°).
+GRID_MATCH_ATOL_DEG = 1e-4
+#: Rows read at a time while checking the 2θ grids of a file a session resumes onto.
+_GRID_SCAN_ROWS = 1024
+
+
+def _trim_padding(row: np.ndarray) -> np.ndarray:
+    """A stack row without the NaN fill after its last finite value (shorter arrays)."""
+    finite = np.flatnonzero(np.isfinite(row))
+    return row[: finite[-1] + 1] if finite.size else row[:0]
+
+
+class _NexusView:
+    """A NeXus view of a results file that copies none of the big arrays.
+
+    ``/`` gets ``NX_class = NXroot`` and ``default = entry``; ``/entry`` (NXentry,
+    ``default = fit``) holds an NXprocess ``process`` (``program`` = closokit, ``version``,
+    and the batch configuration as the NXnote ``process/config``) and the NXdata ``fit``:
+
+    - ``observed`` (the signal), ``calculated``, ``background`` and ``residual``
+      (``auxiliary_signals``) are hard links to the ``/arrays`` stacks of those names (their
+      ``target`` attribute names the stack), each ``(rows, points)`` with
+      ``units = "counts"``; the signal has ``interpretation = "spectrum"``, so viewers plot
+      one scan (row) at a time as a curve, with a slider over ``scan_index``;
+    - ``axes = ["scan_index", "two_theta"]``: ``scan_index`` holds the row numbers
+      ``0 … rows-1`` (a row is the item's ``index`` in the batch, see ``/arrays``);
+      ``two_theta`` (``units = "deg"``) is a 1-D dataset when every scan has the same 2θ grid
+      (within :data:`GRID_MATCH_ATOL_DEG`), otherwise a hard link to the 2-D
+      ``/arrays/two_theta_deg`` stack (``two_theta_indices = [0, 1]``, one grid per row, as
+      NeXus allows; viewers that take only 1-D axes then plot against the point index).
+
+    Rows of failed or not yet finished scans hold NaN. Stacks that overflowed to
+    ``name@2`` … (an item whose array did not fit the first stack) are not part of the view.
+    The view is updated at every publication of the file (links and attributes only; the 1-D
+    2θ grid and ``scan_index`` are rewritten when they change).
+    """
+
+    def __init__(self, f: h5py.File) -> None:
+        self.f = f
+        self.grid: np.ndarray | None = None  # the 2θ grid all scans seen so far share
+        self.grid_shared = True
+        # a file resumed onto already has grids: check them once, at the first update
+        self.grid_checked = NEXUS_TWO_THETA_ARRAY not in f.get(ARRAYS_GROUP, {})
+
+    def note_grid(self, two_theta_deg: np.ndarray) -> None:
+        """Record one scan's 2θ grid (as stored)."""
+        if not self.grid_shared:
+            return
+        row = np.asarray(two_theta_deg, dtype=np.float64).reshape(-1)
+        if self.grid is None:
+            self.grid = row.copy()
+        elif row.shape != self.grid.shape or not np.allclose(
+            row, self.grid, rtol=0.0, atol=GRID_MATCH_ATOL_DEG
+        ):
+            self.grid_shared = False
+
+    def _check_file_grids(self, ds: h5py.Dataset) -> None:
+        for start in range(0, ds.shape[0], _GRID_SCAN_ROWS):
+            for row in ds[start : start + _GRID_SCAN_ROWS]:
+                row = _trim_padding(row)
+                if row.size:
+                    self.note_grid(row)
+        self.grid_checked = True
+
+    @staticmethod
+    def _link(group: h5py.Group, name: str, target: h5py.Dataset) -> None:
+        """Hard link ``group/name`` → ``target`` (NeXus link: ``target`` attribute)."""
+        have = group.get(name)
+        if have is not None and have.id == target.id:
+            return
+        if have is not None:
+            del group[name]
+        group[name] = target
+        if target.attrs.get("target") != target.name:
+            target.attrs["target"] = target.name
+
+    @staticmethod
+    def _set_attrs(obj: h5py.HLObject, attrs: Mapping[str, Any]) -> None:
+        for key, value in attrs.items():
+            have = obj.attrs.get(key)
+            if have is None or not np.array_equal(np.asarray(have), np.asarray(value)):
+                obj.attrs[key] = value
+
+    @staticmethod
+    def _put(group: h5py.Group, name: str, data: np.ndarray) -> h5py.Dataset:
+        """Dataset ``group/name`` = ``data``, rewritten only when it changed."""
+        have = group.get(name)
+        if isinstance(have, h5py.Dataset) and have.shape == data.shape and have.dtype == data.dtype:
+            if not np.array_equal(have[()], data):
+                have[...] = data
+            return have
+        if have is not None:
+            del group[name]
+        return group.create_dataset(name, data=data, track_times=False)
+
+    @staticmethod
+    def _put_text(group: h5py.Group, name: str, text: str) -> None:
+        have = group.get(name)
+        if isinstance(have, h5py.Dataset) and have.asstr()[()] == text:
+            return
+        if have is not None:
+            del group[name]
+        group.create_dataset(name, data=text, dtype=h5py.string_dtype(), track_times=False)
+
+    def update(self, config_json: str) -> None:
+        """Write or refresh the view (see the class docstring)."""
+        f = self.f
+        self._set_attrs(f, {"NX_class": "NXroot", "default": NEXUS_ENTRY, "creator": "closokit"})
+        entry = f.require_group(NEXUS_ENTRY)
+        self._set_attrs(entry, {"NX_class": "NXentry"})
+        process = entry.require_group("process")
+        self._set_attrs(process, {"NX_class": "NXprocess"})
+        self._put_text(process, "program", "closokit")
+        self._put_text(process, "version", __version__)
+        note = process.require_group("config")
+        self._set_attrs(note, {"NX_class": "NXnote"})
+        self._put_text(note, "type", "application/json")
+        self._put_text(note, "data", config_json)
+
+        arrays = f.get(ARRAYS_GROUP)
+        signal = arrays.get(NEXUS_SIGNAL) if arrays is not None else None
+        if not isinstance(signal, h5py.Dataset) or signal.ndim != 2:
+            return  # no scan has been fitted yet: no plot to offer
+        fit = entry.require_group(NEXUS_FIT)
+        n_rows, n_points = signal.shape
+        self._link(fit, NEXUS_SIGNAL, signal)
+        self._set_attrs(signal, {"units": NEXUS_SIGNAL_UNITS, "interpretation": "spectrum",
+                                 "long_name": "observed (counts)"})
+        auxiliary = []
+        for name in NEXUS_AUXILIARY:
+            ds = arrays.get(name)
+            if isinstance(ds, h5py.Dataset) and ds.shape == signal.shape:
+                self._link(fit, name, ds)
+                self._set_attrs(ds, {"units": NEXUS_SIGNAL_UNITS})
+                auxiliary.append(name)
+            elif name in fit:
+                del fit[name]
+        scan_index = self._put(fit, "scan_index", np.arange(n_rows, dtype=np.int64))
+        self._set_attrs(scan_index, {"long_name": "scan index (row in /arrays)"})
+
+        two_theta = arrays.get(NEXUS_TWO_THETA_ARRAY)
+        if isinstance(two_theta, h5py.Dataset) and not self.grid_checked:
+            self._check_file_grids(two_theta)
+        axes = ["scan_index", "two_theta"]
+        attrs: dict[str, Any] = {"NX_class": "NXdata", "signal": NEXUS_SIGNAL,
+                                 "scan_index_indices": 0}
+        grid = self.grid
+        if self.grid_shared and grid is not None and grid.size == n_points:
+            ds = self._put(fit, "two_theta", grid)
+            self._set_attrs(ds, {"units": "deg", "long_name": "2θ (deg)"})
+            attrs["two_theta_indices"] = 1
+        elif isinstance(two_theta, h5py.Dataset) and two_theta.shape == signal.shape:
+            self._link(fit, "two_theta", two_theta)
+            self._set_attrs(two_theta, {"units": "deg", "long_name": "2θ (deg)"})
+            attrs["two_theta_indices"] = np.array([0, 1], dtype=np.int64)
+        else:  # no usable 2θ: plot against the point index
+            if "two_theta" in fit:
+                del fit["two_theta"]
+            axes[1] = "."
+            if "two_theta_indices" in fit.attrs:
+                del fit.attrs["two_theta_indices"]
+        attrs["axes"] = axes
+        if auxiliary:
+            attrs["auxiliary_signals"] = auxiliary
+        elif "auxiliary_signals" in fit.attrs:
+            del fit.attrs["auxiliary_signals"]
+        self._set_attrs(fit, attrs)
+        self._set_attrs(entry, {"default": NEXUS_FIT})
+
+
 class _H5Writer:
     """Writes items into an open results file: item groups, ``/arrays`` stacks, ``/summary``.
 
@@ -888,6 +1085,8 @@ class _H5Writer:
         f.attrs["format_version"] = FORMAT_VERSION
         f.attrs["closokit_version"] = __version__
         f.attrs["config_json"] = config_json
+        self.config_json = config_json
+        self.nexus = _NexusView(f)
         self.items = f.require_group(ITEMS_GROUP)
         self.arrays = f.require_group(ARRAYS_GROUP)
         self.summary = _SummaryWriter(f)
@@ -1042,6 +1241,8 @@ class _H5Writer:
                     if stack is None:
                         stack = stacks[key] = _StackRows(self.stack_dtypes[key])
                     stack.rows.append((row, arr.reshape(-1)))
+                    if key == NEXUS_TWO_THETA_ARRAY:
+                        self.nexus.note_grid(arr)
                 layout.append((name, key, arr.shape, arr.dtype.str))
             self._write_group(rec, head, row, self._specs_json(tuple(layout)))
             rows.append(_row_of(rec, row))
@@ -1051,9 +1252,11 @@ class _H5Writer:
 
     # -- file state ------------------------------------------------------------------------
     def set_state(self, n_items_expected: int | None, *, final: bool) -> None:
-        """Root attributes; with ``final`` the summary goes into item order."""
+        """Root attributes and the NeXus view; with ``final`` the summary goes into item
+        order."""
         if final:
             self.summary.reorder_by_index()
+        self.nexus.update(self.config_json)
         n_items = self.summary.n_rows
         self.f.attrs["n_items"] = n_items
         if n_items_expected is not None:
