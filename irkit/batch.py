@@ -9,6 +9,7 @@ regions and returns the verdict and every band as scalars of an
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,9 @@ def run_ir_batch(files: Sequence[str | Path], out_path: str | Path, **kw: Any) -
     """Analyse every spectrum of the HDF5 ``files`` into ``out_path`` (``RESULTS.h5``).
 
     Keyword arguments go to :func:`xrdkit.batch.run_batch` (``workers``, ``scheduler``,
-    ``resume``, ``overwrite``, ``chunk_size``, ``progress``, ``config``).
+    ``resume``, ``overwrite``, ``chunk_size``, ``progress``, ``config``). Files are taken by
+    canonical absolute path, each once, so spectrum ids do not depend on how a path is spelt.
     """
-    refs = [ref for f in files for ref in list_hdf5_spectra(f)]
+    canonical = list(dict.fromkeys(os.path.realpath(f) for f in files))
+    refs = [ref for f in canonical for ref in list_hdf5_spectra(f)]
     return run_batch(refs, analyse_ref, out_path, item_id=ref_id, **kw)

@@ -130,7 +130,15 @@ def report(spectrum: Any, fits: list[Any], verdict: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``irkit fit``."""
+    """Run ``irkit fit``.
+
+    ``--json`` and ``--plot`` are checked before any work: neither may be the spectrum, the
+    ``--bands`` file or each other (same canonical path or inode; :func:`check_output_paths`).
+    """
+    from xrdkit.errors import check_output_paths
+
+    check_output_paths({"--json": args.json, "--plot": args.plot},
+                       {"spectrum": args.spectrum, "--bands": getattr(args, "bands", None)})
     spectrum, fits, verdict = analyse(args.spectrum, args)
     for f in fits:
         print(f"{f.region}: R² = {f.quality.r_squared:.5f}, rms residual "
