@@ -16,8 +16,39 @@ Modules (import what you need; nothing is loaded at import time):
 - :mod:`irkit.templates` — templates from real reference spectra (methanol, water vapour).
 - :mod:`irkit.synthetic` — seeded synthetic spectra with their truth (constructed, not measured).
 - :mod:`irkit.plot`, :mod:`irkit.batch`, :mod:`irkit.cli` (``irkit fit``, ``irkit batch``).
+
+The verbs, importable from here and loaded on first use: :func:`read_spectrum`,
+:func:`to_absorbance`, :func:`fit_region`, :func:`assess`, :func:`run_ir_batch`, :func:`synthesize`.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+#: Public name → module that defines it (imported on first access, PEP 562).
+_EXPORTS = {
+    "read_spectrum": "irkit.spectra",
+    "to_absorbance": "irkit.spectra",
+    "fit_region": "irkit.fit",
+    "assess": "irkit.assess",
+    "run_ir_batch": "irkit.batch",
+    "synthesize": "irkit.synthetic",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'irkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -27,3 +27,11 @@ def test_every_verb_resolves_and_is_listed():
 
     with pytest.raises(AttributeError, match="no_such_verb"):
         xrdkit.no_such_verb  # noqa: B018
+
+
+def test_irkit_exports_its_verbs():
+    import irkit
+
+    for name in irkit.__all__:
+        assert getattr(irkit, name) is not None, name
+    assert irkit.assess.__module__ == "irkit.assess"
