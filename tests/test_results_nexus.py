@@ -9,6 +9,8 @@ are set). The expected 2θ grids and counts come from the inputs, not from the r
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -64,13 +66,29 @@ def _check_h5(path: Path, n_rows: int, n_points: int) -> dict:
             assert fit[name].attrs["units"] == "counts"
             assert fit[name].shape == (n_rows, n_points)
         assert fit["observed"].attrs["interpretation"] == "spectrum"
-        assert list(attrs["axes"]) == ["scan_index", "two_theta"]
+        shared = fit["two_theta"].ndim == 1
+        assert list(attrs["axes"]) == ["scan_index", "two_theta" if shared else "."]
         assert attrs["scan_index_indices"] == 0
         np.testing.assert_array_equal(fit["scan_index"][()], np.arange(n_rows))
         assert fit["two_theta"].attrs["units"] == "deg"
         attrs["two_theta"] = fit["two_theta"][()]
         attrs["two_theta_is_stack"] = fit["two_theta"].id == f["arrays/two_theta_deg"].id
         return attrs
+
+
+def _nexus_check(path: Path) -> None:
+    """Validate the file against the NeXus base classes with nexusformat's ``nxcheck``: no
+    error, and warnings only about the closokit attributes of the root (``format`` …)."""
+    nxcheck = Path(sys.executable).with_name("nxcheck")
+    if not nxcheck.exists():
+        pytest.skip("nexusformat's nxcheck is not installed")
+    proc = subprocess.run([str(nxcheck), "-w", str(path)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+    assert "Total number of errors: 0" in text, text
+    lines = [ln.strip() for ln in text.splitlines() if ln.startswith("    ")]
+    assert lines, text  # the root's own attributes are reported: the check did run
+    assert all(ln.endswith("is not defined as an attribute in NXroot") for ln in lines), text
 
 
 def test_shared_grid_gives_a_1d_two_theta_axis_and_nexusformat_plots_the_stack(
@@ -114,9 +132,11 @@ def test_different_grids_link_the_2d_two_theta_stack(tmp_path: Path) -> None:
     attrs = _check_h5(out, 2, GRID_DEG.size)
     assert attrs["two_theta_is_stack"]
     assert list(attrs["two_theta_indices"]) == [0, 1]
+    _nexus_check(out)
     np.testing.assert_allclose(attrs["two_theta"], [GRID_DEG, shifted], rtol=F32_RTOL)
     data = nxload(str(out)).plottable_data
-    assert data.nxsignal.nxname == "observed" and data.nxaxes[1].shape == (2, GRID_DEG.size)
+    assert data.nxsignal.nxname == "observed" and data.nxsignal.shape == (2, GRID_DEG.size)
+    assert data.nxaxes[0].nxname == "scan_index"
 
 
 def test_periodic_publication_and_resume_keep_the_view_up_to_date(tmp_path: Path) -> None:
@@ -209,6 +229,7 @@ def test_xrdkit_batch_results_open_as_nexus_with_each_scan_fit(tmp_path: Path) -
     n_points = int(inside.sum())
     attrs = _check_h5(out, 2, n_points)
     assert attrs["two_theta_indices"] == 1
+    _nexus_check(out)
     data = nxload(str(out)).plottable_data
     assert data.nxpath == "/entry/fit" and data.nxsignal.nxname == "observed"
     np.testing.assert_allclose(data.nxaxes[1].nxvalue, grid_deg[inside], rtol=F32_RTOL)

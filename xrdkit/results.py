@@ -101,8 +101,9 @@ File layout (``format = "closokit-results"``, ``format_version = 2``)
     ``process/config``) and the NXdata ``fit``, whose signal ``observed`` and auxiliary
     signals ``calculated``, ``background``, ``residual`` are hard links to the ``/arrays``
     stacks (nothing is copied; the stacks get ``units``/``target`` attributes), with axes
-    ``scan_index`` (the row) and ``two_theta`` (deg: 1-D when every scan has the same grid,
-    else a link to the 2-D ``/arrays/two_theta_deg``). Written at every publication.
+    ``scan_index`` (the row) and ``two_theta`` (deg) when every scan has the same 2θ grid
+    (else ``two_theta`` links the 2-D ``/arrays/two_theta_deg`` as a per-point coordinate and
+    the second axis is the point index). Written at every publication.
 
 Resuming the same batch only
 ----------------------------
@@ -922,12 +923,14 @@ class _NexusView:
       ``target`` attribute names the stack), each ``(rows, points)`` with
       ``units = "counts"``; the signal has ``interpretation = "spectrum"``, so viewers plot
       one scan (row) at a time as a curve, with a slider over ``scan_index``;
-    - ``axes = ["scan_index", "two_theta"]``: ``scan_index`` holds the row numbers
-      ``0 … rows-1`` (a row is the item's ``index`` in the batch, see ``/arrays``);
-      ``two_theta`` (``units = "deg"``) is a 1-D dataset when every scan has the same 2θ grid
-      (within :data:`GRID_MATCH_ATOL_DEG`), otherwise a hard link to the 2-D
-      ``/arrays/two_theta_deg`` stack (``two_theta_indices = [0, 1]``, one grid per row, as
-      NeXus allows; viewers that take only 1-D axes then plot against the point index).
+    - ``scan_index`` holds the row numbers ``0 … rows-1`` (a row is the item's ``index`` in
+      the batch, see ``/arrays``); ``two_theta`` (``units = "deg"``) is a 1-D dataset when
+      every scan has the same 2θ grid (within :data:`GRID_MATCH_ATOL_DEG`), and then
+      ``axes = ["scan_index", "two_theta"]``. When the grids differ, ``two_theta`` is a hard
+      link to the 2-D ``/arrays/two_theta_deg`` stack with ``two_theta_indices = [0, 1]`` (a
+      coordinate of every point, as NeXus allows) and ``axes = ["scan_index", "."]``: h5web,
+      silx and NeXus validators take only 1-D axes, so the plot is then against the point
+      index (a 2-D entry in ``axes`` fails nexusformat's check and may break viewers).
 
     Rows of failed or not yet finished scans hold NaN. Stacks that overflowed to
     ``name@2`` … (an item whose array did not fit the first stack) are not part of the view.
@@ -1053,6 +1056,7 @@ class _NexusView:
             self._link(fit, "two_theta", two_theta)
             self._set_attrs(two_theta, {"units": "deg", "long_name": "2θ (deg)"})
             attrs["two_theta_indices"] = np.array([0, 1], dtype=np.int64)
+            axes[1] = "."  # a coordinate of each point, not a 1-D axis viewers can take
         else:  # no usable 2θ: plot against the point index
             if "two_theta" in fit:
                 del fit["two_theta"]
