@@ -126,6 +126,11 @@ STREAM_POLL_S = 0.05
 #: Longest wait, once the pool has shut down, for records a finished task streamed (s);
 #: missing ones are re-run (with a broken pool, at once: its killed workers send nothing more).
 STREAM_LAG_MAX_S = 60.0
+#: Records finished tasks may have streamed that the parent has not stored yet, per worker,
+#: before it submits more tasks. Undrained records wait in the workers' queue buffers (about
+#: 0.1 MB each for a 4,000-point fit): without this bound a worker faster than the parent's
+#: storing would grow its memory with the batch.
+STREAM_BACKLOG_PER_WORKER = 64
 #: How often a local worker checks that the batch process is still alive (seconds).
 ORPHAN_CHECK_S = 0.2
 #: Seconds to wait for a Dask scheduler given by address, once something listens there (the
@@ -553,6 +558,13 @@ def _remainder(task: Task, received: dict[str, str], warm_start: bool) -> Task |
     return Task(tuple(keep), frozenset(replay & indices), frozenset(cold & indices), task.previous)
 
 
+def _backlog(lagging: list[tuple[Task, frozenset[str]]], received: dict[str, str]) -> int:
+    """Records that finished tasks streamed and the parent has not received yet; drops the
+    fully received tasks from ``lagging``."""
+    lagging[:] = [(t, ids) for t, ids in lagging if not received.keys() >= ids]
+    return sum(1 for _, ids in lagging for i in ids if i not in received)
+
+
 def _failure_record(entry: Entry, message: str) -> ItemRecord:
     index, item_id, _, source = entry
     msg = message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 1] + "…"
@@ -619,11 +631,14 @@ class _Runner:
                 pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
                                            initargs=(os.getpid(), results))
                 lagging: list[tuple[Task, frozenset[str]]] = []  # finished, records not all here yet
+
                 try:
                     in_flight: dict[Any, Task] = {}
                     broken = False
+                    blocked_since: float | None = None
                     while pending or in_flight:
-                        while pending and len(in_flight) < limit and not broken:
+                        while pending and len(in_flight) < limit and not broken \
+                                and _backlog(lagging, received) <= STREAM_BACKLOG_PER_WORKER * workers:
                             task = pending.popleft()
                             try:
                                 in_flight[pool.submit(_run_task_streaming, self.analyse, task,
@@ -632,7 +647,16 @@ class _Runner:
                                 pending.appendleft(task)
                                 broken = True
                         if not in_flight:
-                            break
+                            if not pending or broken:
+                                break
+                            # waiting for the parent to store what finished tasks streamed; a
+                            # worker killed after its task returned never sends the rest
+                            blocked_since = blocked_since or time.monotonic()
+                            if time.monotonic() - blocked_since > STREAM_LAG_MAX_S:
+                                break
+                            drain(STREAM_POLL_S)
+                            continue
+                        blocked_since = None
                         drain(STREAM_POLL_S)
                         for fut in [f for f in in_flight if f.done()]:
                             task = in_flight.pop(fut)
