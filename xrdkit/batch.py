@@ -16,7 +16,11 @@ Execution
     chunks (tasks) of ``chunk_size`` items; at most ``2 N`` tasks are in flight. Each
     finished item comes back at once through a queue (the parent stores while the workers
     go on), so a kill loses at most the items being analysed and those queued behind them
-    in their tasks.
+    in their tasks; no new task is sent while more than ``STREAM_BACKLOG_PER_WORKER × N``
+    streamed records wait to be stored (flat worker memory). The processes start once per
+    batch (again only after a crash). With the ``fork`` start method an analysis's
+    ``warm_up(item)`` attribute runs in the parent first, and the workers inherit what it
+    loaded (:func:`_warm_up_before_fork`).
 ``scheduler="tcp://host:port"`` or a :class:`distributed.Client`
     Tasks are submitted to that Dask distributed cluster (``2 × worker processes + 2`` in
     flight; a worker process runs one task at a time whatever its ``--nthreads``, see
