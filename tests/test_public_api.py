@@ -21,7 +21,11 @@ def test_every_verb_resolves_and_is_listed():
         assert getattr(xrdkit, name) is not None, name
     assert {"read_scan", "identify", "refine", "quantify", "run_batch", "predict_cell", "PhaseLibrary",
             "load_instrument", "Verdict"} <= set(dir(xrdkit))
-    assert xrdkit.identify.__module__ == "xrdkit.identify"
+    # a verb named like its module is that module, callable as the verb, whatever was imported first
+    import xrdkit.identify as mod
+
+    assert xrdkit.identify is mod and callable(xrdkit.identify) and callable(xrdkit.refine)
+    assert mod.__class__.__name__ == "CallableModule"
     assert xrdkit.Verdict.NO_BORATE == "no-borate"
     import pytest
 
@@ -34,4 +38,4 @@ def test_irkit_exports_its_verbs():
 
     for name in irkit.__all__:
         assert getattr(irkit, name) is not None, name
-    assert irkit.assess.__module__ == "irkit.assess"
+    assert callable(irkit.read_spectrum) and callable(irkit.run_ir_batch)

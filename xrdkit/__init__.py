@@ -49,7 +49,10 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'xrdkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    mod = importlib.import_module(module)
+    # a verb named like its module (identify, refine, simulate) is that callable module: Python
+    # binds the package attribute to the submodule anyway once anything imports it
+    value = mod if module == f"xrdkit.{name}" else getattr(mod, name)
     globals()[name] = value  # next access skips this hook
     return value
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from xrdkit._callable import make_callable
 from xrdkit.amorphous import Hump, estimate_hump, refit_hump
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
@@ -1045,3 +1046,6 @@ def _reflection_positions_of(result: RefinementResult, name: str, refls: dict[st
                 out.append(2 * np.degrees(np.arcsin(s_[s_ < 1])))
             return np.concatenate(out)
     return np.zeros(0)
+
+
+make_callable(__name__)  # xrdkit.identify(...) calls identify(...) (see xrdkit._callable)

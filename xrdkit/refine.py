@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import lmfit
 import numpy as np
 
+from xrdkit._callable import make_callable
 from xrdkit._jit import jit
 from xrdkit.errors import FitError, InputError
 from xrdkit.instrument import Instrument, load_instrument
@@ -1196,3 +1197,6 @@ def _microabsorption(
     mu_mean = float(v @ mu)
     d_cm = np.array([opts.particle_size_um[n] * 1e-4 for n in struct])
     return _brindley_tau((mu - mu_mean) * d_cm)
+
+
+make_callable(__name__)  # xrdkit.refine(...) calls refine(...) (see xrdkit._callable)

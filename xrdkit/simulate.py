@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.polynomial import chebyshev
 
+from xrdkit._callable import make_callable
 from xrdkit._kernels import accumulate_columns, accumulate_jacobian, compute_peak_table
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
@@ -713,3 +714,6 @@ def simulate(
         weight_fractions=dict(zip(names, w.tolist(), strict=True)),
         scale_factors=dict(zip(names, (scales * norm).tolist(), strict=True)),
     )
+
+
+make_callable(__name__)  # xrdkit.simulate(...) calls simulate(...) (see xrdkit._callable)
