@@ -29,9 +29,9 @@ import functools
 import logging
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from pymatgen.analysis.diffraction.xrd import ATOMIC_SCATTERING_PARAMS
 from pymatgen.core import Element, Lattice, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
@@ -304,10 +304,22 @@ class ReflectionList:
         )
 
 
+@functools.lru_cache(maxsize=1)
+def _atomic_scattering_params() -> dict:
+    """pymatgen's table of form-factor coefficients, read from its data file directly (importing
+    ``pymatgen.analysis.diffraction.xrd`` for it would also import matplotlib: ≈ 0.6 s of start-up)."""
+    import json
+
+    import pymatgen.analysis.diffraction as pkg
+
+    with open(Path(pkg.__file__).parent / "atomic_scattering_params.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
 def _form_factor(symbol: str, s2: np.ndarray) -> np.ndarray:
     """pymatgen's atomic scattering factor f(s) = Z − 41.78214·s²·Σ aᵢ exp(−bᵢ s²)."""
     try:
-        coeff = np.asarray(ATOMIC_SCATTERING_PARAMS[symbol])
+        coeff = np.asarray(_atomic_scattering_params()[symbol])
     except KeyError:
         raise PhaseError(f"no X-ray scattering factors for element {symbol!r}") from None
     z = Element(symbol).Z
