@@ -122,7 +122,7 @@ def verdict_line(verdict: Any) -> str:
     if v is Verdict.NO_BORATE:
         text = "no-borate: no crystalline closo-borate detected"
         dl = _number(get("detection_limit"))
-        if dl is not None:
+        if dl is not None and dl < 1.0:  # a limit of 100 % says nothing
             basis = str(get("detection_limit_basis") or "").replace("_", " ")
             text += f" (detection limit {100 * dl:.2g} %{f' as {basis}' if basis else ''})"
         parts.append(text)
