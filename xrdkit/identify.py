@@ -1,24 +1,33 @@
-"""Phase identification: did the electrolyte crystallise as fcc Na4(B12H12)(B10H10) or separately?
+"""Phase identification: is crystalline closo-borate there, and did it crystallise fcc or separately?
 
-:func:`identify` refines competing phase sets against one scan and returns a
-:class:`PhaseVerdict`:
+:func:`identify` answers **presence before purity** and returns a :class:`PhaseVerdict` whose
+``verdict`` is a :class:`~xrdkit.vocabulary.Verdict`:
 
-- ``fcc`` — the closo-borate is the fcc NBH phase (no second borate phase above the
-  detection limit, no unexplained crystalline intensity);
-- ``separate`` — the borates are separately crystallised Na2B12H12 / Na2B10H10;
-- ``mixed`` — both, with the fcc share of the borates ± σ;
-- ``unexplained`` — significant crystalline intensity none of the available models
-  explains (e.g. the d ≈ 5.85 Å line of leftover monoclinic Na2B10H10 when no structure
-  model of that phase is in the library); the share of diffracted intensity it carries
-  is estimated, and the verdict lists the models that were missing.
+- ``no-borate`` — no crystalline closo-borate is significantly present: no purity (null);
+- ``fcc`` — borate present, all of it the fcc NBH phase (no second borate phase found; the
+  purity's σ is the detection limit of one / 3);
+- ``separate`` — only separately crystallised Na2B12H12 / Na2B10H10;
+- ``mixed`` — both, with the fcc share of the borates ± σ (null when the leftover salt is seen
+  only by its literature line at d ≈ 5.85 Å, which has no structure model to weigh it);
+- ``unexplained`` — borate present, plus significant crystalline intensity none of the models
+  explains (its share of the diffracted intensity is estimated).
+
+A borate phase is *present* when its scale is ≥ :data:`PRESENCE_SIGMA` σ (σ with the
+Bérar–Lelann correction, which does not shrink with the counts) **and** its own strongest lines
+are seen in the data at ≥ :data:`LINE_AMPLITUDE_MIN` of their fitted strength at ≥ 3σ; a
+separate-borate model must show lines away from every other phase's reflections, also in what
+the fcc model alone leaves. The competing (separate, mixed) models are fitted only when a score
+test of their own lines, a residual peak away from the modelled reflections or a poor fit asks
+for them. Every model carries a broad amorphous hump (:mod:`xrdkit.amorphous`);
+``amorphous_intensity_share`` is always reported, an amorphous weight fraction with an internal
+standard (``spike``).
 
 ``fcc_weight_fraction`` is always the **purity of the electrolyte**: the fcc NBH share
-of all closo-borate phases, not its share of the whole sample (the sample weight
-fractions of every phase are in ``phases``).
-
-Evidence: BIC of every model tried (ΔBIC > 10 counts as very strong, Kass & Raftery,
-*J. Am. Stat. Assoc.* 90 (1995) 773), and residual peaks found by a matched filter on
-the weighted difference curve with their 2θ, d and significance.
+of the crystalline closo-borates, not its share of the whole sample (the sample weight
+fractions of every phase are in ``phases``). The evidence — presence numbers, the models fitted
+with their BIC, residual peaks (matched filter on the weighted difference curve, with 2θ, d and
+significance), diagnostic lines, the hump — is in :meth:`PhaseVerdict.to_dict` and
+:meth:`PhaseVerdict.summary`.
 """
 
 from __future__ import annotations
@@ -74,8 +83,6 @@ SEPARATE_BORATE_PHASES = ("na2b12h12-rt", "na2b10h10-rt", "na2b12h12-ht", "na2b1
 ROOM_TEMPERATURE_BORATES = ("na2b12h12-rt", "na2b10h10-rt")
 #: Non-electrolyte phases an infiltrated-electrode scan may show.
 ELECTRODE_PHASES = ("nacro2", "beta-sn", "al", "be")
-#: ΔBIC above which one model is preferred over another ("very strong").
-DELTA_BIC_DECISIVE = 10.0
 #: Matched-filter significance reported as a residual peak.
 RESIDUAL_PEAK_SIGMA = 3.0
 #: Significance above which a residual peak makes the verdict "unexplained".
@@ -365,21 +372,6 @@ def _fwhm_at(result: RefinementResult, two_theta_deg: float) -> float:
     hl = max(v("x_deg") * t + (v("y_deg") + size) / np.cos(np.radians(two_theta_deg) / 2), 0.0) \
         if "x_deg" in labels else 0.0
     return float(max(tch_fwhm_eta(np.array([hg]), np.array([hl])).fwhm_deg[0], 0.01))
-
-
-def _reflection_positions(result: RefinementResult, refls: dict[str, ReflectionList],
-                          inst: Instrument) -> np.ndarray:
-    """2θ (deg) of every reflection of the fitted phases at their refined cells, all wavelengths."""
-    out = []
-    for ph in result.phases:
-        refl = refls.get(ph.name)
-        if refl is None:
-            continue
-        d = refl.d_spacing_angstrom(ph.lattice)
-        for lam in inst.wavelengths_angstrom:
-            s = lam / (2 * d)
-            out.append(2 * np.degrees(np.arcsin(s[s < 1])))
-    return np.concatenate(out) if out else np.zeros(0)
 
 
 def borate_purity(result: RefinementResult, fcc: str, borates: Sequence[str]) -> tuple[float | None, float | None]:
