@@ -52,8 +52,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from xrdkit.errors import InputError
-from xrdkit.scans import _limit_from_env, as_1d_float, check_finite
+from xrdkit.errors import InputError, limit_from_env
+from xrdkit.scans import as_1d_float, check_finite
 
 __all__ = [
     "Spectrum",
@@ -92,11 +92,11 @@ PERCENT_DETECTION_THRESHOLD = 1.5
 
 #: Largest spectrum file read (bytes, ``IRKIT_MAX_INPUT_BYTES``): a 200,000-point text spectrum
 #: is ~6 MB and real JCAMP-DX IR files are well below 1 MB; larger files are refused before reading.
-MAX_INPUT_BYTES = int(_limit_from_env("IRKIT_MAX_INPUT_BYTES", 20_000_000))
+MAX_INPUT_BYTES = int(limit_from_env("IRKIT_MAX_INPUT_BYTES", 20_000_000))
 #: Most points one spectrum may have (``IRKIT_MAX_SPECTRUM_POINTS``): a 0.02 cm⁻¹ grid over
 #: 4000 cm⁻¹ is 200,000 points, finer than any FTIR of electrolytes. Also bounds ``##NPOINTS``,
 #: ``(LASTX − FIRSTX)/DELTAX`` and the values a JCAMP-DX data table decodes to (DUP runs).
-MAX_SPECTRUM_POINTS = int(_limit_from_env("IRKIT_MAX_SPECTRUM_POINTS", 200_000))
+MAX_SPECTRUM_POINTS = int(limit_from_env("IRKIT_MAX_SPECTRUM_POINTS", 200_000))
 #: Header / comment lines a text file may have beyond one line per point.
 MAX_HEADER_LINES = 10_000
 #: Longest JCAMP-DX data line accepted (the standard allows 80 characters); bounds the work the

@@ -147,3 +147,21 @@ def check_output_paths(outputs: dict[str, Any], inputs: dict[str, Any]) -> None:
             raise InputError(f"{label} {path} is a directory; give a file name")
         seen_out.append((label, path, canonical, inode))
 
+def limit_from_env(name: str, default: float) -> float:
+    """A resource limit: ``default`` unless the environment variable ``name`` sets another (> 0).
+
+    Raises
+    ------
+    InputError
+        The variable is set but not a positive number.
+    """
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{name}={text!r} is not a number", source="environment") from None
+    if not value > 0:
+        raise InputError(f"{name}={text!r} must be > 0", source="environment")
+    return value

@@ -51,8 +51,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from xrdkit.errors import InputError
-from xrdkit.scans import MAX_SCAN_POINTS, Scan, _limit_from_env, check_n_points, make_scan
+from xrdkit.errors import InputError, limit_from_env
+from xrdkit.scans import MAX_SCAN_POINTS, Scan, check_n_points, make_scan
 
 __all__ = [
     "SeriesRef",
@@ -128,11 +128,11 @@ _WAVELENGTH_NAMES = ("wavelength", "incident_wavelength", "k_alpha_one", "kalpha
 PROBE_TIMEOUT_S = 60.0
 #: Most scans (rows) one stack dataset may declare (``XRDKIT_MAX_SCANS_PER_FILE``); its
 #: per-scan references and metadata are built in memory when the file is listed.
-MAX_SCANS_PER_FILE = int(_limit_from_env("XRDKIT_MAX_SCANS_PER_FILE", 100_000))
+MAX_SCANS_PER_FILE = int(limit_from_env("XRDKIT_MAX_SCANS_PER_FILE", 100_000))
 #: Largest HDF5 chunk a read may decompress (``XRDKIT_MAX_CHUNK_BYTES``): reading one row of a
 #: stack decompresses every chunk it touches, so a small file with one huge chunk of zeros
 #: would otherwise expand to gigabytes.
-MAX_CHUNK_BYTES = int(_limit_from_env("XRDKIT_MAX_CHUNK_BYTES", 256 * 2**20))
+MAX_CHUNK_BYTES = int(limit_from_env("XRDKIT_MAX_CHUNK_BYTES", 256 * 2**20))
 #: Listing of the file in an error message is cut after this many items.
 _MAX_LISTED = 40
 

@@ -37,7 +37,7 @@ from pymatgen.io.cif import CifParser
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from xrdkit._paths import reference_data_dir
-from xrdkit.errors import InputError, PhaseError
+from xrdkit.errors import InputError, PhaseError, limit_from_env
 
 __all__ = [
     "Provenance",
@@ -67,29 +67,15 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 SITE_B_PROPERTY = "b_iso_angstrom2"
 
 
-def _cif_limit(name: str, default: float) -> float:
-    """A CIF limit: ``default`` unless the environment variable ``name`` sets another."""
-    text = os.environ.get(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"{name}={text!r} is not a number", source="environment") from None
-    if not value > 0:
-        raise InputError(f"{name}={text!r} must be > 0", source="environment")
-    return value
-
-
 #: Largest CIF read (``CLOSOKIT_MAX_CIF_BYTES``); an inorganic structure's CIF is kilobytes.
-MAX_CIF_BYTES = int(_cif_limit("CLOSOKIT_MAX_CIF_BYTES", 2_000_000))
+MAX_CIF_BYTES = int(limit_from_env("CLOSOKIT_MAX_CIF_BYTES", 2_000_000))
 #: Most atoms in the conventional cell (``CLOSOKIT_MAX_CELL_ATOMS``), estimated before the
 #: symmetry expansion as sites × symmetry operations: structure factors cost atoms ×
 #: reflections, and large frameworks (zeolites, MOFs) stay below ~1,500.
-MAX_CELL_ATOMS = int(_cif_limit("CLOSOKIT_MAX_CELL_ATOMS", 2_000))
+MAX_CELL_ATOMS = int(limit_from_env("CLOSOKIT_MAX_CELL_ATOMS", 2_000))
 #: Largest cell volume, Å³ (``CLOSOKIT_MAX_CELL_VOLUME``): the number of reflections up to a
 #: given 2θ grows with the volume (≈ 4π/3 (2 sinθ/λ)³ V); 20,000 Å³ at Cu Kα is ~10⁵ lines.
-MAX_CELL_VOLUME_A3 = _cif_limit("CLOSOKIT_MAX_CELL_VOLUME", 20_000.0)
+MAX_CELL_VOLUME_A3 = limit_from_env("CLOSOKIT_MAX_CELL_VOLUME", 20_000.0)
 #: Before the expansion a CIF is refused only when sites × operations exceeds this many times
 #: MAX_CELL_ATOMS (sites on special positions have fewer copies than operations).
 SPECIAL_POSITION_ALLOWANCE = 8

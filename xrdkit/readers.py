@@ -52,8 +52,8 @@ from typing import Any
 import numpy as np
 
 from xrdkit import hdf5
-from xrdkit.errors import InputError
-from xrdkit.scans import MAX_SCAN_POINTS, Scan, _limit_from_env, check_n_points, make_scan
+from xrdkit.errors import InputError, limit_from_env
+from xrdkit.scans import MAX_SCAN_POINTS, Scan, check_n_points, make_scan
 
 __all__ = [
     "read_scan",
@@ -84,15 +84,15 @@ RADIAN_SUSPECT_MAX = float(np.pi)
 #: Files larger than this are refused by every non-HDF5 reader before they are read
 #: (``XRDKIT_MAX_INPUT_BYTES``; a 1-D scan of :data:`~xrdkit.scans.MAX_SCAN_POINTS` points is a
 #: few MB of text).
-MAX_INPUT_BYTES = int(_limit_from_env("XRDKIT_MAX_INPUT_BYTES", 200_000_000))
+MAX_INPUT_BYTES = int(limit_from_env("XRDKIT_MAX_INPUT_BYTES", 200_000_000))
 #: Former name of :data:`MAX_INPUT_BYTES`.
 MAX_TEXT_BYTES = MAX_INPUT_BYTES
 #: Largest uncompressed member of a .rasx (zip) archive read (``XRDKIT_MAX_ARCHIVE_MEMBER_BYTES``),
 #: checked on the archive's declared sizes before anything is decompressed.
-MAX_ARCHIVE_MEMBER_BYTES = int(_limit_from_env("XRDKIT_MAX_ARCHIVE_MEMBER_BYTES", 64_000_000))
+MAX_ARCHIVE_MEMBER_BYTES = int(limit_from_env("XRDKIT_MAX_ARCHIVE_MEMBER_BYTES", 64_000_000))
 #: Largest expansion ratio (uncompressed / compressed) of a .rasx member: scan text compresses
 #: about 3–10×; a zip bomb compresses by 1000× and more.
-MAX_ARCHIVE_RATIO = _limit_from_env("XRDKIT_MAX_ARCHIVE_RATIO", 200.0)
+MAX_ARCHIVE_RATIO = limit_from_env("XRDKIT_MAX_ARCHIVE_RATIO", 200.0)
 #: Header/comment lines a text scan may have beyond its data lines (line-count check before
 #: parsing: more than MAX_SCAN_POINTS + this many lines is refused).
 MAX_HEADER_LINES = 10_000

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from xrdkit.errors import InputError
+from xrdkit.errors import InputError, limit_from_env
 
 __all__ = ["Scan", "make_scan", "as_1d_float", "check_finite", "check_n_points", "MAX_SCAN_POINTS",
            "MAX_INTENSITY"]
@@ -22,29 +22,13 @@ __all__ = ["Scan", "make_scan", "as_1d_float", "check_finite", "check_n_points",
 TWO_THETA_LIMITS_DEG = (0.0, 180.0)
 
 
-def _limit_from_env(name: str, default: float) -> float:
-    """A resource limit: ``default`` unless the environment variable ``name`` sets another."""
-    import os
-
-    text = os.environ.get(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"{name}={text!r} is not a number", source="environment") from None
-    if not value > 0:
-        raise InputError(f"{name}={text!r} must be > 0", source="environment")
-    return value
-
-
 #: Most points one scan may have (set ``XRDKIT_MAX_SCAN_POINTS`` to change it). A 0.001° step
 #: over 5–155° is 150,000 points; readers refuse larger scans before reading their data, so a
 #: file declaring millions of points cannot exhaust memory or keep a fit busy for hours.
-MAX_SCAN_POINTS = int(_limit_from_env("XRDKIT_MAX_SCAN_POINTS", 200_000))
+MAX_SCAN_POINTS = int(limit_from_env("XRDKIT_MAX_SCAN_POINTS", 200_000))
 #: Largest intensity accepted (counts or counts-like; ``XRDKIT_MAX_INTENSITY``). Detectors
 #: count far below 1e15 per step; larger values (1e300 …) overflow the fit's sums of squares.
-MAX_INTENSITY = _limit_from_env("XRDKIT_MAX_INTENSITY", 1e15)
+MAX_INTENSITY = limit_from_env("XRDKIT_MAX_INTENSITY", 1e15)
 #: Smallest σ accepted: fit weights are 1/σ², which must stay finite.
 MIN_SIGMA = 1e-30
 
