@@ -458,9 +458,14 @@ def write_instrument_json(instrument: Instrument, path: str | Path, *, comment: 
     d["wavelengths_angstrom"] = list(d["wavelengths_angstrom"])
     d["wavelength_weights"] = list(d["wavelength_weights"])
     data.update(d)
+    return _write_instrument_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _write_instrument_text(path: str | Path, text: str) -> Path:
+    """Write an instrument file's text; an OS error becomes an InputError naming the file."""
     out = Path(path)
     try:
-        out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        out.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot write instrument file ({exc})", source=str(out)) from None
     return out
@@ -527,12 +532,7 @@ def write_instprm(instrument: Instrument, path: str | Path) -> Path:
              f"U:{instrument.u_deg2 / k!r}", f"V:{instrument.v_deg2 / k!r}", f"W:{instrument.w_deg2 / k!r}",
              f"X:{instrument.y_deg / CENTIDEG_TO_DEG!r}", f"Y:{instrument.x_deg / CENTIDEG_TO_DEG!r}",
              "Z:0.0", "SH/L:0.0"]
-    out = Path(path)
-    try:
-        out.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write instrument file ({exc})", source=str(out)) from None
-    return out
+    return _write_instrument_text(path, "\n".join(rows) + "\n")
 
 
 def write_instrument(instrument: Instrument, path: str | Path, *, comment: str | None = None) -> Path:
