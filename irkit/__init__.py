@@ -23,8 +23,7 @@ The verbs, importable from here and loaded on first use: :func:`read_spectrum`,
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from xrdkit._callable import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -40,15 +39,4 @@ _EXPORTS = {
 
 __all__ = ["__version__", *_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'irkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -21,8 +21,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from xrdkit._callable import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -44,18 +43,4 @@ _EXPORTS = {
 
 __all__ = ["__version__", *_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'xrdkit' has no attribute {name!r}")
-    mod = importlib.import_module(module)
-    # a verb named like its module (identify, refine, simulate) is that callable module: Python
-    # binds the package attribute to the submodule anyway once anything imports it
-    value = mod if module == f"xrdkit.{name}" else getattr(mod, name)
-    globals()[name] = value  # next access skips this hook
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
