@@ -415,10 +415,7 @@ def _line_evidence(result: RefinementResult, name: str, *, exclude_two_theta_deg
     x = result.two_theta_deg
     mask = comp > LINE_CORE_FRACTION * comp.max()
     if exclude_two_theta_deg is not None and exclude_two_theta_deg.size:
-        srt = np.sort(exclude_two_theta_deg)
-        j = np.clip(np.searchsorted(srt, x), 1, srt.size - 1) if srt.size > 1 else np.zeros(x.size, dtype=int)
-        near = np.minimum(np.abs(x - srt[j]), np.abs(x - srt[np.maximum(j - 1, 0)]))
-        mask &= near > OWN_LINE_RADIUS_FWHM * fwhm_deg
+        mask &= _distance_to_nearest(x, exclude_two_theta_deg) > OWN_LINE_RADIUS_FWHM * fwhm_deg
     if not mask.any():
         return 0.0, 0.0
     w = 1.0 / result.sigma[mask] ** 2
@@ -455,8 +452,7 @@ def _score_significance(result: RefinementResult, names: Sequence[str], refls: d
         if j is not None and model.keys[j].phase is None:
             theta[j] = val
     cols = model.evaluate(theta).peak_columns
-    fitted = [_reflection_positions_of(result, p.name, refls, inst) for p in result.phases]
-    others = np.sort(np.concatenate(fitted)) if fitted else np.zeros(0)
+    others = _fitted_positions(result, refls, inst)
     x = result.two_theta_deg
     w = 1.0 / result.sigma**2
     r = result.observed - result.calculated
@@ -469,9 +465,7 @@ def _score_significance(result: RefinementResult, names: Sequence[str], refls: d
             continue
         mask = c > LINE_CORE_FRACTION * c.max()
         if others.size:
-            j = np.clip(np.searchsorted(others, x), 1, max(others.size - 1, 1))
-            near = np.minimum(np.abs(x - others[np.minimum(j, others.size - 1)]), np.abs(x - others[j - 1]))
-            mask &= near > OWN_LINE_RADIUS_FWHM * fwhm_deg
+            mask &= _distance_to_nearest(x, others) > OWN_LINE_RADIUS_FWHM * fwhm_deg
         den = float(np.sum(c[mask] ** 2 * w[mask]))
         out[name] = float(np.sum(r[mask] * c[mask] * w[mask]) / np.sqrt(den) / factor) if den > 0 else 0.0
         # σ of the scale this phase would get from its own lines alone (honest σ)
@@ -520,10 +514,7 @@ def _confirmation(base: RefinementResult, model: RefinementResult, name: str, fw
     x = base.two_theta_deg
     mask = comp > LINE_CORE_FRACTION * comp.max()
     if exclude_two_theta_deg.size:
-        srt = np.sort(exclude_two_theta_deg)
-        j = np.clip(np.searchsorted(srt, x), 1, max(srt.size - 1, 1))
-        near = np.minimum(np.abs(x - srt[np.minimum(j, srt.size - 1)]), np.abs(x - srt[j - 1]))
-        mask &= near > OWN_LINE_RADIUS_FWHM * fwhm_deg
+        mask &= _distance_to_nearest(x, exclude_two_theta_deg) > OWN_LINE_RADIUS_FWHM * fwhm_deg
     w = 1.0 / base.sigma[mask] ** 2
     c = comp[mask]
     den = float(np.sum(c * c * w))
@@ -755,8 +746,7 @@ def identify(
     fwhm = _typical_fwhm(results[first])
 
     def other_positions(res: RefinementResult, name: str) -> np.ndarray:
-        pos = [_reflection_positions_of(res, p.name, refls, inst) for p in res.phases if p.name != name]
-        return np.concatenate(pos) if pos else np.zeros(0)
+        return _fitted_positions(res, refls, inst, exclude=name)
 
     def evidence(res: RefinementResult, name: str, own_only: bool) -> dict:
         a, z_line = _line_evidence(res, name, fwhm_deg=fwhm,
@@ -783,8 +773,7 @@ def identify(
     score_sigma_scale: dict[str, float] = {}
     score = _score_significance(results[first], separate, refls, inst, fwhm, factor, opts.window_fwhm,
                                 score_sigma_scale) if has_fcc else {}
-    base_positions = np.concatenate([_reflection_positions_of(results[first], p.name, refls, inst)
-                                     for p in results[first].phases]) if results[first].phases else np.zeros(0)
+    base_positions = _fitted_positions(results[first], refls, inst)
     strong_base = [p for p in peaks if p.significance_sigma / factor >= DIAGNOSTIC_PEAK_SIGMA
                    and not any(p is h for hits in diag_hits.values() for h in hits)
                    and (base_positions.size == 0 or np.min(np.abs(base_positions - p.two_theta_deg))
@@ -892,8 +881,7 @@ def identify(
     # from the diagnostic lines already accounted for
     factor_best = _significance_factor(
         best, [p for p in peaks_best if p.significance_sigma >= UNEXPLAINED_PEAK_SIGMA], fwhm)
-    modelled = np.concatenate([_reflection_positions_of(best, p.name, refls, inst) for p in best.phases]) \
-        if best.phases else np.zeros(0)
+    modelled = _fitted_positions(best, refls, inst)
     diag_2theta = [h.two_theta_deg for hits in diag_hits.values() for h in hits] if line_salts else []
     strong_unexplained = [
         p for p in peaks_best
@@ -1038,6 +1026,20 @@ def _reflection_positions_of(result: RefinementResult, name: str, refls: dict[st
                 out.append(2 * np.degrees(np.arcsin(s_[s_ < 1])))
             return np.concatenate(out)
     return np.zeros(0)
+
+
+def _fitted_positions(result: RefinementResult, refls: dict[str, ReflectionList], inst: Instrument,
+                      exclude: str | None = None) -> np.ndarray:
+    """Sorted 2θ (deg) of the reflections of every phase of ``result`` (but ``exclude``)."""
+    pos = [_reflection_positions_of(result, p.name, refls, inst) for p in result.phases if p.name != exclude]
+    return np.sort(np.concatenate(pos)) if pos else np.zeros(0)
+
+
+def _distance_to_nearest(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Distance (deg) from every ``x`` to the nearest of ``positions`` (non-empty)."""
+    srt = np.sort(positions)
+    j = np.clip(np.searchsorted(srt, x), 1, max(srt.size - 1, 1))
+    return np.minimum(np.abs(x - srt[np.minimum(j, srt.size - 1)]), np.abs(x - srt[j - 1]))
 
 
 make_callable(__name__)  # xrdkit.identify(...) calls identify(...) (see xrdkit._callable)
