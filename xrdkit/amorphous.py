@@ -122,6 +122,13 @@ def _envelope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.minimum(env, y.max())
 
 
+def _between_peaks(x: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    """Indices of the points outside ``peak`` widened by :data:`PEAK_MASK_GROW_DEG` on each side."""
+    grow = max(int(round(PEAK_MASK_GROW_DEG / float(np.median(np.diff(x))))), 1)
+    widened = np.convolve(peak.astype(float), np.ones(2 * grow + 1), mode="same") > 0
+    return np.nonzero(~widened)[0]
+
+
 def _lstsq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Least squares for a few well-scaled columns by the normal equations (lstsq on failure)."""
     try:
@@ -215,10 +222,7 @@ def estimate_hump(two_theta_deg: np.ndarray, counts: np.ndarray, *,
         peak = np.asarray(crystalline, dtype=float) > FITTED_PEAK_MASK_SIGMA * np.sqrt(np.maximum(y, 1.0))
         for t in np.atleast_1d(exclude_two_theta_deg) if exclude_two_theta_deg is not None else ():
             peak |= np.abs(x - t) <= exclude_half_width_deg
-    step = float(np.median(np.diff(x)))
-    grow = max(int(round(PEAK_MASK_GROW_DEG / step)), 1)
-    peak = np.convolve(peak.astype(float), np.ones(2 * grow + 1), mode="same") > 0
-    free = np.nonzero(~peak)[0]
+    free = _between_peaks(x, peak)
     if free.size < 50:
         return None
     take = free[np.unique(np.linspace(0, free.size - 1, min(_ENVELOPE_POINTS, free.size)).round().astype(int))]
@@ -318,10 +322,7 @@ def refit_hump(hump: Hump, two_theta_deg: np.ndarray, counts: np.ndarray, crysta
     cryst = np.asarray(crystalline, dtype=float)
     decay = hump.decay_deg if np.isfinite(hump.decay_deg) else float(np.mean(DECAY_BOUNDS_DEG))
     sig = np.sqrt(np.maximum(y, 1.0))
-    step = float(np.median(np.diff(x)))
-    grow = max(int(round(PEAK_MASK_GROW_DEG / step)), 1)
-    peak = np.convolve((cryst > FITTED_PEAK_MASK_SIGMA * sig).astype(float), np.ones(2 * grow + 1), mode="same") > 0
-    free = np.nonzero(~peak)[0]
+    free = _between_peaks(x, cryst > FITTED_PEAK_MASK_SIGMA * sig)
     if free.size < 50:
         return None
     lo, hi = float(x[0]), float(x[-1])
