@@ -64,6 +64,8 @@ from _verdict_cases import (  # noqa: E402
     recipes,
 )
 
+from xrdkit.vocabulary import finite_or_none  # noqa: E402
+
 INSTRUMENT = "miniflex600-cuka"
 #: Verdict columns, in this order (anything else a verdict returns is appended).
 VERDICTS = ("fcc", "mixed", "separate", "no-borate", "unexplained")
@@ -85,16 +87,6 @@ log = logging.getLogger("bench_verdicts")
 def _verdict_text(value) -> str:
     """The verdict string whether identify returns a str or a StrEnum."""
     return str(getattr(value, "value", value))
-
-
-def _float_or_none(value) -> float | None:
-    if value is None:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def run_case(recipe: CaseRecipe) -> dict:
@@ -120,12 +112,12 @@ def run_case(recipe: CaseRecipe) -> dict:
         out.update(
             ok=True,
             verdict=_verdict_text(v.verdict),
-            purity=_float_or_none(v.fcc_weight_fraction),
-            purity_sigma=_float_or_none(v.fcc_weight_fraction_sigma),
-            amorphous=_float_or_none(getattr(v, "amorphous_intensity_share", None)),
-            unexplained_share=_float_or_none(getattr(v, "unexplained_intensity_share", None)),
-            rwp=_float_or_none(getattr(best, "rwp", None)),
-            gof=_float_or_none(getattr(best, "gof", None)),
+            purity=finite_or_none(v.fcc_weight_fraction),
+            purity_sigma=finite_or_none(v.fcc_weight_fraction_sigma),
+            amorphous=finite_or_none(getattr(v, "amorphous_intensity_share", None)),
+            unexplained_share=finite_or_none(getattr(v, "unexplained_intensity_share", None)),
+            rwp=finite_or_none(getattr(best, "rwp", None)),
+            gof=finite_or_none(getattr(best, "gof", None)),
             phases=[p.name for p in getattr(best, "phases", ())],
             notes=[str(n) for n in getattr(v, "notes", ())],
         )
@@ -217,9 +209,9 @@ def run_cli_case(recipe: CaseRecipe, workdir: Path) -> dict:
         else:
             d = json.loads(json_out.read_text())
             out.update(ok=True, verdict=_verdict_text(d.get("verdict")),
-                       purity=_float_or_none(d.get("fcc_weight_fraction")),
-                       purity_sigma=_float_or_none(d.get("fcc_weight_fraction_sigma")),
-                       amorphous=_float_or_none(d.get("amorphous_intensity_share")),
+                       purity=finite_or_none(d.get("fcc_weight_fraction")),
+                       purity_sigma=finite_or_none(d.get("fcc_weight_fraction_sigma")),
+                       amorphous=finite_or_none(d.get("amorphous_intensity_share")),
                        has_amorphous_key="amorphous_intensity_share" in d)
     except subprocess.TimeoutExpired:
         out.update(ok=False, verdict="error", error=f"timed out after {CLI_TIMEOUT_S:g} s")

@@ -1,4 +1,4 @@
-"""The vocabulary every closokit output shares: verdict categories.
+"""The vocabulary every closokit output shares: verdict categories, and what a missing value is.
 
 Kept in a module of its own, free of heavy imports, so the CLI, reports and readers of results
 can use it without loading the fitting code.
@@ -6,9 +6,11 @@ can use it without loading the fitting code.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
+from typing import Any
 
-__all__ = ["Verdict"]
+__all__ = ["Verdict", "finite_or_none"]
 
 
 class Verdict(StrEnum):
@@ -27,3 +29,15 @@ class Verdict(StrEnum):
     NO_BORATE = "no-borate"
     #: Borate present, but significant crystalline intensity none of the models explains.
     UNEXPLAINED = "unexplained"
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A finite float, or None for a missing value: None, JSON null, an empty CSV cell, NaN, a
+    bool or anything that is not a number."""
+    if value is None or isinstance(value, bool) or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None

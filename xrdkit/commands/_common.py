@@ -252,3 +252,4 @@ def check_command_outputs(args: argparse.Namespace, outputs: tuple[str, ...] = (
     from xrdkit.errors import check_output_paths
 
     check_output_paths({f"--{name}": getattr(args, name, None) for name in outputs}, given_inputs)
+

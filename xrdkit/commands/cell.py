@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xrdkit.errors import InputError
+from xrdkit.vocabulary import finite_or_none
 
 if TYPE_CHECKING:  # the cell model (scipy, numba) is imported when the command runs
     from xrdkit.cell.predict import CellPrediction
@@ -151,17 +152,6 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     return read_summary(path)
 
 
-def _number(value: Any) -> float | None:
-    """A finite float, or None for JSON null / empty CSV cell / NaN."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
 def _label(row: dict[str, Any], index: int) -> str:
     for key in ("scan", "item", "id", "source"):
         if row.get(key) not in (None, ""):
@@ -181,7 +171,7 @@ def _refusal(row: dict[str, Any]) -> str | None:
     if verdict is not None and str(verdict) == Verdict.NO_BORATE:
         return (f"verdict {Verdict.NO_BORATE}: no crystalline closo-borate, so no electrolyte "
                 "purity to model")
-    if _number(row.get("fcc_weight_fraction")) is None:
+    if finite_or_none(row.get("fcc_weight_fraction")) is None:
         v = f" (verdict {verdict})" if verdict not in (None, "") else ""
         return f"fcc_weight_fraction is empty{v}: no electrolyte purity to model"
     return None
@@ -197,8 +187,8 @@ def _from_results(path: Path, kwargs: dict[str, Any],
         if why is not None:
             skipped.append({"item": label, "reason": why})
             continue
-        w = float(_number(row.get("fcc_weight_fraction")))  # type: ignore[arg-type]
-        s = _number(row.get("fcc_weight_fraction_sigma")) or 0.0
+        w = float(finite_or_none(row.get("fcc_weight_fraction")))  # type: ignore[arg-type]
+        s = finite_or_none(row.get("fcc_weight_fraction_sigma")) or 0.0
         out.append((label, _predict(w, s, applies_to, kwargs)))
     if not out:
         if len(skipped) == 1:

@@ -14,7 +14,6 @@ The printed line gives the verdict (``fcc``, ``separate``, ``mixed``, ``no-borat
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +25,7 @@ from xrdkit.commands._common import (
     spike_from_args,
     write_json,
 )
+from xrdkit.vocabulary import finite_or_none
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -73,23 +73,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _number(value: Any) -> float | None:
-    """A finite float, or None for None / NaN / non-numbers (a missing value)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def purity_text(fraction: Any, sigma: Any) -> str | None:
     """``"97.3 ± 1.2 %"``; ``"97.3 % (σ n/a)"`` when σ is missing or 0; None without a purity.
 
     A σ of exactly 0 is never printed: no fit knows a purity that well (it means the σ was not
     computed, e.g. a one-phase fit whose weight fraction is 1 by construction).
     """
-    f = _number(fraction)
+    f = finite_or_none(fraction)
     if f is None:
         return None
-    s = _number(sigma)
+    s = finite_or_none(sigma)
     return f"{100 * f:.1f} % (σ n/a)" if s is None or s <= 0 else f"{100 * f:.1f} ± {100 * s:.1f} %"
 
 
@@ -121,7 +114,7 @@ def verdict_line(verdict: Any) -> str:
     parts = []
     if v is Verdict.NO_BORATE:
         text = "no-borate: no crystalline closo-borate detected"
-        dl = _number(get("detection_limit"))
+        dl = finite_or_none(get("detection_limit"))
         if dl is not None and dl < 1.0:  # a limit of 100 % says nothing
             basis = str(get("detection_limit_basis") or "").replace("_", " ")
             text += f" (detection limit {100 * dl:.2g} %{f' as {basis}' if basis else ''})"
@@ -131,7 +124,7 @@ def verdict_line(verdict: Any) -> str:
         purity = purity_text(get("fcc_weight_fraction"), get("fcc_weight_fraction_sigma"))
         text += f" (fcc share of the borates {purity})" if purity else " (no purity)"
         parts.append(text)
-    amorphous = _number(get("amorphous_intensity_share"))
+    amorphous = finite_or_none(get("amorphous_intensity_share"))
     if amorphous is not None:
         parts.append(f"amorphous {100 * amorphous:.1f} % of the intensity")
     return "; ".join(parts)
