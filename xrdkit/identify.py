@@ -875,12 +875,15 @@ def identify(
         borate_total = sum(p.weight_fraction or 0 for p in mixed.phases if p.name in candidates)
         if sig and borate_total > 0:
             detection_limit = float(DETECTION_SIGMA * max(sig) / borate_total)
-    peaks_best, mda, diffracted = find_residual_peaks(best, inst.wavelength_angstrom, fwhm_deg=fwhm)
     # crystalline intensity the chosen model leaves: residual peaks with the honest σ, away from
     # modelled reflections (a peak on a reflection is misfit of it: profile, B, texture) and
-    # from the diagnostic lines already accounted for
-    factor_best = _significance_factor(
-        best, [p for p in peaks_best if p.significance_sigma >= UNEXPLAINED_PEAK_SIGMA], fwhm)
+    # from the diagnostic lines already accounted for (the base model's, when it was chosen)
+    if best is results[first]:
+        peaks_best, factor_best = peaks, factor
+    else:
+        peaks_best, mda, diffracted = find_residual_peaks(best, inst.wavelength_angstrom, fwhm_deg=fwhm)
+        factor_best = _significance_factor(
+            best, [p for p in peaks_best if p.significance_sigma >= UNEXPLAINED_PEAK_SIGMA], fwhm)
     modelled = _fitted_positions(best, refls, inst)
     diag_2theta = [h.two_theta_deg for hits in diag_hits.values() for h in hits] if line_salts else []
     strong_unexplained = [
