@@ -124,10 +124,37 @@ def _check_line_count(data: bytes | str, src: str) -> None:
 def detect_format(path: Path) -> str:
     """Return ``hdf5``, ``xrdml``, ``rasx``, ``ras``, ``gsas``, ``raw`` or ``text`` from the content (then the name).
 
+    Parameters
+    ----------
+    path : Path
+        The scan file. Its first 512 bytes are read (magic bytes, XML root, ``*RAS`` and
+        ``BANK`` lines); the suffix decides only when the content does not.
+
+    Returns
+    -------
+    str
+        The reader :func:`read_scans` will use.
+
     Raises
     ------
     InputError
         Missing, unreadable or empty file.
+
+    Examples
+    --------
+    The content wins over the name: an HDF5 file is HDF5 whatever it is called.
+
+    >>> import pathlib, shutil, tempfile
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.readers import detect_format
+    >>> detect_format(example_file("electrodes.h5"))
+    'hdf5'
+    >>> renamed = pathlib.Path(tempfile.mkdtemp()) / "electrodes.xy"
+    >>> detect_format(shutil.copyfile(example_file("electrodes.h5"), renamed))
+    'hdf5'
+    >>> _ = renamed.write_text("10.00 120\\n10.02 131\\n")
+    >>> detect_format(renamed)
+    'text'
     """
     if not path.exists():
         raise InputError("file not found", source=str(path))
@@ -183,11 +210,40 @@ def read_scans(spec: str | Path, *, wavelength_angstrom: float | None = None) ->
     Returns
     -------
     list of Scan
+        In file order (HDF5: the order of :func:`xrdkit.hdf5.list_scans`), each on a strictly
+        increasing 2θ axis in degrees with its ``source`` (``FILE.h5::/path[index]`` for HDF5)
+        and metadata; a single-scan file gives a list of one.
 
     Raises
     ------
     InputError
         Naming the file and the problem.
+
+    Examples
+    --------
+    The bundled heating stack (constructed data, see :mod:`xrdkit.data`) holds 24 scans of a
+    ramp from 25 to 180 °C, each over 5–60° 2θ:
+
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.readers import read_scans
+    >>> scans = read_scans(example_file("heating_stack.h5"))
+    >>> len(scans)
+    24
+    >>> first, last = scans[0], scans[-1]
+    >>> float(first.two_theta_deg[0]), round(float(first.two_theta_deg[-1]), 2)
+    (5.0, 59.99)
+    >>> first.metadata["temperature"], last.metadata["temperature"], last.metadata["temperature_units"]
+    (25.0, 180.0, 'degC')
+    >>> last.source.endswith("heating_stack.h5::/heating[23]")
+    True
+
+    A text file holds one scan; without a wavelength in the file, give one for q or d axes:
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.xy"
+    >>> _ = path.write_text("10.00 120\\n10.02 131\\n10.04 125\\n")
+    >>> [s.wavelength_angstrom for s in read_scans(path, wavelength_angstrom=1.5406)]
+    [1.5406]
     """
     text = str(spec)
     wavelength_angstrom = hdf5.check_wavelength_arg(wavelength_angstrom, text)

@@ -645,11 +645,15 @@ def simulate(
         Per phase free lattice parameters replacing the reference ones (e.g. ``{"a": 10.05}``);
         |F|² is not recomputed.
     b_iso_angstrom2 : sequence of float, optional
-        Overall Debye–Waller B per phase.
+        Overall Debye–Waller B per phase, Å².
+    library : PhaseLibrary, optional
+        Where phase names are looked up (default: a fresh :class:`~xrdkit.phases.PhaseLibrary`,
+        bundled plus user phases).
 
     Returns
     -------
     SimulatedPattern
+        On the given grid; ``components`` and ``weight_fractions`` keyed by phase name.
 
     Raises
     ------

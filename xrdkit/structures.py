@@ -407,15 +407,15 @@ def build_nbh_fcc(
 
     Parameters
     ----------
-    a_angstrom
+    a_angstrom : float
         Cubic lattice constant, Å (default 10.029 Å, Duchêne et al. 2017).
-    b12_fraction
+    b12_fraction : float
         Fraction of the 4a anion sites holding B12H12²⁻ (the rest B10H10²⁻); 0.5 for NBH.
-    na_occupancy
+    na_occupancy : sequence of float
         Na occupancies on 8c (¼,¼,¼), 4b (½,½,½ ≡ ½,0,0 by F-centring) and 24d (0,¼,¼);
         default (0.58, 0.28, 0.09) from the high-T Na2B10H10 model (Udovic et al. 2014).
         With the default, Na per cell = 8·0.58 + 4·0.28 + 24·0.09 = 7.92 (ideal 8).
-    b12, b10
+    b12, b10 : AnionGeometry, optional
         Anion geometries; default :func:`b12h12_icosahedron` and
         :func:`b10h10_bicapped_antiprism` with their default distances.
 
@@ -431,6 +431,26 @@ def build_nbh_fcc(
     InputError
         Non-finite or non-positive lattice constant, fraction outside [0, 1],
         occupancies outside [0, 1].
+
+    Examples
+    --------
+    The cell holds four anions (two B12H12²⁻, two B10H10²⁻: 44 B and 44 H) and 7.92 Na:
+
+    >>> from xrdkit.structures import build_nbh_fcc
+    >>> nbh = build_nbh_fcc()
+    >>> nbh.lattice.a, nbh.lattice.alpha                  # Å, degrees
+    (10.029, 90.0)
+    >>> {el: round(n, 2) for el, n in sorted(nbh.composition.get_el_amt_dict().items())}
+    {'B': 44.0, 'H': 44.0, 'Na': 7.92}
+    >>> from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+    >>> SpacegroupAnalyzer(nbh, symprec=1e-3).get_space_group_symbol()
+    'Fm-3m'
+
+    A cell expanded to 10.07 Å (about 180 °C) and richer in B12H12²⁻:
+
+    >>> hot = build_nbh_fcc(10.07, b12_fraction=0.75)
+    >>> round(hot.lattice.volume), round(hot.composition["B"], 2)   # Å³, B per cell
+    (1021, 46.0)
     """
     a = _check_lattice_constant(a_angstrom)
     f12 = _check_fraction(b12_fraction, "b12_fraction")
