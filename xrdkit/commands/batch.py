@@ -14,22 +14,18 @@ previous scan.
 from __future__ import annotations
 
 import argparse
-import math
-import os
 import sys
-from collections import Counter
 
-from xrdkit.commands._common import add_phase_arguments, instrument_from_args, options_from_args
+from xrdkit.commands._common import add_phase_arguments
 from xrdkit.errors import InputError
 
-#: Largest chunk of a warm-started series sent to one worker (bounds what a kill loses).
-MAX_SERIES_CHUNK = 64
-#: Leading columns of the CSV table: the issue-5 contract (``id`` is written as ``scan``), then
-#: the amorphous share of the intensity and the detection limit (issue 15). A missing value (the
-#: purity of a no-borate scan, anything of an error row) is an empty cell.
-TABLE_COLUMNS = (
-    "id", "status", "verdict", "fcc_weight_fraction", "fcc_weight_fraction_sigma", "rwp", "gof", "error",
-    "amorphous_intensity_share", "detection_limit",
+# the library's names, importable from here as before (irkit's batch uses canonical_inputs)
+from xrdkit.pipeline import (  # noqa: F401
+    DASK_SCHEMES,
+    MAX_SERIES_CHUNK,
+    TABLE_COLUMNS,
+    canonical_inputs,
+    check_scheduler_address,
 )
 
 
@@ -59,172 +55,44 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary.n_error == 0 else 1
 
 
-def _series_of(task) -> str:
-    """Scans of one file form one warm-started series."""
-    return task.ref.file
-
-
-#: Schemes of Dask scheduler addresses (``distributed.comm``).
-DASK_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
-
-
-def check_scheduler_address(address: str) -> str:
-    """A Dask scheduler address ``SCHEME://HOST:PORT``, checked before connecting.
-
-    Raises
-    ------
-    InputError
-        Another scheme, no host, or a port that is not an integer in 1–65535.
-    """
-    from urllib.parse import urlsplit
-
-    text = address.strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as exc:
-        raise InputError(f"malformed address {address!r} ({exc}); expected tcp://HOST:PORT",
-                         source="--scheduler") from None
-    if parts.scheme not in DASK_SCHEMES or "://" not in text:
-        raise InputError(f"malformed address {address!r}: expected SCHEME://HOST:PORT with SCHEME "
-                         f"one of {', '.join(DASK_SCHEMES)}", source="--scheduler")
-    if parts.scheme != "inproc" and (not parts.hostname or port is None or not 0 < port < 65536
-                                     or parts.path not in ("", "/") or parts.query):
-        raise InputError(f"malformed address {address!r}: expected {parts.scheme}://HOST:PORT with "
-                         "a port in 1–65535", source="--scheduler")
-    return text
-
-
-def canonical_inputs(files: list[str]) -> list[str]:
-    """Canonical absolute paths of the input files, each once, in the order first given.
-
-    A scan's id is ``CANONICAL_PATH::/hdf5/path[index]``: ``stack.h5``, ``./stack.h5`` and a
-    symlink to it name the same scans, so a resume with another spelling continues the same
-    batch and a file named twice is analysed once.
-    """
-    import logging
-    import os
-
-    out: dict[str, str] = {}
-    for f in files:
-        canonical = os.path.realpath(f)
-        if canonical in out:
-            logging.getLogger(__name__).warning("%s names the same file as %s; analysed once", f,
-                                                out[canonical])
-            continue
-        out[canonical] = f
-    return list(out)
-
-
-def batch_fingerprint(args: argparse.Namespace, inst, borates, files: list[str]) -> dict:
-    """What makes two runs the same batch: the options, the phase set (with the SHA-256 of
-    every CIF used), the instrument and every input (canonical path, size, mtime, SHA-256).
-
-    ``--resume`` refuses to continue a batch whose stored fingerprint differs
-    (:func:`xrdkit.results.fingerprint_differences` says what).
-    """
-    import dataclasses
-    import hashlib
-    import json
+def analyse_files_kwargs(args: argparse.Namespace) -> dict:
+    """The keywords of :func:`xrdkit.pipeline.analyse_files` for parsed ``xrdkit batch`` flags
+    (``--recipe`` already applied); checks the flags first so that errors name them."""
     from pathlib import Path
 
-    from xrdkit.identify import FCC_PHASE, SEPARATE_BORATE_PHASES
-    from xrdkit.phases import PhaseLibrary
-    from xrdkit.results import file_fingerprint
+    from xrdkit.commands._common import b_iso_choice, coordinates_choice, options_from_args
+    from xrdkit.errors import check_output_paths
 
-    lib = PhaseLibrary()
-    names = list(borates) if borates else [FCC_PHASE, *(p for p in SEPARATE_BORATE_PHASES if p in lib)]
-    phases: dict[str, str] = {}
-    for name in dict.fromkeys([*names, *args.phase]):
-        if name in lib:
-            phases[name] = hashlib.sha256(lib.info(name).cif_path.read_bytes()).hexdigest()
-    for cif in args.cif:
-        phases[f"cif:{Path(cif).stem.lower()}"] = file_fingerprint(cif)["sha256"]
-    options = {k: getattr(args, k, None) for k in (
-        "phase", "borate", "range", "no_ka2", "background_terms", "b_iso", "coordinates", "po",
-        "brindley", "displacement", "asymmetry", "no_warm_start")}
-    fingerprint = {
-        "options": options,
-        "phases": phases,
-        "instrument": dataclasses.asdict(inst) if dataclasses.is_dataclass(inst) else repr(inst),
-        "inputs": [file_fingerprint(f) for f in files],
-    }
-    return json.loads(json.dumps(fingerprint, default=str))  # as it will be stored
-
-
-def _stat_key(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
-def run_files(args: argparse.Namespace):
-    """List scans, run the batch and write the table; returns the BatchSummary."""
-    from pathlib import Path
-
-    from xrdkit.analysis import AnalysisConfig, analyse_scan, make_tasks
-    from xrdkit.batch import run_batch
-    from xrdkit.commands._common import apply_recipe
-    from xrdkit.errors import BatchError, check_output_paths
-    from xrdkit.hdf5 import list_scans
-    from xrdkit.results import write_table_csv
-
-    apply_recipe(args)
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be ≥ 1, got {args.workers}")
-    if args.scheduler:
-        args.scheduler = check_scheduler_address(args.scheduler)
+    scheduler = check_scheduler_address(args.scheduler, source="--scheduler") if args.scheduler else None
     instrument_file = args.instrument if Path(args.instrument).suffix else None
     check_output_paths(
         {"--out": args.out, "--table": args.table},
         {"input": list(args.files), "--cif": list(args.cif), "--instrument": instrument_file,
          "--recipe": getattr(args, "recipe", None)},
     )
-    files = canonical_inputs(list(args.files))
-    for cif in args.cif:
-        from xrdkit.phases import read_cif
+    options = options_from_args(args)  # --background-terms, --po and --brindley, named as flags
+    return {
+        "files": list(args.files), "out": args.out, "electrode_phases": list(args.phase),
+        "cifs": list(args.cif), "borates": args.borate, "instrument": args.instrument,
+        "two_theta_range_deg": tuple(args.range) if args.range else None, "ka2": not args.no_ka2,
+        "background_terms": options.background_terms, "refine_b_iso": b_iso_choice(args),
+        "refine_coordinates": coordinates_choice(args),
+        "preferred_orientation": options.preferred_orientation,
+        "particle_size_um": options.particle_size_um,
+        "refine_displacement": options.refine_displacement, "refine_asymmetry": options.refine_asymmetry,
+        "table": args.table, "workers": args.workers, "scheduler": scheduler, "resume": args.resume,
+        "overwrite": args.overwrite, "warm_start": not args.no_warm_start,
+        "progress": True if args.progress else None, "command": " ".join(sys.argv),
+    }
 
-        read_cif(cif)  # fail early on a bad CIF
-    borates = tuple(args.borate) if args.borate else None
-    if borates is not None and args.cif:
-        borates = tuple(dict.fromkeys(borates + tuple(Path(c).stem.lower() for c in args.cif)))
-    inst = instrument_from_args(args)
-    config = AnalysisConfig(
-        candidates=borates,
-        electrode_phases=tuple(args.phase),
-        instrument=inst,
-        options=options_from_args(args),
-        two_theta_range_deg=tuple(args.range) if args.range else None,
-        user_cifs=tuple(args.cif),
-    )
-    fingerprint = batch_fingerprint(args, inst, borates, files)
-    refs = []
-    for f in files:
-        refs.extend(list_scans(f))
-    tasks = make_tasks(refs, config)
-    chunk = None
-    if not args.no_warm_start and not args.scheduler:
-        # a warm-started series should be split into as few chunks as there are workers:
-        # every chunk boundary is a cold start
-        workers = args.workers or os.cpu_count() or 1
-        longest = max(Counter(t.ref.file for t in tasks).values(), default=1)
-        chunk = max(1, min(MAX_SERIES_CHUNK, math.ceil(longest / workers)))
-    summary = run_batch(
-        tasks, analyse_scan, args.out, workers=args.workers, scheduler=args.scheduler, chunk_size=chunk,
-        resume=args.resume, overwrite=args.overwrite, warm_start=not args.no_warm_start,
-        series_key=_series_of, progress=True if args.progress else None,
-        config={"command": " ".join(sys.argv), "files": files, "phases": list(args.phase),
-                "borates": list(borates or []), "instrument": inst.name,
-                "fingerprint": fingerprint},
-    )
-    changed = [f["path"] for f in fingerprint["inputs"] if _stat_key(f["path"]) != (f["size"], f["mtime_ns"])]
-    if changed:
-        raise BatchError(
-            f"input {changed[0]} changed while the batch ran; its results may mix two versions of "
-            f"the file — rerun with --overwrite ({args.out} kept)"
-        )
-    if args.table:
-        write_table_csv(args.out, args.table, TABLE_COLUMNS, rename={"id": "scan"})
-    return summary
+
+def run_files(args: argparse.Namespace):
+    """Apply ``--recipe``, run :func:`xrdkit.pipeline.analyse_files` with the flags; returns
+    its BatchSummary."""
+    from xrdkit.commands._common import apply_recipe
+    from xrdkit.pipeline import analyse_files
+
+    apply_recipe(args)
+    return analyse_files(**analyse_files_kwargs(args))

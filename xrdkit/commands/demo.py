@@ -1,10 +1,10 @@
 """``xrdkit demo --out DIR``: the main job on the bundled example data.
 
-Runs ``xrdkit batch`` on the three example series in ``reference_data/examples``
-(isopropanol heat treatment, ILLUSTRATIVE methanol route, infiltrated NaCrO2
-electrodes), prints each scan's verdict, fcc share ± σ and amorphous share of the
-intensity, writes results files, CSV tables, a summary figure (fcc share vs
-temperature/scan with error bars), the cell prediction for the electrodes and the
+Runs ``xrdkit batch`` (the library function :func:`xrdkit.pipeline.analyse_files`) on the
+three example series in ``reference_data/examples`` (isopropanol heat treatment, ILLUSTRATIVE
+methanol route, infiltrated NaCrO2 electrodes), prints each scan's verdict, fcc share ± σ and
+amorphous share of the intensity, writes results files, CSV tables, a summary figure (fcc
+share vs temperature/scan with error bars), the cell prediction for the electrodes and the
 HTML report. The example data are constructed (see their README), not measurements.
 """
 
@@ -30,9 +30,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from xrdkit._paths import reference_data_dir
-    from xrdkit.commands.batch import run_files
     from xrdkit.commands.identify import verdict_line
+    from xrdkit.pipeline import analyse_files
     from xrdkit.plot import new_figure, plot_purity_series
     from xrdkit.results import read_summary
 
@@ -44,14 +46,11 @@ def run(args: argparse.Namespace) -> int:
     for i, (name, phases) in enumerate(DEMO_SERIES.items()):
         stem = Path(name).stem
         res = out / f"{stem}_results.h5"
-        batch_args = argparse.Namespace(
-            files=[str(examples / name)], phase=list(phases), cif=[], borate=None,
-            instrument="miniflex600-cuka", range=None, no_ka2=False, background_terms=10,
-            refine_b_iso=False, out=str(res), table=str(out / f"{stem}_results.csv"),
-            workers=args.workers, scheduler=None, resume=False, overwrite=True,
-            no_warm_start=False, progress=False,
+        summary = analyse_files(
+            examples / name, res, electrode_phases=phases,
+            table=out / f"{stem}_results.csv", workers=args.workers, overwrite=True, progress=False,
+            command=" ".join(sys.argv),
         )
-        summary = run_files(batch_args)
         print(f"{name}: {summary.n_ok}/{summary.n_items} scans ok in {summary.elapsed_s:.1f} s → {res}")
         rows = read_summary(res)
         for r in rows:
