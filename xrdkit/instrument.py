@@ -166,7 +166,19 @@ def _instrument_dir() -> Path:
 
 
 def instrument_presets() -> list[str]:
-    """Names of the bundled instrument presets."""
+    """Names of the bundled instrument presets (``reference_data/instruments/*.json``).
+
+    Returns
+    -------
+    list of str
+        Sorted names :func:`load_instrument` accepts.
+
+    Examples
+    --------
+    >>> from xrdkit.instrument import instrument_presets
+    >>> instrument_presets()
+    ['miniflex600-cuka', 'synchrotron-0p8']
+    """
     return sorted(p.stem for p in _instrument_dir().glob("*.json") if not p.name.endswith(".schema.json"))
 
 
@@ -183,11 +195,51 @@ def load_instrument(name_or_path: str | Path | Instrument) -> Instrument:
     - ``.prm`` / ``.PRM`` / ``.iparm``: a GSAS (EXPGUI) instrument parameter file
       (:func:`xrdkit.instrument_files.read_gsas_prm`).
 
+    Parameters
+    ----------
+    name_or_path : str, Path or Instrument
+        A preset name (:func:`instrument_presets`), an instrument file, or an
+        :class:`Instrument` (returned as it is).
+
+    Returns
+    -------
+    Instrument
+        Each file version is parsed once per process (cached on path, size and modification
+        time).
+
     Raises
     ------
     InputError
         Unknown preset (the message lists the known ones), a FullProf ``.irf`` file (not
         read), or a bad file (the message names the file and the key).
+
+    Examples
+    --------
+    The laboratory preset: Cu Kα1 + Kα2 (intensity ratio 0.5), no monochromator, R = 150 mm:
+
+    >>> from xrdkit.instrument import load_instrument
+    >>> lab = load_instrument("miniflex600-cuka")
+    >>> lab.wavelengths_angstrom, lab.wavelength_weights                # Å, relative
+    ((1.540593, 1.544414), (1.0, 0.5))
+    >>> lab.goniometer_radius_mm, lab.monochromator_two_theta_deg, lab.beam_polarisation
+    (150.0, 0.0, None)
+
+    A closokit JSON file needs only the fields that differ from the defaults:
+
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "my-diffractometer.json"
+    >>> _ = path.write_text(json.dumps({"name": "my-diffractometer", "zero_shift_deg": -0.012,
+    ...                                 "monochromator_two_theta_deg": 26.6}))
+    >>> mine = load_instrument(path)
+    >>> mine.name, mine.zero_shift_deg, mine.wavelength_angstrom    # deg 2θ, Å (Cu Kα1 default)
+    ('my-diffractometer', -0.012, 1.540593)
+
+    An unknown preset names the known ones:
+
+    >>> load_instrument("miniflex")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: unknown instrument preset 'miniflex'; known: miniflex600-cuka, synchrotron-0p8
     """
     if isinstance(name_or_path, Instrument):
         return name_or_path

@@ -223,6 +223,32 @@ def read_instprm(path: str | Path, *, bank: int | None = None,
         Empty or unreadable file, not a GSAS-II instprm file, a missing key (``Lam``/``Lam1``,
         ``U`` …), a non-numeric value, a neutron / TOF / energy-dispersive ``Type``, or values
         closokit's :class:`Instrument` rejects — each message names the file and the key.
+
+    Examples
+    --------
+    A laboratory Cu Kα file as GSAS-II writes it (U, V, W in centideg², X, Y in centideg):
+
+    >>> import pathlib, tempfile
+    >>> from xrdkit.instrument_files import read_instprm
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "lab.instprm"
+    >>> _ = path.write_text("\\n".join([
+    ...     "#GSAS-II instrument parameter file; do not add/delete items!",
+    ...     "Type:PXC", "Bank:1.0", "Lam1:1.540593", "Lam2:1.544414", "I(L2)/I(L1):0.5",
+    ...     "Zero:-0.012", "Polariz.:0.7", "Azimuth:0.0", "U:2.0", "V:-2.0", "W:5.0",
+    ...     "X:3.0", "Y:1.0", "Z:0.0", "SH/L:0.002"]) + "\\n")
+    >>> inst = read_instprm(path)
+    >>> inst.name, inst.wavelengths_angstrom, inst.wavelength_weights
+    ('lab', (1.540593, 1.544414), (1.0, 0.5))
+    >>> inst.zero_shift_deg, inst.beam_polarisation          # degrees 2θ, as GSAS-II
+    (-0.012, 0.7)
+
+    W = 5 centideg² of Gaussian variance is FWHM² = 8 ln2 · 5 · 10⁻⁴ deg²; GSAS-II's X (the
+    1/cosθ Lorentzian term) is closokit's ``y_deg``, its Y is ``x_deg``:
+
+    >>> round(inst.w_deg2, 6), inst.y_deg, inst.x_deg                   # deg², deg, deg
+    (0.002773, 0.03, 0.01)
+    >>> "not used: SH/L = 0.002" in inst.provenance
+    True
     """
     p = Path(path).resolve()
     try:
@@ -450,6 +476,19 @@ def write_instrument_json(instrument: Instrument, path: str | Path, *, comment: 
     ------
     InputError
         The file cannot be written.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> from xrdkit.instrument import load_instrument
+    >>> from xrdkit.instrument_files import write_instrument_json
+    >>> inst = load_instrument("miniflex600-cuka").replace(name="lab-a", zero_shift_deg=0.021)
+    >>> path = write_instrument_json(inst, pathlib.Path(tempfile.mkdtemp()) / "lab-a.json",
+    ...                              comment="zero from a Si scan of 2026-01-12")
+    >>> json.loads(path.read_text())["_comment"]
+    'zero from a Si scan of 2026-01-12'
+    >>> load_instrument(path) == inst
+    True
     """
     data: dict[str, Any] = {}
     if comment:
@@ -498,13 +537,18 @@ def write_instprm(instrument: Instrument, path: str | Path) -> Path:
 
     Examples
     --------
-    >>> from xrdkit.instrument import load_instrument
+    The lab preset to GSAS-II and back: the widths survive the unit conversions.
+
     >>> import tempfile, pathlib
+    >>> from xrdkit.instrument import load_instrument
+    >>> from xrdkit.instrument_files import read_instprm, write_instprm
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "lab.instprm"
     >>> inst = load_instrument("miniflex600-cuka")
     >>> back = read_instprm(write_instprm(inst, out))
     >>> round(back.w_deg2, 6) == round(inst.w_deg2, 6)
     True
+    >>> [line for line in out.read_text().splitlines() if line.startswith(("Lam1", "Polariz"))]
+    ['Lam1:1.540593', 'Polariz.:0.5']
     """
     lams = tuple(instrument.wavelengths_angstrom)
     if len(lams) > 2:
@@ -549,6 +593,27 @@ def write_instrument(instrument: Instrument, path: str | Path, *, comment: str |
     -------
     Path
         The file written.
+
+    Raises
+    ------
+    InputError
+        The file cannot be written; for ``.instprm``, more than two wavelengths.
+
+    Examples
+    --------
+    The same instrument in both formats; each reads back with
+    :func:`~xrdkit.instrument.load_instrument`:
+
+    >>> import pathlib, tempfile
+    >>> from xrdkit.instrument import load_instrument
+    >>> from xrdkit.instrument_files import write_instrument
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> inst = load_instrument("synchrotron-0p8")
+    >>> for name in ("beamline.json", "beamline.instprm"):
+    ...     back = load_instrument(write_instrument(inst, folder / name))
+    ...     print(name, back.wavelengths_angstrom, back.beam_polarisation, round(back.u_deg2, 6))
+    beamline.json (0.8,) 0.95 0.0002
+    beamline.instprm (0.8,) 0.95 0.0002
     """
     if Path(path).suffix.lower() == ".instprm":
         return write_instprm(instrument, path)
