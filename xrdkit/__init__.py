@@ -7,7 +7,8 @@ The verbs, importable from here (each is loaded on first use, so ``import xrdkit
 - :func:`refine` — whole-pattern (Rietveld-style) refinement with quantitative phase analysis;
 - :func:`quantify` — :func:`refine` plus B, coordinates, model selection and model-error σ's;
 - :func:`identify` — is there crystalline closo-borate, fcc or separate? (:class:`Verdict`);
-- :func:`run_batch` — analyse many scans (local processes or a Dask cluster), kill-safe;
+- :func:`analyse_files` — every scan of HDF5 files: verdicts, results file, CSV table (``xrdkit batch``);
+- :func:`run_batch` — any per-item analysis over many items (local processes or a Dask cluster), kill-safe;
 - :func:`predict_cell` — the cell model: conductivity → capacity vs C-rate, energy, N/P;
 - :class:`PhaseLibrary`, :func:`load_instrument`, :func:`example_file` — phases, instruments, bundled data.
 
@@ -34,6 +35,7 @@ _EXPORTS = {
     "quantify": "xrdkit.qpa",
     "identify": "xrdkit.identify",
     "Verdict": "xrdkit.vocabulary",
+    "analyse_files": "xrdkit.pipeline",
     "run_batch": "xrdkit.batch",
     "predict_cell": "xrdkit.cell",
     "PhaseLibrary": "xrdkit.phases",
