@@ -73,10 +73,10 @@ def test_jacobian_numba_equals_numpy(monkeypatch, per_column: bool) -> None:
 
 def test_refinement_identical_without_numba(monkeypatch) -> None:
     """The whole fit on the numpy/Python path (what runs without numba) gives the numba result."""
-    from xrdkit import refine as refine_module
     from xrdkit.instrument import load_instrument
     from xrdkit.phases import PhaseLibrary
     from xrdkit.refine import RefineOptions, refine
+    from xrdkit.session import FitSession
     from xrdkit.simulate import resolve_phases
     from xrdkit.synthetic import PeakProfile, synthetic_pattern
 
@@ -90,8 +90,8 @@ def test_refinement_identical_without_numba(monkeypatch) -> None:
     opts = RefineOptions(refine_asymmetry=True)
     fast = refine(pat.to_scan(), refls, instrument=inst, options=opts)
     monkeypatch.setattr(_jit, "HAVE_NUMBA", False)
-    refine_module._MODEL_CACHE.clear()  # no memoised evaluation of the fast run may be reused
-    slow = refine(pat.to_scan(), refls, instrument=inst, options=opts)
+    # a fresh session: no memoised evaluation of the fast run may be reused
+    slow = refine(pat.to_scan(), refls, instrument=inst, options=opts, session=FitSession())
     assert slow.nfev == fast.nfev
     np.testing.assert_allclose(slow.theta, fast.theta, rtol=1e-7, atol=1e-10)
     assert slow.rwp == pytest.approx(fast.rwp, rel=1e-9)

@@ -27,8 +27,6 @@ import functools
 import logging
 import math
 import time
-import weakref
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -42,8 +40,9 @@ from xrdkit.instrument import Instrument, load_instrument
 from xrdkit.profiles import DEFAULT_WINDOW_FWHM
 from xrdkit.reflections import ReflectionList
 from xrdkit.scans import Scan
+from xrdkit.session import FitSession, default_session
 from xrdkit.simulate import MIN_GAUSS_FWHM_DEG, ParamKey, PatternModel, resolve_phases
-from xrdkit.varpro import LinearProjection, varpro_lm
+from xrdkit.varpro import LinearProjection, VPPoint, VPResult, varpro_lm
 
 if TYPE_CHECKING:
     import lmfit
@@ -606,12 +605,16 @@ def screen_phases(
     background_terms: int = 10,
     window_fwhm: float = DEFAULT_WINDOW_FWHM,
     extra_background: dict[str, np.ndarray] | None = None,
+    session: FitSession | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Weight fraction ± σ of every phase from a linear-only fit at the phases' own cells.
 
     One model evaluation (scales and background by non-negative least squares, nothing
     nonlinear refined): the cheap first look :func:`xrdkit.identify.identify` takes before
     its refinements, to drop phases the scan does not show.
+
+    The pattern model is kept in ``session`` (default: the process's
+    :func:`~xrdkit.session.default_session`), where the :func:`refine` that follows finds it.
 
     Returns
     -------
@@ -622,7 +625,7 @@ def screen_phases(
     inst = load_instrument(instrument)
     x, y, sig = scan.two_theta_deg, scan.counts, scan.sigma
     model = _pattern_model(list(phases), x, inst, (False,) * len(phases), background_terms, (), window_fwhm,
-                           extra_background)
+                           extra_background, session=session)
     ev = model.evaluate(model.initial_vector(inst))
     w = 1.0 / sig
     proj = LinearProjection(model.background_basis, w, y * w, model.nonnegative, model.n_peak_columns)
@@ -638,27 +641,24 @@ def screen_phases(
     return {r.name: (float(a), float(b)) for r, a, b in zip(phases, wf, wf_sig, strict=True)}
 
 
-#: Pattern models kept per process: a series fits the same phases on the same grid scan after scan.
-_MODEL_CACHE: OrderedDict[tuple, tuple[PatternModel, np.ndarray]] = OrderedDict()
-MODEL_CACHE_SIZE = 8
-
-
 def _pattern_model(refls: Sequence[ReflectionList], x: np.ndarray, inst: Instrument, pawley: tuple[bool, ...],
                    background_terms: int, po: tuple, window_fwhm: float,
-                   extra_background: dict[str, np.ndarray] | None = None) -> PatternModel:
-    """A :class:`PatternModel`, reused when the same reflection lists, grid and settings come again."""
+                   extra_background: dict[str, np.ndarray] | None = None, *,
+                   session: FitSession | None = None) -> PatternModel:
+    """A :class:`PatternModel`, reused from the session's models when the same reflection lists,
+    grid and settings come again (a series fits the same phases on the same grid scan after scan)."""
+    models = (session if session is not None else default_session()).models
     extra_key = tuple((k, hash(np.asarray(v, dtype=float).tobytes())) for k, v in (extra_background or {}).items())
     key = (tuple(id(r) for r in refls), x.size, float(x[0]), float(x[-1]), inst, pawley, background_terms, po,
            window_fwhm, extra_key)
-    hit = _MODEL_CACHE.get(key)
-    if hit is not None and hit[0].phases == tuple(refls) and np.array_equal(hit[1], x):
-        _MODEL_CACHE.move_to_end(key)
+    # ids are unique only while their objects live: the stored model holds its lists, and the
+    # check below rejects a key whose ids now name other lists (or whose grid differs inside)
+    hit = models.get(key, accept=lambda h: h[0].phases == tuple(refls) and np.array_equal(h[1], x))
+    if hit is not None:
         return hit[0]
     model = PatternModel(refls, x, inst, pawley=list(pawley), background_terms=background_terms,
                          preferred_orientation=dict(po), window_fwhm=window_fwhm, extra_background=extra_background)
-    _MODEL_CACHE[key] = (model, x.copy())  # the model holds the lists: their ids stay unique
-    while len(_MODEL_CACHE) > MODEL_CACHE_SIZE:
-        _MODEL_CACHE.popitem(last=False)
+    models.put(key, (model, x.copy()))
     return model
 
 
@@ -774,15 +774,14 @@ class _FitPlan:
     nudge_idx: np.ndarray
 
 
-#: Fit plans per pattern model (dropped with the model).
-_PLANS: weakref.WeakKeyDictionary[PatternModel, dict[tuple, _FitPlan]] = weakref.WeakKeyDictionary()
-
-
-def _fit_plan(model: PatternModel, inst: Instrument, opts: RefineOptions, names: Sequence[str]) -> _FitPlan:
+def _fit_plan(model: PatternModel, inst: Instrument, opts: RefineOptions, names: Sequence[str],
+              session: FitSession) -> _FitPlan:
+    """The fit plan of ``model`` for this instrument and these options (built once per session
+    and model; dropped with the model)."""
     key = (inst, opts.refine_lattice, opts.refine_zero, opts.refine_displacement, opts.refine_transparency,
            tuple(opts.refine_widths), opts.refine_asymmetry, opts.refine_b_iso, opts.refine_phase_broadening,
            tuple(sorted(opts.preferred_orientation)))
-    plans = _PLANS.setdefault(model, {})
+    plans = session.plans.setdefault(model, {})
     plan = plans.get(key)
     if plan is not None:
         return plan
@@ -814,62 +813,90 @@ def _fit_plan(model: PatternModel, inst: Instrument, opts: RefineOptions, names:
     return plan
 
 
-def refine(
-    scan: Scan,
-    phases: Sequence[object],
-    *,
-    instrument: Instrument | str = "miniflex600-cuka",
-    options: RefineOptions | None = None,
-    two_theta_range_deg: tuple[float, float] | None = None,
-    start: RefinementResult | WarmStart | None = None,
-    library: object | None = None,
-    densities_g_cm3: dict[str, float] | None = None,
-    mass_attenuation_cm2_g: dict[str, float] | None = None,
-    extra_background: dict[str, np.ndarray] | None = None,
-) -> RefinementResult:
-    """Refine a multi-phase model against a scan.
+# ----------------------------------------------------------------------------- refine's stages
+# refine() runs these in order; each takes what the previous ones produced (frozen records below).
 
-    Parameters
-    ----------
-    scan : Scan
-        The measured pattern (σ used for weights).
-    phases : sequence
-        Phase names, Phase objects, Structures or ReflectionLists (see
-        :func:`~xrdkit.simulate.resolve_phases`); pass ready ReflectionLists in loops.
-    instrument : Instrument or str
-        Instrument or preset; its widths/shifts are the starting values.
-    options : RefineOptions, optional
-        What to refine.
-    two_theta_range_deg : (float, float), optional
-        Crop the scan first.
-    start : RefinementResult or WarmStart, optional
-        Warm start: nonlinear parameters taken by name from a previous result. When it
-        covers every parameter of this model the fit runs as one stage (no position-only
-        pre-stage); a partial start only supplies starting values.
-    library : PhaseLibrary, optional
-        Library to resolve names in.
-    densities_g_cm3, mass_attenuation_cm2_g : dict, optional
-        Per phase, needed only for the Brindley microabsorption correction (``options.particle_size_um``).
-    extra_background : dict of str → ndarray, optional
-        Named non-negative components of fixed shape on the scan's grid (after cropping), fitted
-        with the background — e.g. ``{"amorphous": hump}`` from :mod:`xrdkit.amorphous`. They are
-        part of :attr:`RefinementResult.background` and reported one by one in
-        :attr:`RefinementResult.extra_components`.
 
-    Returns
-    -------
-    RefinementResult
+@dataclass(frozen=True)
+class _Problem:
+    """A prepared fit: the (cropped) scan, its phases, the pattern model and its fit plan."""
 
-    Raises
-    ------
-    InputError
-        Too few points for the parameters, no reflection in range, bad phases.
-    FitError
-        The optimiser failed outright.
+    scan: Scan
+    refls: list[ReflectionList]
+    names: list[str]
+    opts: RefineOptions
+    model: PatternModel
+    plan: _FitPlan
+    #: 1/σ and the weighted observations y/σ.
+    w: np.ndarray
+    yw: np.ndarray
+    #: Whether the model returns every peak column's Jacobian (one evaluation per step).
+    per_column: bool
+
+
+@dataclass(frozen=True)
+class _Start:
+    """Where the optimiser starts: the full parameter vector, in one stage or two, and with
+    which Gauss–Newton matrix (a warm start's, when it varied the same parameters)."""
+
+    theta: np.ndarray
+    one_stage: bool
+    curvature: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _Solution:
+    """The optimiser's outcome: its final point (linear coefficients, weighted residual,
+    Gram blocks), the full nonlinear vector there and the evaluation counts."""
+
+    point: VPPoint
+    theta: np.ndarray
+    converged: bool
+    message: str
+    nfev: int
+    njev: int
+    curvature: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """The fitted pattern's arrays and statistics."""
+
+    calculated: np.ndarray
+    background: np.ndarray
+    #: One row per peak column: ``coefficient · column``.
+    parts: np.ndarray
+    extra_components: dict[str, np.ndarray]
+    n_params: int
+    stats: dict[str, float]
+
+
+@dataclass(frozen=True)
+class _Uncertainty:
+    """Covariance of the varied parameters (Bérar–Lelann corrected), the parameter table and the
+    warnings about the fit (singular, correlated, at a bound, not converged)."""
+
+    covariance: np.ndarray
+    #: σ of the varied parameters, in covariance order (nonlinear, then active linear).
+    sd: np.ndarray
+    #: σ of every parameter (nonlinear, then linear; NaN where not varied).
+    stderr: np.ndarray
+    table: ParameterTable
+    #: Positions of the active linear columns.
+    lin_idx: np.ndarray
+    durbin_watson: float
+    serial_correlation_factor: float
+    warnings: list[str]
+
+
+def _prepare_scan(scan: Scan, phases: Sequence[object], inst: Instrument, opts: RefineOptions,
+                  two_theta_range_deg: tuple[float, float] | None,
+                  library: object | None) -> tuple[Scan, list[ReflectionList], list[str]]:
+    """Stage 1, the input: crop the scan, check it has enough points, resolve the phases to
+    reflection lists and check the options name only phases of the model.
+
+    Returns the (cropped) scan, the reflection lists and the phase names.
     """
-    t0 = time.perf_counter()
-    opts = options or RefineOptions()
-    inst = load_instrument(instrument)
     if scan.wavelength_angstrom and abs(scan.wavelength_angstrom - inst.wavelength_angstrom) > 1e-3:
         log.warning(
             "%s: scan wavelength %.5f Å differs from instrument %s (%.5f Å); using the instrument's",
@@ -877,7 +904,7 @@ def refine(
         )
     if two_theta_range_deg is not None:
         scan = scan.crop(*two_theta_range_deg)
-    x, y, sig = scan.two_theta_deg, scan.counts, scan.sigma
+    x = scan.two_theta_deg
     if x.size < MIN_FIT_POINTS:
         raise InputError(
             f"scan has {x.size} points; a whole-pattern fit needs at least {MIN_FIT_POINTS}",
@@ -893,11 +920,34 @@ def refine(
     unknown_paw = set(opts.pawley) - set(names)
     if unknown_po or unknown_paw:
         raise InputError(f"options name phases not in the model: {sorted(unknown_po | unknown_paw)}")
+    return scan, refls, names
+
+
+def _build_problem(scan: Scan, refls: list[ReflectionList], names: list[str], inst: Instrument,
+                   opts: RefineOptions, extra_background: dict[str, np.ndarray] | None,
+                   session: FitSession) -> _Problem:
+    """Stage 2, the model: the pattern model (from the session when the same phases, grid and
+    settings come again) and its fit plan (bounds, varied set, labels), with the weights."""
     po = {names.index(n): tuple(ax) for n, ax in opts.preferred_orientation.items()}
-    model = _pattern_model(refls, x, inst, tuple(n in opts.pawley for n in names), opts.background_terms,
-                           tuple(sorted(po.items())), opts.window_fwhm, extra_background)
-    plan = _fit_plan(model, inst, opts, names)
-    labels, vidx, vary, lower, upper = plan.labels, plan.vidx, plan.vary, plan.lower, plan.upper
+    model = _pattern_model(refls, scan.two_theta_deg, inst, tuple(n in opts.pawley for n in names),
+                           opts.background_terms, tuple(sorted(po.items())), opts.window_fwhm, extra_background,
+                           session=session)
+    plan = _fit_plan(model, inst, opts, names, session)
+    w = 1.0 / scan.sigma
+    return _Problem(scan=scan, refls=refls, names=names, opts=opts, model=model, plan=plan, w=w,
+                    yw=scan.counts * w, per_column=model.n_peak_columns <= PER_COLUMN_JACOBIAN_MAX)
+
+
+def _starting_point(prob: _Problem, start: RefinementResult | WarmStart | None) -> _Start:
+    """Stage 3, the start: the instrument's and the phases' own values, overwritten by name
+    from a warm start, clamped into the bounds.
+
+    A start that covers every parameter is *warm*: one stage, with its Gauss–Newton matrix when
+    it varied the same parameters. A cold start runs two stages (positions, then everything)
+    unless every varied parameter is of one kind.
+    """
+    plan = prob.plan
+    labels, lower, upper = plan.labels, plan.lower, plan.upper
     theta0 = plan.reference.copy()
     warm = False
     if start is not None:
@@ -912,7 +962,7 @@ def refine(
                 theta0[j] = v
             warm = len(hits) == len(labels)
             if not hits:
-                log.info("%s: warm start shares no parameter with this model; cold start", scan.source)
+                log.info("%s: warm start shares no parameter with this model; cold start", prob.scan.source)
     theta = np.minimum(np.maximum(theta0, lower), upper)
     if not warm and plan.nudge_idx.size:
         # with no Lorentzian anywhere (instrument X = Y = 0, GSAS-II's default instprm) the
@@ -921,64 +971,78 @@ def refine(
         # 0.005°). Start them just inside.
         at_floor = plan.nudge_idx[theta[plan.nudge_idx] <= lower[plan.nudge_idx]]
         theta[at_floor] = lower[at_floor] + LORENTZ_START_DEG
-    lo, hi = lower[vidx], upper[vidx]
-
-    per_column = model.n_peak_columns <= PER_COLUMN_JACOBIAN_MAX
-    w = 1.0 / sig
-    yw = y * w
-
-    # the first evaluation checks the model and, for a one-stage fit, is the optimiser's start
-    # (the model memoises it); a cold start runs two stages: positions first — lattice, zero,
-    # displacement — widths held
     stage1 = plan.stage1
-    one_stage = warm or stage1.all() or not stage1.any()
-    probe = model.evaluate(theta, jacobian_for=vidx if (per_column and one_stage and vidx.size) else None)
+    h0 = None
+    if warm and getattr(start, "curvature", None) is not None and tuple(start.curvature_labels) == plan.varied_labels:
+        h0 = start.curvature  # the same parameters varied: start with the previous fit's H
+    return _Start(theta=theta, one_stage=warm or stage1.all() or not stage1.any(), curvature=h0)
+
+
+def _check_determined(prob: _Problem, st: _Start) -> None:
+    """Stage 4, the first evaluation: some reflection falls in the range, and there are more
+    points than parameters.
+
+    For a one-stage fit this evaluation (with the Jacobian) is also the optimiser's start: the
+    model memoises it.
+    """
+    model, vidx, x = prob.model, prob.plan.vidx, prob.scan.two_theta_deg
+    probe = model.evaluate(st.theta, jacobian_for=vidx if (prob.per_column and st.one_stage and vidx.size) else None)
     if probe.n_peaks == 0:
         raise InputError(
-            f"no reflection of {names} falls in {x[0]:.2f}–{x[-1]:.2f}° 2θ", source=scan.source
+            f"no reflection of {prob.names} falls in {x[0]:.2f}–{x[-1]:.2f}° 2θ", source=prob.scan.source
         )
     n_lin = model.n_columns  # an upper bound: count the columns the peaks reach only if it matters
     if x.size <= vidx.size + n_lin:
         n_lin = int(np.count_nonzero(probe.peak_columns.any(axis=0))) + model.background_basis.shape[1]
     if x.size <= vidx.size + n_lin:
         raise InputError(
-            f"{x.size} points cannot determine {vidx.size + n_lin} parameters", source=scan.source
+            f"{x.size} points cannot determine {vidx.size + n_lin} parameters", source=prob.scan.source
         )
 
-    def solve(idx: np.ndarray, t_start: np.ndarray, converge_sigma: float = opts.converge_sigma,
-              curvature: np.ndarray | None = None):
-        """varpro_lm over the parameters ``idx`` (positions in the full vector) from ``t_start``."""
 
-        def evaluate(tv: np.ndarray):
-            t = t_start.copy()
-            t[idx] = tv
-            ev = model.evaluate(t, jacobian_for=idx if per_column else None)
-            return ev.peak_columns, ev.column_jacobian
+def _varpro(prob: _Problem, idx: np.ndarray, t_start: np.ndarray, converge_sigma: float,
+            curvature: np.ndarray | None = None) -> VPResult:
+    """One :func:`~xrdkit.varpro.varpro_lm` run over the parameters ``idx`` (positions in the
+    full vector) from ``t_start``, the others held."""
+    model, w, opts, plan, per_column = prob.model, prob.w, prob.opts, prob.plan, prob.per_column
 
-        def jacobian(tv: np.ndarray, coef: np.ndarray) -> np.ndarray:
-            t = t_start.copy()
-            t[idx] = tv
-            return model.evaluate(t, coefficients=coef, jacobian_for=idx).jacobian * w[:, None]
+    def evaluate(tv: np.ndarray):
+        t = t_start.copy()
+        t[idx] = tv
+        ev = model.evaluate(t, jacobian_for=idx if per_column else None)
+        return ev.peak_columns, ev.column_jacobian
 
-        sub = np.searchsorted(vidx, idx)
-        return varpro_lm(
-            evaluate, jacobian, t_start[idx], lo[sub], hi[sub], yw, w, model.nonnegative, fixed=model.background_basis,
-            max_nfev=opts.max_nfev, ftol=opts.ftol, converge_sigma=converge_sigma, curvature=curvature,
-        )
+    def jacobian(tv: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        t = t_start.copy()
+        t[idx] = tv
+        return model.evaluate(t, coefficients=coef, jacobian_for=idx).jacobian * w[:, None]
 
+    lo, hi = plan.lower[idx], plan.upper[idx]
+    return varpro_lm(
+        evaluate, jacobian, t_start[idx], lo, hi, prob.yw, w, model.nonnegative, fixed=model.background_basis,
+        max_nfev=opts.max_nfev, ftol=opts.ftol, converge_sigma=converge_sigma, curvature=curvature,
+    )
+
+
+def _least_squares(prob: _Problem, st: _Start) -> _Solution:
+    """Stage 5, the nonlinear least squares by variable projection.
+
+    A cold start first refines the positions only (lattice, zero, displacement; widths held) to
+    :data:`POSITION_STAGE_SIGMA`, then everything. A fit that ends with the instrument's
+    Gaussian width at its floor (no gradient in U, V, W there: a trap) is run again from the
+    instrument's widths and the better of the two kept; the evaluations of both count.
+    """
+    plan, opts, source = prob.plan, prob.opts, prob.scan.source
+    vidx, stage1 = plan.vidx, plan.stage1
     nfev = njev = 0
-    t_cur = theta.copy()
-    if not one_stage:
+    t_cur = st.theta.copy()
+    if not st.one_stage:
         # the first stage only has to bring the peaks under the pattern: the second converges
-        r1 = solve(vidx[stage1], t_cur, converge_sigma=max(opts.converge_sigma, POSITION_STAGE_SIGMA))
+        r1 = _varpro(prob, vidx[stage1], t_cur, max(opts.converge_sigma, POSITION_STAGE_SIGMA))
         t_cur[vidx[stage1]] = r1.point.theta
         nfev, njev = nfev + r1.nfev, njev + r1.njev
-    varied_labels = plan.varied_labels
-    h0 = None
-    if warm and getattr(start, "curvature", None) is not None and tuple(start.curvature_labels) == varied_labels:
-        h0 = start.curvature  # the same parameters varied: start with the previous fit's H
     try:
-        res = solve(vidx, t_cur, curvature=h0)
+        res = _varpro(prob, vidx, t_cur, opts.converge_sigma, curvature=st.curvature)
         t_end = t_cur.copy()
         t_end[vidx] = res.point.theta
         if _gaussian_width_floored(t_end[plan.uvw_idx], plan.floor_tan):
@@ -987,39 +1051,53 @@ def refine(
             # from the instrument's widths (everything else as found) and keep the better fit.
             t_retry = t_end.copy()
             t_retry[plan.uvw_idx] = plan.reference[plan.uvw_idx]
-            retry = solve(vidx, t_retry)
+            retry = _varpro(prob, vidx, t_retry, opts.converge_sigma)
             log.info("%s: Gaussian width at its floor (χ² %.1f); restarted from the instrument widths "
-                     "(χ² %.1f)", scan.source, res.point.chi2, retry.point.chi2)
+                     "(χ² %.1f)", source, res.point.chi2, retry.point.chi2)
             dropped = res if retry.point.chi2 < res.point.chi2 else retry
             nfev, njev = nfev + dropped.nfev, njev + dropped.njev  # both runs count
             if dropped is res:
                 res, t_cur = retry, t_retry
     except (ValueError, np.linalg.LinAlgError) as exc:
-        raise FitError(f"{scan.source}: optimiser failed: {exc}") from exc
-    nfev, njev = nfev + res.nfev, njev + res.njev
-    converged, message = res.converged, res.message
-    pt = res.point
+        raise FitError(f"{source}: optimiser failed: {exc}") from exc
     t_final = t_cur.copy()
-    t_final[vidx] = pt.theta
-    coef, active = pt.coef, pt.active
-    n_pk = model.n_peak_columns
-    calc, bg, parts, sum_abs_diff, sum_abs_obs = _fit_arrays(y, w, pt.resid, pt.v, coef, model.background_basis)
+    t_final[vidx] = res.point.theta
+    return _Solution(point=res.point, theta=t_final, converged=res.converged, message=str(res.message),
+                     nfev=nfev + res.nfev, njev=njev + res.njev, curvature=res.curvature)
+
+
+def _fitted_pattern(prob: _Problem, sol: _Solution) -> _Fitted:
+    """Stage 6, the fitted pattern and its statistics (Rp, Rwp, Rexp, GOF, χ², AIC, BIC) from
+    the optimiser's weighted residual (the same as :func:`fit_statistics`)."""
+    model, pt, scan = prob.model, sol.point, prob.scan
+    coef = pt.coef
+    calc, bg, parts, sum_abs_diff, sum_abs_obs = _fit_arrays(scan.counts, prob.w, pt.resid, pt.v, coef,
+                                                             model.background_basis)
     n_extra = len(model.extra_names)
     extra_components = {
         name: coef[coef.size - n_extra + j] * model.background_basis[:, -n_extra + j]
         for j, name in enumerate(model.extra_names)
     }
-    n_par = int(vidx.size + active.sum())
-    # the weighted residual is the optimiser's: χ² and the R factors from it (= fit_statistics)
-    stats = _statistics(pt.chi2, float(yw @ yw), sum_abs_diff, sum_abs_obs, x.size, n_par)
+    n_par = int(prob.plan.vidx.size + pt.active.sum())
+    stats = _statistics(pt.chi2, float(prob.yw @ prob.yw), sum_abs_diff, sum_abs_obs, scan.two_theta_deg.size,
+                        n_par)
+    return _Fitted(calculated=calc, background=bg, parts=parts, extra_components=extra_components,
+                   n_params=n_par, stats=stats)
 
-    # ---- uncertainties from the full Jacobian (nonlinear + active linear columns)
+
+def _uncertainties(prob: _Problem, sol: _Solution, fitted: _Fitted) -> _Uncertainty:
+    """Stage 7, the σ's: covariance from the full Jacobian (nonlinear and active linear
+    columns), scaled by the reduced χ² and the Bérar–Lelann factor of the residuals'
+    serial correlation (:func:`serial_correlation`); the parameter table; warnings about
+    singular or strongly correlated parameters, parameters at a bound and non-convergence."""
+    model, plan, pt = prob.model, prob.plan, sol.point
+    coef, active, vidx = pt.coef, pt.active, plan.vidx
     warnings: list[str] = []
     lin_idx = np.nonzero(active)[0]
     if pt.gram_mm is None:  # nothing nonlinear varied
         pt.gram_am, pt.gram_mm = np.zeros((coef.size, 0)), np.zeros((0, 0))
     dw, gamma = serial_correlation(pt.resid)
-    cov, singular = _covariance(pt.normal_matrix(), stats["redchi"] * gamma)
+    cov, singular = _covariance(pt.normal_matrix(), fitted.stats["redchi"] * gamma)
     if singular:
         warnings.append("singular normal matrix: some parameters are not determined by the data")
     if not np.isfinite(cov).all():
@@ -1027,49 +1105,64 @@ def refine(
     sd = np.sqrt(np.maximum(cov.diagonal(), 0.0))
     nn = vidx.size
     lin_labels = plan.lin_labels
-    n_nl = len(labels)
+    n_nl = len(plan.labels)
     stderr = np.full(n_nl + coef.size, np.nan)
     stderr[vidx] = sd[:nn]
     stderr[n_nl + lin_idx] = sd[nn:]
     table = ParameterTable(
-        names=labels + lin_labels,
-        value=np.concatenate([t_final, coef]),
+        names=plan.labels + lin_labels,
+        value=np.concatenate([sol.theta, coef]),
         stderr=stderr,
-        vary=np.concatenate([vary, active]),
-        lower=np.concatenate([lower, plan.lin_lower]),
-        upper=np.concatenate([upper, plan.lin_upper]),
+        vary=np.concatenate([plan.vary, active]),
+        lower=np.concatenate([plan.lower, plan.lin_lower]),
+        upper=np.concatenate([plan.upper, plan.lin_upper]),
         covariance=cov,
     )
     # strong correlations (background-background pairs are expected and skipped)
-    is_bg = np.concatenate([np.zeros(nn, dtype=bool), lin_idx >= n_pk])
+    is_bg = np.concatenate([np.zeros(nn, dtype=bool), lin_idx >= model.n_peak_columns])
     pairs_a, pairs_b, pairs_r = _strong_correlations(cov, sd, is_bg, CORRELATION_WARN)
     if pairs_a.size:
         varied_names = list(plan.varied_labels) + [lin_labels[c_] for c_ in lin_idx]
         for a, b, r in zip(pairs_a.tolist(), pairs_b.tolist(), pairs_r.tolist(), strict=True):
             warnings.append(f"strong correlation {varied_names[a]} / {varied_names[b]}: {r:+.3f}")
-    tv, lv, uv = t_final[vidx], lo, hi
+    tv, lv, uv = sol.theta[vidx], plan.lower[vidx], plan.upper[vidx]
     span = uv - lv
     near = np.isfinite(span) & (((tv - lv < AT_BOUND_REL * span) & plan.warn_low) | (uv - tv < AT_BOUND_REL * span))
     for k_ in np.nonzero(near)[0]:
         warnings.append(f"parameter {plan.varied_labels[k_]} at its bound ({tv[k_]:.6g} in [{lv[k_]:.6g}, {uv[k_]:.6g}])")
-    if not converged:
-        warnings.append(f"refinement did not converge: {message}")
+    if not sol.converged:
+        warnings.append(f"refinement did not converge: {sol.message}")
+    return _Uncertainty(covariance=cov, sd=sd, stderr=stderr, table=table, lin_idx=lin_idx, durbin_watson=dw,
+                        serial_correlation_factor=gamma, warnings=warnings)
 
-    # ---- phases: scales, weight fractions (Hill–Howard, optional Brindley)
+
+def _phase_results(prob: _Problem, sol: _Solution, fitted: _Fitted, unc: _Uncertainty,
+                   densities_g_cm3: dict[str, float] | None, mass_attenuation_cm2_g: dict[str, float] | None,
+                   ) -> tuple[list[PhaseResult], dict[str, np.ndarray], list[str]]:
+    """Stage 8, quantitative phase analysis: per phase its pattern, cell and weight fraction
+    (Hill–Howard, optionally divided by Brindley's τ) with σ from the covariance.
+
+    Returns the phase results, the per-phase patterns and the warnings about phases (zero
+    scale, not significantly detected, σ over 50 wt %).
+    """
+    model, refls, opts, t_final = prob.model, prob.refls, prob.opts, sol.theta
+    coef, cov, sd, stderr = sol.point.coef, unc.covariance, unc.sd, unc.stderr
+    nn = prob.plan.vidx.size
+    warnings: list[str] = []
     comps = {}
     phase_rows = []
     zmv = []
     scale = []
     scale_cov_idx = []
-    lin_pos = {int(c_): nn + i for i, c_ in enumerate(lin_idx)}
+    lin_pos = {int(c_): nn + i for i, c_ in enumerate(unc.lin_idx)}
     for p, refl in enumerate(refls):
         off = model.column_offsets[p]
         lat = model.lattice_values(t_final, p)
         vol = refl.volume(lat)
         if model.pawley[p]:
-            comps[refl.name] = parts[off:off + refl.n].sum(axis=0)
+            comps[refl.name] = fitted.parts[off:off + refl.n].sum(axis=0)
         else:
-            comps[refl.name] = parts[off]
+            comps[refl.name] = fitted.parts[off]
             zmv.append(refl.cell_mass_amu * vol)
             scale.append(coef[off])
             scale_cov_idx.append(lin_pos.get(off))
@@ -1078,7 +1171,7 @@ def refine(
         phase_rows.append((refl, lat, vol))
     tau = np.ones(len(zmv))
     if opts.particle_size_um:
-        tau = _microabsorption(names, model, opts, densities_g_cm3, mass_attenuation_cm2_g, coef, zmv)
+        tau = _microabsorption(prob.names, model, opts, densities_g_cm3, mass_attenuation_cm2_g, coef, zmv)
     s_arr = np.asarray(scale, dtype=float)
     wf, wf_sig = _hill_howard(np.asarray(zmv, dtype=float) / tau, s_arr, cov, scale_cov_idx)
     results = []
@@ -1108,33 +1201,146 @@ def refine(
             )
     if any(r.weight_fraction is not None and r.weight_fraction_sigma and r.weight_fraction_sigma > 0.5 for r in results):
         warnings.append("weight fraction uncertainties exceed 50 wt %: the phase model may be wrong")
+    return results, comps, warnings
+
+
+def _assemble(prob: _Problem, sol: _Solution, fitted: _Fitted, unc: _Uncertainty, phases: list[PhaseResult],
+              components: dict[str, np.ndarray], phase_warnings: list[str], t0: float) -> RefinementResult:
+    """Stage 9, the result: everything above in one :class:`RefinementResult` (``t0``: the
+    :func:`time.perf_counter` at the start, for ``elapsed_s``)."""
+    scan, stats = prob.scan, fitted.stats
     return RefinementResult(
         source=scan.source,
-        phases=tuple(results),
-        parameters=table,
-        n_points=int(x.size),
-        n_params=n_par,
-        converged=converged,
-        message=str(message),
-        nfev=nfev,
-        njev=njev,
-        warnings=tuple(warnings),
-        two_theta_deg=x,
-        observed=y,
-        sigma=sig,
-        calculated=calc,
-        background=bg,
-        components=comps,
-        extra_components=extra_components,
-        theta=t_final.copy(),
-        theta_labels=labels,
+        phases=tuple(phases),
+        parameters=unc.table,
+        n_points=int(scan.two_theta_deg.size),
+        n_params=fitted.n_params,
+        converged=sol.converged,
+        message=sol.message,
+        nfev=sol.nfev,
+        njev=sol.njev,
+        warnings=tuple(unc.warnings + phase_warnings),
+        two_theta_deg=scan.two_theta_deg,
+        observed=scan.counts,
+        sigma=scan.sigma,
+        calculated=fitted.calculated,
+        background=fitted.background,
+        components=components,
+        extra_components=fitted.extra_components,
+        theta=sol.theta.copy(),
+        theta_labels=prob.plan.labels,
         elapsed_s=time.perf_counter() - t0,
-        curvature=res.curvature,
-        curvature_labels=varied_labels,
-        durbin_watson=dw,
-        serial_correlation_factor=gamma,
+        curvature=sol.curvature,
+        curvature_labels=prob.plan.varied_labels,
+        durbin_watson=unc.durbin_watson,
+        serial_correlation_factor=unc.serial_correlation_factor,
         **{k_: stats[k_] for k_ in ("rp", "rwp", "rexp", "gof", "chi2", "redchi", "aic", "bic")},
     )
+
+
+def refine(
+    scan: Scan,
+    phases: Sequence[object],
+    *,
+    instrument: Instrument | str = "miniflex600-cuka",
+    options: RefineOptions | None = None,
+    two_theta_range_deg: tuple[float, float] | None = None,
+    start: RefinementResult | WarmStart | None = None,
+    library: object | None = None,
+    densities_g_cm3: dict[str, float] | None = None,
+    mass_attenuation_cm2_g: dict[str, float] | None = None,
+    extra_background: dict[str, np.ndarray] | None = None,
+    session: FitSession | None = None,
+) -> RefinementResult:
+    """Refine a multi-phase model against a scan.
+
+    The fit runs in stages: check the input and resolve the phases; build (or reuse) the
+    pattern model and its fit plan; set the starting values (warm start); check the first
+    evaluation; run the variable-projection least squares; compute the fitted pattern and its
+    statistics; the covariance with the Bérar–Lelann correction; the weight fractions
+    (Hill–Howard, Brindley); assemble the result.
+
+    Parameters
+    ----------
+    scan : Scan
+        The measured pattern (σ used for weights).
+    phases : sequence
+        Phase names, Phase objects, Structures or ReflectionLists (see
+        :func:`~xrdkit.simulate.resolve_phases`); pass ready ReflectionLists in loops.
+    instrument : Instrument or str
+        Instrument or preset; its widths/shifts are the starting values.
+    options : RefineOptions, optional
+        What to refine.
+    two_theta_range_deg : (float, float), optional
+        Crop the scan first.
+    start : RefinementResult or WarmStart, optional
+        Warm start: nonlinear parameters taken by name from a previous result. When it
+        covers every parameter of this model the fit runs as one stage (no position-only
+        pre-stage); a partial start only supplies starting values.
+    library : PhaseLibrary, optional
+        Library to resolve names in.
+    densities_g_cm3, mass_attenuation_cm2_g : dict, optional
+        Per phase, needed only for the Brindley microabsorption correction (``options.particle_size_um``).
+    extra_background : dict of str → ndarray, optional
+        Named non-negative components of fixed shape on the scan's grid (after cropping), fitted
+        with the background — e.g. ``{"amorphous": hump}`` from :mod:`xrdkit.amorphous`. They are
+        part of :attr:`RefinementResult.background` and reported one by one in
+        :attr:`RefinementResult.extra_components`.
+    session : FitSession, optional
+        Where pattern models and fit plans are kept between fits (see :mod:`xrdkit.session`);
+        default: the process's :func:`~xrdkit.session.default_session`. The result does not
+        depend on it.
+
+    Returns
+    -------
+    RefinementResult
+
+    Raises
+    ------
+    InputError
+        Too few points for the parameters, no reflection in range, bad phases.
+    FitError
+        The optimiser failed outright.
+
+    Examples
+    --------
+    A two-phase pattern simulated from the bundled phases (30 wt % fcc NBH in NaCrO2 on the lab
+    instrument, Cu Kα1 + Kα2) with Poisson noise, refined back:
+
+    >>> import numpy as np
+    >>> from xrdkit.refine import refine
+    >>> from xrdkit.scans import make_scan
+    >>> from xrdkit.simulate import simulate
+    >>> two_theta_deg = np.arange(10.0, 70.0, 0.02)
+    >>> pattern = simulate(["nbh-fcc", "nacro2"], [0.3, 0.7], two_theta_deg, peak_max=5000.0,
+    ...                    background=[100.0])
+    >>> counts = np.random.default_rng(0).poisson(pattern.intensity)
+    >>> scan = make_scan(two_theta_deg, counts, source="simulated")   # σ: Poisson
+    >>> result = refine(scan, ["nbh-fcc", "nacro2"], instrument="miniflex600-cuka")
+    >>> {p.name: round(p.weight_fraction, 2) for p in result.phases}
+    {'nbh-fcc': 0.3, 'nacro2': 0.7}
+    >>> nbh = result.phase("nbh-fcc")
+    >>> bool(abs(nbh.weight_fraction - 0.3) < 2 * nbh.weight_fraction_sigma)  # truth within 2σ
+    True
+    >>> round(result.gof, 1)  # noise only, no model error: goodness of fit ≈ 1
+    1.0
+
+    A series: the next scan starts from this fit (``start=result``).
+    """
+    t0 = time.perf_counter()
+    opts = options or RefineOptions()
+    inst = load_instrument(instrument)
+    scan, refls, names = _prepare_scan(scan, phases, inst, opts, two_theta_range_deg, library)
+    prob = _build_problem(scan, refls, names, inst, opts, extra_background,
+                          session if session is not None else default_session())
+    st = _starting_point(prob, start)
+    _check_determined(prob, st)
+    sol = _least_squares(prob, st)
+    fitted = _fitted_pattern(prob, sol)
+    unc = _uncertainties(prob, sol, fitted)
+    phase_results, components, phase_warnings = _phase_results(prob, sol, fitted, unc, densities_g_cm3,
+                                                               mass_attenuation_cm2_g)
+    return _assemble(prob, sol, fitted, unc, phase_results, components, phase_warnings, t0)
 
 
 @jit
