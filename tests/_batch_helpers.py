@@ -21,6 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # script use wi
 from xrdkit.batch import ItemResult, run_batch  # noqa: E402
 from xrdkit.errors import FitWarning  # noqa: E402
 
+#: How long a "hanging" item runs (bounded, so that a broken timeout fails its test instead
+#: of hanging the suite).
+HANG_S = 20.0
+
 #: Environment variable naming a file each analysis start is appended to (kill test).
 RUNLOG_ENV = "CLOSOKIT_TEST_RUNLOG"
 
@@ -32,7 +36,7 @@ class Item:
     id: str
     value: float
     delay_s: float = 0.0
-    fail: str = ""  # "raise", "exit" (kill the worker), "warn" or ""
+    fail: str = ""  # "raise", "exit" (kill the worker), "warn", "hang", "hang_blocked" or ""
     file: str = "synthetic.h5"
     path: str = "/entry"
 
@@ -67,6 +71,18 @@ def square(item: Item) -> ItemResult:
         raise ValueError(f"corrupt item {item.id}\nsecond line")
     if item.fail == "exit":
         os._exit(3)
+    if item.fail == "hang":  # "never" returns, and swallows every Exception on the way
+        t_end = time.monotonic() + HANG_S
+        while time.monotonic() < t_end:
+            try:
+                time.sleep(0.05)
+            except Exception:
+                pass
+    if item.fail == "hang_blocked":  # like compiled code that does not return: no signal gets in
+        import signal
+
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(HANG_S)
     if item.fail == "warn":
         import warnings
 

@@ -74,6 +74,8 @@ HDF5 file (see :mod:`xrdkit.results`).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import math
 import multiprocessing
@@ -88,6 +90,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +98,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from xrdkit.errors import BatchError, InputError
+from xrdkit.errors import BatchError, InputError, limit_from_env
 from xrdkit.results import (
     MAX_ERROR_CHARS,
     MAX_TRACEBACK_CHARS,
@@ -151,6 +154,17 @@ CODE_WARNINGS: tuple[type[Warning], ...] = (
     DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning,
 )
 
+#: Default longest analysis of one item (s): a 4,000-point scan takes 0.01–2 s, the largest
+#: scan the readers accept (200,000 points) about 20 s.
+DEFAULT_ITEM_TIMEOUT_S = 600.0
+#: Environment variable that sets another default for ``item_timeout_s``.
+ITEM_TIMEOUT_ENV = "CLOSOKIT_ITEM_TIMEOUT_S"
+#: A local worker that sends nothing for ``item_timeout_s`` (per item it still has to replay,
+#: plus one) and this many seconds more is stuck in compiled code the timeout cannot
+#: interrupt: the parent kills the pool's workers, and the items in flight are re-run one at
+#: a time, each killed after ``item_timeout_s`` plus this grace.
+ITEM_KILL_GRACE_S = 30.0
+
 #: Warm-start chains a series is cut into by default (more chains: more parallelism and more
 #: cold starts); the chain length is clipped to [MIN_CHAIN_LENGTH, MAX_CHAIN_LENGTH].
 CHAINS_PER_SERIES = 16
@@ -178,12 +192,15 @@ class Task:
         Item indices that start a warm-start chain (``previous`` is reset to None first).
     previous : ItemResult or None
         Warm start of the first entry (when it does not start a chain).
+    timeout_s : float or None
+        Longest analysis of one entry (see :func:`run_batch`'s ``item_timeout_s``).
     """
 
     entries: tuple[Entry, ...]
     replay: frozenset[int] = frozenset()
     cold: frozenset[int] = frozenset()
     previous: ItemResult | None = None
+    timeout_s: float | None = None
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -324,6 +341,51 @@ def default_item_source(item: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+class ItemTimeout(BaseException):
+    """An item's analysis ran longer than the batch's ``item_timeout_s``.
+
+    A :class:`BaseException` (like :class:`KeyboardInterrupt`), so that an ``except
+    Exception`` inside the analysis cannot swallow it; :func:`_analyse_one` records it as the
+    item's error and the batch goes on.
+    """
+
+
+@contextlib.contextmanager
+def _deadline(timeout_s: float | None) -> Iterator[None]:
+    """Raise :class:`ItemTimeout` in this thread when the block runs longer than ``timeout_s``.
+
+    Uses ``SIGALRM`` (``signal.setitimer``), so it works in the main thread of a process (the
+    in-process batch, local pool workers) on POSIX systems; elsewhere (Dask worker threads,
+    Windows) and while another interval timer is running (e.g. a test harness's) it does
+    nothing. Python code is interrupted at once; a call into compiled code is interrupted when
+    it returns — a local worker stuck inside one is killed by the parent instead (see
+    :func:`run_batch`).
+    """
+    import signal
+
+    usable = (
+        timeout_s is not None and math.isfinite(timeout_s) and timeout_s > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    )
+    if not usable:
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise ItemTimeout(f"analysis did not finish within {timeout_s:g} s (the batch's item_timeout_s, "
+                          f"environment {ITEM_TIMEOUT_ENV})")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     msg = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -335,6 +397,7 @@ def _analyse_one(
     entry: Entry,
     previous: ItemResult | None,
     warm_start: bool,
+    timeout_s: float | None = None,
 ) -> tuple[ItemRecord, ItemResult | None]:
     index, item_id, item, source = entry
     t0 = time.perf_counter()
@@ -344,13 +407,14 @@ def _analyse_one(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            out = analyse(item, previous) if warm_start else analyse(item)
+            with _deadline(timeout_s):
+                out = analyse(item, previous) if warm_start else analyse(item)
             if not isinstance(out, ItemResult):
                 raise TypeError(
                     f"analysis returned {type(out).__name__}, expected xrdkit.batch.ItemResult"
                 )
             result = out
-        except (Exception, SystemExit) as exc:  # one bad item never stops the batch
+        except (Exception, SystemExit, ItemTimeout) as exc:  # one bad item never stops the batch
             error = exc
             tb = traceback.format_exc()[-MAX_TRACEBACK_CHARS:]
     elapsed = time.perf_counter() - t0
@@ -383,7 +447,7 @@ def _walk_task(
     for entry in task.entries:
         if entry[0] in task.cold:
             previous = None
-        rec, result = _analyse_one(analyse, entry, previous, warm_start)
+        rec, result = _analyse_one(analyse, entry, previous, warm_start, task.timeout_s)
         if warm_start and result is not None:
             previous = result
         yield (None if entry[0] in task.replay else rec), previous
@@ -540,7 +604,7 @@ def _remainder(task: Task, received: dict[str, str], warm_start: bool) -> Task |
     if all(e[1] in received for e in task.emitted):
         return None
     if not warm_start:
-        return Task(tuple(e for e in task.entries if e[1] not in received))
+        return Task(tuple(e for e in task.entries if e[1] not in received), timeout_s=task.timeout_s)
     keep: list[Entry] = []
     replay, cold = set(task.replay), set()
     move_cold = False
@@ -559,7 +623,8 @@ def _remainder(task: Task, received: dict[str, str], warm_start: bool) -> Task |
     while keep and keep[-1][0] in replay:  # replays after the last item to run are useless
         keep.pop()
     indices = {e[0] for e in keep}
-    return Task(tuple(keep), frozenset(replay & indices), frozenset(cold & indices), task.previous)
+    return Task(tuple(keep), frozenset(replay & indices), frozenset(cold & indices), task.previous,
+                task.timeout_s)
 
 
 def _backlog(lagging: list[tuple[Task, frozenset[str]]], received: dict[str, str]) -> int:
@@ -567,6 +632,14 @@ def _backlog(lagging: list[tuple[Task, frozenset[str]]], received: dict[str, str
     fully received tasks from ``lagging``."""
     lagging[:] = [(t, ids) for t, ids in lagging if not received.keys() >= ids]
     return sum(1 for _, ids in lagging for i in ids if i not in received)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGKILL the worker processes of ``pool`` (the pool then breaks, and its futures raise
+    :class:`BrokenProcessPool`)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.kill()
 
 
 def _failure_record(entry: Entry, message: str) -> ItemRecord:
@@ -599,11 +672,19 @@ class _Runner:
         self.float32_arrays = float32_arrays
         self.crashes = 0
 
+    def _stall_limit_s(self, tasks: Any) -> float:
+        """How long the pool may send nothing before a worker counts as stuck: the item
+        timeout for every item a task in flight may still replay, plus one, plus the grace."""
+        timeouts = [(t.timeout_s, len(t.replay)) for t in tasks if t.timeout_s is not None]
+        if not timeouts:
+            return math.inf
+        return max(timeout * (n_replay + 1) for timeout, n_replay in timeouts) + ITEM_KILL_GRACE_S
+
     def _piece(self, entry: Entry, task: Task, previous: ItemResult | None) -> Task:
         """``entry`` of ``task`` as a single-entry task warm-started from ``previous``."""
         idx = entry[0]
         return Task((entry,), task.replay & {idx}, task.cold & {idx},
-                    previous if self.warm_start else None)
+                    previous if self.warm_start else None, task.timeout_s)
 
     # -- in-process --------------------------------------------------------------------------
     def run_inline(self, tasks: Sequence[Task]) -> None:
@@ -618,10 +699,14 @@ class _Runner:
         results = (ctx if ctx is not None else multiprocessing.get_context()).Queue()
         received: dict[str, str] = {}  # id → status of the records that came through the queue
 
+        last_record = time.monotonic()  # when a worker last sent something
+
         def drain(block_s: float) -> None:
             """Emit what the workers streamed; wait up to ``block_s`` for the first record."""
+            nonlocal last_record
             try:
                 packed = results.get(timeout=block_s) if block_s > 0 else results.get_nowait()
+                last_record = time.monotonic()
                 while True:
                     received[packed.item_id] = packed.status
                     self.emit(packed)
@@ -662,6 +747,14 @@ class _Runner:
                             continue
                         blocked_since = None
                         drain(STREAM_POLL_S)
+                        stall_s = self._stall_limit_s(in_flight.values())
+                        if time.monotonic() - last_record > stall_s and not all(f.done() for f in in_flight):
+                            logger.warning(
+                                "no local worker has finished an item for %.0f s: one is stuck where "
+                                "the item timeout cannot interrupt it; killing the workers and "
+                                "re-running the items in flight one at a time", stall_s)
+                            _kill_workers(pool)
+                            last_record = time.monotonic()
                         for fut in [f for f in in_flight if f.done()]:
                             task = in_flight.pop(fut)
                             try:
@@ -730,8 +823,18 @@ class _Runner:
                         previous = None
                     fut = pool.submit(_run_task, self.analyse, piece, self.warm_start,
                                       self.float32_arrays, True)
+                    limit_s = self._stall_limit_s([piece])
                     try:
-                        records, previous = fut.result()
+                        records, previous = fut.result(timeout=None if math.isinf(limit_s) else limit_s)
+                    except FutureTimeout:  # stuck where the item timeout cannot interrupt it
+                        _kill_workers(pool)
+                        pool.shutdown(wait=True)
+                        pool = None
+                        if not replayed:
+                            self.emit(_failure_record(
+                                entry, f"analysis did not finish within {piece.timeout_s:g} s "
+                                       f"(+{ITEM_KILL_GRACE_S:g} s grace); its worker process was killed"))
+                        continue
                     except BrokenProcessPool as exc:
                         pool.shutdown(wait=True)
                         pool = None
@@ -952,6 +1055,7 @@ def run_batch(
     consolidate_every_s: float = 10.0,
     float32_arrays: bool = True,
     mp_context: Any = None,
+    item_timeout_s: float | None = None,
 ) -> BatchSummary:
     """Analyse every item and store the results durably in ``out_path``.
 
@@ -1001,6 +1105,15 @@ def run_batch(
         the file size). Scalars always keep full precision.
     mp_context : multiprocessing context, optional
         Start method for local workers (default: the platform default).
+    item_timeout_s : float, optional
+        Longest analysis of one item, in seconds (default :data:`DEFAULT_ITEM_TIMEOUT_S`, or
+        the environment variable ``CLOSOKIT_ITEM_TIMEOUT_S``; ``math.inf`` switches it off).
+        An item that runs longer is recorded as an error (``"analysis did not finish within
+        … s"``) and the batch goes on. In this process and in local workers the analysis is
+        interrupted by ``SIGALRM`` (POSIX); a local worker stuck in compiled code that does
+        not return is killed after ``item_timeout_s`` + :data:`ITEM_KILL_GRACE_S` without any
+        item finishing, and the items in flight are re-run one at a time. On a Dask cluster
+        tasks run in worker threads, where no timer can interrupt them: not applied there.
 
     Returns
     -------
@@ -1028,6 +1141,11 @@ def run_batch(
     for name, value in (("chunk_size", chunk_size), ("chain_length", chain_length)):
         if value is not None and (not isinstance(value, int) or value < 1):
             raise InputError(f"{name} must be a positive integer, got {value!r}", source=name)
+    if item_timeout_s is None:
+        item_timeout_s = limit_from_env(ITEM_TIMEOUT_ENV, DEFAULT_ITEM_TIMEOUT_S)
+    if not isinstance(item_timeout_s, (int, float)) or not item_timeout_s > 0:
+        raise InputError(f"item_timeout_s must be a positive number of seconds, got {item_timeout_s!r}",
+                         source="item_timeout_s")
     if isinstance(mp_context, str):
         mp_context = multiprocessing.get_context(mp_context)
     show = sys.stderr.isatty() if progress is None else bool(progress)
@@ -1084,6 +1202,8 @@ def run_batch(
         failed = _stored_errors(out, ids) if (warm_start and n_skipped) else frozenset()
         tasks = _make_tasks(todo, size, warm_start, series, entries=entries,
                             chain_length=chain_length, failed=failed)
+        timeout = None if math.isinf(item_timeout_s) else float(item_timeout_s)
+        tasks = [dataclasses.replace(t, timeout_s=timeout) for t in tasks]
         n_chains = len(warm_start_chains(len(items), series, chain_length)) if warm_start else 0
         n_replayed = sum(len(t.replay) for t in tasks)
         if n_replayed:
