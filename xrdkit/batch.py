@@ -265,6 +265,43 @@ class BatchSummary:
     n_chains: int = 0
     n_replayed: int = 0
 
+    def __repr__(self) -> str:
+        return (f"<BatchSummary {self.out_path.name}: {self.n_ok} ok, {self.n_error} errors, "
+                f"{self.n_skipped} already done; {self.items_per_s:.1f} items/s>")
+
+    def summary(self) -> str:
+        """A short text report of the run (like lmfit's ``fit_report``).
+
+        Examples
+        --------
+        >>> s = BatchSummary(Path("r.h5"), n_items=10, n_skipped=2, n_run=8, n_ok=7, n_error=1,
+        ...                  n_worker_crashes=0, elapsed_s=2.0, store_s=0.1, items_per_s=4.0,
+        ...                  backend="processes", workers=2, chunk_size=4, n_chains=2)
+        >>> print(s.summary())
+        [[Batch]] r.h5
+            items        10 (8 run: 7 ok, 1 errors; 2 already done)
+            time         2.0 s (4.00 items/s; storing 0.1 s)
+            backend      processes, 2 workers, tasks of ≤ 4 items
+            warm start   2 chains, 0 items replayed
+            crashes      0 worker processes died
+        """
+        lines = [
+            f"[[Batch]] {self.out_path}",
+            f"    items        {self.n_items} ({self.n_run} run: {self.n_ok} ok, {self.n_error} errors; "
+            f"{self.n_skipped} already done)",
+            f"    time         {self.elapsed_s:.1f} s ({self.items_per_s:.2f} items/s; storing {self.store_s:.1f} s)",
+            f"    backend      {self.backend}, {self.workers} workers, tasks of ≤ {self.chunk_size} items",
+        ]
+        if self.n_chains:
+            lines.append(f"    warm start   {self.n_chains} chains, {self.n_replayed} items replayed")
+        lines.append(f"    crashes      {self.n_worker_crashes} worker processes died")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
 
 def default_chain_length(n_series_items: int) -> int:
     """Warm-start chain length for a series of ``n_series_items`` items.
@@ -1126,6 +1163,25 @@ def run_batch(
     BatchError
         Results exist and neither ``resume`` nor ``overwrite`` was given; another batch holds
         the results file; the Dask scheduler cannot be reached.
+
+    Examples
+    --------
+    Any picklable items and a top-level analysis function (here in this process, so a
+    function defined interactively will do); diffraction scans go through
+    :func:`xrdkit.analyse_files`, which calls this.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from xrdkit.results import read_summary
+    >>> def square(x):
+    ...     return ItemResult(scalars={"square": x * x})
+    >>> out = Path(tempfile.mkdtemp()) / "squares.h5"
+    >>> s = run_batch([1.0, 2.0, 3.0], square, out, workers=1, item_id=str, item_source=str,
+    ...               progress=False)
+    >>> s
+    <BatchSummary squares.h5: 3 ok, 0 errors, 0 already done; ... items/s>
+    >>> [row["square"] for row in read_summary(out)]
+    [1.0, 4.0, 9.0]
     """
     t0 = time.perf_counter()
     items = list(items)
