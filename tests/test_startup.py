@@ -147,31 +147,33 @@ def test_reflection_lists_are_kept_on_disk_between_runs(tmp_path: Path,
     from xrdkit import analysis
     from xrdkit.analysis import AnalysisConfig, UserCif
     from xrdkit.instrument import load_instrument
+    from xrdkit.session import FitSession
 
     monkeypatch.setenv("XRDKIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(analysis, "_REFLECTION_MEMO", {})
+    session = FitSession()  # nothing in memory from other tests
     inst = load_instrument("miniflex600-cuka")
     cathode = (Path(__file__).resolve().parent.parent / "reference_data" / "phases" / "nacro2.cif")
     config = AnalysisConfig(candidates=("nbh-fcc",), electrode_phases=("cathode",),
                             user_cifs=(UserCif("cathode", cathode.read_text(encoding="utf-8")),))
-    computed = analysis._reflections_memo(config, inst, 60.0)
+    computed = analysis._reflections_memo(config, inst, 60.0, session)
     files = list((tmp_path / "cache" / "reflections").glob("*.pkl"))
     assert len(files) == 1
-    analysis._REFLECTION_MEMO.clear()  # a new process: from disk
-    loaded = analysis._reflections_memo(config, inst, 60.0)
+    session = FitSession()  # a new process: from disk
+    loaded = analysis._reflections_memo(config, inst, 60.0, session)
     assert loaded is not computed and _lists_equal(loaded[0], computed[0])
     assert loaded[1:] == computed[1:]
+    assert analysis._reflections_memo(config, inst, 60.0, session) is loaded  # now from memory
 
     # another 2θ range, another CIF content: other files
-    analysis._reflections_memo(config, inst, 90.0)
+    analysis._reflections_memo(config, inst, 90.0, session)
     text = cathode.read_text(encoding="utf-8").replace("_cell_length_a", "_cell_length_a   ", 1)
     other = AnalysisConfig(candidates=("nbh-fcc",), electrode_phases=("cathode",),
                            user_cifs=(UserCif("cathode", text),))
-    analysis._reflections_memo(other, inst, 60.0)
+    analysis._reflections_memo(other, inst, 60.0, session)
     assert len(list((tmp_path / "cache" / "reflections").glob("*.pkl"))) == 3
 
     monkeypatch.setenv("XRDKIT_NO_DISK_CACHE", "1")
     assert analysis.reflection_cache_dir() is None
-    analysis._REFLECTION_MEMO.clear()
-    analysis._reflections_memo(config, inst, 120.0)
+    session.clear()
+    analysis._reflections_memo(config, inst, 120.0, session)
     assert len(list((tmp_path / "cache" / "reflections").glob("*.pkl"))) == 3

@@ -15,15 +15,15 @@ another directory or on another machine):
 - an instrument given as a file travels as the loaded :class:`~xrdkit.instrument.Instrument`
   (its contents); presets travel by name (they ship with the package).
 
-Reflection lists are computed once per worker process and configuration (a small
-per-process memo keyed by the configuration; the phases themselves never change), and kept
-on disk between runs (:func:`reflection_cache_dir`; about 0.7 s of every process's first scan
-otherwise: CIF parsing and |F|²). The disk key covers everything the lists depend on — the
-configuration, the wavelength and 2θ range, the phases' CIF contents and metadata, the source
-of xrdkit's modules and the numpy/pymatgen/spglib/xrayutilities versions — so any change computes them
-afresh. What that computation warns about is remembered (on disk too) and warned again for
-every scan, so that every scan's stored warnings are the same whichever process (and
-backend) analysed it.
+Reflection lists are computed once per worker process and configuration (kept in the process's
+:func:`~xrdkit.session.default_session`, keyed by the configuration; the phases themselves never
+change), and kept on disk between runs (:func:`reflection_cache_dir`; about 0.7 s of every
+process's first scan otherwise: CIF parsing and |F|²). The disk key covers everything the lists
+depend on — the configuration, the wavelength and 2θ range, the phases' CIF contents and
+metadata, the source of xrdkit's modules and the numpy/pymatgen/spglib/xrayutilities versions —
+so any change computes them afresh. What that computation warns about is remembered (on disk
+too) and warned again for every scan, so that every scan's stored warnings are the same
+whichever process (and backend) analysed it.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from xrdkit.refine import MIN_FIT_POINTS, RefineOptions
 from xrdkit.reflections import ReflectionList
 from xrdkit.results import ItemResult
 from xrdkit.scans import Scan
+from xrdkit.session import FitSession, default_session
 
 __all__ = [
     "AnalysisConfig", "ScanTask", "UserCif", "analyse_scan", "verdict_to_item", "make_tasks",
@@ -60,9 +61,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Per-process memo: (config key, shortest wavelength, 2θ max rounded up) → (lists by name,
-#: borate candidates, (category, message) of the warnings raised while computing them).
-_REFLECTION_MEMO: dict[tuple, tuple[dict[str, ReflectionList], list[str], tuple[tuple[type[Warning], str], ...]]] = {}
 #: Per-process read handle: ((pid, file, mtime_ns, size), h5py.File) or None.
 _OPEN_FILE: list[tuple[tuple, h5py.File] | None] = [None]
 #: 2θ maxima are rounded up to this step (deg) so scans of one file share reflection lists.
@@ -324,21 +322,28 @@ def _store_cached(path: Path | None, value: tuple) -> None:
 
 
 def _reflections_memo(
-    config: AnalysisConfig, inst: Instrument, tt_max: float
+    config: AnalysisConfig, inst: Instrument, tt_max: float, session: FitSession | None = None
 ) -> tuple[dict[str, ReflectionList], list[str], tuple[tuple[type[Warning], str], ...]]:
+    """The reflection lists of a configuration: from the session's ``reflections`` (one entry
+    per configuration key, shortest wavelength and 2θ max rounded up), else from the disk cache,
+    else computed (and stored in both).
+
+    Returns (lists by name, borate candidates, (category, message) of the warnings raised while
+    computing them).
+    """
     from xrdkit.identify import SEPARATE_BORATE_PHASES
     from xrdkit.simulate import resolve_phases
 
+    memo = (session if session is not None else default_session()).reflections
     top = min(TWO_THETA_MAX_STEP_DEG * math.ceil(tt_max / TWO_THETA_MAX_STEP_DEG), 179.0)
     # the instrument may carry the file's wavelength: the lists depend on the shortest one
     key = (config.key(), min(inst.wavelengths_angstrom), top)
-    if key in _REFLECTION_MEMO:
-        return _REFLECTION_MEMO[key]
+    value = memo.get(key)
+    if value is not None:
+        return value
     disk = _disk_cache_file(config, key[1], top)
-    cached = _load_cached(disk)
-    if cached is not None:
-        _REFLECTION_MEMO[key] = cached
-    else:
+    value = _load_cached(disk)
+    if value is None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             lib = _library(config)
@@ -350,9 +355,10 @@ def _reflections_memo(
         warned = tuple(dict.fromkeys(
             (w.category, str(w.message)) for w in caught if not issubclass(w.category, CODE_WARNINGS)
         ))
-        _REFLECTION_MEMO[key] = (refls, cands, warned)
-        _store_cached(disk, _REFLECTION_MEMO[key])
-    return _REFLECTION_MEMO[key]
+        value = (refls, cands, warned)
+        _store_cached(disk, value)
+    memo.put(key, value)
+    return value
 
 
 def analyse_scan(task: ScanTask, previous: ItemResult | None = None) -> ItemResult:

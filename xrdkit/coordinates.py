@@ -54,6 +54,7 @@ from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 from xrdkit.errors import ClosokitError, InputError
 from xrdkit.refine import RefinementResult, refine
 from xrdkit.reflections import ReflectionList, compute_reflections
+from xrdkit.session import FitSession, default_session
 
 __all__ = ["CoordinateFit", "CoordinateSpace", "FreeCoordinate", "free_coordinates", "matches", "reflections_at",
            "refine_coordinates", "XRAY_INVISIBLE"]
@@ -71,9 +72,6 @@ F2_MATCH_REL_TOL = 1e-6
 #: Largest 2θ (deg) asked of compute_reflections when a list reaches d < λ/2 (its 5 % margin).
 TWO_THETA_CAP_DEG = 179.9
 _AXES = "xyz"
-#: Structures whose free coordinates are kept (see free_coordinates).
-SPACE_CACHE_SIZE = 32
-_SPACE_CACHE: dict[tuple, CoordinateSpace] = {}
 #: Largest denominator of a rational entry of a symmetry constraint (rotations are integer
 #: matrices; polar directions have entries such as ½).
 RATIONAL_MAX_DENOMINATOR = 48
@@ -241,12 +239,13 @@ def _cartesian_norm(lattice, frac: np.ndarray) -> np.ndarray:
 
 
 def free_coordinates(
-    structure: Structure, *, symprec: float = SYMPREC_ANGSTROM, exclude: frozenset[str] = XRAY_INVISIBLE
+    structure: Structure, *, symprec: float = SYMPREC_ANGSTROM, exclude: frozenset[str] = XRAY_INVISIBLE,
+    session: FitSession | None = None,
 ) -> CoordinateSpace:
     """The symmetry-allowed free coordinates of ``structure`` (see the module docstring).
 
-    Cached on the structure's contents (lattice, species, coordinates, site properties, labels):
-    a series of fits with the same phases analyses each structure once.
+    Kept in the session's ``spaces`` by the structure's contents (lattice, species, coordinates,
+    site properties, labels): a series of fits with the same phases analyses each structure once.
 
     Parameters
     ----------
@@ -256,6 +255,9 @@ def free_coordinates(
         spglib tolerance (Å).
     exclude : set of str
         Elements whose coordinates stay fixed (default: hydrogen).
+    session : FitSession, optional
+        Where the analysis is kept (default: the process's
+        :func:`~xrdkit.session.default_session`).
 
     Returns
     -------
@@ -265,12 +267,11 @@ def free_coordinates(
     key = (structure.lattice.matrix.tobytes(), tuple(site.species_string for site in structure),
            structure.frac_coords.tobytes(), repr(sorted(structure.site_properties.items())),
            tuple(site.label for site in structure), float(symprec), tuple(sorted(exclude)))
-    space = _SPACE_CACHE.get(key)
+    spaces = (session if session is not None else default_session()).spaces
+    space = spaces.get(key)
     if space is None:
         space = _free_coordinates(structure.copy(), symprec, exclude)  # a copy: the caller may edit theirs
-        if len(_SPACE_CACHE) >= SPACE_CACHE_SIZE:
-            _SPACE_CACHE.pop(next(iter(_SPACE_CACHE)))  # oldest first
-        _SPACE_CACHE[key] = space
+        spaces.put(key, space)
     return space
 
 
@@ -493,7 +494,7 @@ def refine_coordinates(
         The wavelength the lists were computed at.
     refine_kwargs : dict
         Keyword arguments of every inner :func:`~xrdkit.refine.refine` call (``instrument``,
-        ``options`` …; ``start`` is set here).
+        ``options``, ``session`` …; ``start`` is set here).
 
     Returns
     -------
