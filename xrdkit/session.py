@@ -96,6 +96,10 @@ class LruCache(Generic[V]):
         """Drop every entry (the hit and miss counts stay)."""
         self._data.clear()
 
+    def values(self) -> list[V]:
+        """The stored values, least recently used first (the order is not changed)."""
+        return list(self._data.values())
+
     def __len__(self) -> int:
         return len(self._data)
 
