@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import h5py
 import numpy as np
 
+from xrdkit import schema
 from xrdkit.errors import InputError
 from xrdkit.hdf5 import split_spec
 from xrdkit.plot import PHASE_COLOURS, new_figure
@@ -86,19 +87,20 @@ MAX_RIETVELD_PLOTS = 3
 MAX_LATTICE_PANELS = 3
 #: Arrays an item must hold for a Rietveld plot.
 FIT_ARRAYS = ("two_theta_deg", "observed", "calculated")
-# Summary columns the report reads (the names :func:`xrdkit.analysis.verdict_to_item` writes).
-VERDICT_COLUMN = "verdict"
-PURITY_COLUMN = "fcc_weight_fraction"
-PURITY_SIGMA_COLUMN = "fcc_weight_fraction_sigma"
-DETECTION_LIMIT_COLUMN = "detection_limit"
-AMORPHOUS_COLUMN = "amorphous_intensity_share"
+# Summary columns the report reads: the names xrdkit.schema defines (and
+# :func:`xrdkit.analysis.verdict_to_item` writes).
+VERDICT_COLUMN = schema.VERDICT.name
+PURITY_COLUMN = schema.PURITY.name
+PURITY_SIGMA_COLUMN = schema.PURITY_SIGMA.name
+DETECTION_LIMIT_COLUMN = schema.DETECTION_LIMIT.name
+AMORPHOUS_COLUMN = schema.AMORPHOUS_SHARE.name
 #: Comma-separated names of the refined phases.
-PHASES_COLUMN = "phases"
+PHASES_COLUMN = schema.PHASES.name
 #: Per-phase columns: ``wt_<phase>``, ``wt_sigma_<phase>``, ``lattice_a_<phase>``, ``lattice_a_sigma_<phase>``.
-WT_PREFIX = "wt_"
-WT_SIGMA_PREFIX = "wt_sigma_"
-LATTICE_A_PREFIX = "lattice_a_"
-LATTICE_A_SIGMA_PREFIX = "lattice_a_sigma_"
+WT_PREFIX = schema.WEIGHT_FRACTION.prefix
+WT_SIGMA_PREFIX = schema.WEIGHT_FRACTION_SIGMA.prefix
+LATTICE_A_PREFIX = schema.LATTICE_A.prefix
+LATTICE_A_SIGMA_PREFIX = schema.LATTICE_A_SIGMA.prefix
 #: Temperature columns, first found wins (``xrdkit.analysis`` stores scan metadata as ``meta_*``).
 _TEMPERATURE_COLUMNS = (("temperature", "temperature_units"),
                         ("meta_temperature", "meta_temperature_units"))
@@ -195,8 +197,9 @@ class ResultsTable:
         names: list[str] = []
         for row in self.rows:
             for col, v in row.items():
-                if v is not None and col.startswith(WT_PREFIX) and not col.startswith(WT_SIGMA_PREFIX):
-                    names.append(col.removeprefix(WT_PREFIX))
+                phase = schema.phase_of(schema.WEIGHT_FRACTION, col)
+                if v is not None and phase is not None:
+                    names.append(phase)
             listed = row.get(PHASES_COLUMN)
             if isinstance(listed, str):
                 names.extend(n for n in (p.strip() for p in listed.split(",")) if n)
