@@ -86,7 +86,24 @@ class Band:
 
 @dataclass(frozen=True)
 class BandLibrary:
-    """An immutable collection of :class:`Band` priors."""
+    """An immutable collection of :class:`Band` priors.
+
+    Attributes
+    ----------
+    bands : tuple of Band
+        In table order; iterate over the library to get them.
+    source : str
+        Where the table came from (a file, or a description).
+
+    Examples
+    --------
+    >>> from irkit.bands import load_band_library
+    >>> lib = load_band_library()
+    >>> lib.species[:4]
+    ('B12H12', 'B10H10', 'isopropanol', 'water')
+    >>> [band.label for band in lib if band.species == "water"]
+    ['water:nu_OH', 'water:delta_HOH']
+    """
 
     bands: tuple[Band, ...]
     source: str = "<constructed>"
@@ -105,7 +122,39 @@ class BandLibrary:
     def select(self, species: str | tuple[str, ...] | None = None, *,
                low_cm1: float = 0.0, high_cm1: float = float("inf"),
                markers_only: bool = False) -> tuple[Band, ...]:
-        """Bands of the given species whose prior centre lies in ``[low_cm1, high_cm1]``."""
+        """Bands of the given species whose prior centre lies in ``[low_cm1, high_cm1]``.
+
+        Parameters
+        ----------
+        species : str or tuple of str, optional
+            One species or several (default: all).
+        low_cm1, high_cm1 : float
+            Interval of the prior centres, cm⁻¹.
+        markers_only : bool
+            Only the bands a species template uses for detection.
+
+        Returns
+        -------
+        tuple of Band
+            In table order.
+
+        Raises
+        ------
+        InputError
+            A species the library does not have (the message lists them).
+
+        Examples
+        --------
+        The ν(B–H) bands of both anions, which :func:`irkit.fit.fit_region` fits in the
+        stretching region:
+
+        >>> from irkit.bands import load_band_library
+        >>> lib = load_band_library()
+        >>> [b.label for b in lib.select(("B12H12", "B10H10"), low_cm1=2350, high_cm1=2650)]
+        ['B12H12:nu_BH', 'B10H10:nu_BH_eq', 'B10H10:nu_BH_ap']
+        >>> [b.position_cm1 for b in lib.select("isopropanol", markers_only=True)][-2:]  # cm⁻¹
+        [950.0, 817.0]
+        """
         wanted = (species,) if isinstance(species, str) else species
         if wanted is not None:
             unknown = set(wanted) - set(self.species)
@@ -120,7 +169,29 @@ class BandLibrary:
         )
 
     def get(self, label: str) -> Band:
-        """The band ``species:mode``."""
+        """The band ``species:mode``.
+
+        Parameters
+        ----------
+        label : str
+            E.g. ``"B12H12:nu_BH"`` (:attr:`Band.label`).
+
+        Returns
+        -------
+        Band
+
+        Raises
+        ------
+        InputError
+            No band with that label.
+
+        Examples
+        --------
+        >>> from irkit.bands import load_band_library
+        >>> band = load_band_library().get("B12H12:nu_BH")
+        >>> band.position_cm1, band.bound_cm1, band.fwhm_cm1, band.status      # cm⁻¹
+        (2480.0, 25.0, 40.0, 'lit-approx')
+        """
         for b in self.bands:
             if b.label == label:
                 return b
@@ -162,11 +233,43 @@ def _parse_row(row: dict[str, str], lineno: int, source: str) -> Band:
 def load_band_library(path: str | Path | None = None) -> BandLibrary:
     """Load the band table (default: ``reference_data/ir_bands/bands.csv``).
 
+    Parameters
+    ----------
+    path : str or Path, optional
+        A band table with the columns of ``reference_data/ir_bands/README.md`` (e.g. a copy
+        with priors measured on your instrument). The default table is read once per process.
+
+    Returns
+    -------
+    BandLibrary
+
     Raises
     ------
     InputError
         Missing file or column, non-numeric values, inconsistent widths, duplicated band labels,
         missing provenance.
+
+    Examples
+    --------
+    >>> from irkit.bands import load_band_library
+    >>> lib = load_band_library()
+    >>> "B12H12" in lib.species and "B10H10" in lib.species
+    True
+    >>> all(band.source for band in lib)                   # every prior has its provenance
+    True
+
+    A table of your own, e.g. the bundled one with the B12H12²⁻ ν(B–H) prior moved to where your
+    instrument puts it:
+
+    >>> import pathlib, tempfile
+    >>> from xrdkit.data import reference_data_dir
+    >>> text = (reference_data_dir() / "ir_bands" / "bands.csv").read_text(encoding="utf-8")
+    >>> mine = pathlib.Path(tempfile.mkdtemp()) / "bands.csv"
+    >>> _ = mine.write_text(text.replace("B12H12,anion,nu_BH,2480,25,", "B12H12,anion,nu_BH,2485,5,"),
+    ...                     encoding="utf-8")
+    >>> band = load_band_library(mine).get("B12H12:nu_BH")
+    >>> band.position_cm1, band.bound_cm1                  # cm⁻¹
+    (2485.0, 5.0)
     """
     if path is None:
         return _default_library()

@@ -24,7 +24,29 @@ from xrdkit.results import ItemResult
 __all__ = ["analyse_ref", "ref_id", "run_ir_batch"]
 
 def ref_id(ref: Any) -> str:
-    """Unique id of a spectrum reference: ``file::/path[index]``."""
+    """Unique id of a spectrum reference: ``file::/path[index]``.
+
+    Parameters
+    ----------
+    ref : SeriesRef
+        From :func:`irkit.spectra.list_hdf5_spectra`.
+
+    Returns
+    -------
+    str
+        The id under which :func:`run_ir_batch` stores the spectrum's result.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from irkit.batch import ref_id
+    >>> from irkit.spectra import list_hdf5_spectra
+    >>> from irkit.synthetic import synthesize, write_hdf5_stack
+    >>> h5 = write_hdf5_stack(pathlib.Path(tempfile.mkdtemp()) / "spectra.h5",
+    ...                       [synthesize(0), synthesize(1)])
+    >>> [ref_id(ref).split("::")[1] for ref in list_hdf5_spectra(h5)]
+    ['/entry/data[0]', '/entry/data[1]']
+    """
     return str(ref.spec)
 
 
@@ -40,6 +62,38 @@ def analyse_ref(ref: Any) -> ItemResult:
     ``other_organic``, ``binder``), ``b10_b12_ratio`` ± σ (None when not identified) with
     ``b10_b12_ratio_reason``, each admixture's height and detection limit, and every fitted
     band (no band columns when the spectrum has no ν(B–H) band and nothing was fitted).
+
+    Parameters
+    ----------
+    ref : SeriesRef
+        One spectrum of an HDF5 file (:func:`irkit.spectra.list_hdf5_spectra`).
+
+    Returns
+    -------
+    ItemResult
+        The scalars above (band columns ``<species>_<mode>_center_cm1``, ``…_fwhm_cm1``,
+        ``…_area`` with their σ), per fitted region the arrays ``<region>_wavenumber_cm1``,
+        ``<region>_best_fit`` and ``<region>_residual``, and the verdict's notes as warnings.
+
+    Raises
+    ------
+    InputError
+        The spectrum cannot be read or does not cover the stretching region (the batch engine
+        records it as that item's error).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from irkit.batch import analyse_ref
+    >>> from irkit.spectra import list_hdf5_spectra
+    >>> from irkit.synthetic import synthesize, write_hdf5_stack
+    >>> h5 = write_hdf5_stack(pathlib.Path(tempfile.mkdtemp()) / "b12.h5",
+    ...                       [synthesize(5, b10_b12_ratio=0.0)])
+    >>> result = analyse_ref(list_hdf5_spectra(h5)[0])
+    >>> result.scalars["anion"], round(result.scalars["B12H12_nu_BH_center_cm1"])   # cm⁻¹
+    ('B12H12', 2480)
+    >>> result.arrays["stretch_best_fit"].shape == result.arrays["stretch_wavenumber_cm1"].shape
+    True
     """
     spectrum = to_absorbance(spectrum_from_ref(ref))
     verdict = assess(spectrum)
@@ -83,6 +137,52 @@ def run_ir_batch(files: Sequence[str | Path], out_path: str | Path, **kw: Any) -
     Keyword arguments go to :func:`xrdkit.batch.run_batch` (``workers``, ``scheduler``,
     ``resume``, ``overwrite``, ``chunk_size``, ``progress``, ``config``). Files are taken by
     canonical absolute path, each once, so spectrum ids do not depend on how a path is spelt.
+
+    Parameters
+    ----------
+    files : sequence of str or Path
+        HDF5 / NeXus files; every 1-D series in them is one spectrum
+        (:func:`irkit.spectra.list_hdf5_spectra`).
+    out_path : str or Path
+        Results file (``RESULTS.h5``), read with :func:`xrdkit.results.read_summary` and
+        :func:`xrdkit.results.read_item`; one row per spectrum with the scalars of
+        :func:`analyse_ref`, id ``file::/path[index]`` (:func:`ref_id`).
+    **kw
+        Passed to :func:`xrdkit.batch.run_batch`.
+
+    Returns
+    -------
+    BatchSummary
+        Counts of items run, skipped, ok and failed, and the timing.
+
+    Raises
+    ------
+    InputError
+        A file that is not HDF5 or holds no 1-D series.
+    BatchError
+        The results file exists (pass ``resume=True`` or ``overwrite=True``) or another process
+        writes it.
+
+    Examples
+    --------
+    Three constructed spectra in one file: both anions with an isopropanol residue, the
+    residue alone (no borate), and pure B12H12²⁻:
+
+    >>> import pathlib, tempfile
+    >>> from irkit.batch import run_ir_batch
+    >>> from irkit.synthetic import synthesize, write_hdf5_stack
+    >>> from xrdkit.results import read_summary
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> h5 = write_hdf5_stack(folder / "spectra.h5", [
+    ...     synthesize(3, isopropanol=0.15), synthesize(4, borate=0.0, isopropanol=0.3),
+    ...     synthesize(5, b10_b12_ratio=0.0)])
+    >>> run_ir_batch([h5], folder / "RESULTS.h5", workers=1).n_ok
+    3
+    >>> for row in read_summary(folder / "RESULTS.h5"):
+    ...     print(row["id"].split("::")[1], row["borate_present"], row["anion"], row["contaminants"])
+    /entry/data[0] True both isopropanol
+    /entry/data[1] False None isopropanol
+    /entry/data[2] True B12H12 None
     """
     canonical = list(dict.fromkeys(os.path.realpath(f) for f in files))
     refs = [ref for f in canonical for ref in list_hdf5_spectra(f)]

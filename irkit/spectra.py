@@ -311,7 +311,37 @@ def make_spectrum(
 
 
 def to_absorbance(spectrum: Spectrum) -> Spectrum:
-    """Return the spectrum as absorbance, ``A = -log10(T)``; absorbance passes through unchanged."""
+    """Return the spectrum as absorbance, ``A = -log10(T)``; absorbance passes through unchanged.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        Transmittance (a fraction: readers and :func:`make_spectrum` have already divided
+        percent values by 100), absorbance or ATR absorbance.
+
+    Returns
+    -------
+    Spectrum
+        Absorbance on the same axis; a converted spectrum has
+        ``metadata["converted_from"] = "transmittance"``. ATR absorbance is returned as it is
+        (see :func:`atr_correct`).
+
+    Examples
+    --------
+    31.6 %T is an absorbance of 0.5:
+
+    >>> import numpy as np
+    >>> from irkit.spectra import make_spectrum, to_absorbance
+    >>> wavenumber_cm1 = np.array([2400.0, 2440.0, 2480.0, 2520.0, 2560.0])
+    >>> t = make_spectrum(wavenumber_cm1, [95.5, 60.2, 31.6, 60.2, 95.5], "transmittance")
+    >>> t.values.tolist()                       # percent detected, stored as a fraction
+    [0.955, 0.602, 0.316, 0.602, 0.955]
+    >>> a = to_absorbance(t)
+    >>> a.kind, np.round(a.values, 2).tolist(), a.metadata["converted_from"]
+    ('absorbance', [0.02, 0.22, 0.5, 0.22, 0.02], 'transmittance')
+    >>> to_absorbance(a) is a
+    True
+    """
     if spectrum.kind != "transmittance":
         return spectrum
     absorbance = -np.log10(spectrum.values)
@@ -920,6 +950,56 @@ def read_spectrum(path: str | Path, **kw: Any) -> Spectrum:
 
     Keyword arguments go to the chosen reader. OPUS files (numeric extensions such as
     ``.0``) are recognised by `brukeropus`.
+
+    Parameters
+    ----------
+    path : str or Path
+        HDF5 / NeXus (magic bytes or ``.h5``, ``.hdf5``, ``.hdf``, ``.nxs``: :func:`read_hdf5`),
+        JCAMP-DX (``.dx``, ``.jdx``, ``.jcm``, ``.jcamp`` or a first line starting ``##``:
+        :func:`read_jcamp`), Bruker OPUS (numeric suffix: :func:`read_opus`) or column text
+        (``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.xy``, ``.prn`` or none: :func:`read_text`).
+    **kw
+        For text: ``kind``, ``percent``, ``descending``, ``column`` (:func:`read_text`); for
+        HDF5: ``index``, ``kind`` (:func:`read_hdf5`).
+
+    Returns
+    -------
+    Spectrum
+        On a strictly ascending wavenumber axis in cm⁻¹; transmittance as a fraction.
+
+    Raises
+    ------
+    InputError
+        Missing file, a folder, an unknown file type, and every error of the chosen reader
+        (naming the file).
+
+    Examples
+    --------
+    The bundled methanol template (a real gas-phase reference, baseline removed and normalised,
+    see ``reference_data/ir_templates/README.md``) is a CSV with an absorbance header:
+
+    >>> from xrdkit.data import reference_data_dir
+    >>> from irkit.spectra import read_spectrum
+    >>> methanol = read_spectrum(reference_data_dir() / "ir_templates" / "methanol.csv")
+    >>> methanol.kind, methanol.n_points, methanol.step_cm1
+    ('absorbance', 3343, 1.0)
+    >>> float(methanol.wavenumber_cm1[0]), float(methanol.wavenumber_cm1[-1])      # cm⁻¹
+    (464.0, 3806.0)
+
+    A spectrometer's %T export, high wavenumbers first (``descending=True`` says so; without it
+    the reversed axis is refused):
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "sample.csv"
+    >>> _ = path.write_text("wavenumber (cm-1),%T\\n2560,95.5\\n2520,60.2\\n2480,31.6\\n"
+    ...                     "2440,60.2\\n2400,95.5\\n")
+    >>> sample = read_spectrum(path, descending=True)
+    >>> sample.kind, sample.wavenumber_cm1.tolist(), float(sample.values[2])
+    ('transmittance', [2400.0, 2440.0, 2480.0, 2520.0, 2560.0], 0.316)
+    >>> read_spectrum(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...wavenumber axis is descending (2560 → 2400 cm⁻¹)...
     """
     p = Path(path)
     if not p.exists():

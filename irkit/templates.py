@@ -103,7 +103,29 @@ class ReferenceTemplate:
 
     def on(self, wavenumber_cm1: np.ndarray, shift_cm1: float = 0.0) -> np.ndarray:
         """The template on another axis (zero outside its range), optionally shifted up by
-        ``shift_cm1``."""
+        ``shift_cm1``.
+
+        Parameters
+        ----------
+        wavenumber_cm1 : array_like
+            Axis in cm⁻¹.
+        shift_cm1 : float
+            Shift of the template towards higher wavenumbers, cm⁻¹.
+
+        Returns
+        -------
+        ndarray
+            Normalised absorbance (linear interpolation), 0 outside the template's range.
+
+        Examples
+        --------
+        >>> from irkit.templates import load_templates
+        >>> methanol = load_templates()["methanol"]
+        >>> methanol.on([1057.0, 5000.0]).tolist()           # its maximum; outside the range
+        [1.0, 0.0]
+        >>> float(methanol.on([1067.0], shift_cm1=10.0)[0])  # the same point, shifted by 10 cm⁻¹
+        1.0
+        """
         x = np.asarray(wavenumber_cm1, dtype=float) - shift_cm1
         return np.interp(x, self.wavenumber_cm1, self.absorbance, left=0.0, right=0.0)
 
@@ -138,10 +160,40 @@ def make_template(spectrum: Spectrum, *, smooth_fwhm_cm1: float = 0.0,
                   step_cm1: float = TEMPLATE_STEP_CM1) -> tuple[np.ndarray, np.ndarray]:
     """Turn a reference spectrum into a template (see the module docstring).
 
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The reference spectrum (transmittance is converted to absorbance).
+    smooth_fwhm_cm1 : float
+        FWHM of the Gaussian smoothing, cm⁻¹ (0: none).
+    zero_ranges_cm1 : sequence of (float, float)
+        Ranges (cm⁻¹) set to zero after the baseline is removed.
+    step_cm1 : float
+        Grid step, cm⁻¹.
+
     Returns
     -------
     wavenumber_cm1, absorbance : ndarray
         Template on a ``step_cm1`` grid, maximum 1.
+
+    Raises
+    ------
+    InputError
+        Nothing positive is left after the baseline and the zeroed ranges.
+
+    Examples
+    --------
+    A template from a (here constructed) spectrum of an isopropanol residue, its O–H stretch
+    left out:
+
+    >>> from irkit.synthetic import synthesize
+    >>> from irkit.templates import make_template
+    >>> residue = synthesize(4, borate=0.0, isopropanol=0.3, baseline="curved").spectrum
+    >>> x, y = make_template(residue, smooth_fwhm_cm1=8.0, zero_ranges_cm1=[(3200.0, 4000.0)])
+    >>> float(x[0]), float(x[1] - x[0]), float(y.max())     # cm⁻¹, cm⁻¹, normalised
+    (550.0, 1.0, 1.0)
+    >>> float(x[y.argmax()]), float(y[x > 3200].max())      # strongest band: ν(C–C–O) 950 cm⁻¹
+    (950.0, 0.0)
     """
     from pybaselines import Baseline
     from scipy.ndimage import gaussian_filter1d
@@ -168,6 +220,36 @@ def build_templates(source_dir: str | Path, out_dir: str | Path) -> list[Path]:
 
     Writes ``NAME.csv`` per template and ``templates.json`` (provenance, processing, windows)
     into ``out_dir``; returns the written paths.
+
+    Parameters
+    ----------
+    source_dir : str or Path
+        Folder with the JCAMP-DX source files each recipe names (``methanol.jdx``,
+        ``water.jdx``).
+    out_dir : str or Path
+        Folder to write the templates into (created if missing).
+
+    Returns
+    -------
+    list of Path
+        One CSV per template, then ``templates.json``.
+
+    Raises
+    ------
+    InputError
+        A source file is missing or unreadable, or gives no positive absorption.
+
+    Examples
+    --------
+    The source spectra are the NIST JCAMP-DX files in ``../shared/realdata/ir_solvents``
+    beside the repository; they are not part of it, so this example does not run here:
+
+    >>> from irkit.templates import build_templates, load_templates
+    >>> written = build_templates("../shared/realdata/ir_solvents", "new_templates")  # doctest: +SKIP
+    >>> [p.name for p in written]                                                     # doctest: +SKIP
+    ['methanol.csv', 'water_vapour.csv', 'templates.json']
+    >>> sorted(load_templates("new_templates"))                                       # doctest: +SKIP
+    ['methanol', 'water_vapour']
     """
     src, out = Path(source_dir), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -220,10 +302,34 @@ def build_templates(source_dir: str | Path, out_dir: str | Path) -> list[Path]:
 def load_templates(folder: str | Path | None = None) -> dict[str, ReferenceTemplate]:
     """The reference templates (default: ``reference_data/ir_templates``), by name.
 
+    Parameters
+    ----------
+    folder : str or Path, optional
+        A folder written by :func:`build_templates` (``templates.json`` + one CSV per
+        template). The default folder is read once per process.
+
+    Returns
+    -------
+    dict of str to ReferenceTemplate
+
     Raises
     ------
     InputError
         Missing or unreadable files, a template without provenance.
+
+    Examples
+    --------
+    >>> from irkit.templates import load_templates
+    >>> templates = load_templates()
+    >>> sorted(templates)
+    ['methanol', 'water_vapour']
+    >>> methanol = templates["methanol"]
+    >>> methanol.species, float(methanol.wavenumber_cm1[0]), float(methanol.wavenumber_cm1[-1])
+    ('methanol', 464.0, 3806.0)
+    >>> [(w.low_cm1, w.high_cm1, w.label) for w in methanol.windows]          # cm⁻¹
+    [(985.0, 1085.0, 'C-O stretch (strongest band)'), (2790.0, 3060.0, 'C-H stretch')]
+    >>> templates["water_vapour"].species, templates["water_vapour"].form
+    ('water', 'vapour')
     """
     if folder is None:
         return _default_templates()
