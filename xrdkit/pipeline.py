@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import math
+import numbers
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -251,6 +252,7 @@ def _keep_stored_spellings(fingerprint: dict[str, Any], out: Path) -> dict[str, 
     a canonical spelling (``al:1``). A results file written either way is resumed when the
     options mean the same.
     """
+    # the store's own reader of the stored configuration (results file, else its journal)
     from xrdkit.results import FINGERPRINT_KEY, _parts_dir, _stored_config
 
     stored = None
@@ -327,7 +329,7 @@ def _check_options(
         if len(axis) != 3 or not integral or axis == (0, 0, 0):
             raise InputError(f"{name}: (h, k, l) must be three integers, not all 0, got {hkl!r}",
                              source="preferred_orientation")
-        po[str(name)] = axis  # type: ignore[assignment]
+        po[str(name).strip().lower()] = axis  # type: ignore[assignment]  # phase names as --po gives them
     sizes: dict[str, float] = {}
     for name, size in particle_size_um.items():
         try:
@@ -337,7 +339,7 @@ def _check_options(
         if not 0.0 < value < MAX_PARTICLE_SIZE_UM:
             raise InputError(f"{name}: particle size must lie in (0, {MAX_PARTICLE_SIZE_UM:g}) µm, got {size!r}",
                              source="particle_size_um")
-        sizes[str(name)] = value
+        sizes[str(name).strip().lower()] = value
     return rng, po, sizes
 
 
@@ -407,10 +409,11 @@ def analyse_files(
         (:func:`xrdkit.identify.identify`) hold the atomic coordinates at the CIF's values
         either way.
     preferred_orientation : dict, optional
-        Phase name → (h, k, l) March–Dollase axis (``--po PHASE:H,K,L``).
+        Phase name → (h, k, l) March–Dollase axis (``--po PHASE:H,K,L``); names are
+        lower-cased, as the flag does.
     particle_size_um : dict, optional
         Phase name → particle diameter in µm for Brindley's microabsorption correction
-        (``--brindley PHASE:SIZE_UM``; give every phase).
+        (``--brindley PHASE:SIZE_UM``; give every phase); names are lower-cased.
     refine_displacement, refine_asymmetry : bool
         Refine the sample displacement / the peak asymmetry (``--displacement``,
         ``--asymmetry``).
@@ -456,7 +459,9 @@ def analyse_files(
     --------
     The bundled electrodes, in this process:
 
-    >>> import tempfile, xrdkit
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import xrdkit
     >>> from xrdkit.results import read_summary
     >>> out = Path(tempfile.mkdtemp()) / "electrodes.h5"
     >>> summary = xrdkit.analyse_files(xrdkit.example_file("electrodes.h5"), out,
@@ -481,8 +486,10 @@ def analyse_files(
     cif_paths = _as_paths(cifs, "cifs")
     electrode_phases = tuple(electrode_phases)
     borates = None if borates is None else tuple(borates)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError(f"must be an integer ≥ 1, got {workers!r}", source="workers")
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+            raise InputError(f"must be an integer ≥ 1, got {workers!r}", source="workers")
+        workers = int(workers)
     if isinstance(scheduler, str):
         scheduler = check_scheduler_address(scheduler)
     instrument_file = (os.fspath(instrument) if isinstance(instrument, (str, os.PathLike))

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         res = out / f"{stem}_results.h5"
         summary = analyse_files(
             examples / name, res, electrode_phases=phases,
-            table=out / f"{stem}_results.csv", workers=args.workers, overwrite=True, progress=False,
+            table=out / f"{stem}_results.csv", workers=args.workers, overwrite=True,
             command=" ".join(sys.argv),
         )
         print(f"{name}: {summary.n_ok}/{summary.n_items} scans ok in {summary.elapsed_s:.1f} s → {res}")
