@@ -288,6 +288,23 @@ def electrolyte_conductivity(fcc_weight_fraction: float, temperature_C: float = 
     ------
     InputError
         If the fraction is outside [0, 1] or the temperature is below 0 K.
+
+    Examples
+    --------
+    Phase-pure fcc NBH is 1 mS cm⁻¹ at 25 °C; 13 wt % of monoclinic precursors cost about a
+    quarter of it, and half of the fcc phase gone costs most of it:
+
+    >>> from xrdkit.cell import electrolyte_conductivity
+    >>> for purity in (1.0, 0.87, 0.5):
+    ...     print(f"{purity:.2f}  {1e3 * electrolyte_conductivity(purity):.2f} mS/cm")
+    1.00  1.00 mS/cm
+    0.87  0.72 mS/cm
+    0.50  0.17 mS/cm
+
+    At 60 °C (0.60 eV below the 70 °C crossover) the pure phase conducts about 12 times better:
+
+    >>> round(electrolyte_conductivity(1.0, temperature_C=60.0) / electrolyte_conductivity(1.0))
+    12
     """
     p = params or ElectrolyteParameters()
     t_k = float(temperature_C) + 273.15

@@ -45,7 +45,32 @@ def _frac(v: float, name: str) -> float:
 
 def np_ratio(anode_active_mg_per_cm2: float, anode_capacity_mAh_per_g: float,
              cathode_active_mg_per_cm2: float, cathode_capacity_mAh_per_g: float) -> float:
-    """N/P = (anode areal capacity)/(cathode areal capacity), from active masses and capacities."""
+    """N/P = (anode areal capacity)/(cathode areal capacity), from active masses and capacities.
+
+    Parameters
+    ----------
+    anode_active_mg_per_cm2, anode_capacity_mAh_per_g : float
+        Anode active mass per cm² and its reversible capacity (> 0).
+    cathode_active_mg_per_cm2, cathode_capacity_mAh_per_g : float
+        The same for the cathode (> 0).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InputError
+        A value ≤ 0 or not finite.
+
+    Examples
+    --------
+    The paper's ratio of loadings (1.2 mg Sn per 5.6 mg NaCrO2) with 634 and 118 mAh/g:
+
+    >>> from xrdkit.cell import np_ratio
+    >>> round(np_ratio(1.2 / 5.6 * 7.7, 634.0, 7.7, 118.0), 2)
+    1.15
+    """
     return (_pos(anode_active_mg_per_cm2, "anode_active_mg_per_cm2")
             * _pos(anode_capacity_mAh_per_g, "anode_capacity_mAh_per_g")) / (
         _pos(cathode_active_mg_per_cm2, "cathode_active_mg_per_cm2")
@@ -124,6 +149,30 @@ def full_cell(cathode: Electrode, anode_loading_mg_per_cm2: float, *,
         First-cycle coulombic efficiencies (paper: 0.952 and 0.843).
     anode_potential_V : float, optional
         Mean Na–Sn desodiation potential (default 0.40 V [unverified]).
+
+    Returns
+    -------
+    FullCellResult
+        N/P, delivered capacity, mean voltage, specific energies (per kg NaCrO2 and per kg of
+        both composites) and first-cycle efficiency.
+
+    Raises
+    ------
+    InputError
+        Unknown loading basis, loadings or capacities ≤ 0, efficiencies outside (0, 1].
+
+    Examples
+    --------
+    The paper's cathode (97:1:2, 7.7 mg cm⁻² NaCrO2) against Sn at its loading ratio:
+
+    >>> from xrdkit.cell import Electrode, full_cell
+    >>> cell = full_cell(Electrode("97:1:2", 7.7), 1.2 / 5.6 * 7.7)
+    >>> round(cell.np_ratio, 2), round(cell.initial_coulombic_efficiency, 3)
+    (1.15, 0.803)
+    >>> round(cell.capacity_mAh_per_g_cathode, 1), round(cell.mean_voltage_V, 2)   # mAh/g, V
+    (99.5, 2.6)
+    >>> round(cell.energy_Wh_per_kg_cathode_active), round(cell.energy_Wh_per_kg_electrodes)
+    (258, 204)
     """
     comp_an = parse_composition(anode_composition)
     if anode_loading_basis not in ("active", "electrode"):

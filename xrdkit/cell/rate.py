@@ -263,6 +263,20 @@ def rate_capability(electrode: Electrode, sigma_electrolyte_S_per_cm: float,
     ------
     InputError
         On C-rates ≤ 0 or a negative conductivity.
+
+    Examples
+    --------
+    The paper's cathode at 30 °C, its electrolyte 87 % fcc, with a phase-pure separator pellet
+    (what :func:`~xrdkit.cell.predict_cell` does; the 5C value is ``docs/cell.md``'s):
+
+    >>> from xrdkit.cell import Electrode, electrolyte_conductivity, rate_capability
+    >>> rate = rate_capability(Electrode("97:1:2", 7.7), electrolyte_conductivity(0.87, 30.0),
+    ...                        [0.1, 1.0, 5.0],
+    ...                        separator_sigma_S_per_cm=electrolyte_conductivity(1.0, 30.0))
+    >>> [round(float(q), 1) for q in rate.capacity_mAh_per_g]                    # mAh/g
+    [118.2, 116.9, 77.4]
+    >>> [round(float(i), 2) for i in rate.current_density_mA_per_cm2]          # mA/cm²
+    [0.09, 0.92, 4.62]
     """
     p = params or RateParameters()
     n = _rates(c_rates)
