@@ -242,8 +242,10 @@ def test_resume_accepts_the_old_spellings_of_po_and_brindley(runs: dict[str, Pat
     ({"preferred_orientation": {"nacro2": (0, 0, 0)}}, "nacro2: (h, k, l) must be three integers"),
     ({"particle_size_um": {"al": -1}}, "al: particle size must lie in (0, 1000) µm"),
     ({"instrument": "no-such-preset"}, "no-such-preset"),
+    ({"electrode_phases": ["nacro2", "alumina"]}, "phases: unknown phase 'alumina'; library phases: al, "),
+    ({"borates": ["nbh-fcc", "nbh"]}, "unknown phase 'nbh'"),
 ], ids=["workers-0", "workers-float", "scheduler", "table-is-out", "background", "range", "b-iso",
-        "po", "brindley", "instrument"])
+        "po", "brindley", "instrument", "unknown-phase", "unknown-borate"])
 def test_bad_arguments_fail_before_any_work(tmp_path: Path, kwargs: dict, fragment: str) -> None:
     out = tmp_path / "R.h5"
     kwargs = {k: (v.format(out=out) if isinstance(v, str) else v) for k, v in kwargs.items()}
@@ -270,3 +272,22 @@ def test_docstring_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.chdir(tmp_path)
     result = doctest.testmod(xrdkit.pipeline, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_phase_names_are_case_insensitive_and_columns_carry_units(runs: dict[str, Path], tmp_path: Path) -> None:
+    """``NaCrO2`` is the library's nacro2 (the same batch, so a resume runs nothing), and the
+    summary columns carry the schema's units for NeXus viewers."""
+    summary = analyse_files(ELECTRODES, runs["lib"], electrode_phases=[p.upper() for p in PHASES],
+                            resume=True, workers=1)
+    assert (summary.n_skipped, summary.n_run) == (N_SCANS, 0)
+    with h5py.File(runs["cli"]) as f:
+        assert f["summary/fcc_weight_fraction"].attrs["units"] == "1"
+        assert f["summary/lattice_a_nbh-fcc"].attrs["units"] == "angstrom"
+
+
+def test_scan_timeout_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["batch", str(ELECTRODES), "--out", str(tmp_path / "R.h5"),
+                                      "--scan-timeout", "0"])
+    assert main(["batch", str(ELECTRODES), "--out", str(tmp_path / "R.h5"), "--scan-timeout", "0"]) == 2
+    assert "--scan-timeout must be a positive number of seconds" in capsys.readouterr().err
+    assert args.scan_timeout == 0.0

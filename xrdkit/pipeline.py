@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xrdkit import schema
 from xrdkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -47,13 +48,8 @@ logger = logging.getLogger(__name__)
 
 #: Largest chunk of a warm-started series sent to one worker (bounds what a kill loses).
 MAX_SERIES_CHUNK = 64
-#: Leading columns of the CSV table: the issue-5 contract (``id`` is written as ``scan``), then
-#: the amorphous share of the intensity and the detection limit (issue 15). A missing value (the
-#: purity of a no-borate scan, anything of an error row) is an empty cell.
-TABLE_COLUMNS = (
-    "id", "status", "verdict", "fcc_weight_fraction", "fcc_weight_fraction_sigma", "rwp", "gof", "error",
-    "amorphous_intensity_share", "detection_limit",
-)
+#: Leading columns of the CSV table (:data:`xrdkit.schema.TABLE_COLUMNS`).
+TABLE_COLUMNS = schema.TABLE_COLUMNS
 #: Schemes of Dask scheduler addresses (``distributed.comm``).
 DASK_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
 #: Largest particle diameter (µm) Brindley's correction is given for (as ``--brindley``).
@@ -368,6 +364,7 @@ def analyse_files(
     warm_start: bool = True,
     progress: bool | None = None,
     command: str | None = None,
+    item_timeout_s: float | None = None,
 ) -> BatchSummary:
     """Identify and refine every scan of HDF5 files; store the results (and a CSV table).
 
@@ -385,7 +382,8 @@ def analyse_files(
     out : path
         Results file (``RESULTS.h5``; its journal is ``RESULTS.h5.parts/``).
     electrode_phases : sequence of str
-        Library phases that may be present besides the borates (``--phase``).
+        Library phases that may be present besides the borates (``--phase``; names are
+        case-insensitive). An unknown name is refused before any scan is read.
     cifs : sequence of paths
         Extra phases from CIF files, named by the lower-cased file stem (``--cif``). They join
         the borate models compared.
@@ -437,6 +435,10 @@ def analyse_files(
     command : str, optional
         What to record as the command that made the results (default
         ``"xrdkit.analyse_files"``).
+    item_timeout_s : float, optional
+        Longest analysis of one scan in seconds; a scan that takes longer is recorded as an
+        error and the batch goes on (default 600 s or ``CLOSOKIT_ITEM_TIMEOUT_S``; see
+        :func:`xrdkit.batch.run_batch`).
 
     Returns
     -------
@@ -484,8 +486,9 @@ def analyse_files(
     if not given:
         raise InputError("no input files given", source="files")
     cif_paths = _as_paths(cifs, "cifs")
-    electrode_phases = tuple(electrode_phases)
-    borates = None if borates is None else tuple(borates)
+    # phase names are lower case (as the library and --cif name them): "NaCrO2" is nacro2
+    electrode_phases = tuple(str(n).lower() for n in electrode_phases)
+    borates = None if borates is None else tuple(str(n).lower() for n in borates)
     if workers is not None:
         if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
             raise InputError(f"must be an integer ≥ 1, got {workers!r}", source="workers")
@@ -504,6 +507,7 @@ def analyse_files(
     input_paths = canonical_inputs(given)
     for cif in cif_paths:
         read_cif(cif)  # fail early on a bad CIF
+    _check_phase_names([*electrode_phases, *(borates or ())], [Path(c).stem.lower() for c in cif_paths])
     inst = load_instrument(instrument)
     inst = inst if ka2 else inst.without_ka2()
     used_borates = _borates_with_cifs(borates, [Path(c).stem.lower() for c in cif_paths])
@@ -544,7 +548,7 @@ def analyse_files(
     summary = run_batch(
         tasks, analyse_scan, out, workers=workers, scheduler=scheduler, chunk_size=chunk,
         resume=resume, overwrite=overwrite, warm_start=warm_start, series_key=_series_of,
-        progress=progress,
+        progress=progress, item_timeout_s=item_timeout_s,
         config={"command": command or "xrdkit.analyse_files", "files": input_paths,
                 "phases": list(electrode_phases), "borates": list(used_borates or []),
                 "instrument": inst.name, "fingerprint": fingerprint},
@@ -555,6 +559,21 @@ def analyse_files(
             f"input {changed[0]} changed while the batch ran; its results may mix two versions of "
             f"the file — rerun with --overwrite / overwrite=True ({out} kept)"
         )
+    schema.annotate(out)  # units and meanings of the summary columns, for NeXus viewers
     if table is not None:
         write_table_csv(out, table, TABLE_COLUMNS, rename={"id": "scan"})
     return summary
+
+
+def _check_phase_names(names: Sequence[str], cif_names: Sequence[str]) -> None:
+    """Refuse, before any scan is read, a phase the library does not have and no CIF gives
+    (otherwise every scan of the batch would record the same error)."""
+    from xrdkit.phases import PhaseLibrary
+
+    lib = PhaseLibrary()
+    unknown = [n for n in dict.fromkeys(names) if n not in lib and n not in cif_names]
+    if unknown:
+        raise InputError(
+            f"unknown phase{'s' if len(unknown) > 1 else ''} {', '.join(repr(n) for n in unknown)}; "
+            f"library phases: {', '.join(lib.names())} (add others with cifs= / --cif FILE, or "
+            "`xrdkit phases add`)", source="phases")

@@ -44,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing results file")
     p.add_argument("--no-warm-start", action="store_true", help="fit every scan from cold")
     p.add_argument("--progress", action="store_true", help="progress bar even when not on a terminal")
+    p.add_argument("--scan-timeout", type=float, default=None, metavar="SECONDS",
+                   help="record a scan whose analysis takes longer as an error and go on "
+                        "(default 600, or CLOSOKIT_ITEM_TIMEOUT_S)")
     p.set_defaults(func=run)
 
 
@@ -65,6 +68,9 @@ def analyse_files_kwargs(args: argparse.Namespace) -> dict:
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be ≥ 1, got {args.workers}")
+    timeout = getattr(args, "scan_timeout", None)
+    if timeout is not None and not timeout > 0:
+        raise InputError(f"--scan-timeout must be a positive number of seconds, got {timeout:g}")
     scheduler = check_scheduler_address(args.scheduler, source="--scheduler") if args.scheduler else None
     instrument_file = args.instrument if Path(args.instrument).suffix else None
     check_output_paths(
@@ -85,6 +91,7 @@ def analyse_files_kwargs(args: argparse.Namespace) -> dict:
         "table": args.table, "workers": args.workers, "scheduler": scheduler, "resume": args.resume,
         "overwrite": args.overwrite, "warm_start": not args.no_warm_start,
         "progress": True if args.progress else None, "command": " ".join(sys.argv),
+        "item_timeout_s": timeout,
     }
 
 
