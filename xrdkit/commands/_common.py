@@ -26,13 +26,14 @@ def add_phase_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--background-terms", type=int, default=10, help="Chebyshev background terms (default 10)")
     b = p.add_mutually_exclusive_group()
     b.add_argument("--refine-b-iso", dest="b_iso", action="store_const", const="yes", default="auto",
-                   help="refine an overall B per phase (default: when the scan reaches sinθ/λ ≥ 0.35 Å⁻¹)")
+                   help="refine an overall B per phase (default for `xrdkit fit`: when the scan reaches "
+                        "sinθ/λ ≥ 0.35 Å⁻¹; identify and batch hold B unless this flag is given)")
     b.add_argument("--fix-b-iso", dest="b_iso", action="store_const", const="no",
                    help="hold B at the CIF's values (0 where the CIF has none)")
     p.add_argument("--fix-coordinates", dest="coordinates", action="store_const", const="no", default="auto",
-                   help="hold atomic coordinates at the CIF's values (default: refine a phase's free "
-                        "coordinates when the scan reaches sinθ/λ ≥ 0.45 Å⁻¹, it holds ≥ 10 wt %% and has "
-                        "≤ 3 of them, and χ² falls decisively)")
+                   help="hold atomic coordinates at the CIF's values (default for `xrdkit fit`: refine a "
+                        "phase's free coordinates when the scan reaches sinθ/λ ≥ 0.45 Å⁻¹, it holds ≥ 10 wt %% "
+                        "and has ≤ 3 of them, and χ² falls decisively; identify and batch always hold them)")
     p.add_argument("--po", action="append", default=[], metavar="PHASE:H,K,L",
                    help="March–Dollase preferred orientation of PHASE along (HKL) (repeat)")
     p.add_argument("--brindley", action="append", default=[], metavar="PHASE:SIZE_UM",
