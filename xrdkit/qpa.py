@@ -632,6 +632,29 @@ def internal_standard(result: RefinementResult, standard: str, standard_weight_f
     >>> r = internal_standard(fit, "al2o3", 0.20)
     >>> round(r.amorphous_weight_fraction, 3), round(r.weight_fractions["nbh-fcc"], 3)
     (0.25, 0.75)
+
+    The same on a fit. A sample of 75 % crystalline NBH and 25 % amorphous solid, spiked with
+    20 wt % corundum: the spiked mixture is 20 % corundum, 60 % NBH and 20 % amorphous (a broad
+    hump under the lines), so the crystalline phases refine to 0.25 : 0.75 (simulated here,
+    with Poisson noise):
+
+    >>> import numpy as np
+    >>> from xrdkit.calibrate import standard
+    >>> from xrdkit.refine import refine
+    >>> from xrdkit.scans import make_scan
+    >>> from xrdkit.simulate import simulate
+    >>> corundum = standard("al2o3").structure()
+    >>> two_theta_deg = np.arange(10.0, 80.0, 0.02)
+    >>> lines = simulate(["nbh-fcc", corundum], [0.75, 0.25], two_theta_deg, peak_max=10_000,
+    ...                  background=[300.0])
+    >>> hump = 400.0 * np.exp(-0.5 * ((two_theta_deg - 25.0) / 6.0) ** 2)
+    >>> counts = np.random.default_rng(1).poisson(lines.intensity + hump).astype(float)
+    >>> fit = refine(make_scan(two_theta_deg, counts, source="spiked.xy"), ["nbh-fcc", corundum])
+    >>> spike = internal_standard(fit, "Al2O3", 0.20)
+    >>> round(spike.amorphous_weight_fraction, 2)
+    0.25
+    >>> abs(spike.amorphous_weight_fraction - 0.25) < 2 * spike.amorphous_weight_fraction_sigma
+    True
     """
     if not 0.0 < standard_weight_fraction < 1.0:
         raise InputError(f"internal standard fraction {standard_weight_fraction!r} must be between 0 and 1")
