@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -46,6 +47,7 @@ from xrdkit.instrument import Instrument, load_instrument
 from xrdkit.profiles import pseudo_voigt, tch_fwhm_eta
 from xrdkit.refine import (
     MIN_FIT_POINTS,
+    PhaseResult,
     RefinementResult,
     RefineOptions,
     WarmStart,
@@ -65,6 +67,13 @@ __all__ = [
     "ResidualPeak",
     "ModelScore",
     "identify",
+    "decide_verdict",
+    "ModelEvidence",
+    "ModelFit",
+    "PresenceEvidence",
+    "ResidualFinding",
+    "HumpEvidence",
+    "VerdictDecision",
     "FCC_PHASE",
     "SEPARATE_BORATE_PHASES",
     "ELECTRODE_PHASES",
@@ -376,7 +385,13 @@ def _fwhm_at(result: RefinementResult, two_theta_deg: float) -> float:
 
 def borate_purity(result: RefinementResult, fcc: str, borates: Sequence[str]) -> tuple[float | None, float | None]:
     """fcc share of the closo-borates and its σ (from the weight-fraction σs)."""
-    names = {p.name: p for p in result.phases}
+    return _borate_purity_of(result.phases, fcc, borates)
+
+
+def _borate_purity_of(phases: Sequence[PhaseResult], fcc: str,
+                      borates: Sequence[str]) -> tuple[float | None, float | None]:
+    """:func:`borate_purity` from a model's phases."""
+    names = {p.name: p for p in phases}
     if fcc not in names and not any(b in names for b in borates):
         return None, None
     w_f = names[fcc].weight_fraction if fcc in names else 0.0
@@ -568,6 +583,479 @@ def _significance_factor(result: RefinementResult, peaks: Sequence[ResidualPeak]
     return float(np.sqrt(max(redchi, 1.0) * gamma))
 
 
+# ------------------------------------------------------------------ the evidence record
+
+
+@dataclass(frozen=True)
+class PresenceEvidence:
+    """The presence test of one borate phase, as judged in one fitted model.
+
+    A fitted phase is *present* when its scale is ≥ :data:`PRESENCE_SIGMA` σ (honest σ) and its
+    own lines are seen at ≥ :data:`LINE_AMPLITUDE_MIN` of their fitted strength at
+    ≥ :data:`PRESENCE_SIGMA` σ; a separate borate judged in the mixed model must also show its
+    lines in what the fcc model alone leaves (``fcc_residual_amplitude`` ≥
+    :data:`LINE_AMPLITUDE_MIN`). A phase whose model was not fitted (only ``score_sigma`` known)
+    is absent.
+
+    Attributes
+    ----------
+    scale_sigma : float or None
+        Scale over its honest σ (:func:`_scale_significance`); None: the phase was not fitted.
+    line_amplitude, line_sigma : float or None
+        Its own lines in the data at the fitted strength: amplitude (1 = as fitted, 0 = not
+        there) and significance (:func:`_line_evidence`).
+    own_lines_only : bool or None
+        Whether only its lines away from every other phase's reflections counted.
+    fcc_residual_amplitude, fcc_residual_sigma : float or None
+        Its lines in the residual of the fcc model (:func:`_confirmation`; a separate borate
+        judged in the mixed model), else None.
+    model : str or None
+        Label of the model it was judged in when not the usual one (``"mixed"``: NBH beside a
+        present separate borate).
+    score_sigma : float or None
+        Score-test significance of its own lines in the base model's residual
+        (:func:`_score_significance`; separate borates), else None.
+    """
+
+    scale_sigma: float | None = None
+    line_amplitude: float | None = None
+    line_sigma: float | None = None
+    own_lines_only: bool | None = None
+    fcc_residual_amplitude: float | None = None
+    fcc_residual_sigma: float | None = None
+    model: str | None = None
+    score_sigma: float | None = None
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the phase was in a fitted model (its presence numbers exist)."""
+        return self.scale_sigma is not None
+
+    @property
+    def present(self) -> bool:
+        """The presence test (see the class docstring)."""
+        if self.scale_sigma is None or self.line_amplitude is None or self.line_sigma is None:
+            return False
+        ok = (self.scale_sigma >= PRESENCE_SIGMA and self.line_amplitude >= LINE_AMPLITUDE_MIN
+              and self.line_sigma >= PRESENCE_SIGMA)
+        if self.fcc_residual_amplitude is not None:
+            ok = ok and self.fcc_residual_amplitude >= LINE_AMPLITUDE_MIN
+        return bool(ok)
+
+    def to_dict(self) -> dict:
+        """The numbers as in :attr:`PhaseVerdict.presence` (keys of what was measured only)."""
+        out: dict = {"present": self.present}
+        if self.fitted:
+            out.update(scale_sigma=self.scale_sigma, line_amplitude=self.line_amplitude,
+                       line_sigma=self.line_sigma, own_lines_only=self.own_lines_only)
+        if self.fcc_residual_amplitude is not None:
+            out.update(fcc_residual_amplitude=self.fcc_residual_amplitude,
+                       fcc_residual_sigma=self.fcc_residual_sigma)
+        if self.model is not None:
+            out["model"] = self.model
+        if self.score_sigma is not None:
+            out["score_sigma"] = self.score_sigma
+        return out
+
+
+@dataclass(frozen=True)
+class ResidualFinding:
+    """A residual peak of one fitted model and what decides whether the model explains it.
+
+    Attributes
+    ----------
+    peak : ResidualPeak
+        As found by :func:`find_residual_peaks` (Poisson significance).
+    honest_sigma : float
+        Its significance over the larger of the fit's honest factor
+        (:attr:`ModelFit.significance_factor`) and the misfit of its neighbourhood
+        (:func:`_local_misfit`).
+    distance_to_reflection_deg : float
+        2θ distance (deg) to the nearest reflection of the model's phases (inf: none).
+    fwhm_deg : float
+        Fitted FWHM (deg) at the peak (:func:`_fwhm_at`).
+    """
+
+    peak: ResidualPeak
+    honest_sigma: float
+    distance_to_reflection_deg: float
+    fwhm_deg: float
+
+    @property
+    def off_reflections(self) -> bool:
+        """Farther than :data:`MISFIT_RADIUS_FWHM` FWHM from every modelled reflection (a peak
+        on a reflection is misfit of it: profile, B, texture)."""
+        return bool(self.distance_to_reflection_deg > MISFIT_RADIUS_FWHM * self.fwhm_deg)
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """One fitted candidate model and the numbers the verdict reads from it.
+
+    Attributes
+    ----------
+    label : str
+        ``"fcc"``, ``"separate"``, ``"mixed"`` or ``"none"``.
+    phases : tuple of PhaseResult
+        Its phases (weight fractions and σ's of the whole sample).
+    gof : float
+        Goodness of fit.
+    residual_peaks : tuple of ResidualFinding
+        Residual peaks ≥ :data:`RESIDUAL_PEAK_SIGMA` (Poisson), strongest first.
+    min_detectable_area : float
+        Minimum detectable line area, ``DETECTION_SIGMA · σ(A)`` (Poisson; counts·deg).
+    diffracted_area : float
+        Diffracted (model minus background) area of the fit (counts·deg).
+    significance_factor : float
+        √(max(1, χ²_ν)·γ) without the strong residual peaks: what turns Poisson significances
+        of residual peaks into honest ones (:func:`_significance_factor`).
+    detection_factor : float
+        The same factor from every residual (the intensity-share detection limit).
+    borate_area : float
+        Diffracted area of its closo-borate phases (counts·deg).
+    result : RefinementResult or None
+        The fit itself (None in a record built by hand; :func:`decide_verdict` does not read it).
+    """
+
+    label: str
+    phases: tuple[PhaseResult, ...]
+    gof: float
+    residual_peaks: tuple[ResidualFinding, ...] = ()
+    min_detectable_area: float = float("nan")
+    diffracted_area: float = 0.0
+    significance_factor: float = 1.0
+    detection_factor: float = 1.0
+    borate_area: float = 0.0
+    result: RefinementResult | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class HumpEvidence:
+    """The amorphous hump of the fits of one scan.
+
+    Attributes
+    ----------
+    hump : Hump or None
+        The shape in every model (None: no hump found).
+    age : int
+        Scans of a series since that shape was searched (0: searched on this scan).
+    shape_reused : bool
+        Whether the previous scan's shape was kept (only its area refitted).
+    from_model : str or None
+        Label of the model from whose Bragg intensity ``refined`` was found (None: none is).
+    refined : Hump or None
+        The hump found (or refitted) from that model's Bragg intensity.
+    """
+
+    hump: Hump | None
+    age: int = 0
+    shape_reused: bool = False
+    from_model: str | None = None
+    refined: Hump | None = None
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    """A read-only copy of ``mapping`` (insertion order kept)."""
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class ModelEvidence:
+    """Everything fitting and evidence gathering found in one scan: what :func:`decide_verdict` reads.
+
+    Built by :func:`identify` (no decision in it beyond which models the evidence asked to fit);
+    the mappings are read-only copies.
+
+    Attributes
+    ----------
+    candidates : tuple of str
+        Borate phases considered (``nbh-fcc`` and separate-borate models).
+    models : mapping of str to ModelFit
+        The fitted models by label, in the order they were fitted (the base model first).
+    presence : mapping of str to PresenceEvidence
+        The presence test of each borate phase (NBH first), in the model it was judged in.
+    diagnostic_hits : mapping of str to tuple of ResidualPeak
+        Leftover salts seen by their literature line(s) in the base model's residual
+        (:data:`DIAGNOSTIC_LINES_ANGSTROM`, ≥ :data:`DIAGNOSTIC_PEAK_SIGMA` honest σ).
+    fwhm_deg : float
+        Typical fitted FWHM (deg) of the base model.
+    score_sigma : mapping of str to float
+        Score test of each separate model's own lines in the base model's residual.
+    competing_fitted : bool
+        Whether the separate and mixed models were fitted (the score test, a residual peak or a
+        poor base fit asked for them).
+    score_detection_limit : float or None
+        From the score test: the smallest share of the borates a separate model would need to
+        show its own lines at :data:`DETECTION_SIGMA` (the least detectable one), next to the fcc
+        model's NBH; None without a score test.
+    dropped_electrodes : tuple of str
+        Electrode phases the screening fit did not detect.
+    amorphous : HumpEvidence or None
+        The hump (None: not modelled, ``identify(..., amorphous=False)``).
+    """
+
+    candidates: tuple[str, ...]
+    models: Mapping[str, ModelFit]
+    presence: Mapping[str, PresenceEvidence] = field(default_factory=dict)
+    diagnostic_hits: Mapping[str, tuple[ResidualPeak, ...]] = field(default_factory=dict)
+    fwhm_deg: float = 0.0
+    score_sigma: Mapping[str, float] = field(default_factory=dict)
+    competing_fitted: bool = False
+    score_detection_limit: float | None = None
+    dropped_electrodes: tuple[str, ...] = ()
+    amorphous: HumpEvidence | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "candidates", tuple(self.candidates))
+        object.__setattr__(self, "dropped_electrodes", tuple(self.dropped_electrodes))
+        for name in ("models", "presence", "score_sigma"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        object.__setattr__(self, "diagnostic_hits",
+                           _frozen({n: tuple(h) for n, h in self.diagnostic_hits.items()}))
+
+    @property
+    def has_fcc(self) -> bool:
+        """Whether the fcc NBH phase is a candidate."""
+        return FCC_PHASE in self.candidates
+
+    @property
+    def separate(self) -> tuple[str, ...]:
+        """The separate-borate candidates."""
+        return tuple(c for c in self.candidates if c != FCC_PHASE)
+
+    @property
+    def base_label(self) -> str:
+        """Label of the base model: ``"fcc"`` with NBH among the candidates, else ``"separate"``."""
+        return "fcc" if self.has_fcc else "separate"
+
+    @property
+    def models_missing(self) -> tuple[str, ...]:
+        """Room-temperature borate models not among the candidates."""
+        return tuple(p for p in ROOM_TEMPERATURE_BORATES if p not in self.candidates)
+
+
+@dataclass(frozen=True)
+class VerdictDecision:
+    """What :func:`decide_verdict` concludes from a :class:`ModelEvidence`.
+
+    Attributes
+    ----------
+    verdict : Verdict
+    model : str
+        Label of the chosen model (its phases, σ's and residual peaks are reported).
+    borate_present : bool
+        Whether any crystalline closo-borate is significantly present.
+    fcc_weight_fraction, fcc_weight_fraction_sigma : float or None
+        Purity of the electrolyte (fcc share of the borates) and its σ; None when not quantifiable.
+    detection_limit : float or None
+        Of a second borate, as a share of the borates (:data:`DETECTION_SIGMA`).
+    detection_limit_basis : str
+        ``"weight_fraction"`` or ``"intensity_share"``.
+    unexplained_intensity_share : float
+        Share of the diffracted intensity in the unexplained residual peaks.
+    unexplained_peaks : tuple of ResidualPeak
+        Residual peaks of the chosen model that no model explains.
+    notes : tuple of str
+    """
+
+    verdict: Verdict
+    model: str
+    borate_present: bool
+    fcc_weight_fraction: float | None
+    fcc_weight_fraction_sigma: float | None
+    detection_limit: float | None
+    detection_limit_basis: str
+    unexplained_intensity_share: float
+    unexplained_peaks: tuple[ResidualPeak, ...]
+    notes: tuple[str, ...]
+
+
+# ------------------------------------------------------------------ the decision
+
+
+def _present_borates(candidates: Sequence[str], presence: Mapping[str, PresenceEvidence],
+                     diagnostic_hits: Mapping[str, Sequence[ResidualPeak]]) -> tuple[bool, list[str], list[str]]:
+    """(NBH present, separate borates present, leftover salts seen only by their literature line).
+
+    A modelled separate phase that is present explains the leftover line itself.
+    """
+    fcc = presence.get(FCC_PHASE)
+    fcc_present = FCC_PHASE in candidates and fcc is not None and fcc.present
+    separate_present = [n for n in candidates if n != FCC_PHASE and n in presence and presence[n].present]
+    line_salts = [] if separate_present else sorted(diagnostic_hits)
+    return fcc_present, separate_present, line_salts
+
+
+def _evidence_notes(evidence: ModelEvidence) -> list[str]:
+    """Notes on what the evidence rests on: missing models, dropped electrode phases, competing
+    models not fitted."""
+    notes = []
+    if evidence.models_missing:
+        notes.append(
+            "no structure model for the room-temperature monoclinic phase(s) "
+            f"{', '.join(evidence.models_missing)}: separate crystallisation is judged with "
+            + ("the high-temperature cubic stand-ins, " if evidence.separate else "")
+            + "their literature diagnostic lines and the residual peaks"
+        )
+    if evidence.dropped_electrodes:
+        notes.append(f"electrode phases not detected and dropped: {', '.join(evidence.dropped_electrodes)}")
+    if evidence.has_fcc and evidence.separate and not evidence.competing_fitted:
+        notes.append("separate-borate models not fitted: their own lines are not in the residual (score test "
+                     + ", ".join(f"{n} {z:.1f}σ" for n, z in evidence.score_sigma.items())
+                     + f" < {SCORE_SIGMA:g}σ)")
+    return notes
+
+
+def _mixed_detection_limit(mixed: ModelFit, evidence: ModelEvidence) -> float | None:
+    """3σ of the least certain separate borate in the mixed model, as a share of its borates."""
+    sig = [p.weight_fraction_sigma for p in mixed.phases if p.name in evidence.separate and p.weight_fraction_sigma]
+    borate_total = sum(p.weight_fraction or 0 for p in mixed.phases if p.name in evidence.candidates)
+    if sig and borate_total > 0:
+        return float(DETECTION_SIGMA * max(sig) / borate_total)
+    return None
+
+
+def _unexplained_peaks(best: ModelFit, diagnostic_two_theta_deg: Sequence[float],
+                       fwhm_deg: float) -> list[ResidualPeak]:
+    """Residual peaks of ``best`` ≥ :data:`UNEXPLAINED_PEAK_SIGMA` honest σ, away from its
+    reflections and from the diagnostic lines already accounted for."""
+    return [
+        f.peak for f in best.residual_peaks
+        if f.honest_sigma >= UNEXPLAINED_PEAK_SIGMA
+        and not any(abs(f.peak.two_theta_deg - t) <= MISFIT_RADIUS_FWHM * fwhm_deg for t in diagnostic_two_theta_deg)
+        and f.off_reflections
+    ]
+
+
+def decide_verdict(evidence: ModelEvidence) -> VerdictDecision:
+    """The verdict from the fitted models and the evidence: a pure function (no fitting, no I/O).
+
+    Rules, in order:
+
+    1. Presence (:class:`PresenceEvidence`): NBH, the separate borates, and leftover salts seen
+       only by a literature line (:data:`DIAGNOSTIC_LINES_ANGSTROM`; ignored when a separate
+       borate model is present). No borate present → ``no-borate`` (the electrode-only model
+       ``"none"`` when fitted).
+    2. NBH with a separate borate or a leftover line → ``mixed`` (the mixed model; the fcc model
+       with the line only, and then no purity); NBH alone → ``fcc``; a separate borate
+       alone → ``separate`` (purity 0).
+    3. Purity: the fcc share of the present borates (:func:`borate_purity`).
+    4. Detection limit of a second borate (share of the borates, :data:`DETECTION_SIGMA`): from
+       the mixed model's σ's, else the score test (fcc model chosen), else a minimum detectable
+       line against the borates' intensity (``intensity_share``). For ``fcc`` and ``separate``
+       the purity's σ is at least the limit / :data:`DETECTION_SIGMA`.
+    5. Residual peaks of the chosen model ≥ :data:`UNEXPLAINED_PEAK_SIGMA` honest σ, away from
+       its reflections and the leftover lines, carrying ≥ :data:`UNEXPLAINED_SHARE_MIN` of the
+       diffracted intensity → ``unexplained`` (when a borate is present; else a note).
+    6. A chosen model with GOF above :data:`GOF_ADEQUATE` gets a note.
+
+    Parameters
+    ----------
+    evidence : ModelEvidence
+        What the fits found (:func:`identify` builds it; tests can build one by hand).
+
+    Returns
+    -------
+    VerdictDecision
+
+    Examples
+    --------
+    NBH present, nothing else (a hand-built record: one fcc model, no residual peak):
+
+    >>> from xrdkit.refine import PhaseResult
+    >>> nbh = PhaseResult("nbh-fcc", "structure", 1.0, 0.0, 1.0, 0.01, {"a": 10.1}, {"a": 0.0},
+    ...                   1030.0, 2.0, 1.0)
+    >>> fcc = ModelFit("fcc", (nbh,), gof=1.1, borate_area=500.0, min_detectable_area=5.0)
+    >>> ev = ModelEvidence(("nbh-fcc",), {"fcc": fcc},
+    ...                    presence={"nbh-fcc": PresenceEvidence(80.0, 1.0, 60.0, False)})
+    >>> d = decide_verdict(ev)
+    >>> d.verdict, d.fcc_weight_fraction, round(d.detection_limit, 3), d.detection_limit_basis
+    (<Verdict.FCC: 'fcc'>, 1.0, 0.01, 'intensity_share')
+    """
+    ev = evidence
+    notes = _evidence_notes(ev)
+    fcc_present, separate_present, line_salts = _present_borates(ev.candidates, ev.presence,
+                                                                  ev.diagnostic_hits)
+    borate_present = fcc_present or bool(separate_present) or bool(line_salts)
+
+    # ---- the verdict and the model it rests on
+    if not borate_present:
+        verdict = Verdict.NO_BORATE
+        label = "none" if "none" in ev.models else ev.base_label
+        nbh = ev.presence.get(FCC_PHASE)
+        notes.append("no crystalline closo-borate is significantly present: no purity to report"
+                     + (f" (nbh-fcc: {nbh.scale_sigma:.1f}σ, its lines at "
+                        f"{nbh.line_amplitude:.2f} of the fitted strength)" if nbh is not None and nbh.fitted else ""))
+    elif fcc_present and (separate_present or line_salts):
+        verdict = Verdict.MIXED
+        label = "mixed" if separate_present else "fcc"
+    elif fcc_present:
+        verdict = Verdict.FCC
+        label = "fcc"
+    else:
+        verdict = Verdict.SEPARATE
+        label = "separate" if separate_present else ev.base_label
+    best = ev.models[label]
+
+    # ---- purity: the fcc share of the borates that are present (a non-significant model's
+    # fraction is misfit it patched; its size is what the detection limit states)
+    purity: float | None = None
+    purity_sigma: float | None = None
+    if verdict in (Verdict.FCC, Verdict.SEPARATE) or (verdict == Verdict.MIXED and separate_present):
+        purity, purity_sigma = _borate_purity_of(best.phases, FCC_PHASE, separate_present)
+        if verdict == Verdict.SEPARATE:
+            purity = 0.0
+    if verdict == Verdict.MIXED and not separate_present:
+        notes.append(
+            "leftover separately crystallised salt seen only by its literature diagnostic line(s) ("
+            + ", ".join(f"{n}: d ≈ {', '.join(f'{d:.2f}' for d in DIAGNOSTIC_LINES_ANGSTROM[n])} Å" for n in line_salts)
+            + "): no structure model, so its amount — and the purity — cannot be quantified; add its CIF "
+            "(xrdkit phases add) or calibrate it (PONKCS)"
+        )
+
+    # ---- detection limit of a second borate phase (share of the borates), DETECTION_SIGMA
+    detection_limit: float | None = None
+    basis = "weight_fraction"
+    if "mixed" in ev.models and borate_present:
+        detection_limit = _mixed_detection_limit(ev.models["mixed"], ev)
+    if detection_limit is None and borate_present and label == "fcc":
+        # competing models not fitted: the score test's limit
+        detection_limit = ev.score_detection_limit
+    if detection_limit is None and best.borate_area > 0:
+        # a line of the minimum detectable area (honest σ) against the borates' diffracted intensity
+        detection_limit = float(min(best.min_detectable_area * best.detection_factor / best.borate_area, 1.0))
+        basis = "intensity_share"
+    if purity is not None and purity_sigma is not None and verdict in (Verdict.FCC, Verdict.SEPARATE) \
+            and detection_limit:
+        # no second kind of borate found: the one-sided limit is the σ
+        purity_sigma = max(purity_sigma, detection_limit / DETECTION_SIGMA)
+
+    # ---- crystalline intensity the chosen model leaves (the leftover lines are accounted for)
+    diag_2theta = [h.two_theta_deg for hits in ev.diagnostic_hits.values() for h in hits] if line_salts else []
+    strong = _unexplained_peaks(best, diag_2theta, ev.fwhm_deg)
+    diffracted = best.diffracted_area
+    share = float(sum(max(p.area_counts_deg, 0) for p in strong) / diffracted) if diffracted > 0 else 0.0
+    if borate_present and strong and share >= UNEXPLAINED_SHARE_MIN:
+        verdict = Verdict.UNEXPLAINED
+        notes.append(
+            f"{len(strong)} residual peak(s) ≥ {UNEXPLAINED_PEAK_SIGMA:g}σ (honest σ) carry "
+            f"≈ {100 * share:.1f} % of the diffracted intensity: crystalline content the models cannot explain"
+        )
+    elif strong and share >= UNEXPLAINED_SHARE_MIN:
+        notes.append(
+            f"crystalline intensity not explained by the given phases (≈ {100 * share:.1f} % of the diffracted "
+            "intensity in residual peaks): phases other than the borates and the listed electrode phases are present"
+        )
+    if best.gof > GOF_ADEQUATE:
+        notes.append(f"the model fits the scan loosely (GOF {best.gof:.2f}): σ's include that misfit "
+                     "(Bérar–Lelann); check the phases and the instrument")
+    return VerdictDecision(
+        verdict=verdict, model=label, borate_present=bool(borate_present), fcc_weight_fraction=purity,
+        fcc_weight_fraction_sigma=purity_sigma, detection_limit=detection_limit, detection_limit_basis=basis,
+        unexplained_intensity_share=share, unexplained_peaks=tuple(strong), notes=tuple(notes),
+    )
+
+
 def identify(
     scan: Scan,
     candidates: Sequence[str] | None = None,
@@ -592,6 +1080,12 @@ def identify(
     count, so a model that merely patches NBH misfit is not "present"). Leftover
     room-temperature Na2B10H10 is also recognised by its literature line at d ≈ 5.85 Å
     (:data:`DIAGNOSTIC_LINES_ANGSTROM`) when no structure model of it is loaded.
+
+    Three steps: the models are fitted and the evidence gathered into a :class:`ModelEvidence`
+    (the base model, the competing ones when the evidence asks for them, the presence tests,
+    residual peaks, diagnostic lines, score test, hump); :func:`decide_verdict`, a pure
+    function of that record, makes the decision; the :class:`PhaseVerdict` is assembled from
+    both (with the amorphous share and the internal standard of the chosen model).
 
     Parameters
     ----------
@@ -628,14 +1122,47 @@ def identify(
 
     Examples
     --------
-    >>> from xrdkit.readers import read_scan          # doctest: +SKIP
-    >>> v = identify(read_scan("electrode.xy"), electrode_phases=["nacro2", "al"])  # doctest: +SKIP
-    >>> v.verdict, v.fcc_weight_fraction, v.amorphous_intensity_share  # doctest: +SKIP
-    (<Verdict.FCC: 'fcc'>, 1.0, 0.12)
+    The first bundled electrode (constructed data: NaCrO2 and Al with an all-fcc electrolyte),
+    judged against fcc NBH only:
+
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.readers import read_scan
+    >>> scan = read_scan(f"{example_file('electrodes.h5')}::/electrode_01")
+    >>> v = identify(scan, ["nbh-fcc"], electrode_phases=["nacro2", "al"])
+    >>> print(v.verdict)
+    fcc
+    >>> round(v.fcc_weight_fraction, 3), v.borate_present
+    (1.0, True)
     """
     inst = load_instrument(instrument)
     if two_theta_range_deg is not None:
         scan = scan.crop(*two_theta_range_deg)
+    candidates, electrodes, refls = _resolve_phases(scan, inst, candidates, electrode_phases, spike, library,
+                                                    reflections)
+    opts = options or RefineOptions()
+    # a candidate model that does not describe the scan can wander for hundreds of steps;
+    # its verdict is decided long before that (non-convergence is recorded as a warning)
+    opts = dataclasses.replace(opts, max_nfev=min(opts.max_nfev, MODEL_MAX_NFEV))
+    po_default = {n: ax for n, ax in DEFAULT_PREFERRED_ORIENTATION.items()
+                  if n in electrodes and n not in opts.preferred_orientation}
+    fitter = _Fitter(scan, refls, inst, opts, po_default)
+    previous = dict(start or {})
+    state = previous.pop(HUMP_STATE_KEY, None)
+    series_hump = state if isinstance(state, HumpState) else None
+
+    evidence = _gather_evidence(fitter, candidates, electrodes, previous, series_hump, amorphous)
+    decision = decide_verdict(evidence)
+    return _assemble(fitter, evidence, decision, spike)
+
+
+# ------------------------------------------------------------------ fitting and evidence gathering
+
+
+def _resolve_phases(scan: Scan, inst: Instrument, candidates: Sequence[str] | None,
+                    electrode_phases: Sequence[str] | None, spike: tuple[str, float] | None,
+                    library: object | None, reflections: dict[str, ReflectionList] | None,
+                    ) -> tuple[list[str], list[str], dict[str, ReflectionList]]:
+    """The borate candidates, the electrode phases (with the spike) and a reflection list for each."""
     if library is None and (candidates is None or any(c not in (reflections or {}) for c in candidates)):
         from xrdkit.phases import PhaseLibrary
 
@@ -659,321 +1186,339 @@ def identify(
     for name, rl in refls.items():
         if rl.name != name:
             refls[name] = rl.with_intensities(rl.f2, name=name)
-    separate = [c for c in candidates if c != FCC_PHASE]
-    has_fcc = FCC_PHASE in candidates
-    notes: list[str] = []
-    missing_models = tuple(p for p in ROOM_TEMPERATURE_BORATES if p not in candidates)
-    if missing_models:
-        notes.append(
-            "no structure model for the room-temperature monoclinic phase(s) "
-            f"{', '.join(missing_models)}: separate crystallisation is judged with "
-            + ("the high-temperature cubic stand-ins, " if separate else "")
-            + "their literature diagnostic lines and the residual peaks"
-        )
-    opts = options or RefineOptions()
-    # a candidate model that does not describe the scan can wander for hundreds of steps;
-    # its verdict is decided long before that (non-convergence is recorded as a warning)
-    opts = dataclasses.replace(opts, max_nfev=min(opts.max_nfev, MODEL_MAX_NFEV))
-    po_default = {n: ax for n, ax in DEFAULT_PREFERRED_ORIENTATION.items()
-                  if n in electrodes and n not in opts.preferred_orientation}
-    x = scan.two_theta_deg
-    previous = dict(start or {})
-    state = previous.pop(HUMP_STATE_KEY, None)
-    series_hump = state if isinstance(state, HumpState) else None
-    prev_hump = series_hump.hump if series_hump is not None else None
-    # in a series the hump's shape is searched again every HUMP_REFRESH_SCANS scans; in between
-    # the previous shape is kept and only its area refitted (a linear step)
+    return candidates, electrodes, refls
+
+
+def _hump_background(hump: Hump | None, two_theta_deg: np.ndarray) -> dict[str, np.ndarray] | None:
+    """The hump as a fixed-shape background component of :func:`~xrdkit.refine.refine`."""
+    return {AMORPHOUS: hump.profile(two_theta_deg)} if hump is not None else None
+
+
+def _lowest(results: Sequence[RefinementResult]) -> RefinementResult:
+    """The fit with the lowest χ² (the first of equals)."""
+    return min(results, key=lambda r: r.chi2)
+
+
+@dataclass(frozen=True)
+class _Fitter:
+    """Refines candidate models of one scan with one set of options (models differ in their
+    phases, starting points and hump)."""
+
+    scan: Scan
+    refls: dict[str, ReflectionList]
+    inst: Instrument
+    opts: RefineOptions
+    #: Default preferred orientation of electrode phases the options do not set.
+    po_default: dict
+
+    def fit(self, label: str, names: Sequence[str], starts: Sequence[WarmStart | None],
+            hump: Hump | None) -> list[RefinementResult]:
+        """The model ``names`` refined from each start."""
+        o = dataclasses.replace(self.opts, preferred_orientation={
+            **{n: ax for n, ax in self.po_default.items() if n in names},
+            **{n: ax for n, ax in self.opts.preferred_orientation.items() if n in names},
+        })
+        out = [refine(self.scan, [self.refls[n] for n in names], instrument=self.inst, options=o, start=st,
+                      extra_background=_hump_background(hump, self.scan.two_theta_deg)) for st in starts]
+        for res in out:
+            log.debug("%s: model %s rwp=%.4f bic=%.1f", self.scan.source, label, res.rwp, res.bic)
+        return out
+
+
+def _starting_hump(scan: Scan, amorphous: bool, series_hump: HumpState | None) -> tuple[Hump | None, bool, int]:
+    """(hump to start with, whether its shape is kept from the previous scan, its age).
+
+    In a series the hump's shape is searched again every :data:`HUMP_REFRESH_SCANS` scans; in
+    between the previous shape is kept and only its area refitted (a linear step).
+    """
     reuse_shape = series_hump is not None and series_hump.age + 1 < HUMP_REFRESH_SCANS
-    hump_age = series_hump.age + 1 if reuse_shape else 0
+    age = series_hump.age + 1 if reuse_shape else 0
     if not amorphous:
         hump = None
     elif series_hump is not None:
-        hump = prev_hump
+        hump = series_hump.hump
     else:
-        hump = estimate_hump(x, scan.counts)
+        hump = estimate_hump(scan.two_theta_deg, scan.counts)
+    return hump, reuse_shape, age
 
-    def extra_for(h: Hump | None) -> dict[str, np.ndarray] | None:
-        return {AMORPHOUS: h.profile(x)} if h is not None else None
 
-    results: dict[str, RefinementResult] = {}
-    hump_of: dict[int, Hump | None] = {}  # hump found from a fit's Bragg intensity, by id of the fit
-
-    def fits(label: str, names: Sequence[str], starts: Sequence[WarmStart | None],
-             h: Hump | None) -> list[RefinementResult]:
-        """The model ``names`` refined from each start."""
-        o = dataclasses.replace(opts, preferred_orientation={
-            **{n: ax for n, ax in po_default.items() if n in names},
-            **{n: ax for n, ax in opts.preferred_orientation.items() if n in names},
-        })
-        out = [refine(scan, [refls[n] for n in names], instrument=inst, options=o, start=st,
-                      extra_background=extra_for(h)) for st in starts]
-        for res in out:
-            log.debug("%s: model %s rwp=%.4f bic=%.1f", scan.source, label, res.rwp, res.bic)
-        return out
-
-    def lowest(rs: Sequence[RefinementResult]) -> RefinementResult:
-        return min(rs, key=lambda r: r.chi2)
-
-    # ---- screening: a linear-only fit at the library cells drops electrode phases the scan
-    # does not show (they would only add undetermined parameters)
+def _screen_electrodes(fitter: _Fitter, candidates: Sequence[str], electrodes: Sequence[str],
+                       hump: Hump | None) -> tuple[list[str], tuple[str, ...]]:
+    """(electrode phases the scan shows, those dropped): a linear-only fit at the library cells
+    (an undetected phase would only add undetermined parameters)."""
+    opts = fitter.opts
     screen = screen_phases(
-        scan, [refls[n] for n in candidates + electrodes], instrument=inst,
-        background_terms=opts.background_terms, window_fwhm=opts.window_fwhm, extra_background=extra_for(hump),
+        fitter.scan, [fitter.refls[n] for n in list(candidates) + list(electrodes)], instrument=fitter.inst,
+        background_terms=opts.background_terms, window_fwhm=opts.window_fwhm,
+        extra_background=_hump_background(hump, fitter.scan.two_theta_deg),
     )
     seen = {name for name, (wf, sd) in screen.items() if wf > 0 and wf > DETECTION_SIGMA * sd}
-    present = [e for e in electrodes if e in seen]
-    if len(present) != len(electrodes):
-        notes.append(f"electrode phases not detected and dropped: {', '.join(sorted(set(electrodes) - seen))}")
+    return [e for e in electrodes if e in seen], tuple(sorted(set(electrodes) - seen))
+
+
+def _fit_base(fitter: _Fitter, label: str, names: Sequence[str], start: WarmStart | None, hump: Hump | None,
+              amorphous: bool, reuse_shape: bool, previous_hump: Hump | None,
+              ) -> tuple[RefinementResult, Hump | None, Hump | None, bool]:
+    """The base model, and the hump again from the data minus its Bragg intensity.
+
+    Returns
+    -------
+    (result, hump, refined, refined_is_of_result)
+        The fit, the hump shape it was fitted with, the hump found from a fit's Bragg
+        intensity and whether that fit is ``result`` (not so when the new hump changed enough to
+        refit with it and the refit won).
+    """
+    scan = fitter.scan
+    x = scan.two_theta_deg
+    result = fitter.fit(label, names, [start], hump)[0]
+    if not amorphous:
+        return result, hump, None, False
+    crystalline = result.calculated - result.background
+    if reuse_shape:
+        return result, hump, refit_hump(hump, x, scan.counts, crystalline) if hump is not None else None, True
+    # (in a series the search starts from the previous scan's hump instead of a grid)
+    hump2 = estimate_hump(x, scan.counts, crystalline=crystalline, start=previous_hump,
+                          **_left_peaks(result, fitter.inst))
+    if _hump_changed(hump, hump2):
+        alt = fitter.fit(label, names, [result.warm_start()], hump2)[0]
+        if alt.chi2 < result.chi2 or hump is None:
+            return alt, hump2, hump2, False
+    return result, hump, hump2, True
+
+
+def _presence_evidence(fitter: _Fitter, result: RefinementResult, name: str, fwhm_deg: float, *,
+                       own_only: bool) -> PresenceEvidence:
+    """The presence numbers of phase ``name`` in ``result`` (with ``own_only`` only its lines away
+    from every other phase's reflections count)."""
+    others = _fitted_positions(result, fitter.refls, fitter.inst, exclude=name) if own_only else None
+    a, z_line = _line_evidence(result, name, fwhm_deg=fwhm_deg, exclude_two_theta_deg=others)
+    return PresenceEvidence(scale_sigma=_scale_significance(result, name), line_amplitude=a, line_sigma=z_line,
+                            own_lines_only=own_only)
+
+
+def _model_fit(fitter: _Fitter, label: str, result: RefinementResult, fwhm_deg: float,
+               candidates: Sequence[str]) -> ModelFit:
+    """The numbers the verdict reads from one fitted model: residual peaks (with their honest
+    significance and distance to the model's reflections), detection-limit ingredients, borate area."""
+    peaks, mda, diffracted = find_residual_peaks(result, fitter.inst.wavelength_angstrom, fwhm_deg=fwhm_deg)
+    factor = _significance_factor(result, [p for p in peaks if p.significance_sigma >= UNEXPLAINED_PEAK_SIGMA],
+                                  fwhm_deg)
+    modelled = _fitted_positions(result, fitter.refls, fitter.inst)
+    findings = []
+    for p in peaks:
+        fwhm_here = _fwhm_at(result, p.two_theta_deg)
+        findings.append(ResidualFinding(
+            peak=p,
+            honest_sigma=p.significance_sigma / max(factor, _local_misfit(result, p.two_theta_deg, fwhm_here)),
+            distance_to_reflection_deg=float(np.min(np.abs(modelled - p.two_theta_deg))) if modelled.size
+            else float("inf"),
+            fwhm_deg=fwhm_here,
+        ))
+    x = fitter.scan.two_theta_deg
+    borate_area = sum(float(np.trapezoid(np.clip(c, 0, None), x)) for n, c in result.components.items()
+                      if n in candidates)
+    return ModelFit(label=label, phases=result.phases, gof=result.gof, residual_peaks=tuple(findings),
+                    min_detectable_area=mda, diffracted_area=diffracted, significance_factor=factor,
+                    detection_factor=_significance_factor(result), borate_area=borate_area, result=result)
+
+
+def _score_detection_limit(fcc_result: RefinementResult, sigma_scale: dict[str, float],
+                           refls: dict[str, ReflectionList]) -> float | None:
+    """The smallest amount of each separate model its own lines would show at
+    :data:`DETECTION_SIGMA` (honest σ, from the score test), as a share of the borates next to
+    the fcc model's NBH (Hill–Howard: weight ∝ scale · Z·M·V); the least detectable one."""
+    nbh = next((p for p in fcc_result.phases if p.name == FCC_PHASE), None)
+    if nbh is None or not nbh.scale > 0:
+        return None
+    nbh_zmv = refls[FCC_PHASE].cell_mass_amu * nbh.volume_angstrom3
+    limits = []
+    for name, sig in sigma_scale.items():
+        refl = refls[name]
+        w_min = DETECTION_SIGMA * sig * refl.cell_mass_amu * refl.volume(refl.lattice_values())
+        limits.append(w_min / (w_min + nbh.scale * nbh_zmv) if np.isfinite(w_min) else 1.0)
+    return float(max(limits)) if limits else None
+
+
+def _fit_competing(fitter: _Fitter, fcc: RefinementResult, separate: Sequence[str], electrodes: Sequence[str],
+                   fcc_present: bool, previous: dict, hump: Hump | None, fwhm_deg: float, factor: float,
+                   ) -> tuple[dict[str, RefinementResult], dict[str, PresenceEvidence]]:
+    """The separate model and, with NBH present, the mixed one; the presence of each borate in them.
+
+    Returns the new fits by label and the presence evidence that replaces the fcc model's.
+    """
+    results: dict[str, RefinementResult] = {}
+    presence: dict[str, PresenceEvidence] = {}
+    results["separate"] = _lowest(fitter.fit("separate", list(separate) + list(electrodes), [None] + (
+        [previous["separate"]] if "separate" in previous else []), hump))
+    for name in separate:
+        presence[name] = _presence_evidence(fitter, results["separate"], name, fwhm_deg, own_only=True)
+    if not fcc_present:
+        return results, presence
+    sep = results["separate"]
+    mixed_starts = [merge_warm_starts(sep, fcc), merge_warm_starts(fcc, sep)]
+    # …and NBH where its lines best match what the separate model leaves (a scale clamped
+    # at zero gives its cell no gradient: the start must put the lines in the right place)
+    a_best = _best_cubic_cell(sep, fitter.refls[FCC_PHASE], fitter.inst, factor, fitter.opts.window_fwhm)
+    if a_best is not None:
+        mixed_starts.append(merge_warm_starts(sep, WarmStart(
+            np.array([a_best]), (ParamKey("a", 0).label([FCC_PHASE]),))))
+    if "mixed" in previous:
+        mixed_starts.append(previous["mixed"])
+    mixed = _lowest(fitter.fit("mixed", [FCC_PHASE] + list(separate) + list(electrodes), mixed_starts, hump))
+    results["mixed"] = mixed
+    for name in separate:
+        ev = _presence_evidence(fitter, mixed, name, fwhm_deg, own_only=True)
+        # …and its own lines must be in what the fcc model leaves: a stand-in that only
+        # trades intensity with the background, the hump or NBH in the mixed fit is not
+        # (the amplitude decides: the fcc model's own misfit inflates the σ of z)
+        a, z = _confirmation(fcc, mixed, name, fwhm_deg, factor,
+                             _fitted_positions(mixed, fitter.refls, fitter.inst, exclude=name))
+        presence[name] = dataclasses.replace(ev, fcc_residual_amplitude=a, fcc_residual_sigma=z)
+    if any(presence[n].present for n in separate):
+        # NBH beside a separate phase: judged in the mixed model (else in the fcc model,
+        # where it is not degenerate with a stand-in that is not there)
+        presence[FCC_PHASE] = dataclasses.replace(
+            _presence_evidence(fitter, mixed, FCC_PHASE, fwhm_deg, own_only=False), model="mixed")
+    return results, presence
+
+
+def _gather_evidence(fitter: _Fitter, candidates: Sequence[str], electrodes: Sequence[str], previous: dict,
+                     series_hump: HumpState | None, amorphous: bool) -> ModelEvidence:
+    """Fit the models the evidence asks for and collect what :func:`decide_verdict` reads.
+
+    The base model (fcc NBH, or the first separate model without NBH) with the electrode phases
+    the screening keeps; its residual peaks, the leftover salts' literature lines and a score
+    test of the separate models' own lines; the separate and mixed models only when the score
+    test, a residual peak away from the base model's reflections or a poor base fit asks for
+    them (decided on this scan alone, so a warm-started series and cold fits make the same
+    decision); the electrode-only model when no borate is present.
+    """
+    inst, refls = fitter.inst, fitter.refls
+    separate = [c for c in candidates if c != FCC_PHASE]
+    has_fcc = FCC_PHASE in candidates
+    hump, reuse_shape, hump_age = _starting_hump(fitter.scan, amorphous, series_hump)
+    present, dropped = _screen_electrodes(fitter, candidates, electrodes, hump)
 
     # ---- the base model: fcc NBH with the electrode phases (or the first separate model)
     first = "fcc" if has_fcc else "separate"
     base = ([FCC_PHASE] if has_fcc else separate) + present
-    results[first] = fits(first, base, [previous.get(first)], hump)[0]
-    if amorphous and reuse_shape:
-        crystalline = results[first].calculated - results[first].background
-        hump_of = {id(results[first]): refit_hump(hump, x, scan.counts, crystalline) if hump is not None else None}
-    elif amorphous:
-        # the hump again, now from the data minus the fitted Bragg intensity
-        crystalline = results[first].calculated - results[first].background
-        # (in a series the search starts from the previous scan's hump instead of a grid)
-        hump2 = estimate_hump(x, scan.counts, crystalline=crystalline, start=prev_hump,
-                              **_left_peaks(results[first], inst))
-        hump_of = {id(results[first]): hump2}
-        if _hump_changed(hump, hump2):
-            alt = fits(first, base, [results[first].warm_start()], hump2)[0]
-            if alt.chi2 < results[first].chi2 or hump is None:
-                results[first], hump = alt, hump2
+    results: dict[str, RefinementResult] = {}
+    results[first], hump, refined_hump, refined_is_base = _fit_base(
+        fitter, first, base, previous.get(first), hump, amorphous, reuse_shape,
+        series_hump.hump if series_hump is not None else None)
     fwhm = _typical_fwhm(results[first])
-
-    def other_positions(res: RefinementResult, name: str) -> np.ndarray:
-        return _fitted_positions(res, refls, inst, exclude=name)
-
-    def evidence(res: RefinementResult, name: str, own_only: bool) -> dict:
-        a, z_line = _line_evidence(res, name, fwhm_deg=fwhm,
-                                   exclude_two_theta_deg=other_positions(res, name) if own_only else None)
-        z_scale = _scale_significance(res, name)
-        ok = z_scale >= PRESENCE_SIGMA and a >= LINE_AMPLITUDE_MIN and z_line >= PRESENCE_SIGMA
-        return {"present": bool(ok), "scale_sigma": z_scale, "line_amplitude": a, "line_sigma": z_line,
-                "own_lines_only": own_only}
-
-    presence: dict[str, dict] = {}
+    presence: dict[str, PresenceEvidence] = {}
     if has_fcc:
-        presence[FCC_PHASE] = evidence(results["fcc"], FCC_PHASE, own_only=False)
-    fcc_present = has_fcc and presence[FCC_PHASE]["present"]
+        presence[FCC_PHASE] = _presence_evidence(fitter, results["fcc"], FCC_PHASE, fwhm, own_only=False)
+    fcc_present = has_fcc and presence[FCC_PHASE].present
 
     # ---- residual peaks of the base model; leftover salt by its literature line
-    peaks, mda, diffracted = find_residual_peaks(results[first], inst.wavelength_angstrom, fwhm_deg=fwhm)
-    factor = _significance_factor(results[first], [p for p in peaks if p.significance_sigma >= UNEXPLAINED_PEAK_SIGMA],
-                                  fwhm)
-    diag_hits = _diagnostic_hits(peaks, factor)
+    fits = {first: _model_fit(fitter, first, results[first], fwhm, candidates)}
+    factor = fits[first].significance_factor
+    diag_hits = _diagnostic_hits([f.peak for f in fits[first].residual_peaks], factor)
 
     # ---- competing models only when evidence asks for them: the score test of the separate
     # models' own lines on the base fit's residual, a significant residual peak away from the
-    # base model's reflections, or a base fit that does not describe the scan
+    # base model's reflections, or a base fit that does not describe the scan (GOF above
+    # GOF_ADEQUATE: its residuals are too large for any score test)
     score_sigma_scale: dict[str, float] = {}
-    score = _score_significance(results[first], separate, refls, inst, fwhm, factor, opts.window_fwhm,
+    score = _score_significance(results[first], separate, refls, inst, fwhm, factor, fitter.opts.window_fwhm,
                                 score_sigma_scale) if has_fcc else {}
-    base_positions = _fitted_positions(results[first], refls, inst)
-    strong_base = [p for p in peaks if p.significance_sigma / factor >= DIAGNOSTIC_PEAK_SIGMA
-                   and not any(p is h for hits in diag_hits.values() for h in hits)
-                   and (base_positions.size == 0 or np.min(np.abs(base_positions - p.two_theta_deg))
-                        > MISFIT_RADIUS_FWHM * _fwhm_at(results[first], p.two_theta_deg))]
-    # (decided on this scan alone, so a warm-started series and cold fits make the same decision)
-    # (a base fit that does not describe the scan — GOF above GOF_ADEQUATE — has residuals too
-    # large for any score test: the competing models are fitted then too)
+    strong_base = [f for f in fits[first].residual_peaks
+                   if f.peak.significance_sigma / factor >= DIAGNOSTIC_PEAK_SIGMA
+                   and not any(f.peak is h for hits in diag_hits.values() for h in hits)
+                   and f.off_reflections]
     want_competing = has_fcc and bool(separate) and (
         any(z >= SCORE_SIGMA for z in score.values()) or bool(strong_base) or results[first].gof > GOF_ADEQUATE)
-    if has_fcc and separate and not want_competing:
-        notes.append("separate-borate models not fitted: their own lines are not in the residual (score test "
-                     + ", ".join(f"{n} {z:.1f}σ" for n, z in score.items()) + f" < {SCORE_SIGMA:g}σ)")
     if want_competing:
-        fcc_seed = results["fcc"] if presence[FCC_PHASE]["present"] else None
-        sep_fits = fits("separate", separate + present, [None] + (
-            [previous["separate"]] if "separate" in previous else []), hump)
-        results["separate"] = lowest(sep_fits)
-        for name in separate:
-            presence[name] = evidence(results["separate"], name, own_only=True)
-        if fcc_present:
-            mixed_starts = [merge_warm_starts(results["separate"], fcc_seed),
-                            merge_warm_starts(fcc_seed, results["separate"])]
-            # …and NBH where its lines best match what the separate model leaves (a scale clamped
-            # at zero gives its cell no gradient: the start must put the lines in the right place)
-            a_best = _best_cubic_cell(results["separate"], refls[FCC_PHASE], inst, factor, opts.window_fwhm)
-            if a_best is not None:
-                mixed_starts.append(merge_warm_starts(results["separate"], WarmStart(
-                    np.array([a_best]), (ParamKey("a", 0).label([FCC_PHASE]),))))
-            if "mixed" in previous:
-                mixed_starts.append(previous["mixed"])
-            results["mixed"] = lowest(fits("mixed", [FCC_PHASE] + separate + present, mixed_starts, hump))
-            for name in separate:
-                ev = evidence(results["mixed"], name, own_only=True)
-                # …and its own lines must be in what the fcc model leaves: a stand-in that only
-                # trades intensity with the background, the hump or NBH in the mixed fit is not
-                a, z = _confirmation(results["fcc"], results["mixed"], name, fwhm, factor,
-                                     other_positions(results["mixed"], name))
-                # (the amplitude decides: the fcc model's own misfit inflates the σ of z)
-                presence[name] = {**ev, "present": ev["present"] and a >= LINE_AMPLITUDE_MIN,
-                                  "fcc_residual_amplitude": a, "fcc_residual_sigma": z}
-            if any(presence[n]["present"] for n in separate):
-                # NBH beside a separate phase: judged in the mixed model (else in the fcc model,
-                # where it is not degenerate with a stand-in that is not there)
-                presence[FCC_PHASE] = {**evidence(results["mixed"], FCC_PHASE, own_only=False), "model": "mixed"}
-    fcc_present = has_fcc and presence[FCC_PHASE]["present"]
+        new, updates = _fit_competing(fitter, results["fcc"], separate, present, fcc_present, previous, hump, fwhm,
+                                      factor)
+        results.update(new)
+        presence.update(updates)
     for name, z in score.items():
-        presence.setdefault(name, {"present": False})["score_sigma"] = z
-    separate_present = [n for n in separate if presence.get(n, {}).get("present")]
-    line_salts = sorted(diag_hits)
-    # a modelled separate phase that is present explains the leftover line itself
-    if separate_present:
-        line_salts = []
-    borate_present = fcc_present or bool(separate_present) or bool(line_salts)
+        presence[name] = dataclasses.replace(presence.get(name, PresenceEvidence()), score_sigma=z)
 
-    if not borate_present and present and has_fcc:
-        results["none"] = fits("none", present, [results["fcc"].warm_start(), previous.get("none")], hump)[0] \
-            if previous.get("none") is None else lowest(
-                fits("none", present, [results["fcc"].warm_start(), previous["none"]], hump))
+    nbh_present, separate_present, line_salts = _present_borates(candidates, presence, diag_hits)
+    if not (nbh_present or separate_present or line_salts) and present and has_fcc:
+        # no borate: the electrode phases alone
+        starts = [results["fcc"].warm_start(), previous.get("none")]
+        results["none"] = fitter.fit("none", present, starts, hump)[0] if previous.get("none") is None \
+            else _lowest(fitter.fit("none", present, starts, hump))
 
-    # ---- the verdict
-    purity: float | None = None
-    purity_sigma: float | None = None
-    detection_limit: float | None = None
-    basis = "weight_fraction"
-    if not borate_present:
-        verdict = Verdict.NO_BORATE
-        best_label = "none" if "none" in results else first
-        notes.append("no crystalline closo-borate is significantly present: no purity to report"
-                     + (f" (nbh-fcc: {presence[FCC_PHASE]['scale_sigma']:.1f}σ, its lines at "
-                        f"{presence[FCC_PHASE]['line_amplitude']:.2f} of the fitted strength)" if has_fcc else ""))
-    elif fcc_present and (separate_present or line_salts):
-        verdict = Verdict.MIXED
-        best_label = "mixed" if separate_present else "fcc"
-    elif fcc_present:
-        verdict = Verdict.FCC
-        best_label = "fcc"
+    for label, res in results.items():
+        if label not in fits:
+            fits[label] = _model_fit(fitter, label, res, fwhm, candidates)
+    return ModelEvidence(
+        candidates=tuple(candidates),
+        models=fits,
+        presence=presence,
+        diagnostic_hits=diag_hits,
+        fwhm_deg=fwhm,
+        score_sigma=score,
+        competing_fitted=want_competing,
+        score_detection_limit=_score_detection_limit(results["fcc"], score_sigma_scale, refls)
+        if has_fcc and score_sigma_scale else None,
+        dropped_electrodes=dropped,
+        amorphous=HumpEvidence(hump, hump_age, reuse_shape, first if refined_is_base else None,
+                               refined_hump if refined_is_base else None) if amorphous else None,
+    )
+
+
+# ------------------------------------------------------------------ the answer
+
+
+def _amorphous_share(fitter: _Fitter, hump: HumpEvidence | None, label: str, best: RefinementResult) -> float:
+    """Share of the intensity above the low-order background in the hump, found from the chosen
+    model's Bragg intensity taken out of the counts (the 10-term Chebyshev of the fit trades area
+    with the hump; the low-order decomposition does not)."""
+    if hump is None:
+        return 0.0
+    scan = fitter.scan
+    crystalline = best.calculated - best.background
+    if hump.from_model == label:
+        final = hump.refined
+    elif hump.shape_reused:
+        final = refit_hump(hump.hump, scan.two_theta_deg, scan.counts, crystalline) if hump.hump is not None else None
     else:
-        verdict = Verdict.SEPARATE
-        best_label = "separate" if separate_present else first
-    best = results[best_label]
+        final = estimate_hump(scan.two_theta_deg, scan.counts, crystalline=crystalline,
+                              **_left_peaks(best, fitter.inst))
+    return final.intensity_share if final is not None else 0.0
 
-    if verdict in (Verdict.FCC, Verdict.SEPARATE) or (verdict == Verdict.MIXED and separate_present):
-        # the fcc share of the borates that are present (a non-significant model's fraction is
-        # misfit it patched; its size is what the detection limit states)
-        purity, purity_sigma = borate_purity(best, FCC_PHASE, separate_present)
-        if verdict == Verdict.SEPARATE:
-            purity, purity_sigma = 0.0, purity_sigma
-    if verdict == Verdict.MIXED and not separate_present:
-        notes.append(
-            "leftover separately crystallised salt seen only by its literature diagnostic line(s) ("
-            + ", ".join(f"{n}: d ≈ {', '.join(f'{d:.2f}' for d in DIAGNOSTIC_LINES_ANGSTROM[n])} Å" for n in line_salts)
-            + "): no structure model, so its amount — and the purity — cannot be quantified; add its CIF "
-            "(xrdkit phases add) or calibrate it (PONKCS)"
-        )
-    # detection limit of a second borate phase (share of the borates), 3σ
-    if "mixed" in results and borate_present:
-        mixed = results["mixed"]
-        sig = [p.weight_fraction_sigma for p in mixed.phases if p.name in separate and p.weight_fraction_sigma]
-        borate_total = sum(p.weight_fraction or 0 for p in mixed.phases if p.name in candidates)
-        if sig and borate_total > 0:
-            detection_limit = float(DETECTION_SIGMA * max(sig) / borate_total)
-    # crystalline intensity the chosen model leaves: residual peaks with the honest σ, away from
-    # modelled reflections (a peak on a reflection is misfit of it: profile, B, texture) and
-    # from the diagnostic lines already accounted for (the base model's, when it was chosen)
-    if best is results[first]:
-        peaks_best, factor_best = peaks, factor
-    else:
-        peaks_best, mda, diffracted = find_residual_peaks(best, inst.wavelength_angstrom, fwhm_deg=fwhm)
-        factor_best = _significance_factor(
-            best, [p for p in peaks_best if p.significance_sigma >= UNEXPLAINED_PEAK_SIGMA], fwhm)
-    modelled = _fitted_positions(best, refls, inst)
-    diag_2theta = [h.two_theta_deg for hits in diag_hits.values() for h in hits] if line_salts else []
-    strong_unexplained = [
-        p for p in peaks_best
-        if p.significance_sigma / max(factor_best, _local_misfit(best, p.two_theta_deg, _fwhm_at(best, p.two_theta_deg)))
-        >= UNEXPLAINED_PEAK_SIGMA
-        and not any(abs(p.two_theta_deg - t) <= MISFIT_RADIUS_FWHM * fwhm for t in diag_2theta)
-        and (modelled.size == 0
-             or np.min(np.abs(modelled - p.two_theta_deg)) > MISFIT_RADIUS_FWHM * _fwhm_at(best, p.two_theta_deg))
-    ]
-    borate_area = sum(float(np.trapezoid(np.clip(c, 0, None), x)) for n, c in best.components.items()
-                      if n in candidates)
-    if detection_limit is None and borate_present and score_sigma_scale and best is results.get("fcc"):
-        # competing models not fitted: the smallest amount of each separate model its own lines
-        # would show at DETECTION_SIGMA (honest σ, from the score test), as a share of the borates
-        # (Hill–Howard: weight ∝ scale · Z·M·V); the least detectable one is quoted
-        nbh = next((p for p in best.phases if p.name == FCC_PHASE), None)
-        if nbh is not None and nbh.scale > 0:
-            nbh_zmv = refls[FCC_PHASE].cell_mass_amu * nbh.volume_angstrom3
-            limits = []
-            for name, sig in score_sigma_scale.items():
-                refl = refls[name]
-                w_min = DETECTION_SIGMA * sig * refl.cell_mass_amu * refl.volume(refl.lattice_values())
-                limits.append(w_min / (w_min + nbh.scale * nbh_zmv) if np.isfinite(w_min) else 1.0)
-            if limits:
-                detection_limit = float(max(limits))
-    if detection_limit is None and borate_area > 0:
-        # a line of the minimum detectable area (honest σ) against the borates' diffracted intensity
-        detection_limit = float(min(mda * _significance_factor(best) / borate_area, 1.0))
-        basis = "intensity_share"
-    if purity is not None and purity_sigma is not None and verdict in (Verdict.FCC, Verdict.SEPARATE) \
-            and detection_limit:
-        # no second kind of borate found: the one-sided limit is the σ
-        purity_sigma = max(purity_sigma, detection_limit / DETECTION_SIGMA)
-    share = float(sum(max(p.area_counts_deg, 0) for p in strong_unexplained) / diffracted) if diffracted > 0 else 0.0
-    if borate_present and strong_unexplained and share >= UNEXPLAINED_SHARE_MIN:
-        verdict = Verdict.UNEXPLAINED
-        notes.append(
-            f"{len(strong_unexplained)} residual peak(s) ≥ {UNEXPLAINED_PEAK_SIGMA:g}σ (honest σ) carry "
-            f"≈ {100 * share:.1f} % of the diffracted intensity: crystalline content the models cannot explain"
-        )
-    elif strong_unexplained and share >= UNEXPLAINED_SHARE_MIN:
-        notes.append(
-            f"crystalline intensity not explained by the given phases (≈ {100 * share:.1f} % of the diffracted "
-            "intensity in residual peaks): phases other than the borates and the listed electrode phases are present"
-        )
-    if best.gof > GOF_ADEQUATE:
-        notes.append(f"the model fits the scan loosely (GOF {best.gof:.2f}): σ's include that misfit "
-                     "(Bérar–Lelann); check the phases and the instrument")
-    # the amorphous share: the hump against everything above the low-order background, from the
-    # chosen model's Bragg intensity taken out of the counts (the 10-term Chebyshev of the fit
-    # trades area with the hump; the low-order decomposition does not)
-    amorphous_share = 0.0
-    if amorphous:
-        if id(best) in hump_of:
-            final = hump_of[id(best)]
-        elif reuse_shape:
-            final = refit_hump(hump, x, scan.counts, best.calculated - best.background) if hump is not None else None
-        else:
-            final = estimate_hump(x, scan.counts, crystalline=best.calculated - best.background,
-                                  **_left_peaks(best, inst))
-        amorphous_share = final.intensity_share if final is not None else 0.0
+
+def _assemble(fitter: _Fitter, evidence: ModelEvidence, decision: VerdictDecision,
+              spike: tuple[str, float] | None) -> PhaseVerdict:
+    """The :class:`PhaseVerdict` of the decision, with the chosen model's amorphous share and
+    internal standard, every model's score and the warm starts of the next scan."""
+    chosen = evidence.models[decision.model]
+    best = chosen.result
+    amorphous_share = _amorphous_share(fitter, evidence.amorphous, decision.model, best)
     standard = None
     if spike is not None:
         from xrdkit.qpa import internal_standard
 
         standard = internal_standard(best, spike[0], spike[1])
-    scores = tuple(
-        ModelScore(label, tuple(p.name for p in r.phases), r.bic, r.rwp, r.gof, r.converged)
-        for label, r in results.items()
-    )
+    fitted = {label: m.result for label, m in evidence.models.items()}
+    hump = evidence.amorphous.hump if evidence.amorphous is not None else None
     return PhaseVerdict(
-        source=scan.source,
-        verdict=verdict,
-        fcc_weight_fraction=purity,
-        fcc_weight_fraction_sigma=purity_sigma,
-        detection_limit=detection_limit,
-        detection_limit_basis=basis,
-        models_missing=missing_models,
-        models=scores,
-        residual_peaks=tuple(peaks_best),
-        unexplained_intensity_share=share,
+        source=fitter.scan.source,
+        verdict=decision.verdict,
+        fcc_weight_fraction=decision.fcc_weight_fraction,
+        fcc_weight_fraction_sigma=decision.fcc_weight_fraction_sigma,
+        detection_limit=decision.detection_limit,
+        detection_limit_basis=decision.detection_limit_basis,
+        models_missing=evidence.models_missing,
+        models=tuple(ModelScore(label, tuple(p.name for p in r.phases), r.bic, r.rwp, r.gof, r.converged)
+                     for label, r in fitted.items()),
+        residual_peaks=tuple(f.peak for f in chosen.residual_peaks),
+        unexplained_intensity_share=decision.unexplained_intensity_share,
         best=best,
-        notes=tuple(notes),
-        warm_starts={label: r.warm_start() for label, r in results.items()} | (
-            {HUMP_STATE_KEY: HumpState(hump, hump_age)} if amorphous else {}),
+        notes=decision.notes,
+        warm_starts={label: r.warm_start() for label, r in fitted.items()} | (
+            {HUMP_STATE_KEY: HumpState(hump, evidence.amorphous.age)} if evidence.amorphous is not None else {}),
         amorphous_intensity_share=float(amorphous_share),
-        borate_present=bool(borate_present),
-        presence=presence,
-        diagnostic_lines={n: [h.two_theta_deg for h in hits] for n, hits in diag_hits.items()},
+        borate_present=decision.borate_present,
+        presence={name: ev.to_dict() for name, ev in evidence.presence.items()},
+        diagnostic_lines={n: [h.two_theta_deg for h in hits] for n, hits in evidence.diagnostic_hits.items()},
         amorphous_hump=None if hump is None else {"centre_deg": hump.centre_deg, "fwhm_deg": hump.fwhm_deg},
         internal_standard=standard,
     )
