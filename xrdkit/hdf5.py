@@ -43,6 +43,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -988,6 +989,13 @@ def _probe_in_subprocess(file: str, timeout_s: float) -> list[SeriesRef]:
     variables nor the user's site-packages are on its path, so a planted ``h5py.py`` is never
     imported) in the folder of this package, with this package's root first on its path.
     """
+    absolute = os.path.abspath(file)  # the child is given this; callers see their spelling
+    key = _probe_key(absolute)
+    cached = _PROBED.get(key) if key is not None else None
+    if cached is not None:
+        _PROBED.move_to_end(key)
+        return [dataclasses.replace(r, file=file if r.file == absolute else r.file, metadata=dict(r.metadata))
+                for r in cached]
     package_root = str(Path(__file__).resolve().parent.parent)
     code = ("import sys; sys.path.insert(0, sys.argv[1]); from xrdkit.hdf5 import _probe_main; "
             "_probe_main(*sys.argv[2:])")
@@ -1010,13 +1018,33 @@ def _probe_in_subprocess(file: str, timeout_s: float) -> list[SeriesRef]:
             source=file,
         )
     status, payload = pickle.loads(proc.stdout)  # our own child's output
-    absolute = os.path.abspath(file)  # the child was given this; callers see their spelling
     if status == "ok":
+        if key is not None and _probe_key(absolute) == key:  # unchanged while it was probed
+            _PROBED[key] = tuple(dataclasses.replace(r, metadata=dict(r.metadata)) for r in payload)
+            while len(_PROBED) > PROBE_MEMO_SIZE:
+                _PROBED.popitem(last=False)
         return [dataclasses.replace(r, file=file) if r.file == absolute else r for r in payload]
     problem, source = payload
     if isinstance(source, str) and source.startswith(absolute):
         source = file + source[len(absolute):]
     raise InputError(problem, source=source)
+
+
+#: Files whose structure a probe child read, by identity (see :func:`_probe_key`): reading
+#: scans of one file one by one (``read_scan("f.h5::/entry3")`` in a loop) probes it once.
+_PROBED: OrderedDict[tuple[str, int, int, int, int], tuple[SeriesRef, ...]] = OrderedDict()
+#: Most files remembered by the probe memo.
+PROBE_MEMO_SIZE = 64
+
+
+def _probe_key(absolute: str) -> tuple[str, int, int, int, int] | None:
+    """Identity of a file's current contents: path, device, inode, size and modification time
+    (any rewrite changes one of them); None when it cannot be stat'ed."""
+    try:
+        st = os.stat(absolute)
+    except OSError:
+        return None
+    return absolute, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _probe_main(file: str, timeout_s: str | None = None) -> None:
