@@ -43,6 +43,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from xrdkit import schema
 from xrdkit.batch import CODE_WARNINGS
 from xrdkit.errors import InputError
 from xrdkit.hdf5 import ScanRef, read_ref
@@ -474,27 +475,36 @@ def verdict_to_item(verdict: PhaseVerdict, scan: Scan) -> ItemResult:
     best = verdict.best
     nan = float("nan")
     scalars: dict[str, Any] = {
-        "verdict": str(verdict.verdict),  # the Verdict StrEnum's value ("fcc", "no-borate", …)
-        "fcc_weight_fraction": nan if verdict.fcc_weight_fraction is None else verdict.fcc_weight_fraction,
-        "fcc_weight_fraction_sigma": nan if verdict.fcc_weight_fraction_sigma is None else verdict.fcc_weight_fraction_sigma,
-        "detection_limit": nan if verdict.detection_limit is None else verdict.detection_limit,
-        "detection_limit_basis": verdict.detection_limit_basis,
-        "unexplained_intensity_share": verdict.unexplained_intensity_share,
-        "amorphous_intensity_share": _float_or_nan(getattr(verdict, "amorphous_intensity_share", None)),
-        "rwp": best.rwp,
-        "gof": best.gof,
-        "converged": best.converged,
-        "n_residual_peaks": len(verdict.residual_peaks),
-        "phases": ",".join(p.name for p in best.phases),
-        "models_missing": ",".join(verdict.models_missing),
-        "fit_time_s": best.elapsed_s,
+        schema.VERDICT.name: str(verdict.verdict),  # the Verdict StrEnum's value ("fcc", "no-borate", …)
+        schema.PURITY.name: nan if verdict.fcc_weight_fraction is None else verdict.fcc_weight_fraction,
+        schema.PURITY_SIGMA.name: (nan if verdict.fcc_weight_fraction_sigma is None
+                                   else verdict.fcc_weight_fraction_sigma),
+        schema.DETECTION_LIMIT.name: nan if verdict.detection_limit is None else verdict.detection_limit,
+        schema.DETECTION_LIMIT_BASIS.name: verdict.detection_limit_basis,
+        schema.UNEXPLAINED_SHARE.name: verdict.unexplained_intensity_share,
+        schema.AMORPHOUS_SHARE.name: _float_or_nan(getattr(verdict, "amorphous_intensity_share", None)),
+        schema.RWP.name: best.rwp,
+        schema.GOF.name: best.gof,
+        schema.CONVERGED.name: best.converged,
+        schema.N_RESIDUAL_PEAKS.name: len(verdict.residual_peaks),
+        schema.PHASES.name: ",".join(p.name for p in best.phases),
+        schema.MODELS_MISSING.name: ",".join(verdict.models_missing),
+        schema.FIT_TIME.name: best.elapsed_s,
     }
+    lattice_families = {"a": (schema.LATTICE_A, schema.LATTICE_A_SIGMA), "b": (schema.LATTICE_B, schema.LATTICE_B_SIGMA),
+                        "c": (schema.LATTICE_C, schema.LATTICE_C_SIGMA),
+                        "alpha": (schema.LATTICE_ALPHA, schema.LATTICE_ALPHA_SIGMA),
+                        "beta": (schema.LATTICE_BETA, schema.LATTICE_BETA_SIGMA),
+                        "gamma": (schema.LATTICE_GAMMA, schema.LATTICE_GAMMA_SIGMA)}
     for p in best.phases:
-        scalars[f"wt_{p.name}"] = nan if p.weight_fraction is None else p.weight_fraction
-        scalars[f"wt_sigma_{p.name}"] = nan if p.weight_fraction_sigma is None else p.weight_fraction_sigma
+        scalars[schema.phase_column(schema.WEIGHT_FRACTION, p.name)] = (
+            nan if p.weight_fraction is None else p.weight_fraction)
+        scalars[schema.phase_column(schema.WEIGHT_FRACTION_SIGMA, p.name)] = (
+            nan if p.weight_fraction_sigma is None else p.weight_fraction_sigma)
         for lk, lv in p.lattice.items():
-            scalars[f"lattice_{lk}_{p.name}"] = lv
-            scalars[f"lattice_{lk}_sigma_{p.name}"] = p.lattice_sigma.get(lk, nan)
+            value_col, sigma_col = lattice_families[lk]  # a KeyError here: a column the schema lacks
+            scalars[schema.phase_column(value_col, p.name)] = lv
+            scalars[schema.phase_column(sigma_col, p.name)] = p.lattice_sigma.get(lk, nan)
     scalars.update(_scalar_metadata(scan))
     arrays = {
         "two_theta_deg": best.two_theta_deg,
