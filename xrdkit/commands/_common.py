@@ -14,8 +14,8 @@ from xrdkit.errors import InputError
 
 def add_phase_arguments(p: argparse.ArgumentParser) -> None:
     """``--phase NAME`` (repeatable), ``--cif FILE`` (repeatable), ``--instrument``, ``--range``."""
-    p.add_argument("--phase", action="append", default=[], metavar="NAME",
-                   help="library phase (repeat); see `xrdkit phases`")
+    p.add_argument("--phase", action="append", default=[], metavar="NAME", type=str.lower,
+                   help="library phase (repeat; case-insensitive); see `xrdkit phases`")
     p.add_argument("--cif", action="append", default=[], metavar="FILE",
                    help="extra phase from a CIF file (name = file stem; repeat)")
     p.add_argument("--instrument", default="miniflex600-cuka", metavar="PRESET|FILE",

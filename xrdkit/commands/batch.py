@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE.h5")
     add_phase_arguments(p)
-    p.add_argument("--borate", action="append", default=None, metavar="NAME",
+    p.add_argument("--borate", action="append", default=None, metavar="NAME", type=str.lower,
                    help="borate phase to compare (default: nbh-fcc + available separate models)")
     p.add_argument("--out", required=True, metavar="RESULTS.h5")
     p.add_argument("--table", metavar="RESULTS.csv", help="summary table as CSV")

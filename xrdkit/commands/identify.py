@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("identify", help="fcc vs separate borate phases for one scan", description=__doc__)
     p.add_argument("scan", help="scan file or FILE.h5::/path")
     add_phase_arguments(p)
-    p.add_argument("--borate", action="append", default=None, metavar="NAME",
+    p.add_argument("--borate", action="append", default=None, metavar="NAME", type=str.lower,
                    help="borate phase to compare (repeat; default: nbh-fcc + available separate models)")
     p.add_argument("--spike", metavar="PHASE:WT",
                    help="internal standard weighed into the sample: phase and its weight fraction of the spiked "
