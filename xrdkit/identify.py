@@ -1440,10 +1440,9 @@ def _gather_evidence(fitter: _Fitter, candidates: Sequence[str], electrodes: Seq
 
     nbh_present, separate_present, line_salts = _present_borates(candidates, presence, diag_hits)
     if not (nbh_present or separate_present or line_salts) and present and has_fcc:
-        # no borate: the electrode phases alone
-        starts = [results["fcc"].warm_start(), previous.get("none")]
-        results["none"] = fitter.fit("none", present, starts, hump)[0] if previous.get("none") is None \
-            else _lowest(fitter.fit("none", present, starts, hump))
+        # no borate: the electrode phases alone, from the fcc model's solution (and the previous scan's)
+        starts = [results["fcc"].warm_start()] + ([previous["none"]] if previous.get("none") is not None else [])
+        results["none"] = _lowest(fitter.fit("none", present, starts, hump))
 
     for label, res in results.items():
         if label not in fits:
