@@ -8,7 +8,6 @@ phases: each fit well under a second).
 from __future__ import annotations
 
 import dataclasses
-import doctest
 import multiprocessing
 import pickle
 
@@ -194,16 +193,3 @@ def test_a_forked_worker_inherits_the_default_session(scans, refls, instrument):
     seen = queue.get(timeout=60)
     proc.join(timeout=60)
     assert seen == len(default_session().models) >= 1
-
-
-# ------------------------------------------------------------------ documentation
-
-
-@pytest.mark.parametrize("module", ["xrdkit.session", "xrdkit.refine"])
-def test_docstring_examples_run(module):
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module),
-                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
-    assert result.attempted > 0
