@@ -15,10 +15,13 @@ Modules (import what you need; nothing is loaded at import time):
   positions within their priors).
 - :mod:`irkit.templates` — templates from real reference spectra (methanol, water vapour).
 - :mod:`irkit.synthetic` — seeded synthetic spectra with their truth (constructed, not measured).
+- :mod:`irkit.vocabulary` — :class:`~irkit.vocabulary.IRFlag`, the verdict's flag names, and
+  the columns (with units) of the JSON, HDF5 and CSV outputs.
 - :mod:`irkit.plot`, :mod:`irkit.batch`, :mod:`irkit.cli` (``irkit fit``, ``irkit batch``).
 
 The verbs, importable from here and loaded on first use: :func:`read_spectrum`,
-:func:`to_absorbance`, :func:`fit_region`, :func:`assess`, :func:`run_ir_batch`, :func:`synthesize`.
+:func:`to_absorbance`, :func:`fit_region`, :func:`assess`, :func:`run_ir_batch`, :func:`synthesize`,
+and the flag names :class:`IRFlag`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ _EXPORTS = {
     "assess": "irkit.assess",
     "run_ir_batch": "irkit.batch",
     "synthesize": "irkit.synthetic",
+    "IRFlag": "irkit.vocabulary",
 }
 
 __all__ = ["__version__", *_EXPORTS]

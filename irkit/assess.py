@@ -68,6 +68,15 @@ from irkit.ratio import (
 from irkit.shapes import pseudo_voigt
 from irkit.spectra import Spectrum, make_spectrum, to_absorbance
 from irkit.templates import ReferenceTemplate, load_templates
+from irkit.vocabulary import (
+    CO2_TEST,
+    CONTAMINANT_FLAGS,
+    DETAILS_KEY,
+    FLAG_SPECIES,
+    SPECIES_FLAGS,
+    VERDICT_COLUMNS,
+    IRFlag,
+)
 from xrdkit.errors import InputError
 
 __all__ = ["DETECTION_Z", "DEFAULT_RATIO_CALIBRATION", "SpeciesTest", "RatioEstimate",
@@ -157,12 +166,18 @@ PROTONATION_PRECHECK_Z = 3.0
 MAX_AUTOCORRELATION = 0.95
 #: Ranges of the anion fits: pass A of the screen does not look there.
 ANION_REGIONS_CM1 = ((600.0, 1200.0), (2350.0, 2650.0))
-#: Species tested by the screen, and the verdict field each feeds.
-TESTED_SPECIES = {"isopropanol": "isopropanol", "water": "water", "oxidation": "B-O",
-                  "binder": "PVDF"}
+#: Band-library species tested by the screen, keyed by the flag each feeds
+#: (``{"isopropanol": "isopropanol", "water": "water", "oxidation": "B-O", "binder": "PVDF"}``;
+#: :data:`irkit.vocabulary.FLAG_SPECIES`).
+TESTED_SPECIES = {flag.value: FLAG_SPECIES[flag]
+                  for flag in (IRFlag.ISOPROPANOL, IRFlag.WATER, IRFlag.OXIDATION, IRFlag.BINDER)}
+#: Band-library species of atmospheric CO₂ (background; the verdict's ``co2`` test).
+CO2_SPECIES = "CO2"
+#: Reference template of water vapour (feeds the ``water`` flag with the liquid-water species).
+WATER_VAPOUR_TEMPLATE = "water_vapour"
 #: Library species screened (in this order) and reference templates screened.
-LIBRARY_COMPONENTS = ("isopropanol", "water", "B-O", "PVDF", "CO2")
-TEMPLATE_COMPONENTS = ("methanol", "water_vapour")
+LIBRARY_COMPONENTS = (*TESTED_SPECIES.values(), CO2_SPECIES)
+TEMPLATE_COMPONENTS = (FLAG_SPECIES[IRFlag.METHANOL], WATER_VAPOUR_TEMPLATE)
 
 
 # --------------------------------------------------------------------------- results
@@ -307,6 +322,11 @@ class IRVerdict:
     fits : tuple of RegionFit
         The region fits the verdict was judged on (empty when the pre-check found no ν(B–H)
         band); not part of :meth:`to_dict`.
+    source : str
+        Where the spectrum was read from (``Spectrum.source``); not part of :meth:`to_dict`.
+
+    A one-screen report: :meth:`summary` (and :meth:`headline`, one line; notebooks show the
+    summary, the ``repr`` is one short line).
     """
 
     borate_present: bool
@@ -328,59 +348,261 @@ class IRVerdict:
     notes: tuple[str, ...] = ()
     ratio_posterior: RatioEstimate | None = None
     fits: tuple[RegionFit, ...] = field(default=(), repr=False, compare=False)
+    source: str = field(default="", compare=False)
 
     @property
     def b10_b12_ratio(self) -> float:
         """Molar ratio (NaN if not reported)."""
         return self.ratio.value if self.ratio else math.nan
 
+    def flag(self, name: IRFlag | str) -> bool | None:
+        """The value of one flag (:class:`irkit.vocabulary.IRFlag`): True, False, or None when
+        it was not judged.
+
+        Parameters
+        ----------
+        name : IRFlag or str
+            E.g. ``IRFlag.WATER`` or ``"water"``.
+
+        Returns
+        -------
+        bool or None
+        """
+        flag = IRFlag(name)
+        if flag is IRFlag.BORATE_PRESENT:
+            return self.borate_present
+        if flag is IRFlag.ANIONS_INTACT:
+            return self.anions_intact
+        if flag is IRFlag.OTHER_ORGANIC:
+            return self.other_organic.detected
+        test = getattr(self, flag.value)
+        return None if test is None else test.detected
+
     @property
     def contaminants(self) -> tuple[str, ...]:
         """What was seen besides the borate, named (e.g. ``"water (vapour)"``)."""
         seen = []
-        for name in ("isopropanol", "methanol", "water"):
-            t = getattr(self, name)
+        for flag in CONTAMINANT_FLAGS:
+            t = getattr(self, flag.value)
             if t.detected:
-                seen.append(f"{name} ({t.form})" if t.form else name)
+                seen.append(f"{flag} ({t.form})" if t.form else flag.value)
         if self.other_organic.detected:
             seen.append("other organic: " + "; ".join(self.other_organic.seen))
         return tuple(seen)
 
     def to_dict(self) -> dict:
-        """JSON-ready summary (flags as booleans or None; details under ``"details"``)."""
-        def flag(t: SpeciesTest | None) -> bool | None:
-            return None if t is None else t.detected
+        """JSON-ready summary (flags as booleans or None; details under ``"details"``).
 
+        The keys are :data:`irkit.vocabulary.VERDICT_KEYS`, in that order.
+        """
         ratio = self.ratio
-        return {
-            "borate_present": self.borate_present,
+        values = {
             "anion": self.anion,
-            "anions_intact": self.anions_intact,
-            "isopropanol": flag(self.isopropanol),
-            "methanol": flag(self.methanol),
-            "water": flag(self.water),
-            "other_organic": self.other_organic.detected,
-            "oxidation": flag(self.oxidation),
-            "binder": flag(self.binder),
-            "protonation": flag(self.protonation),
             "b10_b12_ratio": None if ratio is None else ratio.value,
             "b10_b12_ratio_sigma": None if ratio is None else ratio.sigma,
             "b10_b12_ratio_reason": self.ratio_reason or None,
             "contaminants": list(self.contaminants),
-            "details": {
-                "evidence": asdict(self.evidence),
-                "b12_present": self.b12_present,
-                "b10_present": self.b10_present,
-                "ratio": None if ratio is None else asdict(ratio),
-                "ratio_posterior": (None if self.ratio_posterior is None
-                                    else asdict(self.ratio_posterior)),
-                **{name: (None if getattr(self, name) is None else asdict(getattr(self, name)))
-                   for name in ("protonation", "isopropanol", "methanol", "water", "oxidation",
-                                "binder", "co2")},
-                "other_organic": asdict(self.other_organic),
-                "notes": list(self.notes),
-            },
         }
+        out: dict = {col.name: values[col.name] if col.name in values else self.flag(col.name)
+                     for col in VERDICT_COLUMNS}
+        out[DETAILS_KEY] = {
+            "evidence": asdict(self.evidence),
+            "b12_present": self.b12_present,
+            "b10_present": self.b10_present,
+            "ratio": None if ratio is None else asdict(ratio),
+            "ratio_posterior": (None if self.ratio_posterior is None
+                                else asdict(self.ratio_posterior)),
+            **{name: (None if getattr(self, name) is None else asdict(getattr(self, name)))
+               for name in (IRFlag.PROTONATION.value,
+                            *(f.value for f in SPECIES_FLAGS if f is not IRFlag.PROTONATION),
+                            CO2_TEST)},
+            "other_organic": asdict(self.other_organic),
+            "notes": list(self.notes),
+        }
+        return out
+
+    # ------------------------------------------------------------------ reports
+
+    def flagged(self) -> tuple[IRFlag, ...]:
+        """The admixture and anion flags that are True (not ``borate_present`` /
+        ``anions_intact``), in :class:`~irkit.vocabulary.IRFlag` order."""
+        return tuple(f for f in IRFlag
+                     if f not in (IRFlag.BORATE_PRESENT, IRFlag.ANIONS_INTACT) and self.flag(f))
+
+    def headline(self) -> str:
+        """The verdict in one line: borate (which anion, intact), the flags raised, the ratio."""
+        if self.borate_present:
+            anion = _ANION_TEXT.get(self.anion or "", str(self.anion))
+            state = "intact" if self.anions_intact else "NOT intact (protonated)"
+            what = f"closo-borate present ({anion}), {state}"
+        else:
+            what = "no closo-borate"
+        raised = self.flagged()
+        flags = "flags: " + ", ".join(raised) if raised else "no flag raised"
+        line = f"{what}; {flags}"
+        if self.ratio is not None:
+            line += f"; B10:B12 = {self.ratio.value:.3f} ± {self.ratio.sigma:.3f}"
+        return line
+
+    def __repr__(self) -> str:
+        return _one_line(f"<IRVerdict {_short_source(self.source)}: {self.headline()}>")
+
+    def summary(self) -> str:
+        """A one-screen text report: the verdict first, then the borate evidence, every flag
+        with its height ± σ and detection limit, the region fits and the notes.
+
+        Heights are peak absorbances of the strongest marker band of each test; ``% ref`` is
+        that height relative to the reference band (the ν(B–H) envelope, or the strongest band
+        without a borate).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        A constructed spectrum (``irkit.synthetic``) with both anions and isopropanol at 15 % of
+        the B–H band:
+
+        >>> from irkit.assess import assess
+        >>> from irkit.synthetic import synthesize
+        >>> verdict = assess(synthesize(3, isopropanol=0.15).spectrum)
+        >>> verdict
+        <IRVerdict synthetic: closo-borate present (B12H12²⁻ + B10H10²⁻), intact; flags: isopropanol>
+        >>> print(verdict.summary())  # doctest: +ELLIPSIS
+        [[IR verdict]] synthetic
+            closo-borate present (B12H12²⁻ + B10H10²⁻), intact; flags: isopropanol
+            B10:B12 not reported: not identified: the B12H12 and B10H10 ν(B–H) bands ...
+        [[Borate evidence]]
+            closo-borate: ν(B–H) z = 1471 (100% of the strongest band) and bending bands of ...
+            ν(B–H) envelope 0.718 absorbance (100 % of the strongest band), z = 1471, centre 2474.6 cm⁻¹
+            bending bands: B12H12 z = 225 (0.14 × ν(B–H)), B10H10 z = 235 (0.15 × ν(B–H))
+        [[Flags]]  peak absorbance of each test's strongest marker band (% of the reference band)
+                          found        height ± σ            detection limit
+            isopropanol   yes     0.0753 ± 0.0005 ( 10.5 %)    0.0024 (  0.3 %)
+            methanol      no     -0.0005 ± 0.0007 ( -0.1 %)    0.0037 (  0.5 %)
+            ...
+            protonation   no      0.0012 ± 0.0006 (  0.2 %)    0.0031 (  0.4 %)
+            co2 (bg)      no      0.0015 ± 0.0064 (  0.2 %)    0.0318 (  4.4 %)
+        [[Fits]]
+            stretch 2350–2650 cm⁻¹, 3 bands, R² 0.99992, rms residual 0.00196
+            bend    600–1200 cm⁻¹, 4 bands, R² 0.99433, rms residual 0.00192
+        [[Notes]]
+            bending region fitted without the isopropanol bands seen outside the anion regions
+            bending region refitted without the isopropanol bands
+        """
+        lines = [f"[[IR verdict]] {self.source or '(no source)'}", f"    {self.headline()}"]
+        shown = {self.evidence.reason}
+        if self.ratio is not None:
+            lo, hi = self.ratio.interval_95
+            interval = (f" (95 % {lo:.3f}–{hi:.3f})" if math.isfinite(lo) and math.isfinite(hi)
+                        else "")
+            lines += _wrap(f"B10:B12 = {self.ratio.value:.3f} ± {self.ratio.sigma:.3f}{interval}; "
+                           f"calibration: {self.ratio.calibration.provenance}")
+        elif self.borate_present:
+            lines += _wrap(f"B10:B12 not reported: {self.ratio_reason}")
+            shown.add(f"B10:B12 ratio: {self.ratio_reason}")
+        ev = self.evidence
+        lines.append("[[Borate evidence]]")
+        lines += _wrap(ev.reason)
+        lines.append(f"    ν(B–H) envelope {ev.stretch_height:.3g} absorbance ({_pct(ev.dominance, 0)} "
+                     f"of the strongest band), z = {ev.stretch_z:.0f}, centre "
+                     f"{ev.stretch_centre_cm1:.1f} cm⁻¹")
+        if ev.bend_z:
+            lines.append("    bending bands: " + ", ".join(
+                f"{a} z = {z:.0f} ({ev.bend_to_stretch.get(a, math.nan):.2f} × ν(B–H))"
+                for a, z in ev.bend_z.items()))
+        lines.append("[[Flags]]  peak absorbance of each test's strongest marker band "
+                     "(% of the reference band)")
+        lines.append(f"    {'':14s}{'found':7s}{'height ± σ':>16s}{'':10s}{'detection limit':>17s}")
+        for flag in IRFlag:
+            if flag not in (IRFlag.BORATE_PRESENT, IRFlag.ANIONS_INTACT):
+                lines += _wrap(f"{flag.value:14s}" + self._flag_row(flag))
+        lines.append(f"    {CO2_TEST + ' (bg)':14s}" + _test_row(self.co2))
+        if self.fits:
+            lines.append("[[Fits]]")
+            lines += [f"    {f.region:8s}{f.low_cm1:g}–{f.high_cm1:g} cm⁻¹, {len(f.bands)} bands, "
+                      f"R² {f.quality.r_squared:.5f}, rms residual {f.quality.rms_residual:.3g}"
+                      + ("" if f.quality.success else ", NOT converged") for f in self.fits]
+        notes = [n for n in self.notes if n not in shown]
+        if notes:
+            lines.append("[[Notes]]")
+            for n in notes:
+                lines += _wrap(n)
+        return "\n".join(lines)
+
+    def _flag_row(self, flag: IRFlag) -> str:
+        if flag is IRFlag.OTHER_ORGANIC:
+            found = _yes_no(self.other_organic.detected)
+            return f"{found:7s}" + ("; ".join(self.other_organic.seen)
+                            if self.other_organic.seen else "")
+        test = getattr(self, flag.value)
+        if test is None:
+            return "not judged" + ("" if self.borate_present else " (no closo-borate)")
+        return _test_row(test)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+#: How the headline names the anions.
+_ANION_TEXT = {"B12H12": "B12H12²⁻", "B10H10": "B10H10²⁻", "both": "B12H12²⁻ + B10H10²⁻"}
+#: Longest source name a ``repr`` shows (the file name; longer ones are shortened).
+_REPR_SOURCE_CHARS = 40
+#: Longest ``repr``.
+_REPR_MAX_CHARS = 199
+#: Width of the wrapped lines of a summary.
+_REPORT_WIDTH = 100
+
+
+def _short_source(source: str) -> str:
+    """The file name of ``source`` (``FILE::/path`` keeps its path), at most
+    :data:`_REPR_SOURCE_CHARS` characters."""
+    name = str(source or "")
+    head, sep, inner = name.partition("::")
+    name = head.replace("\\", "/").rsplit("/", 1)[-1] + sep + inner
+    if len(name) > _REPR_SOURCE_CHARS:
+        name = "…" + name[-(_REPR_SOURCE_CHARS - 1):]
+    return name or "?"
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line, at most :data:`_REPR_MAX_CHARS` characters (ends with ``…>``)."""
+    text = " ".join(text.split())
+    if len(text) > _REPR_MAX_CHARS:
+        text = text[: _REPR_MAX_CHARS - 2] + "…>"
+    return text
+
+
+def _yes_no(value: bool | None) -> str:
+    return "not judged" if value is None else ("yes" if value else "no")
+
+
+def _pct(fraction: float, digits: int = 1) -> str:
+    return f"{100 * fraction:.{digits}f} %" if math.isfinite(fraction) else "— %"
+
+
+def _number(value: float, digits: int = 4, width: int = 7) -> str:
+    return f"{value:{width}.{digits}f}" if math.isfinite(value) else f"{'—':>{width}s}"
+
+
+def _test_row(t: SpeciesTest) -> str:
+    """``found  height ± σ (% ref)  detection limit (% ref)`` of one component test."""
+    if t.detected is None:
+        return f"not judged ({t.pattern or 'no marker window inside the spectrum'})"
+    return (f"{_yes_no(t.detected):7s}{_number(t.height)} ± {_number(t.height_sigma, width=6)} "
+            f"({_number(100 * t.relative_height, 1, 5)} %)"
+            f"{_number(t.detection_limit, width=10)} ({_number(100 * t.relative_detection_limit, 1, 5)} %)")
+
+
+def _wrap(text: str) -> list[str]:
+    """``text`` as indented report lines of at most :data:`_REPORT_WIDTH` characters."""
+    import textwrap
+
+    return textwrap.wrap(text, _REPORT_WIDTH, initial_indent="    ", subsequent_indent="      ",
+                         break_on_hyphens=False) or ["    "]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -1200,8 +1422,8 @@ def assess(
             f"{low:g}–{high:g} cm⁻¹", source=spectrum.source)
     strongest = strongest_absorption(a)
     # atmospheric CO2 first: its R branch reaches into the default stretching region
-    co2 = template_test(a, ("CO2",), library=lib, templates=tmpl,
-                        reference_height=strongest)["CO2"]
+    co2 = template_test(a, (CO2_SPECIES,), library=lib, templates=tmpl,
+                        reference_height=strongest)[CO2_SPECIES]
     region: str | tuple[float, float] = "stretch"
     if co2.detected:
         region = STRETCH_WITHOUT_CO2
@@ -1230,9 +1452,9 @@ def assess(
         first = _borate(stretch, None, strongest)  # stretching evidence alone
     if bend is None and not a.covers(600.0, 1200.0):
         notes.append("bending region 600–1200 cm⁻¹ not covered: borate evidence from ν(B–H) only")
-    components = [c for c in LIBRARY_COMPONENTS if c != "CO2"] + list(TEMPLATE_COMPONENTS)
+    components = [c for c in LIBRARY_COMPONENTS if c != CO2_SPECIES] + list(TEMPLATE_COMPONENTS)
     if co2.detected:
-        components.append("CO2")
+        components.append(CO2_SPECIES)
     ref_height = first.stretch_height if first.present else strongest
     bend_plain = bend
     if first.present and bend is not None:
@@ -1268,7 +1490,7 @@ def assess(
         if protonation.detected and prot_fit is not None:
             notes.append("protonated ν(B–H) band found: ratio from the fit that includes it")
             stretch = prot_fit
-        oxidation = scr.tests["B-O"]
+        oxidation = scr.tests[FLAG_SPECIES[IRFlag.OXIDATION]]
         if evidence.b12_present and evidence.b10_present:
             outcome = estimate_ratio(a, stretch, calibration, library=lib)
             ratio, posterior, ratio_reason = outcome.estimate, outcome.posterior, outcome.reason
@@ -1293,7 +1515,7 @@ def assess(
                      + "; ".join(organic.seen) + ") has C–H deformation bands there")
         oxidation = None
     water = _water(scr.tests)
-    if scr.tests["PVDF"].detected:
+    if scr.tests[FLAG_SPECIES[IRFlag.BINDER]].detected:
         notes.append("PVDF binder bands recognised (binder, not an impurity)")
     if co2.detected:
         notes.append("atmospheric CO₂ bands (background compensation), not a sample property")
@@ -1308,22 +1530,24 @@ def assess(
                        else bool(protonation is not None and not protonation.detected)),
         b12_present=evidence.b12_present, b10_present=evidence.b10_present,
         protonation=protonation, ratio=ratio, ratio_reason=ratio_reason,
-        isopropanol=scr.tests["isopropanol"], methanol=scr.tests["methanol"], water=water,
-        oxidation=oxidation, binder=scr.tests["PVDF"], other_organic=organic,
-        co2=co2, evidence=evidence, notes=tuple(notes),
-        ratio_posterior=posterior, fits=tuple(fits))
+        isopropanol=scr.tests[FLAG_SPECIES[IRFlag.ISOPROPANOL]],
+        methanol=scr.tests[FLAG_SPECIES[IRFlag.METHANOL]], water=water,
+        oxidation=oxidation, binder=scr.tests[FLAG_SPECIES[IRFlag.BINDER]],
+        other_organic=organic, co2=co2, evidence=evidence, notes=tuple(notes),
+        ratio_posterior=posterior, fits=tuple(fits), source=str(spectrum.source))
 
 
 def _water(tests: Mapping[str, SpeciesTest]) -> SpeciesTest:
     """One water flag from the liquid (library) and vapour (real template) components."""
-    liquid, vapour = tests["water"], tests["water_vapour"]
+    liquid, vapour = tests[FLAG_SPECIES[IRFlag.WATER]], tests[WATER_VAPOUR_TEMPLATE]
     forms = [t.form for t in (liquid, vapour) if t.detected]
     main = liquid if liquid.detected or not vapour.detected else vapour
     detected = bool(liquid.detected or vapour.detected) if (
         liquid.detected is not None or vapour.detected is not None) else None
     pattern = "; ".join(f"{t.form}: {t.pattern}" for t in (liquid, vapour) if t.pattern)
     return SpeciesTest(
-        species="water", detected=detected, strongest_band_cm1=main.strongest_band_cm1,
+        species=FLAG_SPECIES[IRFlag.WATER], detected=detected,
+        strongest_band_cm1=main.strongest_band_cm1,
         height=main.height, height_sigma=main.height_sigma, z=main.z,
         detection_limit=main.detection_limit, relative_height=main.relative_height,
         relative_detection_limit=main.relative_detection_limit, markers_cm1=main.markers_cm1,

@@ -16,12 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from irkit.assess import assess
+from irkit import vocabulary as vocab
+from irkit.assess import IRVerdict, assess
 from irkit.spectra import list_hdf5_spectra, spectrum_from_ref, to_absorbance
+from irkit.vocabulary import SPECIES_FLAGS, IRFlag
 from xrdkit.batch import BatchSummary, run_batch
 from xrdkit.results import ItemResult
 
-__all__ = ["analyse_ref", "ref_id", "run_ir_batch"]
+__all__ = ["analyse_ref", "ref_id", "run_ir_batch", "verdict_item"]
+
 
 def ref_id(ref: Any) -> str:
     """Unique id of a spectrum reference: ``file::/path[index]``.
@@ -95,39 +98,67 @@ def analyse_ref(ref: Any) -> ItemResult:
     >>> result.arrays["stretch_best_fit"].shape == result.arrays["stretch_wavenumber_cm1"].shape
     True
     """
-    spectrum = to_absorbance(spectrum_from_ref(ref))
-    verdict = assess(spectrum)
+    return verdict_item(assess(to_absorbance(spectrum_from_ref(ref))))
+
+
+def verdict_item(verdict: IRVerdict) -> ItemResult:
+    """The batch record of one verdict: the scalars and arrays :func:`analyse_ref` stores.
+
+    Column names and units are those of :mod:`irkit.vocabulary` (:data:`~irkit.vocabulary.
+    BATCH_COLUMNS`, then per component flag ``<flag>_height`` and ``<flag>_detection_limit``,
+    per fitted region and band the column families there).
+
+    Parameters
+    ----------
+    verdict : IRVerdict
+        From :func:`irkit.assess.assess`.
+
+    Returns
+    -------
+    ItemResult
+        Scalars, arrays and the verdict's notes as warnings.
+
+    Examples
+    --------
+    >>> from irkit.assess import assess
+    >>> from irkit.batch import verdict_item
+    >>> from irkit.synthetic import synthesize
+    >>> item = verdict_item(assess(synthesize(4, borate=0.0, isopropanol=0.3).spectrum))
+    >>> item.scalars["isopropanol"], item.scalars["oxidation"], item.arrays
+    (True, None, {})
+    """
     d = verdict.to_dict()
     scalars: dict[str, bool | float | str | None] = {
-        "borate_present": verdict.borate_present,
-        "anion": verdict.anion,
-        "anions_intact": verdict.anions_intact,
-        "b10_b12_ratio": d["b10_b12_ratio"],
-        "b10_b12_ratio_sigma": d["b10_b12_ratio_sigma"],
-        "b10_b12_ratio_reason": verdict.ratio_reason,
-        "other_organic": verdict.other_organic.detected,
-        "contaminants": "; ".join(verdict.contaminants),
+        IRFlag.BORATE_PRESENT.value: verdict.borate_present,
+        vocab.ANION.name: verdict.anion,
+        IRFlag.ANIONS_INTACT.value: verdict.anions_intact,
+        vocab.RATIO.name: d[vocab.RATIO.name],
+        vocab.RATIO_SIGMA.name: d[vocab.RATIO_SIGMA.name],
+        vocab.RATIO_REASON.name: verdict.ratio_reason,
+        IRFlag.OTHER_ORGANIC.value: verdict.other_organic.detected,
+        vocab.CONTAMINANTS.name: "; ".join(verdict.contaminants),
     }
-    for name in ("isopropanol", "methanol", "water", "oxidation", "binder", "protonation"):
-        test = getattr(verdict, name)
-        scalars[name] = None if test is None else test.detected
-        scalars[f"{name}_height"] = None if test is None else _num(test.height)
-        scalars[f"{name}_detection_limit"] = None if test is None else _num(
+    for flag in SPECIES_FLAGS:
+        test = getattr(verdict, flag.value)
+        scalars[flag.value] = None if test is None else test.detected
+        scalars[vocab.SPECIES_HEIGHT.column(flag).name] = None if test is None else _num(
+            test.height)
+        scalars[vocab.SPECIES_DETECTION_LIMIT.column(flag).name] = None if test is None else _num(
             test.detection_limit)
     arrays: dict[str, np.ndarray] = {}
     for fit in verdict.fits:
-        scalars[f"{fit.region}_r_squared"] = fit.quality.r_squared
-        scalars[f"{fit.region}_rms_residual"] = fit.quality.rms_residual
+        scalars[vocab.REGION_R_SQUARED.column(fit.region).name] = fit.quality.r_squared
+        scalars[vocab.REGION_RMS_RESIDUAL.column(fit.region).name] = fit.quality.rms_residual
         for band in fit.bands:
             stem = band.prefix.rstrip("_")
-            scalars[f"{stem}_center_cm1"] = band.center_cm1
-            scalars[f"{stem}_center_sigma_cm1"] = band.center_sigma_cm1
-            scalars[f"{stem}_fwhm_cm1"] = band.fwhm_cm1
-            scalars[f"{stem}_area"] = band.area
-            scalars[f"{stem}_area_sigma"] = band.area_sigma
-        arrays[f"{fit.region}_wavenumber_cm1"] = fit.wavenumber_cm1
-        arrays[f"{fit.region}_best_fit"] = fit.best_fit
-        arrays[f"{fit.region}_residual"] = fit.residual
+            scalars[vocab.BAND_CENTER.column(stem).name] = band.center_cm1
+            scalars[vocab.BAND_CENTER_SIGMA.column(stem).name] = band.center_sigma_cm1
+            scalars[vocab.BAND_FWHM.column(stem).name] = band.fwhm_cm1
+            scalars[vocab.BAND_AREA.column(stem).name] = band.area
+            scalars[vocab.BAND_AREA_SIGMA.column(stem).name] = band.area_sigma
+        arrays[vocab.REGION_WAVENUMBER.column(fit.region).name] = fit.wavenumber_cm1
+        arrays[vocab.REGION_BEST_FIT.column(fit.region).name] = fit.best_fit
+        arrays[vocab.REGION_RESIDUAL.column(fit.region).name] = fit.residual
     return ItemResult(scalars=scalars, arrays=arrays, warnings=tuple(verdict.notes))
 
 
@@ -146,7 +177,8 @@ def run_ir_batch(files: Sequence[str | Path], out_path: str | Path, **kw: Any) -
     out_path : str or Path
         Results file (``RESULTS.h5``), read with :func:`xrdkit.results.read_summary` and
         :func:`xrdkit.results.read_item`; one row per spectrum with the scalars of
-        :func:`analyse_ref`, id ``file::/path[index]`` (:func:`ref_id`).
+        :func:`analyse_ref`, id ``file::/path[index]`` (:func:`ref_id`). Every summary column
+        and array gets its ``units`` and ``long_name`` (:func:`irkit.vocabulary.annotate`).
     **kw
         Passed to :func:`xrdkit.batch.run_batch`.
 
@@ -186,4 +218,6 @@ def run_ir_batch(files: Sequence[str | Path], out_path: str | Path, **kw: Any) -
     """
     canonical = list(dict.fromkeys(os.path.realpath(f) for f in files))
     refs = [ref for f in canonical for ref in list_hdf5_spectra(f)]
-    return run_batch(refs, analyse_ref, out_path, item_id=ref_id, **kw)
+    summary = run_batch(refs, analyse_ref, out_path, item_id=ref_id, **kw)
+    vocab.annotate(summary.out_path)  # units and meanings of the columns, for NeXus viewers
+    return summary

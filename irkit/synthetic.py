@@ -26,14 +26,19 @@ import numpy as np
 from irkit.bands import B10_B12_AREA_PER_MOLE, BandLibrary, load_band_library
 from irkit.shapes import pseudo_voigt
 from irkit.spectra import Spectrum, make_spectrum
+from irkit.vocabulary import FLAG_SPECIES, IRFlag
 from xrdkit.errors import InputError
 
 __all__ = ["TrueBand", "SyntheticSpectrum", "MismatchedSpectrum", "synthesize",
-           "synthesize_mismatched", "pv_height_per_area", "write_hdf5_stack"]
+           "synthesize_mismatched", "pv_height_per_area", "write_hdf5_stack", "ADMIXTURE_FLAGS"]
 
 BaselineKind = Literal["flat", "sloping", "curved"]
-_ADMIXTURES = {"isopropanol": "isopropanol", "water": "water", "oxidation": "B-O", "pvdf": "PVDF",
-               "protonated": "protonated"}
+#: Admixture amounts of :func:`synthesize` (keyword → the verdict flag it should raise).
+ADMIXTURE_FLAGS: dict[str, IRFlag] = {"isopropanol": IRFlag.ISOPROPANOL, "water": IRFlag.WATER,
+                                      "oxidation": IRFlag.OXIDATION, "pvdf": IRFlag.BINDER,
+                                      "protonated": IRFlag.PROTONATION}
+#: Admixture keyword → band-library species whose bands it adds.
+_ADMIXTURES = {amount: FLAG_SPECIES[flag] for amount, flag in ADMIXTURE_FLAGS.items()}
 
 
 @dataclass(frozen=True)
@@ -305,7 +310,7 @@ def synthesize_mismatched(
     if isopropanol:
         lib = load_band_library()
         ipa = np.zeros_like(x)
-        for b in lib.select("isopropanol"):
+        for b in lib.select(FLAG_SPECIES[IRFlag.ISOPROPANOL]):
             ipa += _gauss(x, b.position_cm1 + rng.uniform(-3, 3),
                           b.fwhm_cm1 * rng.uniform(1.0, 2.0),
                           b.relative_height * math.exp(rng.uniform(math.log(0.5), math.log(2))))

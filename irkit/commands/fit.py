@@ -14,6 +14,7 @@ otherwise, with a note); ``isopropanol``, ``methanol``, ``water``, ``other_organ
 ``contaminants`` naming what was seen; ``binder`` (PVDF pattern). ``b10_b12_ratio`` is null with
 ``b10_b12_ratio_reason`` when the B10/B12 stretching bands cannot be told apart within their
 position priors (narrow them with ``--bands``, e.g. from spectra of the pure salts).
+The flag names and JSON keys are those of ``irkit.vocabulary`` (``IRFlag``, ``VERDICT_KEYS``).
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     ``--json`` and ``--plot`` are checked before any work: neither may be the spectrum, the
     ``--bands`` file or each other (same canonical path or inode; :func:`check_output_paths`).
     """
+    from irkit.vocabulary import ANION, IRFlag
     from xrdkit.errors import check_output_paths
 
     check_output_paths({"--json": args.json, "--plot": args.plot},
@@ -151,10 +153,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"read as absorbance, converted from {spectrum.metadata['converted_from']}")
     if not fits:
         print("no ν(B–H) band: no band fits made")
-    print("verdict: " + ", ".join(f"{k}={d[k]}" for k in
-                                  ("borate_present", "anion", "anions_intact", "isopropanol",
-                                   "methanol", "water", "other_organic", "oxidation", "binder",
-                                   "protonation")))
+    shown = (IRFlag.BORATE_PRESENT.value, ANION.name,
+             *(f.value for f in IRFlag if f is not IRFlag.BORATE_PRESENT))
+    print("verdict: " + ", ".join(f"{k}={d[k]}" for k in shown))
     if d["contaminants"]:
         print("seen: " + "; ".join(d["contaminants"]))
     if verdict.ratio is not None:
@@ -169,11 +170,11 @@ def run(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(report(spectrum, fits, verdict), indent=2),
                              encoding="utf-8")
     if args.plot:
+        from irkit.assess import LIBRARY_COMPONENTS
         from irkit.bands import load_band_library
         from irkit.plot import fit_figure
 
         lib = load_band_library()
-        marked = [b for b in lib.select(("isopropanol", "water", "B-O", "PVDF", "CO2"),
-                                        markers_only=True)]
+        marked = [b for b in lib.select(LIBRARY_COMPONENTS, markers_only=True)]
         fit_figure(spectrum, fits, marked).savefig(args.plot, dpi=120)
     return 0
