@@ -71,7 +71,7 @@ def analyse_files_kwargs(args: argparse.Namespace) -> dict:
     timeout = getattr(args, "scan_timeout", None)
     if timeout is not None and not timeout > 0:
         raise InputError(f"--scan-timeout must be a positive number of seconds, got {timeout:g}")
-    scheduler = check_scheduler_address(args.scheduler, source="--scheduler") if args.scheduler else None
+    scheduler = check_scheduler_address(args.scheduler, source="--scheduler") if args.scheduler is not None else None
     instrument_file = args.instrument if Path(args.instrument).suffix else None
     check_output_paths(
         {"--out": args.out, "--table": args.table},
