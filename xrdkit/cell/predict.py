@@ -25,6 +25,7 @@ alone) and the electrode's purity was also applied to the separator pellet.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -96,6 +97,9 @@ class CellPrediction:
     electrodes (binder and carbon included, electrolyte and current collectors excluded).
     ``electrolyte_volume_fraction`` is the electrolyte-filled share of the pressed cathode,
     ``void_fraction`` its empty pore share.
+
+    :meth:`summary` is a one-screen report (:meth:`headline` its first line, also the
+    ``repr``).
     """
 
     fcc_weight_fraction: float
@@ -153,6 +157,153 @@ class CellPrediction:
             if isinstance(v, float) and not math.isfinite(v):
                 d[k] = None
         return d
+
+    # ------------------------------------------------------------------ reports
+
+    def headline(self) -> str:
+        """The prediction in one line: purity, capacity at the highest C-rate (interval, share
+        of 0.1C) and the specific energy."""
+        top = max(self.rate_table, key=lambda r: r.c_rate)
+        return (f"fcc {self.fcc_weight_fraction:.3f} ± {self.fcc_weight_fraction_sigma:.3f} → "
+                f"{top.c_rate:g}C: {self._interval(top.capacity_mAh_per_g, top.capacity_mAh_per_g_low, top.capacity_mAh_per_g_high, '.1f')} mAh/g "
+                f"({_percent(top.retention_vs_0p1C)} of 0.1C); "
+                f"{self._interval(self.energy_Wh_per_kg, self.energy_Wh_per_kg_low, self.energy_Wh_per_kg_high, '.0f')} "
+                "Wh/kg NaCrO2")
+
+    def __repr__(self) -> str:
+        text = f"<CellPrediction {self.cathode} at {self.loading_mg_per_cm2:g} mg/cm²: {self.headline()}>"
+        return text if len(text) <= _REPR_MAX_CHARS else text[: _REPR_MAX_CHARS - 2] + "…>"
+
+    def _interval(self, mid: float, low: float, high: float, fmt: str) -> str:
+        """``mid [low, high]``, or ``mid`` alone without intervals (``uncertainty="none"``)."""
+        text = _num(mid, fmt)
+        if self.uncertainty == "none":
+            return text
+        return f"{text} [{_num(low, fmt)}, {_num(high, fmt)}]"
+
+    def summary(self) -> str:
+        """A one-screen text report: the headline, what the intervals are, the electrolyte and
+        electrode, the rate table, the full cell and fade, the notes.
+
+        ``[low, high]`` is the central interval (:attr:`interval_probability`) of what
+        :attr:`uncertainty` says; without intervals (``"none"``) only the value is shown.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        The nominal model for the paper's 97:1:2 cathode, electrolyte 87 ± 3 % fcc, with the
+        intervals of the purity σ alone (fast: no Monte Carlo):
+
+        >>> from xrdkit.cell import predict_cell
+        >>> cell = predict_cell(0.87, 0.03, c_rates=(0.1, 1.0, 5.0), uncertainty="purity")
+        >>> cell
+        <CellPrediction 97:1:2 at 7.7 mg/cm²: fcc 0.870 ± 0.030 → 5C: 77.4 [76.0, 78.6] mAh/g (65.5 % of 0.1C); 283 [283, 283] Wh/kg NaCrO2>
+        >>> print(cell.summary())
+        [[Cell prediction]] NaCrO2 cathode 97:1:2, 7.7 mg/cm² (active mass), 30 °C
+            fcc 0.870 ± 0.030 → 5C: 77.4 [76.0, 78.6] mAh/g (65.5 % of 0.1C); 283 [283, 283] Wh/kg NaCrO2
+            intervals: central 95 % of the purity σ alone (outputs at w ∓ 1.96σ)
+        [[Electrolyte]]  fcc weight fraction, ionic conductivity
+            cathode's    fcc 0.870 ± 0.030   σ 1.05e-03 [8.88e-04, 1.23e-03] S/cm
+            separator    fcc 1.000 ± 0.000   σ 1.47e-03 [1.47e-03, 1.47e-03] S/cm (400 µm)
+            composite    σ_eff 1.13e-04 S/cm; pores: electrolyte 0.226 [0.226, 0.226] of the volume, void 0.114
+            interface    122 [122, 122] Ω cm²
+        [[Rate capability]]  C-rate   mA/cm²   capacity (mAh/g)   share of 0.1C
+            0.1       0.092   118.2 [118.2, 118.2]   100.0 % [100.0 %, 100.0 %]
+            1         0.924   116.9 [116.9, 116.9]   98.9 % [98.9 %, 98.9 %]
+            5         4.620   77.4 [76.0, 78.6]      65.5 % [64.3 %, 66.5 %]
+        [[Full cell]]
+            energy 283 [283, 283] Wh/kg NaCrO2; 223 [223, 223] Wh/kg electrodes
+            N/P 1.15 [1.15, 1.15]; mean voltage 2.57 V
+            cathode 28.7 µm, 0.924 mAh/cm²; electrolyte expected at 8.7 % of its mass
+            fade: 95.6 % left after 100 cycles at 70 MPa
+        [[Notes]]
+            loading basis: NaCrO2 (active) mass
+            the purity applies to the cathode's electrolyte; the separator pellet has its own (fcc 1)
+            calibrated on the paper: interface resistance, binder film thickness (5C retentions), fade law
+              (100-cycle retentions, purity-independent), full/half-cell capacity ratio
+
+        Only the 5C capacity depends on the purity here: with the purity σ alone, the 0.1C
+        capacity, and so the energy, has no spread (the default ``uncertainty="parameters"``
+        adds every documented parameter range).
+        """
+        iv = self._interval
+        pct = f"{100 * self.interval_probability:g} %"
+        if self.uncertainty == "parameters":
+            what = (f"intervals: central {pct} of a calibrated Monte Carlo ({self.samples_accepted} "
+                    f"of {self.samples_drawn} draws accepted); central value = median")
+        elif self.uncertainty == "purity":
+            what = f"intervals: central {pct} of the purity σ alone (outputs at w ∓ 1.96σ)"
+        else:
+            what = "no intervals (nominal model)"
+        basis = "active mass" if self.loading_basis == "active" else "dry composite mass"
+        lines = [
+            f"[[Cell prediction]] NaCrO2 cathode {self.cathode}, {self.loading_mg_per_cm2:g} mg/cm² "
+            f"({basis}), {self.temperature_C:g} °C",
+            f"    {self.headline()}",
+            f"    {what}",
+            "[[Electrolyte]]  fcc weight fraction, ionic conductivity",
+            f"    cathode's    fcc {self.fcc_weight_fraction:.3f} ± {self.fcc_weight_fraction_sigma:.3f}   "
+            f"σ {iv(self.sigma_electrolyte_S_per_cm, self.sigma_electrolyte_S_per_cm_low, self.sigma_electrolyte_S_per_cm_high, '.2e')} S/cm",
+            f"    separator    fcc {self.separator_fcc_weight_fraction:.3f} ± "
+            f"{self.separator_fcc_weight_fraction_sigma:.3f}   "
+            f"σ {iv(self.separator_sigma_S_per_cm, self.separator_sigma_S_per_cm_low, self.separator_sigma_S_per_cm_high, '.2e')} S/cm "
+            f"({_num(self.separator_thickness_um, '.0f')} µm)",
+            f"    composite    σ_eff {_num(self.sigma_effective_S_per_cm, '.2e')} S/cm; pores: electrolyte "
+            f"{iv(self.electrolyte_volume_fraction, self.electrolyte_volume_fraction_low, self.electrolyte_volume_fraction_high, '.3f')} "
+            f"of the volume, void {_num(self.void_fraction, '.3f')}",
+            f"    interface    {iv(self.interface_resistance_ohm_cm2, self.interface_resistance_ohm_cm2_low, self.interface_resistance_ohm_cm2_high, '.0f')} Ω cm²",
+            "[[Rate capability]]  C-rate   mA/cm²   capacity (mAh/g)   share of 0.1C",
+        ]
+        for r in self.rate_table:
+            share = (_percent(r.retention_vs_0p1C) if self.uncertainty == "none" else
+                     f"{_percent(r.retention_vs_0p1C)} [{_percent(r.retention_vs_0p1C_low)}, "
+                     f"{_percent(r.retention_vs_0p1C_high)}]")
+            lines.append(f"    {r.c_rate:<6g} {r.current_density_mA_per_cm2:8.3f}   "
+                         f"{iv(r.capacity_mAh_per_g, r.capacity_mAh_per_g_low, r.capacity_mAh_per_g_high, '.1f'):22s} "
+                         f"{share}")
+        lines += [
+            "[[Full cell]]",
+            f"    energy {iv(self.energy_Wh_per_kg, self.energy_Wh_per_kg_low, self.energy_Wh_per_kg_high, '.0f')} "
+            f"Wh/kg NaCrO2; {iv(self.energy_Wh_per_kg_electrodes, self.energy_Wh_per_kg_electrodes_low, self.energy_Wh_per_kg_electrodes_high, '.0f')} "
+            "Wh/kg electrodes",
+            f"    N/P {iv(self.np_ratio, self.np_ratio_low, self.np_ratio_high, '.2f')}; mean voltage "
+            f"{_num(self.mean_voltage_V, '.2f')} V",
+            f"    cathode {_num(self.thickness_um, '.1f')} µm, {_num(self.areal_capacity_mAh_per_cm2, '.3f')} "
+            f"mAh/cm²; electrolyte expected at {_percent(self.expected_electrolyte_weight_fraction)} "
+            "of its mass",
+            f"    fade: {_percent(self.retention_after_cycles)} left after {self.cycles} cycles at "
+            f"{self.stack_pressure_MPa:g} MPa",
+        ]
+        # what the intervals are is said above
+        notes = [n for n in self.notes if not n.startswith(("intervals:", "no intervals"))]
+        if notes:
+            lines.append("[[Notes]]")
+            for n in notes:
+                lines += textwrap.wrap(n, _REPORT_WIDTH, initial_indent="    ",
+                                       subsequent_indent="      ", break_on_hyphens=False)
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+#: Longest ``repr`` of a prediction, and the width notes are wrapped to in a summary.
+_REPR_MAX_CHARS = 199
+_REPORT_WIDTH = 100
+
+
+def _num(value: float, fmt: str) -> str:
+    """``value`` formatted, or ``—`` when it is not a finite number."""
+    return format(value, fmt) if math.isfinite(value) else "—"
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.1f} %" if math.isfinite(fraction) else "— %"
 
 
 def _check_inputs(w: float, s: float, what: str = "fcc weight fraction") -> tuple[float, float]:
