@@ -295,6 +295,9 @@ class OrganicTest:
 class IRVerdict:
     """What the IR spectrum says.
 
+    A one-screen report: :meth:`summary` (and :meth:`headline`, one line; notebooks show the
+    summary, the ``repr`` is one short line).
+
     Attributes
     ----------
     borate_present : bool
@@ -324,9 +327,6 @@ class IRVerdict:
         band); not part of :meth:`to_dict`.
     source : str
         Where the spectrum was read from (``Spectrum.source``); not part of :meth:`to_dict`.
-
-    A one-screen report: :meth:`summary` (and :meth:`headline`, one line; notebooks show the
-    summary, the ``repr`` is one short line).
     """
 
     borate_present: bool

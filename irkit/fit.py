@@ -129,6 +129,9 @@ class ParameterRecord:
 class RegionFit:
     """Result of a region fit.
 
+    :meth:`summary` is a one-screen report (like lmfit's ``fit_report``); the ``repr`` is one
+    line (:meth:`headline`).
+
     Attributes
     ----------
     region : str
@@ -156,11 +159,9 @@ class RegionFit:
     covariance : ndarray, shape (p, p)
         Covariance of the varied parameters (order of ``parameters``; NaN if unavailable).
     warnings : tuple of str
+        What went wrong or looks doubtful in the fit (bounds hit, no covariance, …).
     source : str
         Where the spectrum came from (``Spectrum.source``).
-
-    :meth:`summary` is a one-screen report (like lmfit's ``fit_report``); the ``repr`` is one
-    line (:meth:`headline`).
     """
 
     region: str

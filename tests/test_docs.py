@@ -42,7 +42,7 @@ DOCTEST_MODULES = ["xrdkit.data", "xrdkit.readers", "xrdkit.simulate", "xrdkit.s
                    "xrdkit.cell.predict", "xrdkit.cell.conductivity", "xrdkit.cell.electrode",
                    "xrdkit.cell.fullcell", "xrdkit.cell.rate",
                    "irkit.spectra", "irkit.fit", "irkit.assess", "irkit.batch", "irkit.synthetic",
-                   "irkit.ratio", "irkit.baseline", "irkit.templates", "irkit.bands"]
+                   "irkit.ratio", "irkit.baseline", "irkit.templates", "irkit.bands", "irkit.vocabulary"]
 #: Time allowed for one build of the site (it takes ~5–10 s on the CI-class machine).
 BUILD_TIMEOUT_S = 300
 

@@ -297,12 +297,17 @@ def test_ir_section(electrode_results, tmp_path):
     text = out.read_text(encoding="utf-8")
     doc = _parse(text)
     assert doc.errors == []
-    ir_rows = [r for r in doc.rows if len(r) == 11 and r[0].isdigit()]
+    from irkit.vocabulary import SPECIES_FLAGS
+
+    n_columns = 4 + len(SPECIES_FLAGS) + 2  # #, spectrum, anions intact, ratio, flags, R², status
+    ir_rows = [r for r in doc.rows if len(r) == n_columns and r[0].isdigit()]
     ir_summary = read_summary(ir_out)
     assert len(ir_rows) == len(ir_summary) == 2
     for cells, row in zip(ir_rows, ir_summary, strict=True):
         assert cells[1] == short_id(row["id"])
         assert cells[2] == ("yes" if row["anions_intact"] else "no")
+        assert cells[4:4 + len(SPECIES_FLAGS)] == [
+            "—" if row[str(f)] is None else ("yes" if row[str(f)] else "no") for f in SPECIES_FLAGS]
     assert any(i["alt"].startswith("IR fit") for i in doc.imgs)
     assert not re.search(r"https?://", text)
 

@@ -787,8 +787,10 @@ def _rietveld_section(table: ResultsTable) -> str:
 
 
 def _ir_section(ir_path: Path) -> str:
+    from irkit.vocabulary import SPECIES_FLAGS
+
     table = load_results(ir_path)
-    flags = ("isopropanol", "water", "oxidation", "binder", "protonation")
+    flags = [str(f) for f in SPECIES_FLAGS]  # the IR flags, as irkit's batch writes them
     header = ["#", "spectrum", "anions intact", "B10:B12 ± σ"] + list(flags) + ["stretch R²", "status"]
     rows, classes = [], []
     for i, r in enumerate(table.rows):

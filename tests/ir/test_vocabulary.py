@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import doctest
 import json
 import subprocess
 import sys
@@ -166,9 +165,8 @@ def test_every_flag_and_column_is_documented() -> None:
     assert set(vocab.FLAG_SPECIES) == set(SPECIES_FLAGS)
 
 
-def test_vocabulary_examples_run_and_the_module_is_light() -> None:
-    result = doctest.testmod(vocab, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted > 0
+def test_the_vocabulary_module_is_light() -> None:
+    """(Its Examples run in tests/test_docs.py.)"""
     code = ("import sys, irkit.vocabulary; "
             "print(sorted(m for m in ('numpy', 'h5py', 'lmfit', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
