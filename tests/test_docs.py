@@ -38,7 +38,7 @@ FENCE = re.compile(r"^```python[ \t]*\n(?P<code>.*?)^```[ \t]*$", re.S | re.M)
 DOCTEST_MODULES = ["xrdkit.data", "xrdkit.readers", "xrdkit.simulate", "xrdkit.structures",
                    "xrdkit.phases", "xrdkit.instrument", "xrdkit.instrument_files",
                    "xrdkit.calibrate", "xrdkit.qpa", "xrdkit.results", "xrdkit.export",
-                   "xrdkit.refine", "xrdkit.session", "xrdkit.batch", "xrdkit.schema",
+                   "xrdkit.refine", "xrdkit.identify", "xrdkit.session", "xrdkit.batch", "xrdkit.schema",
                    "xrdkit.cell.predict", "xrdkit.cell.conductivity", "xrdkit.cell.electrode",
                    "xrdkit.cell.fullcell", "xrdkit.cell.rate",
                    "irkit.spectra", "irkit.fit", "irkit.assess", "irkit.batch", "irkit.synthetic",
