@@ -430,10 +430,55 @@ def read_text_scan(path: str | Path, *, wavelength_angstrom: float | None = None
     changed separator or column count, or a non-numeric field is an error that
     names the line.
 
+    Parameters
+    ----------
+    path : str or Path
+        The text file (``.xy``, ``.xye``, ``.csv``, ``.dat`` … ; the extension is not checked).
+    wavelength_angstrom : float, optional
+        Wavelength in Å, stored on the scan; required when the header names a q axis
+        (``q (1/A)``, ``q (1/nm)``), which is converted to 2θ with it.
+
+    Returns
+    -------
+    Scan
+        On a strictly increasing 2θ axis in degrees, with the file's σ column (else Poisson
+        ``sqrt(max(counts, 1))``), ``source`` = the path and ``metadata`` holding
+        ``format="text"``, the header (when there is one) and ``original_axis_units`` for a
+        converted axis.
+
     Raises
     ------
     InputError
         Naming the file, the line and the problem.
+
+    Examples
+    --------
+    A semicolon-separated export with decimal commas, a header and a σ column:
+
+    >>> import pathlib, tempfile
+    >>> from xrdkit.readers import read_text_scan
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.csv"
+    >>> _ = path.write_text("2theta (deg);counts;sigma\\n10,00;120;11\\n10,02;131;11,5\\n10,04;125;11,2\\n")
+    >>> scan = read_text_scan(path)
+    >>> scan.two_theta_deg.tolist(), scan.counts.tolist(), scan.sigma.tolist()
+    ([10.0, 10.02, 10.04], [120.0, 131.0, 125.0], [11.0, 11.5, 11.2])
+    >>> scan.metadata["header"]
+    '2theta (deg);counts;sigma'
+
+    A q axis (Å⁻¹) is converted to 2θ (degrees) with the wavelength (Cu Kα1, Å):
+
+    >>> _ = path.write_text("q (1/A) counts\\n1.0 50\\n2.0 60\\n")
+    >>> q_scan = read_text_scan(path, wavelength_angstrom=1.5406)
+    >>> q_scan.two_theta_deg.round(3).tolist(), q_scan.metadata["original_axis_units"]
+    ([14.084, 28.387], '1/angstrom')
+
+    A stray word inside the data names its line:
+
+    >>> _ = path.write_text("10.00 120\\n10.02 oops\\n")
+    >>> read_text_scan(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...line 2: stray text 'oops'...
     """
     path = Path(path)
     src = str(path)
@@ -606,11 +651,50 @@ def _float_text(elem: ET.Element | None) -> float | None:
 def read_xrdml(path: str | Path) -> list[Scan]:
     """Read every 2θ scan of a PANalytical ``.xrdml`` file.
 
+    Parameters
+    ----------
+    path : str or Path
+        The ``.xrdml`` file (schemas 1.x, any namespace version).
+
+    Returns
+    -------
+    list of Scan
+        One per ``<xrdMeasurement>/<scan>``, in file order, on a 2θ axis in degrees
+        (``startPosition``…``endPosition`` evenly spaced, or ``listPositions``), with the Kα1
+        wavelength in Å from ``usedWavelength``; ``metadata`` holds ``format="xrdml"``, the
+        scan axis and mode, the intensity unit, ``counting_time_s``, the anode, Kα2/Kβ
+        wavelengths and the sample id/name when the file has them. ``source`` is the path
+        (``PATH#scanM.S`` when the file holds several scans).
+
     Raises
     ------
     InputError
         Malformed XML, no ``<scan>``, no 2θ positions, or counts that do not
         match the positions.
+
+    Examples
+    --------
+    A minimal file: three counts from 10.00 to 10.04° 2θ, Cu Kα1 (Å), 1 s per step:
+
+    >>> import pathlib, tempfile
+    >>> from xrdkit.readers import read_xrdml
+    >>> xml = (
+    ...     '<xrdMeasurements xmlns="http://www.xrdml.com/XRDMeasurement/1.5">'
+    ...     '<sample><name>NBH-1</name></sample><xrdMeasurement>'
+    ...     '<usedWavelength><kAlpha1 unit="Angstrom">1.5405980</kAlpha1></usedWavelength>'
+    ...     '<scan scanAxis="Gonio" mode="Continuous"><dataPoints>'
+    ...     '<positions axis="2Theta" unit="deg">'
+    ...     '<startPosition>10.00</startPosition><endPosition>10.04</endPosition></positions>'
+    ...     '<commonCountingTime unit="seconds">1.0</commonCountingTime>'
+    ...     '<counts unit="counts">120 131 125</counts>'
+    ...     '</dataPoints></scan></xrdMeasurement></xrdMeasurements>')
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.xrdml"
+    >>> _ = path.write_text(xml)
+    >>> [scan] = read_xrdml(path)
+    >>> scan.two_theta_deg.tolist(), scan.counts.tolist(), scan.wavelength_angstrom
+    ([10.0, 10.02, 10.04], [120.0, 131.0, 125.0], 1.540598)
+    >>> scan.metadata["sample_name"], scan.metadata["scan_axis"], scan.metadata["counting_time_s"]
+    ('NBH-1', 'Gonio', 1.0)
     """
     path = Path(path)
     src = str(path)
@@ -723,10 +807,44 @@ def _xrdml_scan(scan: ET.Element, lam: float | None, meta: dict[str, Any], src: 
 def read_rasx(path: str | Path) -> list[Scan]:
     """Read the profile(s) of a Rigaku ``.rasx`` file (a zip archive).
 
+    Parameters
+    ----------
+    path : str or Path
+        The ``.rasx`` archive: ``Data*/Profile*.txt`` (columns 2θ in degrees, intensity and
+        optionally the attenuator coefficient) with ``Data*/MesurementConditions*.xml``
+        (wavelength, target, axis, units) beside each profile.
+
+    Returns
+    -------
+    list of Scan
+        One per profile, on a 2θ axis in degrees, intensity × attenuator coefficient as the
+        counts, the Kα1 wavelength (Å) of the conditions file; ``metadata`` holds
+        ``format="rasx"``, the anode, scan axis and mode, intensity unit and sample name when
+        present. ``source`` is the path (``PATH::MEMBER`` when it holds several profiles).
+
     Raises
     ------
     InputError
         Not a zip, no ``Profile*.txt``, malformed columns.
+
+    Examples
+    --------
+    A minimal archive written on the spot (the attenuator coefficient 10 on the last row
+    scales its intensity):
+
+    >>> import pathlib, tempfile, zipfile
+    >>> from xrdkit.readers import read_rasx
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.rasx"
+    >>> with zipfile.ZipFile(path, "w") as zf:
+    ...     zf.writestr("Data0/Profile0.txt", "10.00 120 1\\n10.02 131 1\\n10.04 12.5 10\\n")
+    ...     zf.writestr("Data0/MesurementConditions0.xml",
+    ...                 "<Root><WavelengthKalpha1>1.540593</WavelengthKalpha1>"
+    ...                 "<TargetName>Cu</TargetName><AxisName>TwoThetaTheta</AxisName></Root>")
+    >>> [scan] = read_rasx(path)
+    >>> scan.two_theta_deg.tolist(), scan.counts.tolist()
+    ([10.0, 10.02, 10.04], [120.0, 131.0, 125.0])
+    >>> scan.wavelength_angstrom, scan.metadata["anode"]
+    (1.540593, 'Cu')
     """
     path = Path(path)
     src = str(path)
@@ -838,10 +956,38 @@ def read_ras(path: str | Path) -> list[Scan]:
     2θ, intensity and optionally the attenuator coefficient (intensity × coefficient is
     the corrected value).
 
+    Parameters
+    ----------
+    path : str or Path
+        The ``.ras`` file.
+
+    Returns
+    -------
+    list of Scan
+        One per block, in file order, on a 2θ axis in degrees with the Kα1 wavelength (Å)
+        of ``*HW_XG_WAVE_LENGTH_ALPHA1`` (or None); ``metadata`` holds ``format="ras"``, the
+        scan axis, sample name, anode and intensity unit when present. ``source`` is the path
+        (``PATH#blockN`` when the file holds several blocks).
+
     Raises
     ------
     InputError
         No data block, unterminated block, non-numeric rows, a non-2θ axis.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from xrdkit.readers import read_ras
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.ras"
+    >>> _ = path.write_text(
+    ...     '*RAS_DATA_START\\n*FILE_SAMPLE "NBH-1"\\n*HW_XG_WAVE_LENGTH_ALPHA1 "1.540593"\\n'
+    ...     '*MEAS_SCAN_AXIS_X "TwoThetaTheta"\\n*MEAS_SCAN_UNIT_X "deg"\\n'
+    ...     '*RAS_INT_START\\n10.00 120 1\\n10.02 131 1\\n10.04 12.5 10\\n*RAS_INT_END\\n*RAS_DATA_END\\n')
+    >>> [scan] = read_ras(path)
+    >>> scan.two_theta_deg.tolist(), scan.counts.tolist()
+    ([10.0, 10.02, 10.04], [120.0, 131.0, 125.0])
+    >>> scan.wavelength_angstrom, scan.metadata["sample_name"]
+    (1.540593, 'NBH-1')
     """
     path = Path(path)
     src = str(path)
@@ -930,11 +1076,43 @@ def read_gsas(path: str | Path) -> list[Scan]:
     Only ``nchan`` values are used (the last record is padded). The wavelength lives in
     the instrument (.prm) file, not here: pass it to the caller that needs it.
 
+    Parameters
+    ----------
+    path : str or Path
+        The GSAS powder data file (``.gsa``, ``.gss``, ``.xra``, ``.fxye`` …).
+
+    Returns
+    -------
+    list of Scan
+        One per bank, on a 2θ axis in degrees (the file's centidegrees / 100), with the
+        file's σ (STD: √(I / NCTR); ESD, FXYE: the stated values) and no wavelength;
+        ``metadata`` holds ``format="gsas"``, the title line and the bank number. ``source`` is
+        the path (``PATH#bankN`` when the file holds several banks).
+
     Raises
     ------
     InputError
         No BANK line, unsupported binning (TOF / RALF / LOG6), malformed fields,
         fewer values than ``nchan``.
+
+    Examples
+    --------
+    An STD bank of 3 points from 10.00° in 0.02° steps (1000 and 2 centidegrees), one
+    80-character record of ten 8-character fields (the unused ones padding):
+
+    >>> import pathlib, tempfile
+    >>> from xrdkit.readers import read_gsas
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.gsa"
+    >>> record = "     120     131 2   250" + "       0" * 7
+    >>> _ = path.write_text("NBH-1 test pattern\\nBANK 1 3 1 CONST 1000 2 0 0 STD\\n" + record + "\\n")
+    >>> [scan] = read_gsas(path)
+    >>> scan.two_theta_deg.tolist(), scan.counts.tolist()
+    ([10.0, 10.02, 10.04], [120.0, 131.0, 250.0])
+
+    The third field is the mean of NCTR = 2 counts, so its σ is √(250 / 2):
+
+    >>> scan.sigma.round(2).tolist(), scan.metadata["title"], scan.wavelength_angstrom
+    ([10.95, 11.45, 11.18], 'NBH-1 test pattern', None)
     """
     path = Path(path)
     src = str(path)
@@ -1013,20 +1191,37 @@ _RAW4_KEYVALUE, _RAW4_SOURCE, _RAW4_DRIVE = 10, 30, 50
 
 @dataclass(frozen=True)
 class BrukerRange:
-    """One range (scan) of a Bruker RAW4 file, as stored.
+    """One range (scan) of a Bruker RAW4 file, as stored (see :func:`read_bruker_raw_ranges`,
+    which builds them and shows one).
 
     Attributes
     ----------
     scan_type : str
         E.g. ``Locked Coupled``.
     start_deg, step_deg : float
+        First 2θ and step, degrees.
     n_points : int
+        Number of data records.
     step_time_s : float or None
+        Counting time per step, seconds (None when the file's value is implausible).
     wavelength_angstrom : float or None
+        The range's wavelength, Å (None when absent or implausible).
     record_bytes : int
         Bytes per data record (first float32 = intensity).
     drives : tuple of (name, flag, position)
+        The goniometer drives of the range header: name, scanned flag, start position
+        (degrees).
     intensity : ndarray, shape (n_points,)
+        The first float32 of every record, counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xrdkit.readers import BrukerRange
+    >>> rng = BrukerRange("Locked Coupled", 10.0, 0.02, 3, 0.5, 1.5406, 4,
+    ...                   (("2Theta", 1, 10.0),), np.array([120.0, 131.0, 125.0]))
+    >>> rng.two_theta_deg.tolist()
+    [10.0, 10.02, 10.04]
     """
 
     scan_type: str
@@ -1063,10 +1258,48 @@ def _ctext(buf: bytes, at: int, n: int) -> str:
 def read_bruker_raw_ranges(path: str | Path) -> tuple[dict[str, Any], list[BrukerRange]]:
     """Walk a Bruker RAW 4.00 file: (file metadata, ranges as stored).
 
+    Parameters
+    ----------
+    path : str or Path
+        The ``.raw`` file (version 4.00; other versions are refused).
+
+    Returns
+    -------
+    meta : dict
+        ``format="bruker-raw4"``, the ``date`` and ``time`` strings, the key/value segments
+        (``sample_id`` …) and, when the file has a tube segment, ``kalpha1_angstrom``,
+        ``kalpha2_angstrom``, ``kbeta_angstrom`` and ``anode``.
+    ranges : list of BrukerRange
+        Every measurement range in file order, as stored (intensity of each record, drives).
+
     Raises
     ------
     InputError
         Other RAW versions, truncated file, inconsistent segment lengths.
+
+    Examples
+    --------
+    A minimal RAW 4.00 file written on the spot: the 61-byte preamble, then one range whose
+    160-byte header gives the start and step (degrees), the point count, the step time (ms),
+    the wavelength (Å) and the record size (4 bytes: one float32 intensity), then the data:
+
+    >>> import pathlib, struct, tempfile
+    >>> import numpy as np
+    >>> head = bytearray(160)
+    >>> struct.pack_into("<I", head, 0, 160)                       # a range starts
+    >>> head[32:46] = b"Locked Coupled"                            # scan type
+    >>> struct.pack_into("<ddIf", head, 72, 10.0, 0.02, 3, 500.0)  # start °, step °, points, ms
+    >>> struct.pack_into("<d", head, 112, 1.5406)                  # wavelength, Å
+    >>> struct.pack_into("<II", head, 136, 4, 0)                   # record bytes, drive bytes
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.raw"
+    >>> _ = path.write_bytes(b"RAW4.00".ljust(61, b"\\0") + bytes(head)
+    ...                      + np.array([120, 131, 125], "<f4").tobytes())
+    >>> from xrdkit.readers import read_bruker_raw_ranges
+    >>> meta, [rng] = read_bruker_raw_ranges(path)
+    >>> meta["format"], rng.scan_type, rng.n_points, rng.step_time_s, rng.wavelength_angstrom
+    ('bruker-raw4', 'Locked Coupled', 3, 0.5, 1.5406)
+    >>> rng.two_theta_deg.tolist(), rng.intensity.tolist()
+    ([10.0, 10.02, 10.04], [120.0, 131.0, 125.0])
     """
     path = Path(path)
     src = str(path)
@@ -1153,11 +1386,56 @@ def _raw4_range(buf: bytes, at: int, src: str) -> tuple[BrukerRange, int]:
 def read_bruker_raw(path: str | Path) -> list[Scan]:
     """Read every 2θ range of a Bruker RAW 4.00 file as a :class:`Scan`.
 
+    Parameters
+    ----------
+    path : str or Path
+        The ``.raw`` file (version 4.00).
+
+    Returns
+    -------
+    list of Scan
+        One per range, on an evenly stepped 2θ axis in degrees, with the range's wavelength
+        in Å (else the tube's Kα1, else None); ``metadata`` holds the file metadata of
+        :func:`read_bruker_raw_ranges`, ``scan_type``, ``range_index`` and ``step_time_s``.
+        ``source`` is the path (``PATH#rangeN`` when the file holds several ranges).
+
     Raises
     ------
     InputError
         See :func:`read_bruker_raw_ranges`; a range whose scanned drive is not
         2θ; intensities the gate rejects (e.g. negative).
+
+    Examples
+    --------
+    A minimal RAW 4.00 file written on the spot: the 61-byte preamble, then one range whose
+    160-byte header gives the start and step (degrees), the point count, the step time (ms),
+    the wavelength (Å) and the record size (4 bytes: one float32 intensity), then the data:
+
+    >>> import pathlib, struct, tempfile
+    >>> import numpy as np
+    >>> head = bytearray(160)
+    >>> struct.pack_into("<I", head, 0, 160)                       # a range starts
+    >>> head[32:46] = b"Locked Coupled"                            # scan type
+    >>> struct.pack_into("<ddIf", head, 72, 10.0, 0.02, 3, 500.0)  # start °, step °, points, ms
+    >>> struct.pack_into("<d", head, 112, 1.5406)                  # wavelength, Å
+    >>> struct.pack_into("<II", head, 136, 4, 0)                   # record bytes, drive bytes
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.raw"
+    >>> _ = path.write_bytes(b"RAW4.00".ljust(61, b"\\0") + bytes(head)
+    ...                      + np.array([120, 131, 125], "<f4").tobytes())
+    >>> from xrdkit.readers import read_bruker_raw
+    >>> [scan] = read_bruker_raw(path)
+    >>> scan.two_theta_deg.tolist(), scan.counts.tolist(), scan.wavelength_angstrom
+    ([10.0, 10.02, 10.04], [120.0, 131.0, 125.0], 1.5406)
+    >>> scan.metadata["scan_type"], scan.metadata["step_time_s"]
+    ('Locked Coupled', 0.5)
+
+    An older RAW version is refused with what to do:
+
+    >>> _ = path.write_bytes(b"RAW1.01" + bytes(100))
+    >>> read_bruker_raw(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...'RAW1.01' is not supported (only RAW4.00)...
     """
     meta, ranges = read_bruker_raw_ranges(path)
     scans = []
