@@ -92,6 +92,15 @@ class AnionGeometry:
         Hydrogen positions, shape ``(n, 3)``, Å; ``hydrogen[i]`` is bonded to ``boron[i]``.
     provenance
         How the geometry was made and where its distances come from.
+
+    Examples
+    --------
+    Built by :func:`b12h12_icosahedron` and :func:`b10h10_bicapped_antiprism`, or by hand:
+
+    >>> from xrdkit.structures import AnionGeometry
+    >>> bh = AnionGeometry("BH", [[1.0, 0.0, 0.0]], [[2.12, 0.0, 0.0]], "a single B-H, Å")
+    >>> bh.n_boron, bh.boron_xyz_angstrom.flags.writeable
+    (1, False)
     """
 
     name: str
@@ -141,10 +150,31 @@ def b12h12_icosahedron(b_b_angstrom: float = 1.78, b_h_angstrom: float = 1.12) -
     b_h_angstrom
         B-H bond length, Å.
 
+    Returns
+    -------
+    AnionGeometry
+        12 B and 12 H centred at the origin, with a provenance string naming the distances.
+
     Raises
     ------
     InputError
         Lengths not finite or not in (0, 10] Å.
+
+    Examples
+    --------
+    Every B has five B neighbours at the edge length and its H at the B-H length (Å):
+
+    >>> import numpy as np
+    >>> from xrdkit.structures import b12h12_icosahedron
+    >>> cage = b12h12_icosahedron()
+    >>> cage.name, cage.n_boron
+    ('B12H12', 12)
+    >>> b = cage.boron_xyz_angstrom
+    >>> d = np.linalg.norm(b[:, None] - b[None], axis=-1)
+    >>> round(float(d[d > 0].min()), 3), np.isclose(d, 1.78).sum(axis=1).tolist()
+    (1.78, [5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5])
+    >>> np.linalg.norm(cage.hydrogen_xyz_angstrom - b, axis=1).round(3).tolist() == [1.12] * 12
+    True
     """
     bb = _check_length(b_b_angstrom, "b_b_angstrom")
     bh = _check_length(b_h_angstrom, "b_h_angstrom")
@@ -186,10 +216,11 @@ def b10h10_bicapped_antiprism(
     b_h_angstrom
         B-H bond length (radial), Å.
 
-    Notes
-    -----
-    The default B-B distances are marked [unverified] in FACTS.md (from memory of the
-    literature, e.g. the B10H10²⁻ salts); treat them as starting values.
+    Returns
+    -------
+    AnionGeometry
+        10 B (the two apices first, then the upper and the lower square) and their 10 H,
+        centred at the origin, with a provenance string that flags the default distances.
 
     Raises
     ------
@@ -197,6 +228,34 @@ def b10h10_bicapped_antiprism(
         Lengths not positive/finite, or a combination that does not close the cage
         (ring-ring shorter than the square geometry allows, apex-ring shorter than the
         ring's circumradius).
+
+    Notes
+    -----
+    The default B-B distances are marked [unverified] in FACTS.md (from memory of the
+    literature, e.g. the B10H10²⁻ salts); treat them as starting values.
+
+    Examples
+    --------
+    The three distances come back out of the coordinates (Å):
+
+    >>> import numpy as np
+    >>> from xrdkit.structures import b10h10_bicapped_antiprism
+    >>> cage = b10h10_bicapped_antiprism()
+    >>> b = cage.boron_xyz_angstrom
+    >>> d = np.linalg.norm(b[:, None] - b[None], axis=-1)
+    >>> d[0, 2:6].round(3).tolist()           # apex to the upper square
+    [1.7, 1.7, 1.7, 1.7]
+    >>> round(float(d[2, 3]), 3), round(float(d[2:6, 6:].min()), 3)   # in-ring, ring-ring
+    (1.86, 1.81)
+    >>> "[unverified]" in cage.provenance
+    True
+
+    A ring-ring distance the squares cannot reach is refused:
+
+    >>> b10h10_bicapped_antiprism(ring_ring_angstrom=0.5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...ring-ring distance 0.5 Å too short...
     """
     ar = _check_length(apex_ring_angstrom, "apex_ring_angstrom")
     ir = _check_length(in_ring_angstrom, "in_ring_angstrom")
@@ -235,6 +294,19 @@ def cubic_point_group_rotations() -> np.ndarray:
     """The 48 operations of m-3m as integer matrices, shape ``(48, 3, 3)``.
 
     All signed permutation matrices: 6 permutations × 8 sign choices.
+
+    Returns
+    -------
+    ndarray of int, shape (48, 3, 3)
+        24 proper rotations (determinant +1) and 24 improper ones (−1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xrdkit.structures import cubic_point_group_rotations
+    >>> ops = cubic_point_group_rotations()
+    >>> ops.shape, int((np.linalg.det(ops).round() == 1).sum())
+    ((48, 3, 3), 24)
     """
     mats = []
     for perm in ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)):
@@ -267,8 +339,25 @@ def orientation_average(
 
     Returns
     -------
-    positions, weights
-        Shapes ``(m, 3)`` and ``(m,)``.
+    positions : ndarray, shape (m, 3)
+        The distinct images, Å.
+    weights : ndarray, shape (m,)
+        Fraction of an atom on each image; they sum to ``n``.
+
+    Examples
+    --------
+    The icosahedron keeps 24 of the 48 operations: two orientations, half an atom on each of
+    the 24 images. The antiprism gives six orientations: its 2 apices land on the 6 cube-axis
+    positions (⅓ atom each), its 8 ring atoms on 48 positions (⅙ atom each):
+
+    >>> from xrdkit.structures import (b10h10_bicapped_antiprism, b12h12_icosahedron,
+    ...                                orientation_average)
+    >>> positions, weights = orientation_average(b12h12_icosahedron().boron_xyz_angstrom)
+    >>> positions.shape, sorted(set(weights.round(4).tolist())), round(float(weights.sum()), 6)
+    ((24, 3), [0.5], 12.0)
+    >>> positions, weights = orientation_average(b10h10_bicapped_antiprism().boron_xyz_angstrom)
+    >>> positions.shape, sorted(set(weights.round(4).tolist())), round(float(weights.sum()), 6)
+    ((54, 3), [0.1667, 0.3333], 10.0)
     """
     ops = cubic_point_group_rotations() if rotations is None else np.asarray(rotations)
     xyz = np.asarray(xyz_angstrom, dtype=float)
@@ -480,6 +569,36 @@ def build_na2b10h10_ht(
 
     The B10H10²⁻ anion sits on 4a in six orientations (m-3m average of a D4d cage with
     its 4-fold axis along a cube axis); Na on 8c/4b/24d as in :func:`build_nbh_fcc`.
+
+    Parameters
+    ----------
+    a_angstrom : float
+        Cubic lattice constant, Å (default 9.8426 Å at 410 K).
+    na_occupancy : sequence of float
+        Na occupancies on 8c, 4b and 24d (default 0.58, 0.28, 0.09).
+    b10 : AnionGeometry, optional
+        Anion geometry; default :func:`b10h10_bicapped_antiprism`.
+
+    Returns
+    -------
+    pymatgen.core.Structure
+        Conventional cubic cell, every site written out; space group Fm-3m.
+
+    Raises
+    ------
+    InputError
+        As :func:`build_nbh_fcc`.
+
+    Examples
+    --------
+    Four anions (40 B, 40 H) and 7.92 Na per cell:
+
+    >>> from xrdkit.structures import build_na2b10h10_ht
+    >>> ht = build_na2b10h10_ht()
+    >>> ht.lattice.a                                        # Å
+    9.8426
+    >>> {el: round(n, 2) for el, n in sorted(ht.composition.get_el_amt_dict().items())}
+    {'B': 40.0, 'H': 40.0, 'Na': 7.92}
     """
     return build_nbh_fcc(a_angstrom, b12_fraction=0.0, na_occupancy=na_occupancy, b10=b10)
 
@@ -496,10 +615,38 @@ def build_na2b12h12_ht(
     B12H12²⁻ on 2a (0,0,0) and (½,½,½), averaged over m-3m (two orientations); Na on
     24g (x, 0, ½) with occupancy 1/6 (4 Na per cell of 2 anions).
 
+    Parameters
+    ----------
+    a_angstrom : float
+        Cubic lattice constant, Å (default 8.1 Å).
+    na_24g_x : float
+        The x of the Na 24g site (x, 0, ½), in (0, ½) (default 0.33).
+    na_24g_occupancy : float
+        Na occupancy of 24g, in [0, 1] (default 1/6).
+    b12 : AnionGeometry, optional
+        Anion geometry; default :func:`b12h12_icosahedron`.
+
+    Returns
+    -------
+    pymatgen.core.Structure
+        Conventional cubic cell, every site written out; space group Im-3m.
+
     Raises
     ------
     InputError
         Bad lattice constant, ``na_24g_x`` outside (0, ½), occupancy outside [0, 1].
+
+    Examples
+    --------
+    Two anions (24 B, 24 H) and 4 Na per cell:
+
+    >>> from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+    >>> from xrdkit.structures import build_na2b12h12_ht
+    >>> bcc = build_na2b12h12_ht()
+    >>> {el: round(n, 2) for el, n in sorted(bcc.composition.get_el_amt_dict().items())}
+    {'B': 24.0, 'H': 24.0, 'Na': 4.0}
+    >>> SpacegroupAnalyzer(bcc, symprec=1e-3).get_space_group_symbol()
+    'Im-3m'
     """
     a = _check_lattice_constant(a_angstrom)
     x = _check_fraction(na_24g_x, "na_24g_x")
