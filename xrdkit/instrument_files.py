@@ -94,6 +94,16 @@ def gsas_widths_to_closokit(u: float, v: float, w: float, x: float, y: float) ->
     dict
         ``u_deg2``, ``v_deg2``, ``w_deg2`` (FWHM_G² = U tan²θ + V tanθ + W, deg²) and
         ``x_deg`` (tanθ term), ``y_deg`` (1/cosθ term) of closokit's H_L = x tanθ + y / cosθ.
+
+    Examples
+    --------
+    GSAS's W = 5 centideg² of Gaussian variance is FWHM² = 8 ln2 · 5 · 10⁻⁴ deg²; its X (the
+    1/cosθ Lorentzian term, 3 centideg) becomes closokit's ``y_deg`` = 0.03°:
+
+    >>> from xrdkit.instrument_files import gsas_widths_to_closokit
+    >>> widths = gsas_widths_to_closokit(2.0, -2.0, 5.0, 3.0, 1.0)
+    >>> {key: round(value, 6) for key, value in widths.items()}  # deg², deg
+    {'u_deg2': 0.001109, 'v_deg2': -0.001109, 'w_deg2': 0.002773, 'x_deg': 0.01, 'y_deg': 0.03}
     """
     k = GSAS_SIGMA2_TO_FWHM2_DEG2
     return {
@@ -361,20 +371,48 @@ def read_gsas_prm(path: str | Path, *, bank: int = 1,
     Parameters
     ----------
     path : str or Path
+        The ``.prm`` / ``.ins`` file.
     bank : int
         Bank number of the ``INS  n`` records.
     goniometer_radius_mm : float
-        Not in the file.
+        Goniometer radius, mm; not in the file (see the module docstring).
 
     Returns
     -------
     Instrument
-        ``provenance`` starts ``"GSAS PRM: <absolute path>"``.
+        Named after the file stem; ``provenance`` starts ``"GSAS PRM: <absolute path>"`` and
+        lists what was not used (S/L + H/L, GP).
 
     Raises
     ------
     InputError
         Missing records, non-numeric fields, a non-X-ray-CW type or a profile type other than 3.
+
+    Examples
+    --------
+    A minimal Cu Kα file in GSAS's fixed columns (12-character keys; ICONS fields of 10
+    characters except IPOLA's 5; ZERO in centidegrees; profile type 3, GU GV GW GP in
+    centideg², LX LY S/L H/L in centideg):
+
+    >>> import pathlib, tempfile
+    >>> from xrdkit.instrument_files import read_gsas_prm
+    >>> icons = "".join(f"{v:>10}" for v in (1.5405, 1.5443, -1.5, 0, 0.7)) + f"{0:>5}{0.5:>10}"
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "INST_XRY.PRM"
+    >>> _ = path.write_text("\\n".join([
+    ...     "INS   HTYPE   PXCR",
+    ...     "INS  1 ICONS" + icons,                   # λ1, λ2 (Å), ZERO, -, POLA, IPOLA, ratio
+    ...     "INS  1PRCF1     3    8      0.01",        # profile type 3, 8 terms, cut-off
+    ...     "INS  1PRCF11   2.0   -2.0   5.0   0.0",   # GU GV GW GP
+    ...     "INS  1PRCF12   3.0    1.0   0.015 0.015"]) + "\\n")  # LX LY S/L H/L
+    >>> inst = read_gsas_prm(path)
+    >>> inst.wavelengths_angstrom, inst.wavelength_weights, inst.beam_polarisation
+    ((1.5405, 1.5443), (1.0, 0.5), 0.7)
+    >>> inst.zero_shift_deg                                        # −1.5 centidegrees, in degrees
+    -0.015
+    >>> round(inst.w_deg2, 6), inst.y_deg, inst.x_deg               # deg², deg, deg
+    (0.002773, 0.03, 0.01)
+    >>> "not used: SH/L = 0.03" in inst.provenance
+    True
     """
     p = Path(path).resolve()
     try:
