@@ -303,6 +303,19 @@ class ItemResult:
     InputError
         A name is empty, contains ``/`` or is reserved; a scalar is not bool/int/float/str;
         an array is not numeric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xrdkit.results import ItemResult
+    >>> res = ItemResult(scalars={"a_angstrom": 10.029, "purity": None},
+    ...                  arrays={"counts": np.array([120.0, 131.0, 125.0])})
+    >>> res.scalars, res.arrays["counts"].flags.writeable
+    ({'a_angstrom': 10.029, 'purity': None}, False)
+    >>> ItemResult(scalars={"status": "fine"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...scalar name 'status' is reserved for the batch engine...
     """
 
     scalars: Mapping[str, Scalar | None] = field(default_factory=dict)
@@ -349,6 +362,15 @@ class ItemRecord:
         As in :class:`ItemResult` (empty for most errors).
     traceback : str
         Full traceback of the error (``""`` when ok).
+
+    Examples
+    --------
+    What :func:`read_item` returns; built by hand to feed a :class:`ResultsStore`:
+
+    >>> from xrdkit.results import ItemRecord
+    >>> rec = ItemRecord("scan_a", 0, "a.xy", "ok", elapsed_s=0.5, scalars={"a_angstrom": 10.029})
+    >>> rec.status, rec.error, rec.scalars["a_angstrom"]
+    ('ok', '', 10.029)
     """
 
     item_id: str
@@ -389,6 +411,10 @@ class PackedRecord:
     blob : bytes
         The framed journal record (see the module docstring), CRC included; written to the
         journal as is.
+
+    Examples
+    --------
+    Built by :func:`pack_record` (which shows one).
     """
 
     item_id: str
@@ -417,6 +443,22 @@ def pack_record(rec: ItemRecord, *, float32_arrays: bool = True) -> PackedRecord
     Returns
     -------
     PackedRecord
+        The item's id, index and status with the framed record (magic ``CKJ1``, header and
+        payload lengths, CRC-32, JSON header, raw array bytes) that :meth:`ResultsStore.append`
+        writes to the journal as is.
+
+    Examples
+    --------
+    Three float64 counts are journaled as float32 (12 bytes of payload):
+
+    >>> import numpy as np
+    >>> from xrdkit.results import ItemRecord, pack_record
+    >>> rec = ItemRecord("scan_a", 0, "a.xy", "ok", arrays={"counts": np.array([1.0, 2.0, 3.0])})
+    >>> packed = pack_record(rec)
+    >>> packed.item_id, packed.status, packed.blob[:4]
+    ('scan_a', 'ok', b'CKJ1')
+    >>> len(packed.blob) - len(pack_record(rec, float32_arrays=False).blob)   # bytes saved
+    -12
     """
     arrays_spec = []
     chunks: list[bytes] = []
@@ -1366,10 +1408,31 @@ def _consolidated_ids(path: Path) -> list[str]:
 def file_fingerprint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Identity of an input file: canonical absolute path, size, mtime and SHA-256 of its bytes.
 
+    Parameters
+    ----------
+    path : path
+        The input file (symbolic links are resolved).
+
+    Returns
+    -------
+    dict
+        ``path`` (canonical, absolute), ``size`` (bytes), ``mtime_ns`` (modification time,
+        ns since the epoch) and ``sha256`` (hex digest of the content).
+
     Raises
     ------
     InputError
         The file cannot be read (the message says why: missing, a directory, permission).
+
+    Examples
+    --------
+    >>> import hashlib, pathlib, tempfile
+    >>> from xrdkit.results import file_fingerprint
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.xy"
+    >>> _ = path.write_bytes(b"10.00 120\\n")
+    >>> fp = file_fingerprint(path)
+    >>> sorted(fp), fp["size"], fp["sha256"] == hashlib.sha256(b"10.00 120\\n").hexdigest()
+    (['mtime_ns', 'path', 'sha256', 'size'], 10, True)
     """
     canonical = os.path.realpath(path)
     try:
@@ -1401,6 +1464,35 @@ def fingerprint_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     Inputs (``inputs``: a list of :func:`file_fingerprint` dicts) are matched by canonical
     path, so the message says which file was added, removed or changed (and how); other keys
     are compared recursively and named by their dotted path.
+
+    Parameters
+    ----------
+    old, new : object
+        The interrupted batch's fingerprint and this one's (usually dicts of options,
+        phases, instrument and ``inputs``).
+    prefix : str
+        Dotted path of ``old``/``new`` inside the whole fingerprint (used by the recursion;
+        leave it empty).
+
+    Returns
+    -------
+    list of str
+        One sentence per difference: inputs added, removed or modified first, then every
+        other key whose value differs, was added or was removed.
+
+    Examples
+    --------
+    >>> from xrdkit.results import fingerprint_differences
+    >>> a = {"options": {"bins": 2, "phases": ["nbh"]},
+    ...      "inputs": [{"path": "/data/a.xy", "size": 10, "mtime_ns": 1, "sha256": "x"}]}
+    >>> b = {"options": {"bins": 3, "phases": ["nbh"]},
+    ...      "inputs": [{"path": "/data/a.xy", "size": 12, "mtime_ns": 2, "sha256": "y"}]}
+    >>> for line in fingerprint_differences(a, b):
+    ...     print(line)
+    input /data/a.xy was modified (content differs, size 10 → 12 bytes)
+    options.bins: 2 before, 3 now
+    >>> fingerprint_differences(a, a)
+    []
     """
     if prefix == "" and isinstance(old, dict) and isinstance(new, dict):
         out: list[str] = []
@@ -1513,6 +1605,29 @@ class ResultsStore:
         ``resume`` nor ``overwrite`` was given.
     InputError
         The existing file is not a results file.
+
+    Examples
+    --------
+    Two items stored by hand (:func:`xrdkit.batch.run_batch` does this for a batch); a
+    repeated id is not stored again, and the items are in the journal before the final
+    consolidation publishes ``RESULTS.h5``:
+
+    >>> import pathlib, tempfile
+    >>> from xrdkit.results import ItemRecord, ResultsStore, completed_ids, read_summary
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "RESULTS.h5"
+    >>> with ResultsStore(out, config={"analysis": "demo"}) as store:
+    ...     store.append(ItemRecord("scan_a", 0, "a.xy", "ok", scalars={"a_angstrom": 10.029}))
+    ...     store.append(ItemRecord("scan_b", 1, "b.xy", "error", error="InputError: bad file"))
+    ...     store.append(ItemRecord("scan_a", 0, "a.xy", "ok"))
+    ...     journaled, published = sorted(completed_ids(out)), out.exists()
+    ...     store.finalize()
+    True
+    True
+    False
+    >>> journaled, published, out.exists()
+    (['scan_a', 'scan_b'], False, True)
+    >>> [(row["id"], row["status"], row["a_angstrom"]) for row in read_summary(out)]
+    [('scan_a', 'ok', 10.029), ('scan_b', 'error', None)]
     """
 
     def __init__(
@@ -1938,6 +2053,28 @@ def completed_ids(out_path: str | os.PathLike[str]) -> frozenset[str]:
     Safe to call while a batch writes: the journal is read first, and a segment is deleted
     only after the ``RESULTS.h5`` holding its items has replaced the old one, so an item
     missed in the journal is found in the file.
+
+    Parameters
+    ----------
+    out_path : path
+        The results file (``RESULTS.h5``); its ``RESULTS.h5.parts/`` journal is read too.
+        Neither needs to exist yet.
+
+    Returns
+    -------
+    frozenset of str
+        The ids of every item with a stored result (ok or error); empty when nothing is
+        stored.
+
+    Examples
+    --------
+    Nothing is stored before a batch starts (see :class:`ResultsStore` for a store being
+    written):
+
+    >>> import pathlib, tempfile
+    >>> from xrdkit.results import completed_ids
+    >>> completed_ids(pathlib.Path(tempfile.mkdtemp()) / "RESULTS.h5")
+    frozenset()
     """
     path = Path(out_path)
     ids = {e.item_id for e in _journal_entries(_parts_dir(path))}
@@ -2127,6 +2264,27 @@ def write_table_csv(
     -------
     list of str
         The header written.
+
+    Examples
+    --------
+    Missing values (the error item's lattice constant) are empty cells:
+
+    >>> import pathlib, tempfile
+    >>> from xrdkit.results import ItemRecord, ResultsStore, write_table_csv
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "RESULTS.h5"
+    >>> with ResultsStore(out) as store:
+    ...     _ = store.append(ItemRecord("scan_a", 0, "a.xy", "ok", scalars={"a_angstrom": 10.029}))
+    ...     _ = store.append(ItemRecord("scan_b", 1, "b.xy", "error", error="InputError: bad file"))
+    ...     store.finalize()
+    >>> header = write_table_csv(out, out.with_suffix(".csv"), ["id", "a_angstrom", "error"],
+    ...                          rename={"id": "scan"})
+    >>> header[:4]
+    ['scan', 'a_angstrom', 'error', 'index']
+    >>> for line in out.with_suffix(".csv").read_text().splitlines():
+    ...     print(",".join(line.split(",")[:5]))          # the first five columns
+    scan,a_angstrom,error,index,status
+    scan_a,10.029,,0,ok
+    scan_b,,InputError: bad file,1,error
     """
     rows = read_summary(path)
     rename = dict(rename or {})
