@@ -150,6 +150,17 @@ class Spectrum:
         Where the spectrum came from (file or ``file::/hdf5/path``).
     metadata : dict
         Anything else the reader found (title, instrument, resolution …).
+
+    Examples
+    --------
+    Built by the readers and :func:`make_spectrum` (which checks the arrays), never directly:
+
+    >>> from irkit.spectra import make_spectrum
+    >>> spectrum = make_spectrum([2400, 2440, 2480, 2520, 2560], [0.02, 0.22, 0.5, 0.22, 0.02])
+    >>> spectrum.n_points, spectrum.step_cm1, spectrum.covers(2450.0, 2500.0)   # –, cm⁻¹, –
+    (5, 40.0, True)
+    >>> spectrum.crop(2440.0, 2520.0, min_points=3).wavenumber_cm1.tolist()
+    [2440.0, 2480.0, 2520.0]
     """
 
     wavenumber_cm1: np.ndarray
@@ -237,6 +248,8 @@ def make_spectrum(
     Returns
     -------
     Spectrum
+        Read-only copies of the arrays; transmittance as a fraction, with
+        ``metadata["transmittance_was_percent"]`` (and ``saturated_points`` when clipped).
 
     Raises
     ------
@@ -244,6 +257,31 @@ def make_spectrum(
         Naming ``source`` and the first problem found: unknown kind, length mismatch, too few
         points, NaN/inf, axis not strictly ascending (descending or duplicated values),
         wavenumbers outside :data:`WAVENUMBER_LIMITS_CM1`, transmittance ≤ 0 or above 100 %.
+
+    Examples
+    --------
+    A B–H stretching band in absorbance on a 40 cm⁻¹ grid:
+
+    >>> from irkit.spectra import make_spectrum
+    >>> wavenumber_cm1 = [2400.0, 2440.0, 2480.0, 2520.0, 2560.0]
+    >>> a = make_spectrum(wavenumber_cm1, [0.02, 0.22, 0.5, 0.22, 0.02], source="band")
+    >>> a.kind, a.values.flags.writeable
+    ('absorbance', False)
+
+    Transmittance in percent is detected and stored as a fraction; a saturated point
+    (T = 0) is refused unless ``clip_saturated`` raises it to T = 10⁻⁴ (absorbance 4):
+
+    >>> t = make_spectrum(wavenumber_cm1, [95.5, 60.2, 0.0, 60.2, 95.5], "transmittance",
+    ...                   clip_saturated=True)
+    >>> t.values.tolist(), t.metadata["saturated_points"], t.metadata["transmittance_was_percent"]
+    ([0.955, 0.602, 0.0001, 0.602, 0.955], 1, True)
+
+    Every problem names the source and the point:
+
+    >>> make_spectrum([2400, 2440, 2440, 2520, 2560], [0.1] * 5, source="band")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: band: duplicated wavenumber 2440 cm⁻¹ at index 2
     """
     if kind not in _KINDS:
         raise InputError(f"unknown spectrum kind {kind!r}; expected one of {_KINDS}", source=source)
@@ -363,10 +401,37 @@ def atr_penetration_depth_um(
     Spectroscopy*, Wiley 1967; e.g. diamond n1 = 2.4, sample n2 = 1.5, θ = 45°: d_p ≈ 2.0 µm at
     1000 cm⁻¹).
 
+    Parameters
+    ----------
+    wavenumber_cm1 : float or array_like
+        Wavenumbers, cm⁻¹.
+    n_crystal, n_sample : float
+        Refractive indices of the ATR crystal (diamond 2.4, Ge 4.0, ZnSe 2.4) and the sample.
+    angle_deg : float
+        Angle of incidence, degrees.
+
+    Returns
+    -------
+    ndarray
+        Penetration depth d_p in µm, the shape of ``wavenumber_cm1``.
+
     Raises
     ------
     InputError
         If no total internal reflection occurs (sin θ ≤ n2/n1) or an index is not positive.
+
+    Examples
+    --------
+    Diamond on a sample of index 1.5 at 45°: about 2.0 µm at 1000 cm⁻¹ (λ = 10 µm), and
+    inversely proportional to the wavenumber:
+
+    >>> from irkit.spectra import atr_penetration_depth_um
+    >>> atr_penetration_depth_um([1000.0, 2500.0]).round(3).tolist()     # µm
+    [2.005, 0.802]
+    >>> atr_penetration_depth_um(1000.0, n_crystal=1.4)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: atr_correct: no total internal reflection...
     """
     if n_crystal <= 0 or n_sample <= 0:
         raise InputError(f"refractive indices must be > 0 (n_crystal={n_crystal}, "
@@ -401,9 +466,27 @@ def atr_correct(
     n_crystal, n_sample : float
         Refractive indices of the ATR crystal (diamond 2.4, Ge 4.0, ZnSe 2.4) and the sample.
     angle_deg : float
-        Angle of incidence.
+        Angle of incidence, degrees.
     reference_cm1 : float
-        Wavenumber whose penetration depth the corrected spectrum refers to.
+        Wavenumber (cm⁻¹) whose penetration depth the corrected spectrum refers to.
+
+    Returns
+    -------
+    Spectrum
+        Kind ``"atr_absorbance"`` on the same axis; ``metadata["atr_correction"]`` records the
+        indices, the angle, the reference wavenumber and its penetration depth (µm).
+
+    Examples
+    --------
+    d_p ∝ 1/ν, so a flat ATR absorbance of 0.1 becomes 0.1 · ν / 1000 cm⁻¹:
+
+    >>> from irkit.spectra import atr_correct, make_spectrum
+    >>> atr = make_spectrum([1000.0, 1500.0, 2000.0, 2500.0, 3000.0], [0.1] * 5, "atr_absorbance")
+    >>> corrected = atr_correct(atr)
+    >>> corrected.kind, corrected.values.round(3).tolist()
+    ('atr_absorbance', [0.1, 0.15, 0.2, 0.25, 0.3])
+    >>> round(corrected.metadata["atr_correction"]["penetration_depth_ref_um"], 3)   # µm
+    2.005
     """
     absorbance = to_absorbance(spectrum)
     depth = atr_penetration_depth_um(absorbance.wavenumber_cm1, n_crystal=n_crystal,
@@ -475,6 +558,12 @@ def read_text(
     column : int
         Index of the value column (the axis is column 0).
 
+    Returns
+    -------
+    Spectrum
+        On an ascending wavenumber axis in cm⁻¹; ``metadata`` holds ``format="text"`` and the
+        header lines.
+
     Raises
     ------
     InputError
@@ -482,6 +571,24 @@ def read_text(
         than :data:`MAX_SPECTRUM_POINTS` + :data:`MAX_HEADER_LINES` (both checked before
         parsing), fewer than two columns, non-numeric row inside the data, and every check of
         :func:`make_spectrum`.
+
+    Examples
+    --------
+    A tab-separated file with two value columns; the header's ``absorbance`` sets the kind:
+
+    >>> import pathlib, tempfile
+    >>> from irkit.spectra import read_text
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "sample.txt"
+    >>> _ = path.write_text("# sample NBH-1\\nwavenumber\\tabsorbance\\tsmoothed\\n"
+    ...                     "2400\\t0.02\\t0.03\\n2440\\t0.22\\t0.21\\n2480\\t0.50\\t0.48\\n"
+    ...                     "2520\\t0.22\\t0.21\\n2560\\t0.02\\t0.03\\n")
+    >>> spectrum = read_text(path)
+    >>> spectrum.kind, spectrum.wavenumber_cm1.tolist(), spectrum.values.tolist()
+    ('absorbance', [2400.0, 2440.0, 2480.0, 2520.0, 2560.0], [0.02, 0.22, 0.5, 0.22, 0.02])
+    >>> spectrum.metadata["header"]
+    ('sample NBH-1', 'wavenumber\\tabsorbance\\tsmoothed')
+    >>> read_text(path, column=2).values.tolist()
+    [0.03, 0.21, 0.48, 0.21, 0.03]
     """
     source = str(path)
     check_file_size(path)
@@ -568,6 +675,14 @@ class YUnits:
     converted_from : str
         Empty when the values are used as they are; otherwise what they were (reported to the
         user: absorbance-like units are *proportional* to absorbance, not equal to it).
+
+    Examples
+    --------
+    Returned by :func:`jcamp_y_units` (which shows more):
+
+    >>> from irkit.spectra import YUnits
+    >>> YUnits("transmittance", True, 1.0, "")
+    YUnits(kind='transmittance', percent=True, factor=1.0, converted_from='')
     """
 
     kind: SpectrumKind
@@ -584,6 +699,30 @@ def jcamp_y_units(yunits: str) -> YUnits | None:
     absorption coefficients / absorptivities such as NIST's quantitative
     ``(micromol/mol)-1m-1 (base 10)`` (absorbance per unit amount fraction and path length:
     proportional to absorbance, band shapes and ratios unchanged).
+
+    Parameters
+    ----------
+    yunits : str
+        The value of the file's ``##YUNITS`` label (case and spaces do not matter).
+
+    Returns
+    -------
+    YUnits or None
+        How to store the values (kind, percent, factor) and what they were converted from;
+        None for a unit irkit does not read (counts, reflectance in %, …).
+
+    Examples
+    --------
+    >>> from irkit.spectra import jcamp_y_units
+    >>> jcamp_y_units("%T")
+    YUnits(kind='transmittance', percent=True, factor=1.0, converted_from='')
+    >>> coefficient = jcamp_y_units("(micromol/mol)-1m-1 (base 10)")
+    >>> coefficient.kind, coefficient.factor, coefficient.converted_from.split(":")[0]
+    ('absorbance', 1.0, 'decadic absorption coefficient ((micromol/mol)-1m-1 (base 10))')
+    >>> round(jcamp_y_units("absorption coefficient (base e)").factor, 4)   # 1 / ln 10
+    0.4343
+    >>> jcamp_y_units("counts") is None
+    True
     """
     raw = " ".join(str(yunits).split())
     key = raw.replace(" ", "").upper()
@@ -755,12 +894,42 @@ def read_jcamp(path: str | Path) -> Spectrum:
     (DUP repeats included) are bounded by :data:`MAX_SPECTRUM_POINTS`, so a small hostile file
     cannot allocate gigabytes.
 
+    Parameters
+    ----------
+    path : str or Path
+        The JCAMP-DX file (``.dx``, ``.jdx`` …).
+
+    Returns
+    -------
+    Spectrum
+        On an ascending wavenumber axis in cm⁻¹ (transmittance as a fraction, saturated
+        points clipped, see :func:`make_spectrum`); ``metadata`` holds ``format="jcamp-dx"``,
+        the title, data type, origin, date, resolution and the ``##YUNITS`` as found.
+
     Raises
     ------
     InputError
         Unreadable file, file or declared/decoded point count above the limits, no data table,
         an unsupported variant (NTUPLES, (R..R), (XYW..XYW), link blocks …), units other than
         1/CM, checksum failures, or any gate failure.
+
+    Examples
+    --------
+    A minimal file in %T (YFACTOR 0.1), running 2560 → 2400 cm⁻¹:
+
+    >>> import pathlib, tempfile
+    >>> from irkit.spectra import read_jcamp
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "sample.dx"
+    >>> _ = path.write_text("\\n".join([
+    ...     "##TITLE=B-H stretch", "##JCAMP-DX=4.24", "##DATA TYPE=INFRARED SPECTRUM",
+    ...     "##XUNITS=1/CM", "##YUNITS=TRANSMITTANCE", "##XFACTOR=1.0", "##YFACTOR=0.1",
+    ...     "##FIRSTX=2560", "##LASTX=2400", "##DELTAX=-40", "##NPOINTS=5",
+    ...     "##XYDATA=(X++(Y..Y))", "2560 955 602 316 602 955", "##END="]) + "\\n")
+    >>> spectrum = read_jcamp(path)
+    >>> spectrum.kind, spectrum.wavenumber_cm1.tolist(), spectrum.values.tolist()
+    ('transmittance', [2400.0, 2440.0, 2480.0, 2520.0, 2560.0], [0.955, 0.602, 0.316, 0.602, 0.955])
+    >>> spectrum.metadata["title"], spectrum.metadata["transmittance_was_percent"]
+    ('B-H stretch', True)
     """
     import jcamp
 
@@ -844,10 +1013,41 @@ OPUS_BLOCKS: tuple[tuple[str, SpectrumKind], ...] = (("a", "absorbance"), ("t", 
 def read_opus(path: str | Path) -> Spectrum:
     """Read a Bruker OPUS file with `brukeropus` (absorbance block ``a``, else transmittance ``t``).
 
+    Parameters
+    ----------
+    path : str or Path
+        The OPUS file (numeric extensions such as ``.0``).
+
+    Returns
+    -------
+    Spectrum
+        On an ascending wavenumber axis in cm⁻¹; ``metadata`` holds ``format="opus"``, the
+        block read (``a`` or ``t``) and its label.
+
     Raises
     ------
     InputError
-        Not an OPUS file, or no absorbance/transmittance block in it.
+        Not an OPUS file, no absorbance/transmittance block in it, or `brukeropus` not
+        installed (``pip install closokit[opus]``).
+
+    Examples
+    --------
+    OPUS files are binary instrument files; the repository holds none, so this line does not
+    run (``sample.0`` stands for your file):
+
+    >>> from irkit.spectra import read_opus
+    >>> read_opus("sample.0").metadata["block"]  # doctest: +SKIP
+    'a'
+
+    Anything else is refused:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "sample.0"
+    >>> _ = path.write_text("2400,0.02\\n2440,0.22\\n")
+    >>> read_opus(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...not a Bruker OPUS file (no valid OPUS header)
     """
     try:
         from brukeropus import read_opus as _read_opus
@@ -885,7 +1085,35 @@ _HDF5_KINDS: tuple[tuple[str, SpectrumKind], ...] = (
 def list_hdf5_spectra(path: str | Path) -> list[Any]:
     """Every 1-D series in an HDF5 / NeXus file (:func:`xrdkit.hdf5.find_1d_series`).
 
-    Returns picklable ``SeriesRef`` objects (batch workers receive these, never open handles).
+    Parameters
+    ----------
+    path : str or Path
+        The HDF5 / NeXus file.
+
+    Returns
+    -------
+    list of SeriesRef
+        Picklable references (file, path, index in a stack, layout, axis units …; batch
+        workers receive these, never open handles), in file order.
+
+    Raises
+    ------
+    InputError
+        Not an HDF5 file, or no 1-D series in it.
+
+    Examples
+    --------
+    A NeXus stack of two constructed spectra (2000–3000 cm⁻¹):
+
+    >>> import pathlib, tempfile
+    >>> from irkit.synthetic import synthesize, write_hdf5_stack
+    >>> stack = [synthesize(seed, b10_b12_ratio=ratio, low_cm1=2000.0, high_cm1=3000.0)
+    ...          for seed, ratio in ((0, 0.5), (1, 2.0))]
+    >>> path = write_hdf5_stack(pathlib.Path(tempfile.mkdtemp()) / "stack.h5", stack)
+    >>> from irkit.spectra import list_hdf5_spectra
+    >>> refs = list_hdf5_spectra(path)
+    >>> [(ref.path, ref.index, ref.layout, ref.axis_units) for ref in refs]
+    [('/entry/data', 0, 'nexus-stack', '1/cm'), ('/entry/data', 1, 'nexus-stack', '1/cm')]
     """
     from xrdkit.hdf5 import find_1d_series
 
@@ -898,6 +1126,47 @@ def spectrum_from_ref(ref: Any, *, kind: SpectrumKind | None = None) -> Spectrum
     The kind comes from ``kind``, else the signal dataset's name (``absorbance``,
     ``transmittance``, ``atr…``), else absorbance. A descending axis is reversed (the file
     states it explicitly as an axis dataset).
+
+    Parameters
+    ----------
+    ref : SeriesRef
+        One entry of :func:`list_hdf5_spectra`.
+    kind : str, optional
+        Override what the values are.
+
+    Returns
+    -------
+    Spectrum
+        On an ascending wavenumber axis in cm⁻¹, ``source`` = ``FILE::/path[index]``;
+        ``metadata`` holds ``format="hdf5"``, the layout and the series' metadata.
+
+    Raises
+    ------
+    InputError
+        An axis unit other than cm⁻¹ (an XRD scan in degrees …), and every check of
+        :func:`make_spectrum`.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from irkit.synthetic import synthesize, write_hdf5_stack
+    >>> stack = [synthesize(seed, b10_b12_ratio=ratio, low_cm1=2000.0, high_cm1=3000.0)
+    ...          for seed, ratio in ((0, 0.5), (1, 2.0))]
+    >>> path = write_hdf5_stack(pathlib.Path(tempfile.mkdtemp()) / "stack.h5", stack)
+    >>> from irkit.spectra import list_hdf5_spectra, spectrum_from_ref
+    >>> second = spectrum_from_ref(list_hdf5_spectra(path)[1])
+    >>> second.kind, second.n_points, second.source.endswith("stack.h5::/entry/data[1]")
+    ('absorbance', 1001, True)
+    >>> bool((second.values == stack[1].spectrum.values).all())
+    True
+
+    A 2θ scan is not a spectrum:
+
+    >>> from xrdkit.data import example_file
+    >>> spectrum_from_ref(list_hdf5_spectra(example_file("electrodes.h5"))[0])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...axis unit 'deg' is not a wavenumber (need cm⁻¹)
     """
     from xrdkit.hdf5 import read_series
 
@@ -921,15 +1190,37 @@ def read_hdf5(path: str | Path, index: int = 0, *, kind: SpectrumKind | None = N
     Parameters
     ----------
     path : str or Path
+        The HDF5 / NeXus file.
     index : int
-        Which series (in :func:`list_hdf5_spectra` order).
+        Which series (in :func:`list_hdf5_spectra` order; negative counts from the end).
     kind : str, optional
         Override what the values are.
+
+    Returns
+    -------
+    Spectrum
+        As :func:`spectrum_from_ref`.
 
     Raises
     ------
     InputError
         Not HDF5, no 1-D series, index out of range, axis not in cm⁻¹, any gate failure.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from irkit.synthetic import synthesize, write_hdf5_stack
+    >>> stack = [synthesize(seed, b10_b12_ratio=ratio, low_cm1=2000.0, high_cm1=3000.0)
+    ...          for seed, ratio in ((0, 0.5), (1, 2.0))]
+    >>> path = write_hdf5_stack(pathlib.Path(tempfile.mkdtemp()) / "stack.h5", stack)
+    >>> from irkit.spectra import read_hdf5
+    >>> last = read_hdf5(path, -1)
+    >>> last.kind, float(last.wavenumber_cm1[0]), float(last.wavenumber_cm1[-1])   # cm⁻¹
+    ('absorbance', 2000.0, 3000.0)
+    >>> read_hdf5(path, 2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...series index 2 out of range (file has 2)
     """
     refs = list_hdf5_spectra(path)
     if not -len(refs) <= index < len(refs):
