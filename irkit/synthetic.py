@@ -43,7 +43,30 @@ _ADMIXTURES = {amount: FLAG_SPECIES[flag] for amount, flag in ADMIXTURE_FLAGS.it
 
 @dataclass(frozen=True)
 class TrueBand:
-    """One band as put into a synthetic spectrum."""
+    """One band as put into a synthetic spectrum (see :func:`synthesize`, which lists some).
+
+    Attributes
+    ----------
+    label : str
+        ``species:mode`` as in the band library (e.g. ``B12H12:nu_BH``).
+    species : str
+        The library species (``B12H12``, ``water`` …).
+    center_cm1 : float
+        True centre, cm⁻¹.
+    fwhm_cm1 : float
+        Full width at half maximum, cm⁻¹.
+    height : float
+        Peak height, absorbance.
+    area : float
+        Integrated area, absorbance · cm⁻¹.
+
+    Examples
+    --------
+    >>> from irkit.synthetic import TrueBand, pv_height_per_area
+    >>> band = TrueBand("B12H12:nu_BH", "B12H12", 2480.0, 40.0, 0.5, 0.5 / pv_height_per_area(40.0, 0.5))
+    >>> round(float(band.area), 2)              # absorbance · cm⁻¹: 0.5 / 0.0197 cm
+    25.38
+    """
 
     label: str
     species: str
@@ -55,7 +78,34 @@ class TrueBand:
 
 @dataclass(frozen=True)
 class SyntheticSpectrum:
-    """A synthetic spectrum and the truth it was made from."""
+    """A synthetic spectrum and the truth it was made from (returned by :func:`synthesize`,
+    which shows one).
+
+    Attributes
+    ----------
+    spectrum : Spectrum
+        The absorbance spectrum (``source="synthetic"``).
+    bands : tuple of TrueBand
+        Every band put in, in the order added (B12H12²⁻, B10H10²⁻, then admixtures).
+    baseline : ndarray, shape (n,)
+        The baseline added (absorbance, read-only).
+    noise_sd : float
+        Standard deviation of the white noise added (absorbance).
+    fraction : float
+        Lorentzian fraction of every band.
+    b10_b12_ratio : float
+        Molar ratio n(B10H10²⁻)/n(B12H12²⁻) used.
+
+    Examples
+    --------
+    >>> from irkit.synthetic import synthesize
+    >>> syn = synthesize(0, low_cm1=2000.0, high_cm1=3000.0)
+    >>> band = syn.band("B12H12:nu_BH")
+    >>> band.center_cm1, band.fwhm_cm1, round(band.height, 2)        # cm⁻¹, cm⁻¹, absorbance
+    (2480.0, 40.0, 0.5)
+    >>> syn.baseline.shape == syn.spectrum.values.shape
+    True
+    """
 
     spectrum: Spectrum
     bands: tuple[TrueBand, ...]
@@ -73,7 +123,31 @@ class SyntheticSpectrum:
 
 
 def pv_height_per_area(fwhm_cm1: float, fraction: float) -> float:
-    """Peak height of an area-1 pseudo-Voigt of the given FWHM and Lorentzian fraction."""
+    """Peak height of an area-1 pseudo-Voigt of the given FWHM and Lorentzian fraction.
+
+    Parameters
+    ----------
+    fwhm_cm1 : float
+        Full width at half maximum, cm⁻¹.
+    fraction : float
+        Lorentzian fraction η (0: Gaussian, 1: Lorentzian).
+
+    Returns
+    -------
+    float
+        Height per unit area, 1/cm⁻¹: (1 − η) · 2√(ln2/π)/FWHM + η · 2/(π FWHM).
+
+    Examples
+    --------
+    The Gaussian and Lorentzian limits (FWHM 40 cm⁻¹):
+
+    >>> import math
+    >>> from irkit.synthetic import pv_height_per_area
+    >>> math.isclose(pv_height_per_area(40.0, 0.0), 2 * math.sqrt(math.log(2) / math.pi) / 40)
+    True
+    >>> math.isclose(pv_height_per_area(40.0, 1.0), 2 / (math.pi * 40))
+    True
+    """
     s = 0.5 * fwhm_cm1
     return (1 - fraction) / (s * np.sqrt(np.pi / np.log(2))) + fraction / (np.pi * s)
 
@@ -246,7 +320,29 @@ def synthesize(
 
 @dataclass(frozen=True)
 class MismatchedSpectrum:
-    """A spectrum from :func:`synthesize_mismatched` and what it contains."""
+    """A spectrum from :func:`synthesize_mismatched` and what it contains (the function shows
+    one).
+
+    Attributes
+    ----------
+    spectrum : Spectrum
+        The absorbance spectrum (``source="synthetic-mismatched"``).
+    anion : {"B12H12", "B10H10", "both", None}
+        Which closo-borate anions it holds.
+    hydrated : bool
+        Whether a hydrate's O–H bands were added.
+    isopropanol : bool
+        Whether isopropanol bands were added.
+
+    Examples
+    --------
+    The pure-solvent negative control:
+
+    >>> from irkit.synthetic import synthesize_mismatched
+    >>> control = synthesize_mismatched(1, anion=None, isopropanol=True)
+    >>> control.anion, control.isopropanol, control.spectrum.source
+    (None, True, 'synthetic-mismatched')
+    """
 
     spectrum: Spectrum
     anion: str | None
@@ -281,11 +377,36 @@ def synthesize_mismatched(
     Parameters
     ----------
     seed : int or Generator
+        Seed of ``numpy.random.default_rng`` (or a generator).
     anion : {"B12H12", "B10H10", "both", None}
+        Which closo-borate anions to put in (None: none).
     hydrated, isopropanol : bool
+        Add a hydrate's O–H bands / isopropanol bands.
     noise_sd : float
+        Standard deviation of the white Gaussian noise (absorbance).
     low_cm1, high_cm1 : float
-        Axis (1 cm⁻¹ steps).
+        Axis, cm⁻¹ (1 cm⁻¹ steps; ``high_cm1`` excluded).
+
+    Returns
+    -------
+    MismatchedSpectrum
+        The absorbance spectrum (``metadata["constructed"]`` says so) and what it holds.
+
+    Raises
+    ------
+    InputError
+        An unknown ``anion``.
+
+    Examples
+    --------
+    A hydrated B12H12²⁻ salt on 450–3999 cm⁻¹:
+
+    >>> from irkit.synthetic import synthesize_mismatched
+    >>> mis = synthesize_mismatched(0, anion="B12H12", hydrated=True)
+    >>> mis.anion, mis.hydrated, mis.isopropanol
+    ('B12H12', True, False)
+    >>> mis.spectrum.n_points, float(mis.spectrum.wavenumber_cm1[-1])     # points, cm⁻¹
+    (3550, 3999.0)
     """
     if anion not in ("B12H12", "B10H10", "both", None):
         raise InputError(f"anion must be B12H12, B10H10, both or None, got {anion!r}",
@@ -334,10 +455,44 @@ def write_hdf5_stack(path: str | Path, spectra: Sequence[SyntheticSpectrum], *,
     carries ``@provenance`` saying it is constructed. :func:`irkit.spectra.list_hdf5_spectra`
     finds the N spectra.
 
+    Parameters
+    ----------
+    path : str or Path
+        The file to write (overwritten).
+    spectra : sequence of SyntheticSpectrum
+        The spectra, all on one wavenumber axis.
+    seeds : sequence of int, optional
+        Their seeds, stored with the truth.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
     Raises
     ------
     InputError
         No spectra, or spectra on different axes.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> import h5py
+    >>> from irkit.synthetic import synthesize, write_hdf5_stack
+    >>> stack = [synthesize(seed, low_cm1=2000.0, high_cm1=3000.0) for seed in (0, 1)]
+    >>> path = write_hdf5_stack(pathlib.Path(tempfile.mkdtemp()) / "stack.h5", stack, seeds=[0, 1])
+    >>> with h5py.File(path) as f:
+    ...     absorbance = f["entry/data/absorbance"]
+    ...     truth = json.loads(absorbance.attrs["truth_json"])
+    ...     print(absorbance.shape, f["entry/data/wavenumber"].attrs["units"], truth[1]["seed"])
+    (2, 1001) cm-1 1
+
+    Spectra on different axes are refused:
+
+    >>> write_hdf5_stack(path, [stack[0], synthesize(2, low_cm1=2100.0, high_cm1=3000.0)])
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...spectra must share one wavenumber axis
     """
     import json
 

@@ -414,7 +414,12 @@ class PackedRecord:
 
     Examples
     --------
-    Built by :func:`pack_record` (which shows one).
+    Built by :func:`pack_record`:
+
+    >>> from xrdkit.results import ItemRecord, pack_record
+    >>> packed = pack_record(ItemRecord("scan_b", 1, "b.xy", "error", error="InputError: bad file"))
+    >>> packed.item_id, packed.index, packed.status
+    ('scan_b', 1, 'error')
     """
 
     item_id: str
