@@ -614,6 +614,28 @@ def serial_inflation(residual: np.ndarray) -> float:
 
     White noise gives ≈ 1; the smooth misfit of real spectra (band shapes no template has)
     gives up to ~6, so that structure is not mistaken for signal.
+
+    Parameters
+    ----------
+    residual : ndarray, shape (n,)
+        Fit residual (data − model), absorbance.
+
+    Returns
+    -------
+    float
+        The factor (≥ 1) by which to multiply white-noise standard errors; 1 for fewer than
+        three points or a zero residual.
+
+    Examples
+    --------
+    White noise, and a smooth misfit (ρ clipped at 0.95: √(1.95/0.05) ≈ 6.24):
+
+    >>> import numpy as np
+    >>> from irkit.assess import serial_inflation
+    >>> round(serial_inflation(np.random.default_rng(0).normal(size=2000)), 2)
+    1.0
+    >>> round(serial_inflation(np.sin(np.linspace(0.0, 3.0, 500))), 2)
+    6.24
     """
     r = np.asarray(residual, dtype=float)
     r = r - r.mean() if r.size else r
@@ -631,6 +653,29 @@ def strongest_absorption(spectrum: Spectrum) -> float:
     pybaselines SNIP baseline (half window :data:`OVERVIEW_BASELINE_HALF_WINDOW_CM1`; not
     iterative, so sharp vapour lines cannot stall it) removed, smoothed to
     :data:`OVERVIEW_SMOOTH_CM1` FWHM, maximum outside the atmospheric CO₂ range.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        Absorbance or transmittance (converted).
+
+    Returns
+    -------
+    float
+        Height above the baseline of the strongest band, absorbance (slightly below the true
+        peak for bands narrower than a few times the smoothing width).
+
+    Examples
+    --------
+    A constructed isopropanol spectrum whose strongest band (950 cm⁻¹) is 0.15 high:
+
+    >>> from irkit.assess import strongest_absorption
+    >>> from irkit.synthetic import synthesize
+    >>> solvent = synthesize(4, borate=0.0, isopropanol=0.3)
+    >>> round(max(band.height for band in solvent.bands), 3)
+    0.15
+    >>> 0.12 < strongest_absorption(solvent.spectrum) <= 0.15                 # absorbance
+    True
     """
     from scipy.ndimage import gaussian_filter1d
 
@@ -977,6 +1022,30 @@ def screen(
     exclude_cm1 : sequence of (float, float)
         Ranges whose marker windows are not used (e.g. the anion regions before the anion
         bands are known).
+
+    Returns
+    -------
+    _Screen
+        ``tests`` (component → :class:`SpeciesTest`), ``model`` (fitted absorbance of the
+        detected components on the spectrum's axis) and ``explained`` (detected component →
+        its fitted absorbance).
+
+    Examples
+    --------
+    A constructed isopropanol spectrum without borate (strongest isopropanol band: 0.15 at
+    950 cm⁻¹), screened for isopropanol and water:
+
+    >>> from irkit.assess import screen
+    >>> from irkit.synthetic import synthesize
+    >>> solvent = synthesize(4, borate=0.0, isopropanol=0.3).spectrum
+    >>> result = screen(solvent, ("isopropanol", "water"), reference_height=0.15)
+    >>> ipa, water = result.tests["isopropanol"], result.tests["water"]
+    >>> ipa.detected, ipa.strongest_band_cm1, round(ipa.height, 2), ipa.z > 100   # cm⁻¹, absorbance
+    (True, 950.0, 0.15, True)
+    >>> water.detected, water.z < 5
+    (False, True)
+    >>> list(result.explained), round(float(result.model.max()), 2)
+    (['isopropanol'], 0.15)
     """
     lib = library or load_band_library()
     tmpl = load_templates() if templates is None else templates
@@ -1076,7 +1145,42 @@ def template_test(
     reference_height: float = math.nan,
     baseline_degree: int = 2,
 ) -> dict[str, SpeciesTest]:
-    """Joint screen of several components; ``component → SpeciesTest`` (see :func:`screen`)."""
+    """Joint screen of several components; ``component → SpeciesTest`` (see :func:`screen`).
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        Absorbance (transmittance converted).
+    species : sequence of str
+        Library species and/or reference-template names (default: the flagged admixtures,
+        :data:`TESTED_SPECIES`).
+    library : BandLibrary, optional
+        Band priors (default: the bundled library).
+    templates : mapping, optional
+        Reference templates (default: :func:`irkit.templates.load_templates`).
+    subtract : ndarray, shape (n,), optional
+        Known contribution to remove first (the fitted anion bands).
+    reference_height : float
+        Height (absorbance) the relative numbers refer to.
+    baseline_degree : int
+        Baseline polynomial degree per merged window.
+
+    Returns
+    -------
+    dict of str to SpeciesTest
+        One test per component, in the order given.
+
+    Examples
+    --------
+    >>> from irkit.assess import template_test
+    >>> from irkit.synthetic import synthesize
+    >>> solvent = synthesize(4, borate=0.0, isopropanol=0.3).spectrum
+    >>> tests = template_test(solvent, reference_height=0.15)
+    >>> {name: test.detected for name, test in tests.items()}
+    {'isopropanol': True, 'water': False, 'B-O': False, 'PVDF': False}
+    >>> round(tests["isopropanol"].relative_height, 1)       # of the 0.15 reference height
+    1.0
+    """
     return screen(spectrum, species, library=library, templates=templates, subtract=subtract,
                   reference_height=reference_height, baseline_degree=baseline_degree).tests
 
@@ -1084,7 +1188,35 @@ def template_test(
 def admixture_model(wavenumber_cm1: np.ndarray, tests: Mapping[str, SpeciesTest],
                     library: BandLibrary | None = None,
                     templates: Mapping[str, ReferenceTemplate] | None = None) -> np.ndarray:
-    """Absorbance of the tested components as fitted by the screen (sum over ``tests``)."""
+    """Absorbance of the tested components as fitted by the screen (sum over ``tests``).
+
+    Parameters
+    ----------
+    wavenumber_cm1 : ndarray, shape (n,)
+        Axis to evaluate on, cm⁻¹.
+    tests : mapping of str to SpeciesTest
+        Screen results (:func:`template_test`); components not judged (``detected`` None) or
+        without a finite height are left out.
+    library : BandLibrary, optional
+        Band priors (default: the bundled library).
+    templates : mapping, optional
+        Reference templates (default: :func:`irkit.templates.load_templates`).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        Summed fitted absorbance of the components.
+
+    Examples
+    --------
+    >>> from irkit.assess import admixture_model, template_test
+    >>> from irkit.synthetic import synthesize
+    >>> solvent = synthesize(4, borate=0.0, isopropanol=0.3).spectrum
+    >>> tests = template_test(solvent, ("isopropanol",), reference_height=0.15)
+    >>> model = admixture_model(solvent.wavenumber_cm1, tests)
+    >>> float(solvent.wavenumber_cm1[model.argmax()]), round(float(model.max()), 2)   # cm⁻¹, absorbance
+    (950.0, 0.15)
+    """
     lib = library or load_band_library()
     tmpl = load_templates() if templates is None else templates
     x = np.asarray(wavenumber_cm1, dtype=float)
