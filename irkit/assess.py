@@ -190,6 +190,7 @@ class SpeciesTest:
     Attributes
     ----------
     species : str
+        The component (library species or reference template name).
     detected : bool or None
         None when no marker window of the component lies inside the spectrum.
     strongest_band_cm1 : float
@@ -213,6 +214,19 @@ class SpeciesTest:
         E.g. ``"liquid/adsorbed"``, ``"vapour"`` for water.
     provenance : str
         Where the template comes from.
+
+    Examples
+    --------
+    One test of :func:`template_test` on a constructed isopropanol spectrum without water:
+
+    >>> from irkit.assess import template_test
+    >>> from irkit.synthetic import synthesize
+    >>> solvent = synthesize(4, borate=0.0, isopropanol=0.3).spectrum
+    >>> water = template_test(solvent, ("water",), reference_height=0.15)["water"]
+    >>> water.detected, water.strongest_band_cm1, water.form, water.z < 5      # cm⁻¹
+    (False, 1625.0, 'liquid/adsorbed', True)
+    >>> round(water.relative_detection_limit, 2)   # smallest detectable, of the 0.15 reference
+    0.15
     """
 
     species: str
@@ -238,9 +252,11 @@ class BorateEvidence:
     Attributes
     ----------
     present : bool
+        A closo-borate is in the spectrum.
     anion : str or None
         ``"B12H12"``, ``"B10H10"``, ``"both"`` or None.
     b12_present, b10_present : bool
+        Each anion's bands are significant.
     stretch_z : float
         Significance of the summed ν(B–H) area (serial-correlation inflated).
     stretch_height : float
@@ -250,12 +266,26 @@ class BorateEvidence:
     dominance : float
         ``stretch_height`` / strongest absorption of the spectrum.
     bend_covered : bool
+        The spectrum covers the bending region 600–1200 cm⁻¹.
     bend_z : dict
         Anion → significance of its bending/cage bands.
     bend_to_stretch : dict
         Anion → height of its strongest bending band / ``stretch_height``.
     reason : str
         One sentence: why present or not.
+
+    Examples
+    --------
+    The evidence of an :class:`IRVerdict`; a constructed isopropanol spectrum has no ν(B–H)
+    band, so no band fit is even made:
+
+    >>> from irkit.assess import assess
+    >>> from irkit.synthetic import synthesize
+    >>> evidence = assess(synthesize(4, borate=0.0, isopropanol=0.3).spectrum).evidence
+    >>> evidence.present, evidence.anion, evidence.stretch_z < 5, evidence.dominance < 0.05
+    (False, None, True, True)
+    >>> evidence.reason.split(":")[0], evidence.reason.endswith("no band fits made")
+    ('no closo-borate', True)
     """
 
     present: bool
@@ -284,6 +314,14 @@ class OrganicTest:
         What was seen, e.g. ``"C–H stretch at 2962 cm⁻¹ (12 % of the strongest band)"``.
     bands : dict
         Window → {"position_cm1", "height", "z", "relative", "explained"}.
+
+    Examples
+    --------
+    Part of an :class:`IRVerdict` (``other_organic``); by hand:
+
+    >>> from irkit.assess import OrganicTest
+    >>> OrganicTest(False, (), {}).detected
+    False
     """
 
     detected: bool | None
@@ -301,25 +339,32 @@ class IRVerdict:
     Attributes
     ----------
     borate_present : bool
+        A closo-borate is in the spectrum (see ``evidence``).
     anion : str or None
         ``"B12H12"``, ``"B10H10"``, ``"both"`` or None.
     anions_intact : bool or None
         Borate present and not protonated (None without a borate). *Changed*: it no longer
         requires both anions; ``anion`` says which are there.
     b12_present, b10_present : bool
+        Each anion's bands are significant.
     protonation : SpeciesTest or None
         Shifted ν(B–H) band test (None without a borate).
     ratio : RatioEstimate or None
         The reported B10:B12 ratio (None: not identified, see ``ratio_reason``).
     ratio_reason : str
+        Why the ratio is not reported (or how it was judged).
     isopropanol, methanol, water, binder : SpeciesTest
+        The admixture tests of the screen (water: liquid/adsorbed or vapour).
     oxidation : SpeciesTest or None
         B–O (None without a borate).
     other_organic : OrganicTest
+        C–H / C=O absorption no recognised component explains.
     co2 : SpeciesTest
         Atmospheric CO₂ (background, not a sample property).
     evidence : BorateEvidence
+        The evidence behind ``borate_present``.
     notes : tuple of str
+        Everything the judgement did or doubted, in order.
     ratio_posterior : RatioEstimate or None
         The ratio posterior even when not reported.
     fits : tuple of RegionFit
@@ -327,6 +372,21 @@ class IRVerdict:
         band); not part of :meth:`to_dict`.
     source : str
         Where the spectrum was read from (``Spectrum.source``); not part of :meth:`to_dict`.
+
+    Examples
+    --------
+    Returned by :func:`assess` (which shows more); a constructed spectrum of both anions with
+    isopropanol at 15 % of the B–H band:
+
+    >>> from irkit.assess import assess
+    >>> from irkit.synthetic import synthesize
+    >>> verdict = assess(synthesize(3, isopropanol=0.15).spectrum)
+    >>> verdict
+    <IRVerdict synthetic: closo-borate present (B12H12²⁻ + B10H10²⁻), intact; flags: isopropanol>
+    >>> verdict.flag("isopropanol"), verdict.flag("water"), verdict.isopropanol.strongest_band_cm1
+    (True, False, 950.0)
+    >>> verdict.evidence.anion, verdict.other_organic.detected, [fit.region for fit in verdict.fits]
+    ('both', False, ['stretch', 'bend'])
     """
 
     borate_present: bool

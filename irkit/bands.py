@@ -55,6 +55,15 @@ class Band:
         Part of the species' required pattern: a species is flagged only when each of its
         pattern bands that should be visible is seen at about the expected strength and place
         (optional column; default: no).
+
+    Examples
+    --------
+    >>> from irkit.bands import load_band_library
+    >>> band = load_band_library().get("B12H12:nu_BH")
+    >>> band.label, band.prefix, band.position_cm1, band.bound_cm1, band.fwhm_cm1   # cm⁻¹
+    ('B12H12:nu_BH', 'B12H12_nu_BH_', 2480.0, 25.0, 40.0)
+    >>> band.symmetry, band.status
+    ('F1u', 'lit-approx')
     """
 
     species: str

@@ -34,7 +34,27 @@ WHITTAKER_METHODS = ("arpls", "asls", "airpls", "iarpls", "drpls", "iasls", "asp
 
 @dataclass(frozen=True)
 class RegionDefaults:
-    """Default baseline settings of a spectral region."""
+    """Default baseline settings of a spectral region (:data:`REGION_DEFAULTS`).
+
+    Attributes
+    ----------
+    low_cm1, high_cm1 : float
+        The region, cm⁻¹.
+    method : str
+        pybaselines method (``arpls``).
+    stiffness_cm1 : float
+        Length over which the baseline may bend, cm⁻¹ (~3× the widest band FWHM of the region,
+        so bands are not eaten); sets the Whittaker ``lam``.
+    margin_cm1 : float
+        How far the baseline window extends beyond the region on each side, cm⁻¹ (anchors it
+        on band-free points).
+
+    Examples
+    --------
+    >>> from irkit.baseline import REGION_DEFAULTS
+    >>> REGION_DEFAULTS["stretch"]
+    RegionDefaults(low_cm1=2350.0, high_cm1=2650.0, method='arpls', stiffness_cm1=150.0, margin_cm1=100.0)
+    """
 
     low_cm1: float
     high_cm1: float
@@ -69,6 +89,19 @@ class BaselineResult:
         Whether the iterative method met its tolerance (None if it reports nothing).
     iterations : int or None
         Iterations used (from pybaselines' ``tol_history``).
+
+    Examples
+    --------
+    Returned by :func:`estimate_baseline`; the bending region 600–1200 cm⁻¹ with its 50 cm⁻¹
+    margins:
+
+    >>> from irkit.baseline import estimate_baseline
+    >>> from irkit.synthetic import synthesize
+    >>> est = estimate_baseline(synthesize(0).spectrum, region="bend")
+    >>> est.method, float(est.wavenumber_cm1[0]), float(est.wavenumber_cm1[-1]), est.baseline.shape
+    ('arpls', 550.0, 1250.0, (701,))
+    >>> est.converged, dict(est.settings)           # lam = (80 cm⁻¹ / 1 cm⁻¹) ** 4
+    (True, {'lam': 40960000.0})
     """
 
     wavenumber_cm1: np.ndarray

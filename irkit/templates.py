@@ -65,6 +65,12 @@ class TemplateWindow:
         and position) whenever the template predicts it to be visible.
     shift_tolerance_cm1 : float
         How far the best-matching shift of the template may be from zero in this window.
+
+    Examples
+    --------
+    >>> from irkit.templates import load_templates
+    >>> load_templates()["methanol"].windows[0]
+    TemplateWindow(low_cm1=985.0, high_cm1=1085.0, label='C-O stretch (strongest band)', required=True, shift_tolerance_cm1=12.0)
     """
 
     low_cm1: float
@@ -87,10 +93,22 @@ class ReferenceTemplate:
     form : str
         E.g. ``"vapour"``; reported with the flag.
     wavenumber_cm1, absorbance : ndarray
-        Template on its own grid (maximum 1).
+        Template on its own grid (cm⁻¹; absorbance normalised to a maximum of 1).
     windows : tuple of TemplateWindow
+        Its marker windows (the screen's pattern check).
     provenance : str
         Source file, origin, licence and processing.
+
+    Examples
+    --------
+    The bundled methanol template (a real gas-phase reference):
+
+    >>> from irkit.templates import load_templates
+    >>> methanol = load_templates()["methanol"]
+    >>> methanol.species, methanol.form, float(methanol.absorbance.max())
+    ('methanol', 'gas-phase reference', 1.0)
+    >>> [window.label for window in methanol.windows]
+    ['C-O stretch (strongest band)', 'C-H stretch']
     """
 
     name: str

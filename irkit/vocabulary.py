@@ -66,6 +66,14 @@ class IRFlag(StrEnum):
     The value is the JSON key of :meth:`irkit.assess.IRVerdict.to_dict` and the column of the
     batch table (``IRFlag.BINDER == "binder"``); a flag is True, False, or None when it was not
     judged (see :attr:`meaning`). Members are in the order the JSON lists them.
+
+    Examples
+    --------
+    >>> from irkit.vocabulary import IRFlag
+    >>> IRFlag("water") is IRFlag.WATER, IRFlag.WATER.meaning
+    (True, 'water seen (liquid/adsorbed or vapour)')
+    >>> [flag.value for flag in IRFlag][:3]
+    ['borate_present', 'anions_intact', 'isopropanol']
     """
 
     #: A closo-borate is in the spectrum (ν(B–H) and, when covered, bending evidence).
@@ -173,6 +181,16 @@ class ColumnFamily:
     key_pattern : str
         Regular expression a key must match in full when ``keys`` is None (band stems
         ``<species>_<mode>`` of the band library: :data:`BAND_STEM_PATTERN`).
+
+    Examples
+    --------
+    >>> from irkit.vocabulary import ColumnFamily
+    >>> height = ColumnFamily("_height", "1", "fitted peak absorbance of the {key} test",
+    ...                       ("water", "isopropanol"))
+    >>> height.column("water")
+    Column(name='water_height', unit='1', long_name='fitted peak absorbance of the water test')
+    >>> height.key_of("isopropanol_height"), height.key_of("co2_height")
+    ('isopropanol', None)
     """
 
     suffix: str
@@ -298,10 +316,24 @@ def describe_array(name: str) -> Column | None:
     """The :class:`~xrdkit.schema.Column` of an array the IR batch stores per spectrum
     (``stretch_best_fit`` …), or None.
 
+    Parameters
+    ----------
+    name : str
+        An array name of an IR results file (``/arrays/<name>``).
+
+    Returns
+    -------
+    Column or None
+        Name, UDUNITS unit and meaning; None for a name this vocabulary does not know.
+
     Examples
     --------
     >>> describe_array("bend_wavenumber_cm1").unit
     'cm-1'
+    >>> describe_array("stretch_residual").long_name
+    'data − fit (absorbance) of the stretch region'
+    >>> describe_array("water_height") is None          # a summary column, not an array
+    True
     """
     return _match(name, ARRAY_FAMILIES)
 
@@ -321,6 +353,27 @@ def annotate(results_path: str, *, overwrite: bool = False) -> int:
     -------
     int
         Datasets annotated.
+
+    Examples
+    --------
+    A file with one known summary column, one unknown and one array (written by hand here;
+    ``irkit batch`` writes real ones):
+
+    >>> import pathlib, tempfile
+    >>> import h5py
+    >>> import numpy as np
+    >>> from irkit.vocabulary import annotate
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "RESULTS.h5"
+    >>> with h5py.File(path, "w") as f:
+    ...     _ = f.create_dataset("summary/water_height", data=[0.01, 0.0])
+    ...     _ = f.create_dataset("summary/my_note", data=[1.0, 2.0])
+    ...     _ = f.create_dataset("arrays/stretch_wavenumber_cm1", data=np.zeros((2, 301)))
+    >>> annotate(path), annotate(path)            # the second call finds them annotated
+    (2, 0)
+    >>> with h5py.File(path) as f:
+    ...     print(f["arrays/stretch_wavenumber_cm1"].attrs["units"],
+    ...           "|", f["summary/water_height"].attrs["long_name"], "|", dict(f["summary/my_note"].attrs))
+    cm-1 | fitted peak absorbance of the strongest marker band of the water test | {}
     """
     import h5py
 
