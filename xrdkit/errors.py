@@ -51,7 +51,20 @@ __all__ = [
 
 
 class ClosokitError(Exception):
-    """Base class of every error raised on purpose by closokit."""
+    """Base class of every error raised on purpose by closokit.
+
+    Examples
+    --------
+    One ``except`` catches bad input, failed fits and batch errors alike:
+
+    >>> from xrdkit.errors import ClosokitError
+    >>> from xrdkit.scans import make_scan
+    >>> try:
+    ...     make_scan([10.0, 10.02], [0, 0], source="blank.xy")
+    ... except ClosokitError as exc:
+    ...     print(type(exc).__name__, "-", exc)
+    InputError - blank.xy: intensity is zero everywhere
+    """
 
 
 class InputError(ClosokitError, ValueError):
@@ -63,6 +76,15 @@ class InputError(ClosokitError, ValueError):
         What is wrong, with the offending value.
     source
         File, ``FILE::/hdf5/path`` or argument name the problem was found in.
+
+    Examples
+    --------
+    >>> from xrdkit.errors import InputError
+    >>> exc = InputError("line 7: stray text 'oops'", source="scan.xy")
+    >>> str(exc), exc.source, exc.problem
+    ("scan.xy: line 7: stray text 'oops'", 'scan.xy', "line 7: stray text 'oops'")
+    >>> isinstance(exc, ValueError)
+    True
     """
 
     def __init__(self, message: str, source: str | None = None) -> None:
@@ -72,30 +94,101 @@ class InputError(ClosokitError, ValueError):
 
 
 class PhaseError(InputError, KeyError):
-    """Unknown phase name, unreadable CIF or inconsistent phase metadata."""
+    """Unknown phase name, unreadable CIF or inconsistent phase metadata.
+
+    Examples
+    --------
+    An :class:`InputError` and a ``KeyError`` (a lookup by name failed), printed unquoted:
+
+    >>> from xrdkit.errors import InputError, PhaseError
+    >>> exc = PhaseError("unknown phase 'nbh_fcc2'", source="phases")
+    >>> isinstance(exc, InputError), isinstance(exc, KeyError), str(exc)
+    (True, True, "phases: unknown phase 'nbh_fcc2'")
+    """
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return Exception.__str__(self)
 
 
 class FitError(ClosokitError, RuntimeError):
-    """A fit could not be set up or produced no usable result."""
+    """A fit could not be set up or produced no usable result.
+
+    Examples
+    --------
+    >>> from xrdkit.errors import ClosokitError, FitError
+    >>> issubclass(FitError, ClosokitError), issubclass(FitError, RuntimeError)
+    (True, True)
+    """
 
 
 class BatchError(ClosokitError, RuntimeError):
-    """A batch run cannot start or continue (e.g. an unusable results file)."""
+    """A batch run cannot start or continue (e.g. an unusable results file).
+
+    Examples
+    --------
+    A second batch writing the same results file without ``resume`` or ``overwrite``:
+
+    >>> import pathlib, tempfile
+    >>> from xrdkit.errors import BatchError
+    >>> from xrdkit.results import ItemRecord, ResultsStore
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "RESULTS.h5"
+    >>> with ResultsStore(out) as store:
+    ...     _ = store.append(ItemRecord("scan_a", 0, "a.xy", "ok"))
+    ...     store.finalize()
+    >>> try:
+    ...     ResultsStore(out).open()
+    ... except BatchError as exc:
+    ...     print(str(exc).split(";")[1].strip())
+    pass resume=True (--resume) to finish that batch or overwrite=True to start again
+    """
 
 
 class ClosokitWarning(UserWarning):
-    """Base class of closokit warnings."""
+    """Base class of closokit warnings.
+
+    Examples
+    --------
+    Silence every closokit warning in a block (they are still in results' ``warnings``):
+
+    >>> import warnings
+    >>> from xrdkit.errors import ClosokitWarning, FitWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", ClosokitWarning)
+    ...     warnings.warn("χ² doubled", FitWarning)                 # not shown
+    """
 
 
 class FitWarning(ClosokitWarning):
-    """A fit finished but something about it deserves attention."""
+    """A fit finished but something about it deserves attention.
+
+    Examples
+    --------
+    Turn fit warnings into errors while debugging:
+
+    >>> import warnings
+    >>> from xrdkit.errors import FitWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", FitWarning)
+    ...     warnings.warn("parameter at its bound", FitWarning)
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.FitWarning: parameter at its bound
+    """
 
 
 class ProvenanceWarning(ClosokitWarning):
-    """Data used has constructed or unverified provenance."""
+    """Data used has constructed or unverified provenance.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from xrdkit.errors import ProvenanceWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("phase 'nbh_fcc' is constructed, not refined", ProvenanceWarning)
+    >>> [w.category.__name__ for w in caught]
+    ['ProvenanceWarning']
+    """
 
 
 def _identity(path: str) -> tuple[str, tuple[int, int] | None]:
@@ -111,6 +204,9 @@ def _identity(path: str) -> tuple[str, tuple[int, int] | None]:
 def check_output_paths(outputs: dict[str, Any], inputs: dict[str, Any]) -> None:
     """Refuse, before any work, an output that would overwrite an input or another output.
 
+    Paths are compared by canonical absolute path (symlinks, ``./`` and ``..`` resolved) and,
+    for existing files, by device and inode (hard links).
+
     Parameters
     ----------
     outputs : dict
@@ -118,13 +214,24 @@ def check_output_paths(outputs: dict[str, Any], inputs: dict[str, Any]) -> None:
     inputs : dict
         ``{"input": path or [paths], "--cif": [paths], …}``; None values are skipped.
 
-    Paths are compared by canonical absolute path (symlinks, ``./`` and ``..`` resolved) and,
-    for existing files, by device and inode (hard links).
-
     Raises
     ------
     InputError
         Naming both arguments and the path.
+
+    Examples
+    --------
+    >>> import os, pathlib, tempfile
+    >>> from xrdkit.errors import check_output_paths
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> scan = folder / "scan.xy"
+    >>> _ = scan.write_text("10.00 120\\n")
+    >>> check_output_paths({"--out": folder / "RESULTS.h5"}, {"input": [scan]})   # silent
+    >>> os.link(scan, folder / "same.csv")                      # a hard link to the input
+    >>> check_output_paths({"--table": folder / "same.csv"}, {"input": [scan]})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: --table .../same.csv is the same file as input .../scan.xy; ...
     """
     def flat(mapping: dict[str, Any]) -> list[tuple[str, str]]:
         out = []

@@ -35,7 +35,31 @@ MIN_SIGMA = 1e-30
 
 def check_n_points(n_points: int, source: str, what: str = "scan") -> None:
     """InputError when a scan declares more than :data:`MAX_SCAN_POINTS` points (call it
-    before reading the data)."""
+    before reading the data).
+
+    Parameters
+    ----------
+    n_points : int
+        The number of points the file declares.
+    source : str
+        Named in the error (file, ``file::/path`` …).
+    what : str
+        What has the points (``"scan"``, ``"range at offset 61"`` …).
+
+    Raises
+    ------
+    InputError
+        ``n_points`` is above the limit (``XRDKIT_MAX_SCAN_POINTS``).
+
+    Examples
+    --------
+    >>> from xrdkit.scans import MAX_SCAN_POINTS, check_n_points
+    >>> check_n_points(4000, "scan.xy")                      # silent: within the limit
+    >>> check_n_points(MAX_SCAN_POINTS + 1, "huge.xy")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: huge.xy: scan has ... points, more than the limit of ...
+    """
     if n_points > MAX_SCAN_POINTS:
         raise InputError(
             f"{what} has {n_points:,} points, more than the limit of {MAX_SCAN_POINTS:,} "
@@ -62,6 +86,15 @@ class Scan:
         Where the scan came from (``file`` or ``file::/hdf5/path``).
     metadata : dict
         Anything else the reader found (temperature, time, instrument …).
+
+    Examples
+    --------
+    Built by the readers and :func:`make_scan` (which checks the arrays):
+
+    >>> from xrdkit.scans import make_scan
+    >>> scan = make_scan([10.0, 10.02, 10.04, 10.06], [120, 131, 125, 118], wavelength_angstrom=1.5406)
+    >>> scan.n_points, scan.crop(10.01, 10.05).two_theta_deg.tolist()        # –, degrees 2θ
+    (4, [10.02, 10.04])
     """
 
     two_theta_deg: np.ndarray
@@ -96,7 +129,37 @@ class Scan:
 
 
 def as_1d_float(values: Any, what: str, source: str) -> np.ndarray:
-    """A copied 1-D float array, or an InputError naming ``what`` and ``source``."""
+    """A copied 1-D float array, or an InputError naming ``what`` and ``source``.
+
+    Parameters
+    ----------
+    values : array_like
+        The values (a list, a tuple, an array …).
+    what : str
+        What they are, for the error message (``"2θ axis"``).
+    source : str
+        Where they come from, for the error message.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        A new float64 array (never a view of ``values``).
+
+    Raises
+    ------
+    InputError
+        Not numeric, or not one-dimensional.
+
+    Examples
+    --------
+    >>> from xrdkit.scans import as_1d_float
+    >>> as_1d_float([10, "10.02"], "2θ axis", "scan.xy").tolist()
+    [10.0, 10.02]
+    >>> as_1d_float([[1, 2]], "2θ axis", "scan.xy")
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: scan.xy: 2θ axis must be 1-D, got shape (1, 2)
+    """
     try:
         arr = np.array(values, dtype=float, copy=True)  # never alias the caller's data
     except (TypeError, ValueError) as exc:
@@ -107,7 +170,32 @@ def as_1d_float(values: Any, what: str, source: str) -> np.ndarray:
 
 
 def check_finite(arr: np.ndarray, what: str, source: str) -> None:
-    """InputError naming ``what``, ``source``, how many values are NaN/inf and where the first is."""
+    """InputError naming ``what``, ``source``, how many values are NaN/inf and where the first is.
+
+    Parameters
+    ----------
+    arr : ndarray
+        The values to check.
+    what : str
+        What they are, for the error message.
+    source : str
+        Where they come from, for the error message.
+
+    Raises
+    ------
+    InputError
+        Any value is NaN or ±inf.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xrdkit.scans import check_finite
+    >>> check_finite(np.array([120.0, 131.0]), "intensity", "scan.xy")       # silent
+    >>> check_finite(np.array([120.0, np.nan, np.inf]), "intensity", "scan.xy")
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: scan.xy: intensity has 2 non-finite (NaN/inf) values (first at index 1: nan)
+    """
     bad = ~np.isfinite(arr)
     if bad.any():
         i = int(np.argmax(bad))
@@ -147,6 +235,7 @@ def make_scan(
     Returns
     -------
     Scan
+        Read-only copies of the arrays, σ filled in when not given.
 
     Raises
     ------
@@ -157,6 +246,26 @@ def make_scan(
         given where degrees were expected are caught by this check when they
         fall outside the range, or by the monotonicity check), non-increasing or
         duplicated 2θ, non-positive σ, an all-zero signal.
+
+    Examples
+    --------
+    Without σ the Poisson one is used (√counts, at least 1):
+
+    >>> from xrdkit.scans import make_scan
+    >>> scan = make_scan([10.0, 10.02, 10.04], [100, 0, 25], source="my scan")
+    >>> scan.sigma.tolist(), scan.counts.flags.writeable
+    ([10.0, 1.0, 5.0], False)
+
+    An axis in radians is caught (here by the monotonicity check) and named:
+
+    >>> make_scan([0.30, 0.25, 0.20], [100, 90, 80], source="my scan")
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: my scan: 2θ axis must be strictly increasing; decreasing at index 1 (0.3 → 0.25°)
+    >>> make_scan([10.0, 10.02, 10.04], [100, -5, 25], source="my scan")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: my scan: intensity has 1 negative values (first at index 1, 2θ=10.0200°: -5.0)...
     """
     x = as_1d_float(two_theta_deg, "2θ axis", source)
     y = as_1d_float(counts, "intensity", source)
