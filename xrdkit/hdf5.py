@@ -166,6 +166,25 @@ def canonical_unit(unit: str | bytes | None) -> str | None:
 
     Unknown units are returned stripped and lower-cased; ``None`` or an empty
     string gives ``None``.
+
+    Parameters
+    ----------
+    unit : str, bytes or None
+        A unit as files write it (``@units`` attribute, pyFAI radial unit, text header).
+
+    Returns
+    -------
+    str or None
+        ``deg``, ``rad``, ``1/angstrom``, ``1/nm``, ``angstrom``, ``nm``, ``m``, ``1/cm`` …,
+        the cleaned text for an unknown unit, or None.
+
+    Examples
+    --------
+    >>> from xrdkit.hdf5 import canonical_unit
+    >>> [canonical_unit(u) for u in ("Å^-1", b"2th_deg", " Degrees ", "q_nm^-1", "cm-1", "")]
+    ['1/angstrom', 'deg', 'deg', '1/nm', '1/cm', None]
+    >>> canonical_unit("Furlongs")
+    'furlongs'
     """
     if unit is None:
         return None
@@ -195,11 +214,33 @@ def axis_to_two_theta_deg(
     source : str
         Named in errors.
 
+    Returns
+    -------
+    ndarray
+        2θ in degrees, in the order of ``axis`` (a d axis comes out decreasing).
+
     Raises
     ------
     InputError
         Unknown unit, q/d axis without wavelength, values that have no 2θ
         (``qλ/4π > 1`` or ``λ/2d > 1``).
+
+    Examples
+    --------
+    2θ = 2 arcsin(qλ/4π): q = 1 Å⁻¹ (= 10 nm⁻¹) at Cu Kα1 is 14.084°; d = λ/(2 sin θ):
+
+    >>> import numpy as np
+    >>> from xrdkit.hdf5 import axis_to_two_theta_deg
+    >>> axis_to_two_theta_deg(np.array([1.0, 2.0]), "1/angstrom", 1.5406, source="q").round(3)
+    array([14.084, 28.387])
+    >>> axis_to_two_theta_deg(np.array([10.0]), "1/nm", 1.5406, source="q").round(3)
+    array([14.084])
+    >>> axis_to_two_theta_deg(np.array([3.1371]), "angstrom", 1.5406, source="d").round(2)
+    array([28.43])
+    >>> axis_to_two_theta_deg(np.array([1.0]), "1/angstrom", None, source="scan.h5::/q")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: scan.h5::/q: axis is q in 1/angstrom but no wavelength was found...
     """
     a = np.asarray(axis, dtype=float)
     if unit in (None, "deg"):
@@ -270,6 +311,18 @@ class SeriesRef:
         Wavelength stated in the file.
     metadata : dict
         Per-scan metadata (temperature, time, sample name, entry …).
+
+    Examples
+    --------
+    From :func:`find_1d_series` (or :func:`list_scans`):
+
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import find_1d_series
+    >>> ref = find_1d_series(example_file("heating_stack.h5"))[3]
+    >>> ref.layout, ref.path, ref.index, ref.axis_units, ref.wavelength_angstrom     # Å
+    ('stack', '/heating', 3, 'deg', 1.5405929)
+    >>> ref.spec.endswith("heating_stack.h5::/heating[3]"), round(ref.metadata["temperature"], 1)
+    (True, 45.2)
     """
 
     file: str
@@ -301,12 +354,27 @@ class Series:
     Attributes
     ----------
     axis : ndarray, shape (n,)
+        The axis as stored.
     axis_units : str or None
+        Its canonical unit (None when the file does not say).
     signal : ndarray, shape (n,)
+        The signal as stored.
     errors : ndarray or None, shape (n,)
+        1σ errors when the file has them.
     metadata : dict
+        Per-series metadata and the ``layout``.
     source : str
         ``file::/path[index]``.
+
+    Examples
+    --------
+    Returned by :func:`read_series` (which shows more):
+
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import find_1d_series, read_series
+    >>> series = read_series(find_1d_series(example_file("electrodes.h5"))[0])
+    >>> series.axis_units, series.errors, series.metadata["layout"]
+    ('deg', None, 'nexus')
     """
 
     axis: np.ndarray
@@ -457,6 +525,41 @@ def wavelength_to_angstrom(value: Any, unit: str | None, *, what: str, source: s
     pm, m, µm, or an energy in keV / eV (λ = hc / E). The result must lie in
     :data:`WAVELENGTH_LIMITS_ANGSTROM`; a value outside is refused, never dropped (dropping
     it would silently fall back on the instrument's Cu Kα).
+
+    Parameters
+    ----------
+    value : float or str
+        The number as the file gives it.
+    unit : str or None
+        Its canonical unit (None: Å).
+    what : str
+        What it is, for the error message (``"wavelength"``, ``"incident energy"``).
+    source : str
+        Where it comes from, for the error message.
+
+    Returns
+    -------
+    float
+        The wavelength in Å.
+
+    Raises
+    ------
+    InputError
+        Not a positive number, an unknown unit, or outside the limits.
+
+    Examples
+    --------
+    λ = hc/E with hc = 12.398 keV·Å:
+
+    >>> from xrdkit.hdf5 import wavelength_to_angstrom
+    >>> wavelength_to_angstrom(0.15406, "nm", what="wavelength", source="scan.h5")
+    1.5406
+    >>> round(wavelength_to_angstrom(8.04778, "kev", what="energy", source="scan.h5"), 4)
+    1.5406
+    >>> wavelength_to_angstrom(1.5406, "nm", what="wavelength", source="scan.h5")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: scan.h5: wavelength 1.5406 nm is 15.406 Å, outside 0.01–10.0 Å; wrong unit?...
     """
     try:
         x = float(value)
@@ -958,6 +1061,16 @@ def find_1d_series(file: str | Path, *, timeout_s: float | None = None) -> list[
         Not HDF5 / truncated, dangling ``@default``, ``@signal`` / ``@axes``
         pointing nowhere, non-numeric datasets, mismatched lengths, or no
         recognisable series (the message lists what the file holds).
+
+    Examples
+    --------
+    The bundled electrodes file holds five NeXus entries (constructed data):
+
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import find_1d_series
+    >>> refs = find_1d_series(example_file("electrodes.h5"))
+    >>> len(refs), refs[0].layout, refs[0].signal_path, refs[0].axis_units
+    (5, 'nexus', '/electrode_01/data/counts', 'deg')
     """
     if timeout_s is not None:
         return _probe_in_subprocess(str(file), timeout_s)
@@ -1074,10 +1187,25 @@ def read_series(ref: SeriesRef, *, h5: h5py.File | None = None) -> Series:
     h5 : h5py.File, optional
         An already open file (read-only) to avoid re-opening it for every series.
 
+    Returns
+    -------
+    Series
+        Axis, unit, signal, errors and metadata as stored.
+
     Raises
     ------
     InputError
         Unreadable data or changed file.
+
+    Examples
+    --------
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import find_1d_series, read_series
+    >>> series = read_series(find_1d_series(example_file("electrodes.h5"))[0])
+    >>> series.axis[:3].tolist(), series.axis_units, series.signal.shape            # degrees 2θ
+    ([5.0, 5.01375, 5.0275], 'deg', (4000,))
+    >>> series.source.endswith("electrodes.h5::/electrode_01/data")
+    True
     """
     if ref.layout == UNREADABLE_LAYOUT:
         raise InputError(ref.metadata.get("error", "entry is unreadable"), source=ref.spec)
@@ -1121,7 +1249,28 @@ def read_series(ref: SeriesRef, *, h5: h5py.File | None = None) -> Series:
 
 
 def split_spec(spec: str | Path) -> tuple[str, str | None, int | None]:
-    """Split ``FILE::/path[index]`` into (file, path or None, index or None)."""
+    """Split ``FILE::/path[index]`` into (file, path or None, index or None).
+
+    Parameters
+    ----------
+    spec : str or Path
+        ``FILE``, ``FILE::/path`` or ``FILE::/path[index]``.
+
+    Returns
+    -------
+    file : str
+        The file name.
+    path : str or None
+        The in-file path, with a leading ``/`` and no trailing one (None without ``::``).
+    index : int or None
+        The row of a stack (None when not given).
+
+    Examples
+    --------
+    >>> from xrdkit.hdf5 import split_spec
+    >>> split_spec("data.h5::/entry/data[3]"), split_spec("data.h5::entry/"), split_spec("data.h5")
+    (('data.h5', '/entry/data', 3), ('data.h5', '/entry', None), ('data.h5', None, None))
+    """
     text = str(spec)
     if SPEC_SEPARATOR not in text:
         return text, None, None
@@ -1139,12 +1288,62 @@ def list_scans(file: str | Path, *, timeout_s: float | None = PROBE_TIMEOUT_S) -
 
     The structure is read in a child process limited to ``timeout_s`` seconds (``None``:
     in this process, faster but a damaged file may hang or crash it).
+
+    Parameters
+    ----------
+    file : str or Path
+        The HDF5 file.
+    timeout_s : float or None
+        Seconds the structure probe may take (default :data:`PROBE_TIMEOUT_S`).
+
+    Returns
+    -------
+    list of ScanRef
+        As :func:`find_1d_series`.
+
+    Examples
+    --------
+    The bundled heating stack: 24 rows of one 2-D dataset, every 5 minutes (constructed data):
+
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import list_scans
+    >>> refs = list_scans(example_file("heating_stack.h5"))
+    >>> len(refs), refs[-1].index, refs[-1].metadata["time"], refs[-1].metadata["time_units"]
+    (24, 23, 6900.0, 's')
     """
     return find_1d_series(file, timeout_s=timeout_s)
 
 
 def check_wavelength_arg(wavelength_angstrom: Any, source: str) -> float | None:
-    """A caller's wavelength as float (Å), or ``InputError`` naming the argument."""
+    """A caller's wavelength as float (Å), or ``InputError`` naming the argument.
+
+    Parameters
+    ----------
+    wavelength_angstrom : float, str or None
+        The argument as given.
+    source : str
+        Named in the error.
+
+    Returns
+    -------
+    float or None
+        The wavelength in Å (None when not given).
+
+    Raises
+    ------
+    InputError
+        Not a number, or outside 0.01–10 Å.
+
+    Examples
+    --------
+    >>> from xrdkit.hdf5 import check_wavelength_arg
+    >>> check_wavelength_arg("1.5406", "--wavelength"), check_wavelength_arg(None, "--wavelength")
+    (1.5406, None)
+    >>> check_wavelength_arg(154.06, "--wavelength")
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: --wavelength: wavelength_angstrom=154.06 is outside 0.01–10 Å
+    """
     if wavelength_angstrom is None:
         return None
     try:
@@ -1194,17 +1393,61 @@ def read_ref(ref: ScanRef, *, wavelength_angstrom: float | None = None,
     Parameters
     ----------
     ref : ScanRef
+        From :func:`list_scans`.
     wavelength_angstrom : float, optional
         Overrides the file's wavelength (needed for q / d axes of files without one).
     h5 : h5py.File, optional
         Open handle to reuse (only within one process).
+
+    Returns
+    -------
+    Scan
+        On an increasing 2θ axis in degrees (q, d and radian axes converted;
+        ``metadata["original_axis_units"]`` says from what), ``source`` = ``ref.spec``.
+
+    Raises
+    ------
+    InputError
+        An axis without units, a q/d axis without a wavelength, and every check of
+        :func:`xrdkit.scans.make_scan`.
+
+    Examples
+    --------
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import list_scans, read_ref
+    >>> scan = read_ref(list_scans(example_file("heating_stack.h5"))[0])
+    >>> scan.n_points, scan.wavelength_angstrom, scan.metadata["temperature"]   # –, Å, °C
+    (4000, 1.5405929, 25.0)
     """
     return _scan_from_series(read_series(ref, h5=h5), ref, wavelength_angstrom)
 
 
 def iter_scans(refs: Iterable[ScanRef], *,
                wavelength_angstrom: float | None = None) -> Iterator[Scan]:
-    """Read many scans, opening each file once per run of consecutive refs."""
+    """Read many scans, opening each file once per run of consecutive refs.
+
+    Parameters
+    ----------
+    refs : iterable of ScanRef
+        From :func:`list_scans` (of one or several files).
+    wavelength_angstrom : float, optional
+        Overrides every file's wavelength.
+
+    Yields
+    ------
+    Scan
+        One per ref, in order (as :func:`read_ref`).
+
+    Examples
+    --------
+    The temperatures of the first three scans of the bundled heating stack (°C):
+
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import iter_scans, list_scans
+    >>> refs = list_scans(example_file("heating_stack.h5"))
+    >>> [round(scan.metadata["temperature"], 1) for scan in iter_scans(refs[:3])]
+    [25.0, 31.7, 38.5]
+    """
     current: h5py.File | None = None
     current_name: str | None = None
     try:
@@ -1224,6 +1467,34 @@ def select_ref(spec: str | Path, *, timeout_s: float | None = PROBE_TIMEOUT_S) -
 
     ``/path`` may be the entry, the NXdata / stack group, or the signal dataset.
     Without a path the file must hold exactly one scan. ``timeout_s`` as in :func:`list_scans`.
+
+    Parameters
+    ----------
+    spec : str or Path
+        ``FILE``, ``FILE::/path`` or ``FILE::/path[index]``.
+    timeout_s : float or None
+        Seconds the structure probe may take.
+
+    Returns
+    -------
+    ScanRef
+        The one scan the spec names.
+
+    Raises
+    ------
+    InputError
+        No scan or several scans match (the message lists what the file holds).
+
+    Examples
+    --------
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import select_ref
+    >>> select_ref(f"{example_file('electrodes.h5')}::/electrode_02").signal_path
+    '/electrode_02/data/counts'
+    >>> select_ref(example_file("electrodes.h5"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...5 scans match; name one of: /electrode_01/data, ...
     """
     file, path, index = split_spec(spec)
     refs = find_1d_series(file, timeout_s=timeout_s)
@@ -1246,6 +1517,34 @@ def select_ref(spec: str | Path, *, timeout_s: float | None = PROBE_TIMEOUT_S) -
 
 def read_hdf5_scan(spec: str | Path, *, wavelength_angstrom: float | None = None,
                    timeout_s: float | None = PROBE_TIMEOUT_S) -> Scan:
-    """Read ``FILE.h5::/path[index]`` (or a one-scan ``FILE.h5``) as a :class:`Scan`."""
+    """Read ``FILE.h5::/path[index]`` (or a one-scan ``FILE.h5``) as a :class:`Scan`.
+
+    Parameters
+    ----------
+    spec : str or Path
+        ``FILE.h5::/path[index]`` (see :func:`select_ref`).
+    wavelength_angstrom : float, optional
+        Overrides the file's wavelength.
+    timeout_s : float or None
+        Seconds the structure probe may take.
+
+    Returns
+    -------
+    Scan
+        As :func:`read_ref`.
+
+    Raises
+    ------
+    InputError
+        As :func:`select_ref` and :func:`read_ref`.
+
+    Examples
+    --------
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import read_hdf5_scan
+    >>> scan = read_hdf5_scan(f"{example_file('heating_stack.h5')}::/heating[23]")
+    >>> scan.metadata["temperature"], scan.metadata["temperature_units"]
+    (180.0, 'degC')
+    """
     return read_ref(select_ref(spec, timeout_s=timeout_s),
                     wavelength_angstrom=wavelength_angstrom)
