@@ -104,6 +104,14 @@ class Provenance:
         DOI of the main reference, ``""`` if none.
     how
         For constructed models: what was built and from which sources.
+
+    Examples
+    --------
+    >>> from xrdkit.phases import Provenance
+    >>> source = Provenance("literature", "R. Duchêne et al., Chem. Commun. 53 (2017) 4195",
+    ...                     "10.1039/C7CC00794A")
+    >>> source.short()
+    'literature: doi:10.1039/C7CC00794A'
     """
 
     kind: str
@@ -151,6 +159,17 @@ class PhaseInfo:
         Published density, where known.
     notes
         Free text.
+
+    Examples
+    --------
+    :meth:`PhaseLibrary.info` returns it without parsing the CIF:
+
+    >>> from xrdkit.phases import PhaseLibrary
+    >>> info = PhaseLibrary().info("nbh-fcc")
+    >>> info.formula, info.z, info.space_group, info.space_group_number
+    ('Na4B22H22', 2.0, 'Fm-3m', 225)
+    >>> round(info.density_g_cm3, 3), info.temperature_K, info.provenance.kind     # g cm⁻³, K
+    (1.156, 298.0, 'constructed')
     """
 
     name: str
@@ -170,7 +189,27 @@ class PhaseInfo:
 
 @dataclass(frozen=True)
 class Phase:
-    """A library phase: name, pymatgen structure and metadata."""
+    """A library phase: name, pymatgen structure and metadata.
+
+    Attributes
+    ----------
+    name : str
+        Library name, e.g. ``"al"``.
+    structure : pymatgen.core.Structure
+        The structure parsed from the CIF (isotropic B per site in the ``b_iso`` site property
+        where the CIF gives ADPs).
+    info : PhaseInfo
+        Its metadata.
+
+    Examples
+    --------
+    >>> from xrdkit.phases import PhaseLibrary
+    >>> al = PhaseLibrary().get("al")
+    >>> al.name, al.structure.composition.formula, round(al.structure.lattice.a, 5)   # Å
+    ('al', 'Al4', 4.04958)
+    >>> al.info.provenance.kind
+    'literature'
+    """
 
     name: str
     structure: Structure = field(repr=False, compare=False)
@@ -178,7 +217,27 @@ class Phase:
 
 
 def default_user_dir() -> Path:
-    """Folder for user CIFs: ``$CLOSOKIT_USER_PHASES`` or ``~/.local/share/closokit/phases``."""
+    """Folder for user CIFs: ``$CLOSOKIT_USER_PHASES`` or ``~/.local/share/closokit/phases``.
+
+    Returns
+    -------
+    Path
+        The folder (it need not exist yet).
+
+    Examples
+    --------
+    >>> import os
+    >>> from xrdkit.phases import default_user_dir
+    >>> saved = os.environ.pop("CLOSOKIT_USER_PHASES", None)
+    >>> default_user_dir().parts[-3:]
+    ('share', 'closokit', 'phases')
+    >>> os.environ["CLOSOKIT_USER_PHASES"] = os.path.join("lab", "cifs")
+    >>> default_user_dir().parts
+    ('lab', 'cifs')
+    >>> _ = os.environ.pop("CLOSOKIT_USER_PHASES")
+    >>> if saved is not None:
+    ...     os.environ["CLOSOKIT_USER_PHASES"] = saved
+    """
     env = os.environ.get(USER_PHASES_ENV)
     return Path(env) if env else Path.home() / ".local" / "share" / "closokit" / "phases"
 
@@ -281,6 +340,16 @@ def u_equivalent_angstrom2(u_cif_angstrom2: np.ndarray, lattice: Lattice) -> flo
     -------
     float
         U_eq, Å².
+
+    Examples
+    --------
+    For orthogonal axes U_eq is the mean of the diagonal:
+
+    >>> import numpy as np
+    >>> from pymatgen.core import Lattice
+    >>> from xrdkit.phases import u_equivalent_angstrom2
+    >>> round(u_equivalent_angstrom2(np.diag([0.01, 0.02, 0.03]), Lattice.orthorhombic(4, 5, 6)), 6)
+    0.02
     """
     u = np.asarray(u_cif_angstrom2, dtype=float)
     a_star = np.asarray(lattice.reciprocal_lattice_crystallographic.abc, dtype=float)
@@ -347,6 +416,17 @@ def adp_b_by_label(block: Mapping[str, Any], lattice: Lattice) -> dict[str, floa
     -------
     dict
         Label → B, Å².
+
+    Examples
+    --------
+    B = 8π² U; the esd is dropped and ``?`` is missing:
+
+    >>> from pymatgen.core import Lattice
+    >>> from xrdkit.phases import adp_b_by_label
+    >>> block = {"_atom_site_label": ["Na1", "B1", "H1"],
+    ...          "_atom_site_U_iso_or_equiv": ["0.0253(8)", "0.012", "?"]}
+    >>> {label: round(b, 3) for label, b in adp_b_by_label(block, Lattice.cubic(10.029)).items()}
+    {'Na1': 1.998, 'B1': 0.947}
     """
     blk = _lower_keys(block)
     aniso_b = {k: _EIGHT_PI2 * u for k, u in _aniso_u_by_label(blk, lattice).items()}
@@ -435,6 +515,22 @@ def adp_b_iso_from_cif_block(block: Mapping[str, Any], structure: Structure) -> 
     -------
     numpy.ndarray
         One B per site, Å² (NaN = unknown).
+
+    Examples
+    --------
+    >>> from pymatgen.io.cif import CifParser
+    >>> from xrdkit.phases import adp_b_iso_from_cif_block
+    >>> cif = "\\n".join([
+    ...     "data_nacl", "_cell_length_a 5.64", "_cell_length_b 5.64", "_cell_length_c 5.64",
+    ...     "_cell_angle_alpha 90", "_cell_angle_beta 90", "_cell_angle_gamma 90",
+    ...     "loop_", "_symmetry_equiv_pos_as_xyz", "x,y,z",
+    ...     "loop_", "_atom_site_label", "_atom_site_type_symbol", "_atom_site_fract_x",
+    ...     "_atom_site_fract_y", "_atom_site_fract_z", "_atom_site_B_iso_or_equiv",
+    ...     "Na1 Na 0 0 0 1.5", "Cl1 Cl 0.5 0.5 0.5 1.2"])
+    >>> parser = CifParser.from_str(cif)
+    >>> structure = parser.parse_structures(primitive=False)[0]
+    >>> adp_b_iso_from_cif_block(parser.as_dict()["nacl"], structure).tolist()       # Å²
+    [1.5, 1.2]
     """
     blk = _lower_keys(block)
     b_by_label = _colocated_mean_b(blk, adp_b_by_label(blk, structure.lattice))
