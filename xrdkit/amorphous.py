@@ -81,6 +81,27 @@ class Hump:
         Area in the envelope fit (counts·deg); the whole-pattern fit refits it.
     delta_chi2_rel : float
         Fractional drop of the envelope χ² the hump brings.
+    scattered_area_counts_deg : float
+        Area of the counts above the low-order background under the hump (hump + Bragg
+        peaks), counts·deg; NaN when unknown.
+    decay_deg : float
+        Decay length (deg 2θ) of the low-angle exponential of the background under the hump;
+        NaN when unknown.
+
+    Examples
+    --------
+    Found by :func:`estimate_hump`; by hand, a hump holding 2000 of 5000 counts·deg above the
+    background:
+
+    >>> import numpy as np
+    >>> from xrdkit.amorphous import Hump
+    >>> hump = Hump(centre_deg=25.0, fwhm_deg=8.0, area_counts_deg=2000.0, delta_chi2_rel=0.3,
+    ...             scattered_area_counts_deg=5000.0)
+    >>> hump.intensity_share
+    0.4
+    >>> x = np.linspace(10.0, 40.0, 3001)
+    >>> round(float(np.trapezoid(hump.profile(x), x)), 4)     # unit area, 1/deg × deg
+    1.0
     """
 
     centre_deg: float
@@ -105,7 +126,33 @@ class Hump:
 
 
 def hump_profile(two_theta_deg: np.ndarray, centre_deg: float, fwhm_deg: float) -> np.ndarray:
-    """Unit-area Gaussian of FWHM ``fwhm_deg`` at ``centre_deg`` (1/deg)."""
+    """Unit-area Gaussian of FWHM ``fwhm_deg`` at ``centre_deg`` (1/deg).
+
+    Parameters
+    ----------
+    two_theta_deg : array_like
+        2θ, degrees.
+    centre_deg, fwhm_deg : float
+        Centre and full width at half maximum, degrees 2θ.
+
+    Returns
+    -------
+    ndarray
+        The profile, 1/deg.
+
+    Examples
+    --------
+    The peak height of a unit-area Gaussian is 2√(ln2/π)/FWHM:
+
+    >>> import math
+    >>> import numpy as np
+    >>> from xrdkit.amorphous import hump_profile
+    >>> peak = float(hump_profile(np.array([25.0]), 25.0, 8.0)[0])
+    >>> math.isclose(peak, 2 * math.sqrt(math.log(2) / math.pi) / 8.0)
+    True
+    >>> round(float(hump_profile(np.array([29.0]), 25.0, 8.0)[0]) / peak, 6)  # half maximum at ±FWHM/2
+    0.5
+    """
     x = np.asarray(two_theta_deg, dtype=float)
     s = fwhm_deg / (2.0 * math.sqrt(2.0 * math.log(2.0)))
     return np.exp(-0.5 * ((x - centre_deg) / s) ** 2) / (s * math.sqrt(2.0 * math.pi))
@@ -316,6 +363,21 @@ def refit_hump(hump: Hump, two_theta_deg: np.ndarray, counts: np.ndarray, crysta
     -------
     Hump or None
         None when the refitted area is not positive.
+
+    Examples
+    --------
+    The next scan of a series: the hump lost a quarter of its area (2000 → 1500 counts·deg)
+    next to a fitted Bragg peak at 40°:
+
+    >>> import numpy as np
+    >>> from xrdkit.amorphous import Hump, hump_profile, refit_hump
+    >>> x = np.linspace(10.0, 70.0, 3001)
+    >>> bragg = 3000.0 * hump_profile(x, 40.0, 0.15)        # the whole-pattern fit's peaks
+    >>> counts = 100.0 + 1500.0 * hump_profile(x, 25.0, 8.0) + bragg
+    >>> previous = Hump(25.0, 8.0, 2000.0, 0.3, 5000.0, 40.0)
+    >>> now = refit_hump(previous, x, counts, bragg)
+    >>> round(now.area_counts_deg), round(now.scattered_area_counts_deg), round(now.intensity_share, 3)
+    (1500, 4500, 0.333)
     """
     x = np.asarray(two_theta_deg, dtype=float)
     y = np.asarray(counts, dtype=float)
