@@ -115,6 +115,17 @@ class FreeCoordinate:
         The parameter's value in the given structure (the CIF's).
     angstrom_per_unit : float
         Distance (Å) the representative moves per unit change of the parameter.
+
+    Examples
+    --------
+    Brucite's one free coordinate: O on 2d (⅓, ⅔, z) moves along c (c = 4.77 Å):
+
+    >>> from xrdkit.coordinates import free_coordinates
+    >>> from xrdkit.phases import PhaseLibrary
+    >>> brucite = PhaseLibrary().get("brucite").structure       # Mg(OH)2, P-3m1
+    >>> o_z = free_coordinates(brucite).free[0]
+    >>> o_z.name, o_z.direction, o_z.reference, o_z.angstrom_per_unit, len(o_z.orbit)
+    ('O1 z', (0.0, 0.0, 1.0), 0.2203, 4.7702, 2)
     """
 
     site_label: str
@@ -141,8 +152,26 @@ class CoordinateSpace:
     structure : Structure
         The reference structure (parameters all at their ``reference`` values).
     free : tuple of FreeCoordinate
+        One per free coordinate (H excluded by default: X-rays do not locate it).
     space_group : str
         Hermann–Mauguin symbol spglib found.
+
+    Examples
+    --------
+    Moving brucite's O by Δz = 0.01 moves both O of the orbit (z and −z) and keeps P-3m1:
+
+    >>> from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+    >>> from xrdkit.coordinates import free_coordinates
+    >>> from xrdkit.phases import PhaseLibrary
+    >>> brucite = PhaseLibrary().get("brucite").structure       # Mg(OH)2, P-3m1
+    >>> space = free_coordinates(brucite)
+    >>> space.space_group, space.names, space.reference_values().tolist()
+    ('P-3m1', ('O1 z',), [0.2203])
+    >>> moved = space.structure_at([0.01])
+    >>> sorted(round(float(site.frac_coords[2]), 4) for site in moved if site.specie.symbol == "O")
+    [0.2303, 0.7697]
+    >>> SpacegroupAnalyzer(moved, symprec=1e-3).get_space_group_symbol()
+    'P-3m1'
     """
 
     structure: Structure
@@ -263,6 +292,20 @@ def free_coordinates(
     -------
     CoordinateSpace
         No free coordinates when spglib fails (logged) or the structure has none.
+
+    Examples
+    --------
+    Brucite (P-3m1): O z only (Mg sits on 1a; H is excluded); fcc Al: none:
+
+    >>> from xrdkit.coordinates import free_coordinates
+    >>> from xrdkit.phases import PhaseLibrary
+    >>> brucite = PhaseLibrary().get("brucite").structure       # Mg(OH)2, P-3m1
+    >>> free_coordinates(brucite).names
+    ('O1 z',)
+    >>> sorted(free_coordinates(brucite, exclude=frozenset()).names)    # H z too
+    ['H1 z', 'O1 z']
+    >>> free_coordinates(PhaseLibrary().get("al").structure).n_free
+    0
     """
     key = (structure.lattice.matrix.tobytes(), tuple(site.species_string for site in structure),
            structure.frac_coords.tobytes(), repr(sorted(structure.site_properties.items())),
@@ -360,6 +403,29 @@ def reflections_at(refl: ReflectionList, structure: Structure, wavelength_angstr
         The same phase with atoms moved (same lattice).
     wavelength_angstrom : float
         The wavelength ``refl`` was computed at (the instrument's shortest).
+
+    Returns
+    -------
+    ReflectionList
+        ``refl`` with the new |F|² (same hkl, multiplicities and order).
+
+    Examples
+    --------
+    Moving brucite's O along c changes the (001) intensity but not (100): reflections with
+    l = 0 do not see z:
+
+    >>> from xrdkit.coordinates import reflections_at
+    >>> from xrdkit.reflections import compute_reflections
+    >>> from xrdkit.coordinates import free_coordinates
+    >>> from xrdkit.phases import PhaseLibrary
+    >>> brucite = PhaseLibrary().get("brucite").structure       # Mg(OH)2, P-3m1
+    >>> refl = compute_reflections(brucite, wavelength_angstrom=1.5406, two_theta_max_deg=60.0,
+    ...                            name="brucite")
+    >>> moved = reflections_at(refl, free_coordinates(brucite).structure_at([0.01]), 1.5406)
+    >>> refl.hkl[:2].tolist(), bool((moved.hkl == refl.hkl).all())
+    ([[0, 0, 1], [1, 0, 0]], True)
+    >>> (moved.f2[:2] / refl.f2[:2]).round(3).tolist()               # (001) weaker, (100) unchanged
+    [0.855, 1.0]
     """
     d_min = float(np.min(refl.d_spacing_angstrom()))
     ratio = wavelength_angstrom / (2.0 * d_min)
@@ -373,7 +439,35 @@ def reflections_at(refl: ReflectionList, structure: Structure, wavelength_angstr
 
 def matches(refl: ReflectionList, structure: Structure, wavelength_angstrom: float) -> bool:
     """Whether ``refl``'s |F|² are those of ``structure`` at ``wavelength_angstrom`` (the list
-    was computed from this structure with the default options)."""
+    was computed from this structure with the default options).
+
+    Parameters
+    ----------
+    refl : ReflectionList
+        A phase's reflection list.
+    structure : Structure
+        The structure it should have been computed from.
+    wavelength_angstrom : float
+        The wavelength it was computed at, Å.
+
+    Returns
+    -------
+    bool
+        True when recomputing the list from ``structure`` gives the same |F|² (relative
+        tolerance :data:`F2_MATCH_REL_TOL`); False otherwise or when it cannot be recomputed.
+
+    Examples
+    --------
+    >>> from xrdkit.coordinates import matches
+    >>> from xrdkit.reflections import compute_reflections
+    >>> from xrdkit.coordinates import free_coordinates
+    >>> from xrdkit.phases import PhaseLibrary
+    >>> brucite = PhaseLibrary().get("brucite").structure       # Mg(OH)2, P-3m1
+    >>> refl = compute_reflections(brucite, wavelength_angstrom=1.5406, two_theta_max_deg=60.0,
+    ...                            name="brucite")
+    >>> matches(refl, brucite, 1.5406), matches(refl, free_coordinates(brucite).structure_at([0.01]), 1.5406)
+    (True, False)
+    """
     try:
         again = reflections_at(refl, structure, wavelength_angstrom)
     except Exception as exc:  # any failure means: not usable for coordinate refinement
@@ -390,6 +484,7 @@ class CoordinateFit:
     Attributes
     ----------
     phase : str
+        The phase's name.
     names : tuple of str
         Free coordinates (``"O z"`` …).
     reference : ndarray
@@ -413,6 +508,22 @@ class CoordinateFit:
         Set by the caller (:func:`xrdkit.qpa.quantify`): the refined values are used.
     reason : str
         Why they were (not) used.
+
+    Examples
+    --------
+    Returned by :func:`refine_coordinates` (which shows a real one); by hand, one coordinate
+    that lowered χ² by 160 with σ = 0.0005:
+
+    >>> import numpy as np
+    >>> from xrdkit.coordinates import CoordinateFit
+    >>> fit = CoordinateFit("nacro2", ("O2 z",), np.array([0.2672]), np.array([0.2687]),
+    ...                     np.array([[0.0005 ** 2]]), chi2_reference=5160.0, chi2=5000.0,
+    ...                     at_bound=False, n_evaluations=5, weight_fraction_slope={},
+    ...                     lattice_slope={})
+    >>> fit.delta_chi2, fit.sigma.round(4).tolist()
+    (160.0, [0.0005])
+    >>> fit.to_dict()["sites"][0]["value"]           # not accepted: the fit used the CIF's value
+    0.2672
     """
 
     phase: str
@@ -482,6 +593,7 @@ def refine_coordinates(
     Parameters
     ----------
     scan : Scan
+        The pattern.
     refls : sequence of ReflectionList
         All phases; ``refls[index]`` was computed from ``space.structure``.
     index : int
@@ -504,6 +616,30 @@ def refine_coordinates(
         The inner fit at ``fit.values`` (``base`` if nothing better was found).
     reflections : ReflectionList
         ``refls[index]`` with the |F|² at ``fit.values``.
+
+    Examples
+    --------
+    The O z of NaCrO2 (R-3m, O on 6c) in a bundled electrode scan (constructed data); the
+    caller (:func:`xrdkit.qpa.quantify`) decides whether to keep it:
+
+    >>> from xrdkit.coordinates import free_coordinates, refine_coordinates
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.instrument import load_instrument
+    >>> from xrdkit.phases import PhaseLibrary
+    >>> from xrdkit.readers import read_scan
+    >>> from xrdkit.refine import refine
+    >>> from xrdkit.simulate import resolve_phases
+    >>> scan = read_scan(f"{example_file('electrodes.h5')}::/electrode_01/data")
+    >>> inst, library = load_instrument("miniflex600-cuka"), PhaseLibrary()
+    >>> refls = resolve_phases(["nacro2", "al", "nbh-fcc"], inst, 60.0, library=library)
+    >>> base = refine(scan, refls, instrument=inst)
+    >>> space = free_coordinates(library.get("nacro2").structure)
+    >>> fit, result, moved = refine_coordinates(scan, refls, 0, space, base, wavelength_angstrom=1.540593,
+    ...                                         refine_kwargs={"instrument": inst})
+    >>> fit.names, round(float(fit.reference[0]), 4), fit.at_bound, fit.accepted
+    (('O2 z',), 0.2672, False, False)
+    >>> bool(abs(fit.values[0] - fit.reference[0]) < 0.005), fit.delta_chi2 >= 0, result.chi2 <= base.chi2
+    (True, True, True)
     """
     k = space.n_free
     apu = np.array([c.angstrom_per_unit for c in space.free])  # Å per fractional unit
