@@ -104,7 +104,28 @@ POLARISATION_STEP = 0.1
 
 @dataclass(frozen=True)
 class Alternative:
-    """One alternative refinement: a label, its options and its instrument."""
+    """One alternative refinement: a label, its options and its instrument.
+
+    Attributes
+    ----------
+    label : str
+        What differs from the chosen model (``"background_terms=4"`` …).
+    options : RefineOptions
+        The alternative's refinement options.
+    instrument : Instrument
+        The alternative's instrument.
+
+    Examples
+    --------
+    Made by :func:`alternative_models` (which lists them):
+
+    >>> from xrdkit.instrument import Instrument
+    >>> from xrdkit.qpa import alternative_models
+    >>> from xrdkit.refine import RefineOptions
+    >>> first = alternative_models(RefineOptions(), Instrument())[0]
+    >>> first.label, first.options.background_terms       # the default is 10 terms
+    ('background_terms=6', 6)
+    """
 
     label: str
     options: RefineOptions
@@ -149,7 +170,31 @@ def _s_max(scan: Scan, instrument: Instrument) -> float:
 
 
 def b_iso_supported(scan: Scan, instrument: Instrument) -> bool:
-    """Whether the scan reaches far enough in sinθ/λ for an overall B per phase (see module)."""
+    """Whether the scan reaches far enough in sinθ/λ for an overall B per phase (see module).
+
+    Parameters
+    ----------
+    scan : Scan
+        The data (its last 2θ decides).
+    instrument : Instrument
+        Its primary wavelength sets sinθ/λ.
+
+    Returns
+    -------
+    bool
+        sinθ/λ at the end of the scan ≥ :data:`B_ISO_MIN_SIN_THETA_OVER_LAMBDA` (0.35 Å⁻¹).
+
+    Examples
+    --------
+    With Cu Kα1 (1.5406 Å), a scan to 60° reaches sin 30°/λ = 0.32 Å⁻¹, one to 80° 0.42 Å⁻¹:
+
+    >>> from xrdkit.instrument import Instrument
+    >>> from xrdkit.qpa import b_iso_supported
+    >>> from xrdkit.scans import make_scan
+    >>> to_60, to_80 = (make_scan([10.0, end], [100.0, 100.0]) for end in (60.0, 80.0))
+    >>> b_iso_supported(to_60, Instrument()), b_iso_supported(to_80, Instrument())
+    (False, True)
+    """
     return _s_max(scan, instrument) >= B_ISO_MIN_SIN_THETA_OVER_LAMBDA
 
 
@@ -165,6 +210,29 @@ def coordinates_supported(scan: Scan, instrument: Instrument, weight_fraction: f
         The phase's refined weight fraction (None: no structure, e.g. Pawley).
     n_free : int, optional
         Its number of free coordinates (None: judge the data and the weight fraction only).
+
+    Returns
+    -------
+    supported : bool
+        The coordinates are refined by default.
+    reason : str
+        ``"supported"``, or why not (sinθ/λ, weight fraction, number of coordinates).
+
+    Examples
+    --------
+    A scan to 100° with Cu Kα1 reaches sin 50°/λ = 0.50 Å⁻¹ (≥ 0.45); a minor phase is left
+    alone:
+
+    >>> from xrdkit.instrument import Instrument
+    >>> from xrdkit.qpa import coordinates_supported
+    >>> from xrdkit.scans import make_scan
+    >>> scan = make_scan([10.0, 100.0], [100.0, 100.0])
+    >>> coordinates_supported(scan, Instrument(), 0.3, n_free=1)
+    (True, 'supported')
+    >>> coordinates_supported(scan, Instrument(), 0.05)
+    (False, 'weight fraction 0.05 < 0.1')
+    >>> coordinates_supported(make_scan([10.0, 60.0], [100.0, 100.0]), Instrument(), 0.3)
+    (False, 'scan reaches sinθ/λ = 0.325 < 0.45 Å⁻¹')
     """
     s_max = _s_max(scan, instrument)
     if s_max < COORDINATES_MIN_SIN_THETA_OVER_LAMBDA:
@@ -179,7 +247,36 @@ def coordinates_supported(scan: Scan, instrument: Instrument, weight_fraction: f
 
 
 def alternative_models(options: RefineOptions, instrument: Instrument) -> list[Alternative]:
-    """The reasonable alternatives to ``options`` / ``instrument`` (see the module docstring)."""
+    """The reasonable alternatives to ``options`` / ``instrument`` (see the module docstring).
+
+    Parameters
+    ----------
+    options : RefineOptions
+        The chosen model's options.
+    instrument : Instrument
+        The chosen model's instrument.
+
+    Returns
+    -------
+    list of Alternative
+        Background terms ± 4, each refinement switch flipped (overall B, phase broadening,
+        asymmetry), preferred orientation off, particle sizes ×/÷ 1.5, and the polarisation
+        (± 0.1 for a synchrotron; with ↔ without a graphite monochromator for a tube).
+
+    Examples
+    --------
+    >>> from xrdkit.instrument import Instrument
+    >>> from xrdkit.qpa import alternative_models
+    >>> from xrdkit.refine import RefineOptions
+    >>> for alt in alternative_models(RefineOptions(), Instrument()):
+    ...     print(alt.label)
+    background_terms=6
+    background_terms=14
+    refine_b_iso=True
+    refine_phase_broadening=False
+    refine_asymmetry=True
+    monochromator_two_theta_deg=26.6
+    """
     alts: list[Alternative] = []
     rep = dataclasses.replace
     n_bg = options.background_terms
@@ -578,6 +675,18 @@ class InternalStandardResult:
         Amorphous (and unmodelled) content of the original, unspiked sample, ± σ.
     weight_fractions, weight_fraction_sigmas : dict
         Absolute fractions of every other crystalline phase in the original sample, ± σ.
+
+    Examples
+    --------
+    Returned by :func:`internal_standard` (which shows a fit); from fitted fractions alone:
+
+    >>> from types import SimpleNamespace as NS
+    >>> from xrdkit.qpa import internal_standard
+    >>> fit = NS(phases=[NS(name="al2o3", weight_fraction=0.25, weight_fraction_sigma=0.01),
+    ...                  NS(name="nbh-fcc", weight_fraction=0.75, weight_fraction_sigma=0.01)])
+    >>> spike = internal_standard(fit, "al2o3", 0.20)
+    >>> spike.to_dict()["weight_fractions"], round(spike.amorphous_weight_fraction_sigma, 3)
+    ({'nbh-fcc': 0.75}, 0.04)
     """
 
     standard: str
