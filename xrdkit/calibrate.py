@@ -47,6 +47,15 @@ class Standard:
         Material and certificate (e.g. ``"Si, NIST SRM 640f"``).
     cif_name : str
         File in ``reference_data/standards``.
+
+    Examples
+    --------
+    >>> from xrdkit.calibrate import STANDARDS
+    >>> si = STANDARDS["si"]
+    >>> si.description, si.cif_path.name
+    ('Si, NIST SRM 640f (a = 5.431144 Å)', 'si.cif')
+    >>> round(si.structure().lattice.a, 6)                 # Å
+    5.431144
     """
 
     name: str
