@@ -89,7 +89,22 @@ FRACTION_SUM_TOL = 1e-6
 
 @dataclass(frozen=True)
 class ParamKey:
-    """Structured name of one nonlinear parameter: a global instrument field or a phase field."""
+    """Structured name of one nonlinear parameter: a global instrument field or a phase field.
+
+    Attributes
+    ----------
+    field : str
+        An :class:`~xrdkit.instrument.Instrument` field (``zero_shift_deg``) or a phase field
+        (``a``, ``b_iso``, ``strain_deg2`` …).
+    phase : int or None
+        Index of the phase, None for an instrument field.
+
+    Examples
+    --------
+    >>> from xrdkit.simulate import ParamKey
+    >>> ParamKey("a", 0).label(["nbh-fcc"]), ParamKey("zero_shift_deg").label(["nbh-fcc"])
+    ('nbh_fcc_a', 'zero_shift_deg')
+    """
 
     field: str
     phase: int | None = None
@@ -115,6 +130,26 @@ class ColumnJacobian:
         The pair of each row (parameter: position in the ``jacobian_for`` list).
     shape : (int, int, int)
         (peak columns, parameters, points) of the dense array.
+
+    Examples
+    --------
+    One phase (fcc Al) and one parameter (its a): one stored row; the same derivative as the
+    Jacobian of the column times a coefficient of 1:
+
+    >>> import numpy as np
+    >>> from xrdkit.instrument import load_instrument
+    >>> from xrdkit.simulate import ParamKey, PatternModel, resolve_phases
+    >>> inst = load_instrument("miniflex600-cuka")
+    >>> model = PatternModel(resolve_phases(["al"], inst, 60.0), np.arange(30.0, 60.0, 0.01), inst,
+    ...                      background_terms=3)
+    >>> theta = model.initial_vector()
+    >>> a = model.index(ParamKey("a", 0))
+    >>> per_column = model.evaluate(theta, jacobian_for=[a]).column_jacobian
+    >>> per_column.shape, per_column.values.shape
+    ((1, 1, 3000), (1, 3000))
+    >>> combined = model.evaluate(theta, coefficients=np.array([1.0]), jacobian_for=[a]).jacobian
+    >>> bool(np.allclose(per_column.dense()[0, 0], combined[:, 0]))
+    True
     """
 
     values: np.ndarray
@@ -146,6 +181,22 @@ class Evaluation:
     column_jacobian : ColumnJacobian or None
         ∂column/∂θ of every peak column separately (when no coefficients were given), so
         that ∂(columns @ c)/∂θ = ``Σ_c c[c]·column_jacobian.dense()[c].T``.
+
+    Examples
+    --------
+    fcc Al between 30 and 60° 2θ: (111) and (200), each Kα1 and Kα2, are 4 peaks; one phase
+    column and 3 background terms:
+
+    >>> import numpy as np
+    >>> from xrdkit.instrument import load_instrument
+    >>> from xrdkit.simulate import ParamKey, PatternModel, resolve_phases
+    >>> inst = load_instrument("miniflex600-cuka")
+    >>> model = PatternModel(resolve_phases(["al"], inst, 60.0), np.arange(30.0, 60.0, 0.01), inst,
+    ...                      background_terms=3)
+    >>> theta = model.initial_vector()
+    >>> ev = model.evaluate(theta)
+    >>> ev.peak_columns.shape, ev.background.shape, ev.columns.shape, ev.n_peaks, ev.jacobian
+    ((3000, 1), (3000, 3), (3000, 4), 4, None)
     """
 
     peak_columns: np.ndarray
@@ -197,6 +248,31 @@ class PatternModel:
         Named fixed columns on the grid (e.g. an amorphous hump of fixed shape, see
         :mod:`xrdkit.amorphous`) appended to the background basis with non-negative
         coefficients.
+
+    Examples
+    --------
+    The parameters of a one-phase model, and its analytic derivative along the lattice
+    constant checked against a central difference:
+
+    >>> import numpy as np
+    >>> from xrdkit.instrument import load_instrument
+    >>> from xrdkit.simulate import ParamKey, PatternModel, resolve_phases
+    >>> inst = load_instrument("miniflex600-cuka")
+    >>> model = PatternModel(resolve_phases(["al"], inst, 60.0), np.arange(30.0, 60.0, 0.01), inst,
+    ...                      background_terms=3)
+    >>> theta = model.initial_vector()
+    >>> model.labels()[:3], model.labels()[-5:]
+    (['zero_shift_deg', 'displacement_mm', 'penetration_depth_mm'], ['al_a', 'al_b_iso', 'al_march_dollase', 'al_strain_deg2', 'al_size_deg'])
+    >>> a = model.index(ParamKey("a", 0))
+    >>> float(theta[a])                                             # Å
+    4.04958
+    >>> analytic = model.evaluate(theta, coefficients=np.array([1.0]), jacobian_for=[a]).jacobian[:, 0]
+    >>> step = np.zeros_like(theta)
+    >>> step[a] = 1e-6                                              # Å
+    >>> numeric = (model.evaluate(theta + step).peak_columns[:, 0]
+    ...            - model.evaluate(theta - step).peak_columns[:, 0]) / 2e-6
+    >>> bool(np.abs(analytic - numeric).max() < 1e-5 * np.abs(numeric).max())
+    True
     """
 
     def __init__(
@@ -518,12 +594,43 @@ def resolve_phases(
     """Turn phase names, :class:`~xrdkit.phases.Phase` objects, pymatgen Structures or
     ready :class:`ReflectionList` s into reflection lists covering ``two_theta_max_deg``.
 
+    Parameters
+    ----------
+    phases : sequence
+        Library names, :class:`~xrdkit.phases.Phase` objects, pymatgen ``Structure`` objects
+        (named after their reduced formula) or ready reflection lists (passed through).
+    instrument : Instrument
+        Its shortest wavelength sets the lists' d range.
+    two_theta_max_deg : float
+        Highest 2θ (degrees) the lists must cover.
+    library : PhaseLibrary, optional
+        Where names are looked up (default: a fresh :class:`~xrdkit.phases.PhaseLibrary`).
+
+    Returns
+    -------
+    list of ReflectionList
+        One per phase, in order.
+
     Raises
     ------
     PhaseError
         Unknown phase name (the message lists the library's names).
     InputError
         Anything that is not a phase.
+
+    Examples
+    --------
+    >>> from xrdkit.calibrate import standard
+    >>> from xrdkit.instrument import load_instrument
+    >>> from xrdkit.simulate import resolve_phases
+    >>> inst = load_instrument("miniflex600-cuka")
+    >>> al, corundum = resolve_phases(["al", standard("al2o3").structure()], inst, 60.0)
+    >>> al.name, al.hkl.tolist(), corundum.name
+    ('al', [[1, 1, 1], [2, 0, 0]], 'Al2O3')
+    >>> resolve_phases(["no-such-phase"], inst, 60.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.PhaseError: ...
     """
     if all(isinstance(item, ReflectionList) for item in phases):
         return list(phases)  # ready lists (the per-scan path of a batch)
@@ -566,14 +673,31 @@ class SimulatedPattern:
     Attributes
     ----------
     two_theta_deg : ndarray, shape (n,)
+        The grid, degrees.
     intensity : ndarray, shape (n,)
         Total intensity (background included), maximum of the peak part = ``peak_max``.
     components : dict of str → ndarray
         Per-phase contribution (without background).
     background : ndarray, shape (n,)
+        The background.
     weight_fractions : dict of str → float
+        The weight fractions simulated.
     scale_factors : dict of str → float
         Scale per phase (Hill–Howard ``s ∝ w / (Z·M·V)``), after normalisation.
+
+    Examples
+    --------
+    Returned by :func:`simulate`; fcc Al's strongest line, (111), at its Bragg angle for Cu Kα1
+    (2 arcsin(λ√3 / 2a) = 38.47°):
+
+    >>> import numpy as np
+    >>> from xrdkit.simulate import simulate
+    >>> two_theta_deg = np.arange(30.0, 60.0, 0.01)
+    >>> pattern = simulate(["al"], None, two_theta_deg, peak_max=100.0, background=[10.0])
+    >>> pattern.weight_fractions, round(float(pattern.intensity.max()), 3), float(pattern.background[0])
+    ({'al': 1.0}, 110.0, 10.0)
+    >>> round(float(two_theta_deg[np.argmax(pattern.components["al"])]), 2)      # degrees 2θ
+    38.47
     """
 
     two_theta_deg: np.ndarray
