@@ -40,7 +40,7 @@ DOCTEST_MODULES = ["xrdkit.data", "xrdkit.readers", "xrdkit.simulate", "xrdkit.s
                    "xrdkit.calibrate", "xrdkit.qpa", "xrdkit.results", "xrdkit.export",
                    "xrdkit.refine", "xrdkit.identify", "xrdkit.session", "xrdkit.batch", "xrdkit.schema",
                    "xrdkit.scans", "xrdkit.errors", "xrdkit.vocabulary", "xrdkit.hdf5",
-                   "xrdkit.amorphous", "xrdkit.coordinates", "xrdkit.ponkcs",
+                   "xrdkit.amorphous", "xrdkit.coordinates", "xrdkit.ponkcs", "xrdkit.analysis",
                    "xrdkit.cell.predict", "xrdkit.cell.conductivity", "xrdkit.cell.electrode",
                    "xrdkit.cell.fullcell", "xrdkit.cell.rate",
                    "irkit.spectra", "irkit.fit", "irkit.assess", "irkit.batch", "irkit.synthetic",
@@ -228,6 +228,9 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
 @pytest.mark.parametrize("module", DOCTEST_MODULES)
 def test_docstring_examples_run(module, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    # what the examples write (reflection-list cache, user phases) stays in the test's folder
+    monkeypatch.setenv("XRDKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CLOSOKIT_USER_PHASES", str(tmp_path / "user_phases"))
     mod = importlib.import_module(module)
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

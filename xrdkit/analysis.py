@@ -88,6 +88,18 @@ class UserCif:
         The CIF file's contents.
     origin : str
         Canonical absolute path it was read from (provenance only; never opened again).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from xrdkit.analysis import UserCif
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "My_Phase.cif"
+    >>> _ = path.write_text("data_my_phase\\n_cell_length_a 10.0\\n")
+    >>> cif = UserCif.read(path)
+    >>> cif.name, cif.text.splitlines()[0], len(cif.digest)          # name: the stem, lower-cased
+    ('my_phase', 'data_my_phase', 64)
+    >>> cif.materialise().read_text() == cif.text                     # written where workers read it
+    True
     """
 
     name: str
@@ -151,10 +163,21 @@ class AnalysisConfig:
         Preset name, instrument file or instrument. A file (a name with a suffix) is loaded
         when the configuration is made, so its contents travel with the tasks.
     options : RefineOptions
+        Refinement options of every fit.
     two_theta_range_deg : (float, float) or None
+        Crop every scan to this 2θ range (degrees) before fitting; None: the whole scan.
     user_cifs : tuple of UserCif
         Phases added to the library. Paths given are read when the configuration is made
         (name = file stem, lower-cased) and stored as :class:`UserCif` contents.
+
+    Examples
+    --------
+    >>> from xrdkit.analysis import AnalysisConfig
+    >>> config = AnalysisConfig(electrode_phases=("nacro2", "al"), two_theta_range_deg=(10.0, 60.0))
+    >>> config.instrument, config.options.background_terms, config.user_cifs
+    ('miniflex600-cuka', 10, ())
+    >>> config.key() == AnalysisConfig(electrode_phases=("nacro2", "al")).key()   # same phase set
+    True
     """
 
     candidates: tuple[str, ...] | None = None
@@ -180,7 +203,26 @@ class AnalysisConfig:
 
 @dataclass(frozen=True)
 class ScanTask:
-    """One scan to analyse: where it is and how."""
+    """One scan to analyse: where it is and how.
+
+    Attributes
+    ----------
+    ref : ScanRef
+        The scan (file with its canonical absolute path, in-file path, row).
+    config : AnalysisConfig
+        What to fit.
+
+    Examples
+    --------
+    Made by :func:`make_tasks` (which shows more):
+
+    >>> from xrdkit.analysis import AnalysisConfig, make_tasks
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import list_scans
+    >>> task = make_tasks(list_scans(example_file("electrodes.h5"))[:1], AnalysisConfig())[0]
+    >>> task.id == task.source == task.ref.spec, task.id.endswith("electrodes.h5::/electrode_01/data")
+    (True, True)
+    """
 
     ref: ScanRef
     config: AnalysisConfig
@@ -202,6 +244,35 @@ def make_tasks(refs: list[ScanRef], config: AnalysisConfig) -> list[ScanTask]:
     Each reference's file is made canonical and absolute (``os.path.realpath`` in this
     process's working directory), so a worker started anywhere reads the same file; a task's
     id is then ``/canonical/path::/hdf5/path[index]``.
+
+    Parameters
+    ----------
+    refs : list of ScanRef
+        The scans (:func:`xrdkit.hdf5.list_scans`).
+    config : AnalysisConfig
+        The configuration every task shares.
+
+    Returns
+    -------
+    list of ScanTask
+        One per reference, in order.
+
+    Examples
+    --------
+    A relative path becomes absolute:
+
+    >>> import os, pathlib, shutil, tempfile
+    >>> from xrdkit.analysis import AnalysisConfig, make_tasks
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import list_scans
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = shutil.copy(example_file("heating_stack.h5"), folder / "stack.h5")
+    >>> here = os.getcwd()
+    >>> os.chdir(folder)
+    >>> tasks = make_tasks(list_scans("stack.h5"), AnalysisConfig())
+    >>> os.chdir(here)
+    >>> len(tasks), os.path.isabs(tasks[0].ref.file), tasks[-1].id.endswith("stack.h5::/heating[23]")
+    (24, True, True)
     """
     return [ScanTask(_canonical(ref), config) for ref in refs]
 
@@ -235,7 +306,29 @@ def _reflections(
 def reflection_cache_dir() -> Path | None:
     """Folder of the on-disk reflection-list cache: ``$XRDKIT_CACHE_DIR/reflections``, else
     ``$XDG_CACHE_HOME/closokit/reflections``, else ``~/.cache/closokit/reflections``; None
-    when ``XRDKIT_NO_DISK_CACHE=1``. Deleting it is always safe."""
+    when ``XRDKIT_NO_DISK_CACHE=1``. Deleting it is always safe.
+
+    Returns
+    -------
+    Path or None
+        The folder (it need not exist yet), or None when the disk cache is off.
+
+    Examples
+    --------
+    >>> import os
+    >>> from xrdkit.analysis import reflection_cache_dir
+    >>> saved = {k: os.environ.pop(k, None) for k in ("XRDKIT_CACHE_DIR", "XRDKIT_NO_DISK_CACHE")}
+    >>> os.environ["XRDKIT_CACHE_DIR"] = os.path.join("scratch", "cache")
+    >>> reflection_cache_dir().parts
+    ('scratch', 'cache', 'reflections')
+    >>> os.environ["XRDKIT_NO_DISK_CACHE"] = "1"
+    >>> reflection_cache_dir() is None
+    True
+    >>> for key, value in saved.items():
+    ...     _ = os.environ.pop(key, None)
+    ...     if value is not None:
+    ...         os.environ[key] = value
+    """
     if os.environ.get("XRDKIT_NO_DISK_CACHE", "").strip() not in ("", "0"):
         return None
     root = os.environ.get("XRDKIT_CACHE_DIR") or os.path.join(
@@ -368,6 +461,7 @@ def analyse_scan(task: ScanTask, previous: ItemResult | None = None) -> ItemResu
     Parameters
     ----------
     task : ScanTask
+        The scan and the configuration.
     previous : ItemResult, optional
         Previous scan of a warm-started series; its ``state`` holds the warm starts.
 
@@ -378,6 +472,27 @@ def analyse_scan(task: ScanTask, previous: ItemResult | None = None) -> ItemResu
         unexplained_intensity_share, amorphous_intensity_share (0–1), rwp, gof, converged,
         per-phase ``wt_<phase>``, ``wt_sigma_<phase>``, ``lattice_a_<phase>``, metadata such as
         temperature; arrays: the pattern, calculated, background, residual and per-phase components.
+
+    Raises
+    ------
+    InputError
+        The scan file is not on this host, or the scan is too short to fit.
+
+    Examples
+    --------
+    The first bundled electrode (constructed data: NaCrO2 0.68, Al 0.20, fcc NBH 0.12 by
+    weight), as one batch item:
+
+    >>> from xrdkit.analysis import AnalysisConfig, analyse_scan, make_tasks
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import list_scans
+    >>> config = AnalysisConfig(electrode_phases=("nacro2", "al"))
+    >>> first = make_tasks(list_scans(example_file("electrodes.h5")), config)[0]
+    >>> item = analyse_scan(first)
+    >>> item.scalars["verdict"], item.scalars["phases"], round(item.scalars["wt_nbh-fcc"], 2)
+    ('fcc', 'nbh-fcc,nacro2,al', 0.13)
+    >>> sorted(item.arrays)[:4], item.arrays["calculated"].shape
+    (['background', 'calculated', 'component_al', 'component_nacro2'], (4000,))
     """
     cfg = task.config
     if not os.path.exists(task.ref.file):
@@ -471,7 +586,33 @@ def _float_or_nan(value: Any) -> float:
 
 
 def verdict_to_item(verdict: PhaseVerdict, scan: Scan) -> ItemResult:
-    """Flatten a verdict into the batch's :class:`~xrdkit.results.ItemResult`."""
+    """Flatten a verdict into the batch's :class:`~xrdkit.results.ItemResult`.
+
+    Parameters
+    ----------
+    verdict : PhaseVerdict
+        The verdict of :func:`xrdkit.identify.identify` on ``scan``.
+    scan : Scan
+        The scan (its scalar metadata, e.g. temperature, become columns).
+
+    Returns
+    -------
+    ItemResult
+        The summary-table scalars (column names of :mod:`xrdkit.schema`), the arrays of the
+        best fit, its warnings and the verdict's notes, and the warm starts as ``state``; the
+        scan's numeric and short text metadata as ``meta_<key>`` scalars.
+
+    Examples
+    --------
+    >>> from xrdkit.analysis import verdict_to_item
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.identify import identify
+    >>> from xrdkit.readers import read_scan
+    >>> scan = read_scan(f"{example_file('electrodes.h5')}::/electrode_01/data")
+    >>> item = verdict_to_item(identify(scan, electrode_phases=["nacro2", "al"]), scan)
+    >>> item.scalars["verdict"], item.scalars["meta_temperature"], "wt_sigma_nbh-fcc" in item.scalars
+    ('fcc', 25.0, True)
+    """
     best = verdict.best
     nan = float("nan")
     scalars: dict[str, Any] = {
