@@ -108,7 +108,23 @@ _SCHEME = re.compile(r"https?://", re.IGNORECASE)
 
 
 class VerdictStyle(NamedTuple):
-    """How a verdict is drawn: matplotlib colour and marker, HTML text colour."""
+    """How a verdict is drawn: matplotlib colour and marker, HTML text colour.
+
+    Attributes
+    ----------
+    colour : str
+        matplotlib colour of the verdict's points.
+    marker : str
+        matplotlib marker.
+    css_colour : str
+        Text colour of the verdict in the HTML scan table.
+
+    Examples
+    --------
+    >>> from xrdkit.report import VerdictStyle
+    >>> VerdictStyle("tab:green", "o", "#1a7f37").marker
+    'o'
+    """
 
     colour: str
     marker: str
@@ -116,7 +132,21 @@ class VerdictStyle(NamedTuple):
 
 
 def verdict_styles() -> dict[Verdict, VerdictStyle]:
-    """Verdict → style in the summary figure and the scan table (every verdict has one)."""
+    """Verdict → style in the summary figure and the scan table (every verdict has one).
+
+    Returns
+    -------
+    dict of Verdict to VerdictStyle
+        One entry per :class:`~xrdkit.vocabulary.Verdict`.
+
+    Examples
+    --------
+    >>> from xrdkit.report import verdict_styles
+    >>> from xrdkit.vocabulary import Verdict
+    >>> styles = verdict_styles()
+    >>> set(styles) == set(Verdict), styles[Verdict.FCC], styles["no-borate"].marker
+    (True, VerdictStyle(colour='tab:green', marker='o', css_colour='#1a7f37'), 'x')
+    """
     from xrdkit.vocabulary import Verdict
 
     return {
@@ -160,6 +190,26 @@ class ResultsTable:
     attrs : dict
         Root attributes (``format``, ``closokit_version``, ``created``, ``updated``,
         ``config_json``, ``complete``, ``n_items`` …) as plain Python values.
+
+    Examples
+    --------
+    Read from a file by :func:`load_results`; made in memory here (three scans of a heating
+    run, the last without crystalline borate):
+
+    >>> from pathlib import Path
+    >>> from xrdkit.report import ResultsTable
+    >>> rows = tuple({"id": f"scan_{i}", "status": "ok", "verdict": verdict, "fcc_weight_fraction": w,
+    ...               "fcc_weight_fraction_sigma": 0.02, "meta_temperature": t_c,
+    ...               "meta_temperature_units": "degC", "phases": "nbh-fcc",
+    ...               "lattice_a_nbh-fcc": a, "lattice_a_sigma_nbh-fcc": 0.001}
+    ...              for i, (verdict, w, t_c, a) in enumerate([("fcc", 1.0, 25.0, 10.029),
+    ...                                                        ("mixed", 0.9, 100.0, 10.046),
+    ...                                                        ("no-borate", None, 180.0, None)]))
+    >>> table = ResultsTable(Path("RESULTS.h5"), rows, {})
+    >>> table.ids, table.column("fcc_weight_fraction").tolist()
+    (['scan_0', 'scan_1', 'scan_2'], [1.0, 0.9, nan])
+    >>> table.temperature()[1], table.phase_names(), table.has("lattice_a_nbh-fcc")
+    ('degC', ['nbh-fcc'], True)
     """
 
     path: Path
@@ -219,10 +269,44 @@ def _plain(value: Any) -> Any:
 def load_results(path: str | os.PathLike[str]) -> ResultsTable:
     """Read the summary and root attributes of a results file.
 
+    Parameters
+    ----------
+    path : path
+        A results file (``RESULTS.h5``).
+
+    Returns
+    -------
+    ResultsTable
+        Its summary rows (:func:`xrdkit.results.read_summary`) and root attributes.
+
     Raises
     ------
     InputError
         The file is missing, not HDF5 or not a closokit results file.
+
+    Examples
+    --------
+    A three-scan results file written by hand (``xrdkit batch`` writes real ones):
+
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from xrdkit.results import ItemRecord, ResultsStore
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "RESULTS.h5"
+    >>> x = np.linspace(14.0, 16.0, 201)                              # degrees 2θ
+    >>> peak = 1000.0 * np.exp(-0.5 * ((x - 15.3) / 0.05) ** 2)
+    >>> with ResultsStore(out) as store:
+    ...     for i, (t_c, w) in enumerate([(25.0, 1.0), (100.0, 0.9), (180.0, 0.8)]):
+    ...         _ = store.append(ItemRecord(
+    ...             f"scan_{i}", i, "", "ok",
+    ...             scalars={"verdict": "fcc" if w == 1.0 else "mixed", "fcc_weight_fraction": w,
+    ...                      "meta_temperature": t_c},
+    ...             arrays={"two_theta_deg": x, "observed": (1 + i) * peak + 50.0,
+    ...                     "calculated": (1 + i) * peak + 50.0}))
+    ...     store.finalize()
+    >>> from xrdkit.report import load_results
+    >>> table = load_results(out)
+    >>> len(table.rows), table.attrs["format"], table.column("meta_temperature").tolist()    # °C
+    (3, 'closokit-results', [25.0, 100.0, 180.0])
     """
     path = Path(path)
     rows = read_summary(path)  # validates the format (InputError)
@@ -232,7 +316,26 @@ def load_results(path: str | os.PathLike[str]) -> ResultsTable:
 
 
 def software_versions(names: Sequence[str] = SOFTWARE) -> dict[str, str]:
-    """Installed version of each distribution (``"not installed"`` if absent) and Python."""
+    """Installed version of each distribution (``"not installed"`` if absent) and Python.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Distribution names (default: :data:`SOFTWARE`).
+
+    Returns
+    -------
+    dict of str to str
+        ``python`` first, then each name → its version.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from xrdkit.report import software_versions
+    >>> versions = software_versions(("numpy", "no-such-distribution"))
+    >>> list(versions), versions["numpy"] == numpy.__version__, versions["no-such-distribution"]
+    (['python', 'numpy', 'no-such-distribution'], True, 'not installed')
+    """
     out = {"python": platform.python_version()}
     for name in names:
         try:
@@ -258,6 +361,16 @@ class SourceProvenance:
         Root ``provenance`` attribute (``""`` if none).
     illustrative : bool or None
         Root ``illustrative`` attribute (None if absent).
+
+    Examples
+    --------
+    Made by :func:`source_provenance` (which shows more):
+
+    >>> from xrdkit.report import SourceProvenance
+    >>> SourceProvenance("scan.xy", "", 1, "measured 2026-01-12, MiniFlex 600", None).constructed
+    False
+    >>> SourceProvenance("demo.h5", "", 4, "CONSTRUCTED synthetic data", None).constructed
+    True
     """
 
     file: str
@@ -284,7 +397,24 @@ def _source_of(row: Mapping[str, Scalar | None]) -> str:
 
 
 def short_id(item_id: str) -> str:
-    """``file.h5::/entry/data`` → ``file.h5::/entry/data`` without the file's folder."""
+    """``file.h5::/entry/data`` → ``file.h5::/entry/data`` without the file's folder.
+
+    Parameters
+    ----------
+    item_id : str
+        An item id (``FILE::/path[index]`` for batch items, anything otherwise).
+
+    Returns
+    -------
+    str
+        The id with the file's folder dropped (other ids unchanged).
+
+    Examples
+    --------
+    >>> from xrdkit.report import short_id
+    >>> short_id("/data/run 3/electrodes.h5::/electrode_01/data"), short_id("scan_0")
+    ('electrodes.h5::/electrode_01/data', 'scan_0')
+    """
     file, sep, rest = str(item_id).partition("::")
     return f"{Path(file).name}{sep}{rest}" if sep else str(item_id)
 
@@ -301,6 +431,31 @@ def source_provenance(table: ResultsTable) -> list[SourceProvenance]:
 
     Files are looked up as named (relative to the working directory) and relative to the
     results file's folder; a file that cannot be found or opened is listed with empty fields.
+
+    Parameters
+    ----------
+    table : ResultsTable
+        The results (its ``source`` column, else ``FILE::/path`` ids).
+
+    Returns
+    -------
+    list of SourceProvenance
+        One per source file, in first-seen order.
+
+    Examples
+    --------
+    Two items from the bundled electrodes file, which says it is constructed:
+
+    >>> from pathlib import Path
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.report import ResultsTable, source_provenance
+    >>> electrodes = str(example_file("electrodes.h5"))
+    >>> table = ResultsTable(Path("RESULTS.h5"), tuple(
+    ...     {"id": f"{electrodes}::/electrode_0{i}/data", "source": f"{electrodes}::/electrode_0{i}/data"}
+    ...     for i in (1, 2)), {})
+    >>> [src] = source_provenance(table)
+    >>> src.n_items, src.constructed, src.provenance.split(":")[0]
+    (2, True, 'CONSTRUCTED synthetic data, not measured')
     """
     counts: dict[str, int] = {}
     for row in table.rows:
@@ -331,7 +486,30 @@ def source_provenance(table: ResultsTable) -> list[SourceProvenance]:
 
 
 def figure_to_data_uri(fig: Figure, *, dpi: int = FIGURE_DPI) -> str:
-    """The figure as a ``data:image/png;base64,…`` URI."""
+    """The figure as a ``data:image/png;base64,…`` URI.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    dpi : int
+        Resolution of the PNG (dots per inch).
+
+    Returns
+    -------
+    str
+        The URI, for an ``<img src=…>`` that needs no file and no network.
+
+    Examples
+    --------
+    >>> import base64
+    >>> from xrdkit.plot import new_figure
+    >>> from xrdkit.report import figure_to_data_uri
+    >>> fig = new_figure(figsize=(2, 1))
+    >>> uri = figure_to_data_uri(fig, dpi=50)
+    >>> uri.startswith("data:image/png;base64,"), base64.b64decode(uri.split(",")[1])[:4]
+    (True, b'\\x89PNG')
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
@@ -363,6 +541,36 @@ def summary_figure(table: ResultsTable) -> Figure:
     Scans without a purity (``no-borate``; NaN in the table) are marked at the bottom of the
     axis, not drawn as a number. When the table has :data:`AMORPHOUS_COLUMN`, a second panel
     below shows the amorphous share of the scattered intensity on the same x axis.
+
+    Parameters
+    ----------
+    table : ResultsTable
+        The results (:func:`load_results`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel (two with an amorphous column); x: temperature when it varies, else the
+        scan number.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from xrdkit.report import ResultsTable
+    >>> rows = tuple({"id": f"scan_{i}", "status": "ok", "verdict": verdict, "fcc_weight_fraction": w,
+    ...               "fcc_weight_fraction_sigma": 0.02, "meta_temperature": t_c,
+    ...               "meta_temperature_units": "degC", "phases": "nbh-fcc",
+    ...               "lattice_a_nbh-fcc": a, "lattice_a_sigma_nbh-fcc": 0.001}
+    ...              for i, (verdict, w, t_c, a) in enumerate([("fcc", 1.0, 25.0, 10.029),
+    ...                                                        ("mixed", 0.9, 100.0, 10.046),
+    ...                                                        ("no-borate", None, 180.0, None)]))
+    >>> table = ResultsTable(Path("RESULTS.h5"), rows, {})
+    >>> from xrdkit.report import summary_figure
+    >>> fig = summary_figure(table)
+    >>> len(fig.axes), fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+    (1, 'temperature (degC)', 'fcc share of closo-borates (wt %)')
+    >>> sorted(fig.axes[0].get_legend_handles_labels()[1])   # the no-borate scan: marked, no number
+    ['fcc', 'mixed', 'no-borate (no purity)']
     """
     has_amorphous = table.has(AMORPHOUS_COLUMN)
     fig = new_figure(figsize=(8, 5.4 if has_amorphous else 3.8))
@@ -419,6 +627,37 @@ def lattice_figure(table: ResultsTable, phases: Sequence[str] | None = None) -> 
 
     Returns None when no phase has a stored ``lattice_a_<phase>`` column. At most
     :data:`MAX_LATTICE_PANELS` phases are drawn (the fcc phase first).
+
+    Parameters
+    ----------
+    table : ResultsTable
+        The results (:func:`load_results`).
+    phases : sequence of str, optional
+        Phases to draw (default: :meth:`ResultsTable.phase_names`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        One panel per phase, a in Å.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from xrdkit.report import ResultsTable
+    >>> rows = tuple({"id": f"scan_{i}", "status": "ok", "verdict": verdict, "fcc_weight_fraction": w,
+    ...               "fcc_weight_fraction_sigma": 0.02, "meta_temperature": t_c,
+    ...               "meta_temperature_units": "degC", "phases": "nbh-fcc",
+    ...               "lattice_a_nbh-fcc": a, "lattice_a_sigma_nbh-fcc": 0.001}
+    ...              for i, (verdict, w, t_c, a) in enumerate([("fcc", 1.0, 25.0, 10.029),
+    ...                                                        ("mixed", 0.9, 100.0, 10.046),
+    ...                                                        ("no-borate", None, 180.0, None)]))
+    >>> table = ResultsTable(Path("RESULTS.h5"), rows, {})
+    >>> from xrdkit.report import lattice_figure
+    >>> fig = lattice_figure(table)
+    >>> [ax.get_title() for ax in fig.axes], fig.axes[0].get_ylabel()
+    (['nbh-fcc'], 'a (Å)')
+    >>> lattice_figure(table, phases=["nacro2"]) is None        # no lattice_a_nacro2 column
+    True
     """
     names = [p for p in (phases or table.phase_names()) if table.has(f"{LATTICE_A_PREFIX}{p}")]
     names.sort(key=lambda p: p != "nbh-fcc")
@@ -452,10 +691,36 @@ def stored_fit_figure(record: ItemRecord, *, title: str | None = None) -> Figure
     Uses the item's arrays ``two_theta_deg``, ``observed``, ``calculated`` and, when present,
     ``background``, ``residual`` and ``component_<phase>``.
 
+    Parameters
+    ----------
+    record : ItemRecord
+        A stored item (:func:`xrdkit.results.read_item`).
+    title : str, optional
+        Title (default: the item id), followed by Rwp, GOF and the verdict when stored.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The fit panel and the difference panel.
+
     Raises
     ------
     InputError
         The item lacks one of :data:`FIT_ARRAYS`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xrdkit.report import stored_fit_figure
+    >>> from xrdkit.results import ItemRecord
+    >>> x = np.linspace(14.0, 16.0, 201)                              # degrees 2θ
+    >>> peak = 1000.0 * np.exp(-0.5 * ((x - 15.3) / 0.05) ** 2)
+    >>> record = ItemRecord("scan_0", 0, "", "ok", scalars={"rwp": 0.08, "gof": 1.2, "verdict": "fcc"},
+    ...                     arrays={"two_theta_deg": x, "observed": peak + 50.0,
+    ...                             "calculated": peak + 48.0, "component_nbh-fcc": peak})
+    >>> fig = stored_fit_figure(record)
+    >>> fig.axes[0].get_title(), fig.axes[1].get_ylabel()
+    ('scan_0 — Rwp = 8.00 %, GOF = 1.20, verdict: fcc', 'obs − calc')
     """
     arr = record.arrays
     missing = [k for k in FIT_ARRAYS if k not in arr]
@@ -509,6 +774,36 @@ def phase_markers_deg(
     """2θ (°) of each library phase's reflections (those above ``min_relative_intensity``).
 
     Positions come from the phase's reflection list at its library lattice; Kα1 only.
+
+    Parameters
+    ----------
+    phases : sequence of str
+        Library phase names.
+    wavelength_angstrom : float
+        Wavelength, Å.
+    two_theta_range_deg : (float, float)
+        The 2θ range (degrees) to list.
+    library : PhaseLibrary, optional
+        Where the names are looked up (default: a fresh one).
+    min_relative_intensity : float
+        Smallest multiplicity × |F|² kept, relative to the phase's strongest.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Phase → sorted 2θ positions, degrees.
+
+    Examples
+    --------
+    fcc Al (a = 4.04958 Å) with Cu Kα1: 2θ = 2 arcsin(λ √(h² + k² + l²) / 2a):
+
+    >>> import math
+    >>> from xrdkit.report import phase_markers_deg
+    >>> markers = phase_markers_deg(["al"], 1.540593, (30.0, 80.0))
+    >>> markers["al"].round(2).tolist()                         # (111), (200), (220), (311)
+    [38.47, 44.72, 65.1, 78.23]
+    >>> round(2 * math.degrees(math.asin(1.540593 * math.sqrt(4) / (2 * 4.04958))), 2)
+    44.72
     """
     from xrdkit.phases import PhaseLibrary
     from xrdkit.reflections import compute_reflections
@@ -546,6 +841,40 @@ def series_map_figure(
         :func:`phase_markers_deg`).
     log_scale : bool
         Colour by log10(counts) (weak phases stay visible).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The marker strip above the map (rows labelled by temperature when it varies).
+
+    Raises
+    ------
+    InputError
+        No item stores ``two_theta_deg`` and ``observed``.
+
+    Examples
+    --------
+    A three-scan results file written by hand:
+
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from xrdkit.results import ItemRecord, ResultsStore
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "RESULTS.h5"
+    >>> x = np.linspace(14.0, 16.0, 201)                              # degrees 2θ
+    >>> peak = 1000.0 * np.exp(-0.5 * ((x - 15.3) / 0.05) ** 2)
+    >>> with ResultsStore(out) as store:
+    ...     for i, (t_c, w) in enumerate([(25.0, 1.0), (100.0, 0.9), (180.0, 0.8)]):
+    ...         _ = store.append(ItemRecord(
+    ...             f"scan_{i}", i, "", "ok",
+    ...             scalars={"verdict": "fcc" if w == 1.0 else "mixed", "fcc_weight_fraction": w,
+    ...                      "meta_temperature": t_c},
+    ...             arrays={"two_theta_deg": x, "observed": (1 + i) * peak + 50.0,
+    ...                     "calculated": (1 + i) * peak + 50.0}))
+    ...     store.finalize()
+    >>> from xrdkit.report import series_map_figure
+    >>> fig = series_map_figure(out, markers_deg={"nbh-fcc": [15.3]})
+    >>> fig.axes[1].get_xlabel(), fig.axes[1].get_ylabel(), fig.axes[2].get_ylabel()
+    ('2θ (°)', 'temperature', 'log10 counts')
     """
     table = load_results(results_h5)
     patterns, labels, x_ref = [], [], None
@@ -596,10 +925,36 @@ def series_map_figure(
 def ir_fit_figure(record: ItemRecord, *, title: str | None = None) -> Figure:
     """IR band fits of a stored item (``<region>_wavenumber_cm1``, ``_best_fit``, ``_residual``).
 
+    Parameters
+    ----------
+    record : ItemRecord
+        A stored IR item (:func:`xrdkit.results.read_item` on ``irkit batch`` results).
+    title : str, optional
+        Title (default: the item id).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per fitted region, wavenumber decreasing to the right.
+
     Raises
     ------
     InputError
         The item stores no region fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xrdkit.report import ir_fit_figure
+    >>> from xrdkit.results import ItemRecord
+    >>> wavenumber_cm1 = np.linspace(2350.0, 2650.0, 301)
+    >>> band = 0.5 * np.exp(-0.5 * ((wavenumber_cm1 - 2480.0) / 17.0) ** 2)   # absorbance
+    >>> record = ItemRecord("spectrum_0", 0, "", "ok", arrays={
+    ...     "stretch_wavenumber_cm1": wavenumber_cm1, "stretch_best_fit": band,
+    ...     "stretch_residual": np.zeros_like(band)})
+    >>> fig = ir_fit_figure(record)
+    >>> [ax.get_title() for ax in fig.axes], bool(fig.axes[0].xaxis_inverted())
+    (['stretch region'], True)
     """
     regions = [k.removesuffix("_wavenumber_cm1") for k in record.arrays if k.endswith("_wavenumber_cm1")]
     regions = [r for r in regions if f"{r}_best_fit" in record.arrays]
@@ -922,6 +1277,35 @@ def build_report(
     InputError
         A results file is missing or not a closokit results file; the output folder does not
         exist; ``out_html`` is one of the results files.
+
+    Examples
+    --------
+    A three-scan results file written by hand, reported in one HTML file with no script and
+    no external reference:
+
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from xrdkit.results import ItemRecord, ResultsStore
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "RESULTS.h5"
+    >>> x = np.linspace(14.0, 16.0, 201)                              # degrees 2θ
+    >>> peak = 1000.0 * np.exp(-0.5 * ((x - 15.3) / 0.05) ** 2)
+    >>> with ResultsStore(out) as store:
+    ...     for i, (t_c, w) in enumerate([(25.0, 1.0), (100.0, 0.9), (180.0, 0.8)]):
+    ...         _ = store.append(ItemRecord(
+    ...             f"scan_{i}", i, "", "ok",
+    ...             scalars={"verdict": "fcc" if w == 1.0 else "mixed", "fcc_weight_fraction": w,
+    ...                      "meta_temperature": t_c},
+    ...             arrays={"two_theta_deg": x, "observed": (1 + i) * peak + 50.0,
+    ...                     "calculated": (1 + i) * peak + 50.0}))
+    ...     store.finalize()
+    >>> from xrdkit.report import build_report
+    >>> html = build_report(out, out_html=out.with_suffix(".html")).read_text(encoding="utf-8")
+    >>> "<script" in html, "http" in html, html.count("data:image/png"), "3 scans" in html
+    (False, False, 3, True)
+    >>> build_report(out, out_html=out)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: --out ...RESULTS.h5 is the same file as results ...
     """
     from xrdkit.errors import check_output_paths
 
