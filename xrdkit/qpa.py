@@ -146,6 +146,20 @@ class QuantifyResult(RefinementResult):
         Phase name → why its coordinates were not refined. The data and the weight fraction are
         judged before the structure is looked at, so a phase left out for those reasons is
         listed even if it has no free coordinate; one that passed them and has none is not.
+
+    Examples
+    --------
+    Returned by :func:`quantify`; a scan that ends at 60° is too short for coordinates:
+
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.qpa import quantify
+    >>> from xrdkit.readers import read_scan
+    >>> scan = read_scan(f"{example_file('electrodes.h5')}::/electrode_01/data")
+    >>> res = quantify(scan, ["nacro2", "al", "nbh-fcc"], model_error=False)
+    >>> res.coordinates, res.coordinate_notes["nacro2"]
+    ({}, 'scan reaches sinθ/λ = 0.324 < 0.45 Å⁻¹')
+    >>> res.to_dict()["phases"][0]["coordinates"]["refined"]
+    False
     """
 
     coordinates: dict[str, CoordinateFit] = field(default_factory=dict, repr=False)
