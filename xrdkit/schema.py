@@ -50,6 +50,13 @@ class Column:
         UDUNITS unit (``"1"``: a fraction 0–1); None for text and flags.
     long_name : str
         What it means, in a few words (the HDF5 ``long_name`` attribute, plot labels).
+
+    Examples
+    --------
+    >>> RWP
+    Column(name='rwp', unit='1', long_name='weighted-profile R factor of the chosen model')
+    >>> ELAPSED.unit, STATUS.unit is None   # seconds; a text column has no unit
+    ('s', True)
     """
 
     name: str
@@ -69,6 +76,13 @@ class PhaseColumn:
         As :attr:`Column.unit`.
     long_name : str
         Meaning, with ``{phase}`` where the phase name goes.
+
+    Examples
+    --------
+    >>> LATTICE_A.column("nbh-fcc")
+    Column(name='lattice_a_nbh-fcc', unit='angstrom', long_name='lattice parameter a of nbh-fcc')
+    >>> WEIGHT_FRACTION.column("al").name
+    'wt_al'
     """
 
     prefix: str
@@ -173,6 +187,14 @@ def phase_column(family: PhaseColumn, phase: str) -> str:
     Returns
     -------
     str
+        ``<prefix><phase>``; :func:`phase_of` reads the phase back.
+
+    Examples
+    --------
+    >>> phase_column(WEIGHT_FRACTION_SIGMA, "nacro2")
+    'wt_sigma_nacro2'
+    >>> phase_of(WEIGHT_FRACTION_SIGMA, phase_column(WEIGHT_FRACTION_SIGMA, "nacro2"))
+    'nacro2'
     """
     return f"{family.prefix}{phase}"
 
@@ -180,6 +202,19 @@ def phase_column(family: PhaseColumn, phase: str) -> str:
 def phase_of(family: PhaseColumn, name: str) -> str | None:
     """The phase a column of ``family`` belongs to, or None when ``name`` is not one of its
     columns (``wt_sigma_al`` is not a ``wt_`` column: longer prefixes are tried first).
+
+    Parameters
+    ----------
+    family : PhaseColumn
+        E.g. :data:`WEIGHT_FRACTION`.
+    name : str
+        A summary column name.
+
+    Returns
+    -------
+    str or None
+        The phase name (the part after the prefix); None when ``name`` belongs to another
+        family or to none.
 
     Examples
     --------
@@ -243,7 +278,27 @@ def annotate(results_path: str, *, overwrite: bool = False) -> int:
     Returns
     -------
     int
-        Columns annotated.
+        Columns annotated (0 for a file without a summary group).
+
+    Examples
+    --------
+    A hand-made results file with two summary columns, one of them per phase:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import h5py
+    >>> path = Path(tempfile.mkdtemp()) / "RESULTS.h5"
+    >>> with h5py.File(path, "w") as f:
+    ...     _ = f.create_dataset("summary/rwp", data=[0.051, 0.062])
+    ...     _ = f.create_dataset("summary/lattice_a_nbh-fcc", data=[10.12, 10.13])
+    >>> annotate(path)
+    2
+    >>> with h5py.File(path) as f:
+    ...     attrs = f["summary/lattice_a_nbh-fcc"].attrs
+    ...     print(attrs["units"], "|", attrs["long_name"])
+    angstrom | lattice parameter a of nbh-fcc
+    >>> annotate(path)   # already annotated: nothing to do without overwrite
+    0
     """
     import h5py
 
