@@ -60,6 +60,24 @@ class LruCache(Generic[V]):
     ----------
     max_entries : int or None
         Bound on the number of entries (None: unbounded).
+
+    Examples
+    --------
+    Two entries at most: reading ``"a"`` makes it the most recently used, so ``"b"`` goes
+    when ``"c"`` comes.
+
+    >>> cache = LruCache(2)
+    >>> cache.put("a", 1)
+    >>> cache.put("b", 2)
+    >>> cache.get("a")
+    1
+    >>> cache.put("c", 3)
+    >>> "b" in cache, cache.values()
+    (False, [1, 3])
+    >>> cache.get("b") is None, cache.get("a", accept=lambda v: v > 5) is None  # two misses
+    (True, True)
+    >>> cache.stats()
+    {'entries': 2, 'hits': 1, 'misses': 2, 'max_entries': 2}
     """
 
     def __init__(self, max_entries: int | None) -> None:
@@ -132,6 +150,25 @@ class FitSession:
         Structure key → CoordinateSpace.
     reflections : LruCache
         (configuration key, shortest wavelength, 2θ max) → (lists by name, candidates, warnings).
+
+    Examples
+    --------
+    A session of its own (``refine(scan, phases, session=session)`` keeps its pattern model
+    there, not in the process's :func:`default_session`); pickled, a session travels empty,
+    with its bounds:
+
+    >>> import pickle
+    >>> session = FitSession(model_cache_size=2)
+    >>> session
+    <FitSession: 0 models, 0 coordinate spaces, 0 reflection sets>
+    >>> session.models.put("key", "model")
+    >>> len(pickle.loads(pickle.dumps(session)).models), len(session.models)
+    (0, 1)
+    >>> pickle.loads(pickle.dumps(session)).models.max_entries
+    2
+    >>> session.clear()
+    >>> session.stats()["models"]["entries"]
+    0
     """
 
     def __init__(self, *, model_cache_size: int = MODEL_CACHE_SIZE,
@@ -171,5 +208,18 @@ _DEFAULT = FitSession()
 
 
 def default_session() -> FitSession:
-    """The process's session: used by every fit that is given none."""
+    """The process's session: used by every fit that is given none.
+
+    Returns
+    -------
+    FitSession
+        The same object on every call in this process (a forked worker has a copy).
+
+    Examples
+    --------
+    >>> default_session() is default_session()
+    True
+    >>> default_session().models.max_entries == MODEL_CACHE_SIZE
+    True
+    """
     return _DEFAULT
