@@ -115,6 +115,31 @@ def canonical_inputs(files: Sequence[str | os.PathLike[str]]) -> list[str]:
     A scan's id is ``CANONICAL_PATH::/hdf5/path[index]``: ``stack.h5``, ``./stack.h5`` and a
     symlink to it name the same scans, so a resume with another spelling continues the same
     batch and a file named twice is analysed once (with a logged warning).
+
+    Parameters
+    ----------
+    files : sequence of str or path
+        Input files as given (relative, absolute, through symbolic links); they need not exist.
+
+    Returns
+    -------
+    list of str
+        Canonical absolute paths (:func:`os.path.realpath`), each once, in the order first given.
+
+    Examples
+    --------
+    One file named three ways (with ``./`` in the path, plainly, through a symbolic link) and a
+    second file:
+
+    >>> import os, tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp()).resolve()
+    >>> (folder / "stack.h5").touch()
+    >>> (folder / "link.h5").symlink_to(folder / "stack.h5")
+    >>> paths = canonical_inputs([f"{folder}/./stack.h5", folder / "stack.h5", folder / "link.h5",
+    ...                           folder / "other.h5"])
+    >>> [Path(p).relative_to(folder).as_posix() for p in paths], all(map(os.path.isabs, paths))
+    (['stack.h5', 'other.h5'], True)
     """
     out: dict[str, str] = {}
     for f in files:
@@ -178,6 +203,29 @@ def batch_fingerprint(
     ------
     InputError
         An input or CIF that cannot be read.
+
+    Examples
+    --------
+    A one-file batch judging fcc NBH beside NaCrO2 and Al; the input's identity is the SHA-256
+    of its bytes, and changing an option changes the fingerprint:
+
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> from xrdkit.instrument import load_instrument
+    >>> scan_file = Path(tempfile.mkdtemp()) / "stack.h5"
+    >>> _ = scan_file.write_bytes(b"stand-in bytes")
+    >>> files = canonical_inputs([scan_file])
+    >>> inst = load_instrument("miniflex600-cuka")
+    >>> fp = batch_fingerprint(files, inst, electrode_phases=["nacro2", "al"], borates=["nbh-fcc"])
+    >>> sorted(fp), sorted(fp["phases"])
+    (['inputs', 'instrument', 'options', 'phases'], ['al', 'nacro2', 'nbh-fcc'])
+    >>> fp["inputs"][0]["sha256"] == hashlib.sha256(b"stand-in bytes").hexdigest()
+    True
+    >>> fp["options"]["phase"], fp["options"]["range"], fp["options"]["no_ka2"]
+    (['nacro2', 'al'], None, False)
+    >>> fp == batch_fingerprint(files, inst, electrode_phases=["nacro2", "al"], borates=["nbh-fcc"],
+    ...                         two_theta_range_deg=(10.0, 60.0))
+    False
     """
     from xrdkit.identify import FCC_PHASE, SEPARATE_BORATE_PHASES
     from xrdkit.phases import PhaseLibrary
