@@ -36,6 +36,23 @@ class Separator:
         Its 1σ (default 0).
     sigma_S_per_cm : float, optional
         Measured pellet conductivity at the cell temperature; replaces the purity model.
+
+    Examples
+    --------
+    The default pellet: 400 µm of phase-pure NBH; at 30 °C its resistance is L/σ:
+
+    >>> from xrdkit.cell import Separator
+    >>> pellet = Separator()
+    >>> sigma = pellet.conductivity_S_per_cm(30.0)                                     # S/cm
+    >>> pellet.thickness_value_um, f"{sigma:.3e}"
+    (400.0, '1.470e-03')
+    >>> round(pellet.resistance_ohm_cm2(30.0), 2), round(400e-4 / sigma, 2)            # Ω cm²
+    (27.21, 27.21)
+
+    A measured conductivity replaces the model: 200 µm at 0.5 mS cm⁻¹ is 40 Ω cm²:
+
+    >>> round(Separator(thickness_um=200.0, sigma_S_per_cm=5e-4).resistance_ohm_cm2(30.0), 6)
+    40.0
     """
 
     thickness_um: float | None = None
