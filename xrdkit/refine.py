@@ -121,6 +121,22 @@ class RefineOptions:
         …or when an accepted step lowers χ² by less than ``ftol · χ²``.
     particle_size_um : dict
         Phase name → particle diameter (µm) for Brindley's microabsorption correction.
+
+    Examples
+    --------
+    The defaults, and options for a cast electrode (NaCrO2 platelets lying flat: March–Dollase
+    along (00l); sample displacement refined with the zero shift; 6 background terms):
+
+    >>> import dataclasses
+    >>> opts = RefineOptions()
+    >>> opts.refine_lattice, opts.refine_displacement, opts.background_terms, opts.max_nfev
+    (True, False, 10, 200)
+    >>> electrode = dataclasses.replace(opts, preferred_orientation={"nacro2": (0, 0, 1)},
+    ...                                 refine_displacement=True, background_terms=6)
+    >>> electrode.preferred_orientation, electrode.refine_zero, electrode.converge_sigma
+    ({'nacro2': (0, 0, 1)}, True, 0.1)
+
+    Pass it as ``refine(scan, phases, options=electrode)``.
     """
 
     refine_lattice: bool = True
@@ -148,6 +164,29 @@ class WarmStart:
     ``curvature`` is the Gauss–Newton matrix of the varied parameters (named by
     ``curvature_labels``) at the previous solution: a fit that varies the same parameters
     takes its first step with it instead of computing it.
+
+    Attributes
+    ----------
+    theta : ndarray, shape (k,)
+        Values of the nonlinear parameters (units in their names: ``zero_shift_deg`` in deg,
+        ``nbh_fcc_a`` in Å, ``u_deg2`` in deg² …).
+    theta_labels : tuple of str
+        Their names, in the order of ``theta`` (:attr:`RefinementResult.theta_labels`).
+    curvature : ndarray, shape (v, v), or None
+        Gauss–Newton matrix JᵀWJ of the varied parameters at the previous solution (None:
+        not known; the fit computes it).
+    curvature_labels : tuple of str
+        Names of the rows and columns of ``curvature``.
+
+    Examples
+    --------
+    :meth:`RefinementResult.warm_start` makes one; by hand, a start that only sets the zero
+    shift (deg) and the Al cell (Å) — a partial start supplies starting values only:
+
+    >>> import numpy as np
+    >>> start = WarmStart(np.array([0.012, 4.0496]), ("zero_shift_deg", "al_a"))
+    >>> dict(zip(start.theta_labels, start.theta.tolist())), start.curvature is None
+    ({'zero_shift_deg': 0.012, 'al_a': 4.0496}, True)
     """
 
     theta: np.ndarray
@@ -157,7 +196,31 @@ class WarmStart:
 
 
 def merge_warm_starts(*starts: WarmStart | RefinementResult | None) -> WarmStart:
-    """One warm start from several (later ones win for shared parameter names)."""
+    """One warm start from several (later ones win for shared parameter names).
+
+    Parameters
+    ----------
+    *starts : WarmStart, RefinementResult or None
+        Starts to merge, in order of precedence (lowest first); None entries are skipped.
+
+    Returns
+    -------
+    WarmStart
+        Every parameter named in any start, in the order first named, with the value of the
+        last start naming it; no curvature (the merged set was not fitted together).
+
+    Examples
+    --------
+    The electrode model's start and the NBH cell of another fit (``nbh_fcc_a`` in Å, the zero
+    shift in deg): the later start wins the shared zero shift.
+
+    >>> import numpy as np
+    >>> electrode = WarmStart(np.array([0.010, 2.974]), ("zero_shift_deg", "nacro2_a"))
+    >>> nbh = WarmStart(np.array([0.015, 10.12]), ("zero_shift_deg", "nbh_fcc_a"))
+    >>> merged = merge_warm_starts(electrode, None, nbh)
+    >>> dict(zip(merged.theta_labels, merged.theta.tolist())), merged.curvature
+    ({'zero_shift_deg': 0.015, 'nacro2_a': 2.974, 'nbh_fcc_a': 10.12}, None)
+    """
     merged: dict[str, float] = {}
     for st in starts:
         if st is not None:
@@ -167,7 +230,47 @@ def merge_warm_starts(*starts: WarmStart | RefinementResult | None) -> WarmStart
 
 @dataclass(frozen=True)
 class PhaseResult:
-    """One phase of a refinement."""
+    """One phase of a refinement.
+
+    Attributes
+    ----------
+    name : str
+        Phase name (as in the phase library, or the reflection list's name).
+    kind : str
+        ``"structure"`` (intensities from the structure) or ``"pawley"`` (free intensities).
+    weight_fraction, weight_fraction_sigma : float or None
+        Weight fraction (0–1) of the crystalline sample (Hill–Howard) and its σ (with the
+        Bérar–Lelann factor, plus the model-error part when estimated); None for a Pawley
+        phase.
+    scale, scale_sigma : float
+        Refined scale factor and its σ (NaN for a Pawley phase).
+    lattice, lattice_sigma : dict of str to float
+        Lattice parameters (``a``, ``b``, ``c`` in Å; ``alpha``, ``beta``, ``gamma`` in deg;
+        only the free ones of the crystal system) and their σ's.
+    volume_angstrom3 : float
+        Cell volume (Å³).
+    b_iso_angstrom2 : float
+        Overall isotropic displacement parameter B (Å²).
+    march_dollase : float
+        March–Dollase ratio (1: no preferred orientation).
+    weight_fraction_sigma_statistical : float or None
+        σ of the weight fraction from the covariance with the Bérar–Lelann correction alone.
+    weight_fraction_sigma_model : float or None
+        Model-error part of the weight-fraction σ (None: not estimated).
+    lattice_sigma_statistical : dict of str to float
+        Lattice σ's of the covariance alone.
+
+    Examples
+    --------
+    :func:`refine` makes them (``result.phases``); by hand, 25 ± 1 wt % Al with its cubic cell:
+
+    >>> al = PhaseResult("al", "structure", 0.25, 0.01, 2.4e-3, 2e-5, {"a": 4.0496}, {"a": 1e-4},
+    ...                  4.0496**3, 0.8, 1.0)
+    >>> round(al.volume_angstrom3, 2), al.lattice["a"]    # Å³ = a³ for a cubic cell; Å
+    (66.41, 4.0496)
+    >>> al.weight_fraction_sigma_model is None              # no model-error estimate here
+    True
+    """
 
     name: str
     kind: str  # "structure" or "pawley"
@@ -205,6 +308,23 @@ class ParameterTable:
     vary : ndarray of bool
     covariance : ndarray (v, v)
         Covariance of the varied parameters, in the order of ``names[vary]``.
+
+    Examples
+    --------
+    :func:`refine` makes it (``result.parameters``); by hand, a zero shift (deg) and a cell
+    edge (Å) varied, B (Å²) held fixed:
+
+    >>> import numpy as np
+    >>> table = ParameterTable(
+    ...     names=("zero_shift_deg", "al_a", "al_b_iso"), value=np.array([0.01, 4.0496, 0.8]),
+    ...     stderr=np.array([2e-3, 1e-4, np.nan]), vary=np.array([True, True, False]),
+    ...     lower=np.array([-0.5, 3.99, -1.0]), upper=np.array([0.5, 4.11, 15.0]),
+    ...     covariance=np.array([[4e-6, 1.6e-7], [1.6e-7, 1e-8]]))
+    >>> table.value[table.index("al_a")]
+    np.float64(4.0496)
+    >>> corr = table.correlation()          # 1.6e-7 / (2e-3 · 1e-4) = 0.8
+    >>> np.round(corr, 3).tolist()
+    [[1.0, 0.8], [0.8, 1.0]]
     """
 
     names: tuple[str, ...]
@@ -250,6 +370,87 @@ class RefinementResult:
 
     ``parameters`` holds every nonlinear and linear parameter with σ and the covariance;
     ``params`` gives the same as an :class:`lmfit.Parameters` (built on first access).
+
+    Attributes
+    ----------
+    source : str
+        Where the scan came from (:attr:`xrdkit.scans.Scan.source`).
+    phases : tuple of PhaseResult
+        The phases, in the order given.
+    parameters : ParameterTable
+        Every parameter (nonlinear and linear) with σ, bounds and the covariance.
+    rp, rwp, rexp : float
+        Profile, weighted-profile and expected R factors (fractions, not %;
+        :func:`fit_statistics`).
+    gof : float
+        Goodness of fit Rwp / Rexp (≈ 1 for a model that explains the data to the noise).
+    chi2, redchi : float
+        χ² = Σ (y − calc)²/σ² and χ² / (N − P).
+    aic, bic : float
+        χ² + 2P and χ² + P ln N (compare models of one scan).
+    n_points, n_params : int
+        Points fitted (N) and parameters varied (P, the active linear ones included).
+    converged : bool
+        Whether the optimiser met its convergence test (see ``message``).
+    message : str
+        The optimiser's stopping reason.
+    nfev, njev : int
+        Model evaluations and Jacobian evaluations of the optimiser.
+    warnings : tuple of str
+        Strong correlations, parameters at a bound, phases not significantly detected,
+        non-convergence.
+    two_theta_deg, observed, sigma : ndarray
+        The fitted grid (deg), the counts and their σ (counts).
+    calculated, background : ndarray
+        Fitted pattern and its background (counts; ``extra_components`` included).
+    components : dict of str to ndarray
+        Each phase's fitted pattern (counts) by name.
+    theta : ndarray
+        Nonlinear parameter values at the solution.
+    theta_labels : tuple of str
+        Their names (``zero_shift_deg``, ``u_deg2``, ``<phase>_a`` …).
+    elapsed_s : float
+        Wall time of the fit (s).
+    curvature : ndarray or None
+        Gauss–Newton matrix of the varied nonlinear parameters at the solution (warm starts).
+    curvature_labels : tuple of str
+        Names of its rows and columns.
+    durbin_watson : float
+        Durbin–Watson statistic of the weighted residuals (2 = uncorrelated; < 2: neighbouring
+        residuals share a sign, the usual Rietveld case of profile misfit).
+    serial_correlation_factor : float
+        Bérar–Lelann variance factor applied to the covariance (≥ 1; 1 for white residuals;
+        :func:`serial_correlation`).
+    model_error : dict
+        What the model-error part of the σ's was estimated from (:func:`xrdkit.qpa.quantify`;
+        empty: not estimated).
+    extra_components : dict of str to ndarray
+        Fixed-shape non-negative components fitted with the background (``extra_background``),
+        by name, in counts on the grid; they are included in ``background``.
+
+    Examples
+    --------
+    Al simulated on the lab instrument with Poisson noise, refined back:
+
+    >>> import numpy as np
+    >>> from xrdkit.scans import make_scan
+    >>> from xrdkit.simulate import simulate
+    >>> two_theta_deg = np.arange(35.0, 70.0, 0.02)
+    >>> pattern = simulate(["al"], [1.0], two_theta_deg, peak_max=2000.0, background=[50.0])
+    >>> counts = np.random.default_rng(0).poisson(pattern.intensity)
+    >>> result = refine(make_scan(two_theta_deg, counts, source="al"), ["al"])
+    >>> result.converged, result.n_points, round(result.gof, 1)
+    (True, 1750, 1.0)
+
+    Rwp from the stored arrays, and the cell against the CIF's a = 4.04958 Å:
+
+    >>> w = 1 / result.sigma**2
+    >>> rwp = np.sqrt(np.sum(w * result.residual**2) / np.sum(w * result.observed**2))
+    >>> bool(np.isclose(rwp, result.rwp))
+    True
+    >>> al = result.phase("al")
+    >>> al.lattice["a"] == result.value("al_a"), bool(abs(al.lattice["a"] - 4.04958) < 3 * al.lattice_sigma["a"])
+    (True, True)
     """
 
     source: str
@@ -422,6 +623,39 @@ def fit_statistics(observed: np.ndarray, calculated: np.ndarray, sigma: np.ndarr
     """Rp, Rwp, Rexp, GOF, χ², reduced χ², AIC and BIC of a fit (pure function).
 
     With known σ, AIC = χ² + 2k and BIC = χ² + k ln N (up to a model-independent constant).
+
+    Parameters
+    ----------
+    observed, calculated : ndarray, shape (n,)
+        Measured and model counts.
+    sigma : ndarray, shape (n,)
+        σ of ``observed`` (counts); the weights are 1/σ².
+    n_params : int
+        Parameters varied (k); the degrees of freedom are ``n − k`` (at least 1).
+
+    Returns
+    -------
+    dict of str to float
+        ``rp`` = Σ|y − calc| / Σ|y|, ``rwp`` = √(χ² / Σ w y²), ``rexp`` = √((n − k) / Σ w y²),
+        ``gof`` = Rwp / Rexp, ``chi2``, ``redchi`` = χ² / (n − k), ``aic``, ``bic`` (R's as
+        fractions).
+
+    Examples
+    --------
+    Five points with Poisson σ, checked against the formulas by hand:
+
+    >>> import numpy as np
+    >>> obs = np.array([100.0, 400.0, 900.0, 400.0, 100.0])
+    >>> calc = np.array([110.0, 390.0, 880.0, 410.0, 100.0])
+    >>> sigma = np.sqrt(obs)
+    >>> s = fit_statistics(obs, calc, sigma, n_params=2)
+    >>> w = 1 / sigma**2
+    >>> bool(np.isclose(s["rwp"], np.sqrt(np.sum(w * (obs - calc) ** 2) / np.sum(w * obs**2))))
+    True
+    >>> round(s["rp"], 4), round(s["chi2"], 4), round(s["redchi"], 4)   # 50/1900; 1 + 1/4 + 4/9 + 1/4; /(5 − 2)
+    (0.0263, 1.9444, 0.6481)
+    >>> bool(np.isclose(s["gof"] ** 2, s["redchi"])), bool(np.isclose(s["bic"], s["chi2"] + 2 * np.log(5)))
+    (True, True)
     """
     w = 1.0 / sigma**2
     diff = observed - calculated
@@ -469,6 +703,23 @@ def serial_correlation(weighted_residual: np.ndarray) -> tuple[float, float]:
         ``Σ (r_i − r_{i−1})² / Σ r_i²`` (≈ 2(1 − ρ₁); 2 for white residuals).
     factor : float
         γ ≥ 1, multiplying the covariance (σ's by √γ).
+
+    Examples
+    --------
+    White noise, and an AR(1) series ``r_i = ρ r_{i−1} + e_i`` made from it (ρ = 0.5: in
+    theory DW ≈ 2(1 − ρ) = 1 and γ = (1 + ρ)/(1 − ρ) = 3; the estimate of γ scatters by
+    ≈ 0.15 at 20,000 points):
+
+    >>> import numpy as np
+    >>> from scipy.signal import lfilter
+    >>> white = np.random.default_rng(0).standard_normal(20_000)
+    >>> dw, factor = serial_correlation(white)
+    >>> round(dw, 2), round(factor, 1)
+    (2.0, 1.0)
+    >>> rho = 0.5
+    >>> dw, factor = serial_correlation(lfilter([1.0], [1.0, -rho], white))
+    >>> round(dw, 2), round(factor, 1), bool(abs(factor - (1 + rho) / (1 - rho)) < 0.5)
+    (0.99, 3.3, True)
     """
     r = np.asarray(weighted_residual, dtype=float)
     n = r.size
@@ -616,11 +867,49 @@ def screen_phases(
     The pattern model is kept in ``session`` (default: the process's
     :func:`~xrdkit.session.default_session`), where the :func:`refine` that follows finds it.
 
+    Parameters
+    ----------
+    scan : Scan
+        The measured pattern (σ used for weights).
+    phases : sequence of ReflectionList
+        Ready reflection lists covering the scan (:func:`~xrdkit.simulate.resolve_phases`).
+    instrument : Instrument or str
+        Instrument or preset; its widths and shifts are used as they are.
+    background_terms : int
+        Chebyshev background terms.
+    window_fwhm : float
+        Profile window (± FWHM).
+    extra_background : dict of str → ndarray, optional
+        Fixed-shape components fitted with the background (as in :func:`refine`).
+    session : FitSession, optional
+        Where the pattern model is kept (default: :func:`~xrdkit.session.default_session`).
+
     Returns
     -------
     dict
         Phase name → (weight fraction, σ); σ is 0 for a phase clamped at zero scale. σ
         includes the Bérar–Lelann factor of the residuals (see :func:`serial_correlation`).
+
+    Examples
+    --------
+    30 wt % fcc NBH in NaCrO2 (simulated at the phases' own cells, Poisson noise), screened
+    with Al as a third candidate, which the scan does not show:
+
+    >>> import numpy as np
+    >>> from xrdkit.instrument import load_instrument
+    >>> from xrdkit.scans import make_scan
+    >>> from xrdkit.simulate import resolve_phases, simulate
+    >>> two_theta_deg = np.arange(10.0, 60.0, 0.02)
+    >>> pattern = simulate(["nbh-fcc", "nacro2"], [0.3, 0.7], two_theta_deg, peak_max=5000.0,
+    ...                    background=[100.0])
+    >>> scan = make_scan(two_theta_deg, np.random.default_rng(0).poisson(pattern.intensity))
+    >>> refls = resolve_phases(["nbh-fcc", "nacro2", "al"], load_instrument("miniflex600-cuka"), 60.0)
+    >>> screen = screen_phases(scan, refls)
+    >>> {name: round(w, 2) for name, (w, sigma) in screen.items()}
+    {'nbh-fcc': 0.3, 'nacro2': 0.7, 'al': 0.0}
+    >>> w, sigma = screen["nbh-fcc"]
+    >>> bool(abs(w - 0.3) < 3 * sigma), screen["al"]          # Al clamped at zero scale: σ 0
+    (True, (0.0, 0.0))
     """
     inst = load_instrument(instrument)
     x, y, sig = scan.two_theta_deg, scan.counts, scan.sigma
