@@ -94,7 +94,39 @@ NORMAL_VARIATES = ("purity", "separator_purity", "retention_97:1:2", "retention_
 
 @dataclass(frozen=True)
 class Prior:
-    """Distribution of one propagated material constant (from materials.json)."""
+    """Distribution of one propagated material constant (from materials.json).
+
+    Attributes
+    ----------
+    name : str
+        Key of the constant in ``materials.json`` (units in the name).
+    value : float
+        Documented value; the mode of a triangular distribution.
+    low, high : float
+        Documented range (the support of the distribution).
+    distribution : str
+        ``"uniform"``, ``"loguniform"`` or ``"triangular"``.
+
+    Examples
+    --------
+    :func:`priors` lists them; :meth:`ppf` maps uniform variates to values.  The median of a
+    uniform prior is the middle of its range, of a log-uniform one the geometric mean, and a
+    triangular one puts (mode − low)/(high − low) of its mass below the mode:
+
+    >>> import math
+    >>> from xrdkit.cell.uncertainty import priors
+    >>> prior = {p.name: p for p in priors()}
+    >>> prior["porosity_pressed"]
+    Prior(name='porosity_pressed', value=0.34, low=0.3, high=0.38, distribution='uniform')
+    >>> prior["porosity_pressed"].ppf([0.0, 0.5, 1.0])
+    array([0.3 , 0.34, 0.38])
+    >>> d = prior["diffusivity_nacro2_cm2_per_s"]                                     # cm²/s
+    >>> f"{float(d.ppf(0.5)):.4e}", f"{math.sqrt(d.low * d.high):.4e}"
+    ('3.1623e-11', '3.1623e-11')
+    >>> phi_c = prior["percolation_threshold_volume_fraction"]
+    >>> round(float(phi_c.ppf((phi_c.value - phi_c.low) / (phi_c.high - phi_c.low))), 12)
+    0.16
+    """
 
     name: str
     value: float
@@ -132,7 +164,29 @@ def priors() -> tuple[Prior, ...]:
 
 @dataclass(frozen=True)
 class Draws:
-    """Parameter draws: ``values[name]`` and ``normals[variate]`` are arrays of shape (n,)."""
+    """Parameter draws: ``values[name]`` and ``normals[variate]`` are arrays of shape (n,).
+
+    Attributes
+    ----------
+    values : mapping of str to ndarray
+        One array per propagated material constant (:func:`priors`), units in the name.
+    normals : mapping of str to ndarray
+        Standard-normal variates of :data:`NORMAL_VARIATES` (the scan's purity, the separator's
+        purity and the noise of the two calibration retentions).
+
+    Examples
+    --------
+    >>> from xrdkit.cell.uncertainty import draw_parameters
+    >>> draws = draw_parameters(8, seed=1)
+    >>> draws.n, sorted(draws.normals)
+    (8, ['purity', 'retention_95:2:3', 'retention_97:1:2', 'separator_purity'])
+    >>> thin = draws.take(draws.values["porosity_pressed"] < 0.34)   # a subset of the draws
+    >>> thin.n, bool((thin.values["porosity_pressed"] < 0.34).all())
+    (4, True)
+    >>> fixed = draws.with_fixed({"porosity_pressed": 0.30})           # a value the user knows
+    >>> fixed.values["porosity_pressed"].tolist() == [0.30] * 8
+    True
+    """
 
     values: Mapping[str, np.ndarray]
     normals: Mapping[str, np.ndarray]
@@ -156,7 +210,46 @@ class Draws:
 
 
 def draw_parameters(samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> Draws:
-    """Scrambled-Sobol draws of every prior and the normal variates (``samples`` a power of 2)."""
+    """Scrambled-Sobol draws of every prior and the normal variates (``samples`` a power of 2).
+
+    Parameters
+    ----------
+    samples : int
+        Number of draws, a power of 2 ≥ 2 (default 512).
+    seed : int
+        Seed of the scrambling (default fixed: the same draws every time).
+
+    Returns
+    -------
+    Draws
+        ``samples`` draws of every prior of :func:`priors` and of the normal variates.
+
+    Raises
+    ------
+    InputError
+        If ``samples`` is not a power of 2 ≥ 2.
+
+    Examples
+    --------
+    The first 2^m points of a scrambled Sobol sequence put exactly one point in each of the
+    2^m equal slices of every coordinate: 8 draws of the pressed porosity (uniform on
+    0.30–0.38) fill the eight 0.01-wide bins once each, and likewise the normal variates'
+    probabilities:
+
+    >>> import numpy as np
+    >>> from scipy.special import ndtr
+    >>> from xrdkit.cell.uncertainty import draw_parameters
+    >>> draws = draw_parameters(8, seed=1)
+    >>> porosity = draws.values["porosity_pressed"]
+    >>> np.sort(np.floor((porosity - 0.30) / 0.01)).astype(int).tolist()
+    [0, 1, 2, 3, 4, 5, 6, 7]
+    >>> np.sort(np.floor(8 * ndtr(draws.normals["purity"]))).astype(int).tolist()
+    [0, 1, 2, 3, 4, 5, 6, 7]
+    >>> draw_parameters(100)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xrdkit.errors.InputError: ...samples must be a power of 2 ≥ 2, got 100
+    """
     m = int(samples)
     if m < 2 or m & (m - 1):
         raise InputError(f"samples must be a power of 2 ≥ 2, got {samples!r}", source="samples")
@@ -170,7 +263,23 @@ def draw_parameters(samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) ->
 
 
 def nominal_draws() -> Draws:
-    """One draw at every documented value, normal variates 0."""
+    """One draw at every documented value, normal variates 0.
+
+    Returns
+    -------
+    Draws
+        A single draw (n = 1): the values of ``materials.json``, every normal variate 0.
+
+    Examples
+    --------
+    >>> from xrdkit.cell.constants import material
+    >>> from xrdkit.cell.uncertainty import nominal_draws
+    >>> nominal = nominal_draws()
+    >>> nominal.n, nominal.values["porosity_pressed"].tolist(), nominal.normals["purity"].tolist()
+    (1, [0.34], [0.0])
+    >>> all(v[0] == material(k) for k, v in nominal.values.items())
+    True
+    """
     return Draws({p.name: np.array([p.value]) for p in priors()},
                  {name: np.zeros(1) for name in NORMAL_VARIATES})
 
@@ -336,8 +445,28 @@ class CalibratedEnsemble:
     fold : str
         ``"both"`` (both paper electrodes fitted) or the label of the one electrode fitted.
     n_drawn, n_accepted : int
+        Draws calibrated, and those that reproduce the data (kept in ``draws``).
     targets : dict
         The paper's retentions used (before noise).
+
+    Examples
+    --------
+    What :func:`calibrate` returns; with the documented values and no noise it is the
+    deterministic central model, whose fitted pair is the one
+    :func:`~xrdkit.cell.calibration.fit_rate_parameters` finds with a least-squares solver:
+
+    >>> from xrdkit.cell import RateParameters
+    >>> from xrdkit.cell.uncertainty import calibrate, nominal_draws
+    >>> ens = calibrate(nominal_draws(), noise=False)
+    >>> ens.fold, ens.n_drawn, ens.n_accepted, ens.acceptance
+    ('both', 1, 1, 1.0)
+    >>> round(float(ens.interface_resistance_ohm_cm2[0]), 2), round(float(ens.binder_film_thickness_um[0]), 5)
+    (2306.11, 0.18294)
+    >>> p = RateParameters()
+    >>> round(p.interface_resistance_ohm_cm2, 2), round(p.binder_film_thickness_um, 5)  # Ω cm², µm
+    (2306.11, 0.18294)
+    >>> ens.targets
+    {'95:2:3': 0.575, '97:1:2': 0.674}
     """
 
     draws: Draws
@@ -382,10 +511,36 @@ def calibrate(draws: Draws, fold: str = "both", *, noise: bool = True,
         5C retentions to calibrate on instead of the paper's (label → value; the coverage
         study of ``benchmarks/bench_cell.py`` uses synthetic ones).
 
+    Returns
+    -------
+    CalibratedEnsemble
+        The accepted draws with their fitted r_int (and film thickness when ``fold="both"``).
+
     Raises
     ------
+    InputError
+        If ``fold`` is neither ``"both"`` nor a paper electrode.
     FitError
         If no draw can reproduce the data.
+
+    Examples
+    --------
+    Eight draws (the default 512 take a few seconds): some are rejected because they cannot
+    reproduce the two noisy 5C retentions:
+
+    >>> from xrdkit.cell.uncertainty import calibrate, draw_parameters
+    >>> ens = calibrate(draw_parameters(8))
+    >>> ens.n_accepted, ens.n_drawn, ens.acceptance
+    (5, 8, 0.625)
+    >>> bool((ens.interface_resistance_ohm_cm2 >= 0).all())                    # Ω cm² of NaCrO2
+    True
+
+    Hold-out calibration on one electrode: the film thickness keeps its prior draw:
+
+    >>> from xrdkit.cell.uncertainty import nominal_draws
+    >>> one = calibrate(nominal_draws(), "97:1:2", noise=False)
+    >>> one.fold, one.binder_film_thickness_um.tolist(), round(float(one.interface_resistance_ohm_cm2[0]), 1)
+    ('97:1:2', [0.1], 2096.3)
     """
     cells = paper_rate_cells()
     if fold != "both" and fold not in cells:
@@ -469,18 +624,44 @@ class CellArrays:
 
     Attributes
     ----------
-    fcc_weight_fraction : (n,)
+    fcc_weight_fraction : ndarray, shape (n,)
         The purity each draw used.
-    sigma_electrolyte_S_per_cm, sigma_separator_S_per_cm, sigma_effective_S_per_cm : (n,)
-    capacity_mAh_per_g : (n, n_rates)
+    sigma_electrolyte_S_per_cm, sigma_separator_S_per_cm, sigma_effective_S_per_cm : ndarray, shape (n,)
+        Conductivity of the cathode's electrolyte, of the separator pellet, and of the
+        composite (σ ε_el^β), S cm⁻¹.
+    capacity_mAh_per_g : ndarray, shape (n, n_rates)
         Including the 0.1C reference as column 0.
-    electrolyte_volume_fraction, void_fraction, thickness_um : (n,)
-    areal_capacity_mAh_per_cm2, current_1c_mA_per_cm2 : (n,)
-    mean_voltage_V, energy_Wh_per_kg, energy_Wh_per_kg_electrodes, np_ratio : (n,)
+    electrolyte_volume_fraction, void_fraction, thickness_um : ndarray, shape (n,)
+        Electrolyte-filled and empty shares of the pressed cathode, and its thickness (µm).
+    areal_capacity_mAh_per_cm2, current_1c_mA_per_cm2 : ndarray, shape (n,)
+        NaCrO2 loading × 120 mAh g⁻¹, and the current density of 1C.
+    mean_voltage_V, energy_Wh_per_kg, energy_Wh_per_kg_electrodes, np_ratio : ndarray, shape (n,)
         Full cell (paper's anode per cathode loading and full/half capacity ratio).
-    expected_electrolyte_weight_fraction : (n,)
-    interface_resistance_geometric_ohm_cm2 : (n,)
+    expected_electrolyte_weight_fraction : ndarray, shape (n,)
+        Electrolyte weight fraction dried inside the pores (mass balance).
+    interface_resistance_geometric_ohm_cm2 : ndarray, shape (n,)
         Interface resistance per cm² of electrode.
+
+    Examples
+    --------
+    What :func:`evaluate` returns; for the central model (one draw) at fcc 0.87 the 5C
+    capacity is ``docs/cell.md``'s 77.4 mAh g⁻¹, and the full cell follows its formulas:
+    energy = 0.1C capacity × 110/118 × mean voltage, N/P = 634 mAh g⁻¹ × (1.2/5.6) / 0.1C
+    capacity:
+
+    >>> from xrdkit.cell.uncertainty import calibrate, evaluate, nominal_draws
+    >>> arr = evaluate(calibrate(nominal_draws(), noise=False), fcc_weight_fraction=0.87,
+    ...                fcc_weight_fraction_sigma=0.0, cathode="97:1:2", loading_mg_per_cm2=7.7,
+    ...                c_rates=(0.1, 1.0, 5.0))
+    >>> arr.capacity_mAh_per_g.round(1)                                              # mAh/g
+    array([[118.2, 116.9,  77.4]])
+    >>> q = float(arr.capacity_mAh_per_g[0, 0])
+    >>> round(float(arr.energy_Wh_per_kg[0]), 1), round(q * 110 / 118 * float(arr.mean_voltage_V[0]), 1)
+    (283.0, 283.0)
+    >>> round(float(arr.np_ratio[0]), 4), round(634.0 * 1.2 / 5.6 / q, 4)
+    (1.1499, 1.1499)
+    >>> arr.thickness_um.round(1), arr.interface_resistance_geometric_ohm_cm2.round(1)  # µm, Ω cm²
+    (array([28.7]), array([122.1]))
     """
 
     fcc_weight_fraction: np.ndarray
@@ -522,6 +703,57 @@ def evaluate(ensemble: CalibratedEnsemble, *, fcc_weight_fraction: float,
     ``c_rates`` must start with the 0.1C reference.  Purities are sampled per draw as
     clip(w + σ z, 0, 1) with the draw's normal variates; ``fixed`` holds parameters the user gave
     (e.g. ``{"porosity_pressed": 0.3}``), which replace the draws.
+
+    Parameters
+    ----------
+    ensemble : CalibratedEnsemble
+        Calibrated draws (:func:`calibrate`).
+    fcc_weight_fraction, fcc_weight_fraction_sigma : float
+        Purity of the cathode's electrolyte and its 1σ.
+    cathode : Composition or str
+        ``"active:binder:carbon"`` in wt %.
+    loading_mg_per_cm2 : float
+        Cathode loading; ``loading_basis`` ``"active"`` (NaCrO2 mass) or ``"electrode"``.
+    loading_basis : str
+        What the loading counts (default ``"active"``).
+    c_rates : sequence of float
+        C-rates, the first being the 0.1C reference.
+    temperature_C : float
+        Cell temperature (°C).
+    separator_fcc_weight_fraction, separator_fcc_weight_fraction_sigma : float
+        Purity of the separator pellet's electrolyte and its 1σ.
+    separator_sigma_S_per_cm : float, optional
+        Measured pellet conductivity; replaces the purity model of the pellet.
+    anode_loading_mg_per_cm2 : float, optional
+        Sn loading (default: the paper's 1.2/5.6 of the cathode's NaCrO2 loading).
+    pore_fill : float, optional
+        Filled share of the pressed pores (default: the infiltration mass balance).
+    fixed : mapping of str to float, optional
+        Parameters held at given values in every draw.
+
+    Returns
+    -------
+    CellArrays
+        Every output per accepted draw.
+
+    Examples
+    --------
+    Eight calibrated draws; the purity 0.87 ± 0.03 is sampled per draw from the draw's own
+    normal variate, and fixing the porosity fixes it in every draw:
+
+    >>> import numpy as np
+    >>> from xrdkit.cell.uncertainty import calibrate, draw_parameters, evaluate
+    >>> ens = calibrate(draw_parameters(8))
+    >>> arr = evaluate(ens, fcc_weight_fraction=0.87, fcc_weight_fraction_sigma=0.03,
+    ...                cathode="97:1:2", loading_mg_per_cm2=7.7, c_rates=(0.1, 5.0),
+    ...                fixed={"porosity_pressed": 0.30})
+    >>> arr.capacity_mAh_per_g.shape                                   # (accepted draws, rates)
+    (5, 2)
+    >>> w = np.clip(0.87 + 0.03 * ens.draws.normals["purity"], 0, 1)
+    >>> bool(np.array_equal(arr.fcc_weight_fraction, w))
+    True
+    >>> bool(np.allclose(arr.electrolyte_volume_fraction + arr.void_fraction, 0.30))
+    True
     """
     draws = ensemble.draws.with_fixed(fixed or {})
     z = draws.normals
@@ -575,7 +807,39 @@ def evaluate(ensemble: CalibratedEnsemble, *, fcc_weight_fraction: float,
 
 def central_interval(values: np.ndarray, probability: float = INTERVAL_PROBABILITY,
                      axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(low, high) percentiles enclosing the central ``probability`` of ``values`` (NaN ignored)."""
+    """(low, high) percentiles enclosing the central ``probability`` of ``values`` (NaN ignored).
+
+    Parameters
+    ----------
+    values : ndarray
+        Samples (e.g. one output per draw); NaN entries are ignored.
+    probability : float
+        Probability content of the interval (default 0.95: the 2.5th and 97.5th percentiles).
+    axis : int
+        Axis along which the samples lie.
+
+    Returns
+    -------
+    tuple of ndarray
+        (low, high), each with ``axis`` removed.
+
+    Examples
+    --------
+    Evenly spaced quantiles of the standard normal: the interval is ±1.96, the normal's own
+    97.5th percentile:
+
+    >>> import numpy as np
+    >>> from scipy.special import ndtri
+    >>> from xrdkit.cell.uncertainty import central_interval
+    >>> z = ndtri((np.arange(100_000) + 0.5) / 100_000)
+    >>> [round(float(v), 3) for v in central_interval(z)], round(float(ndtri(0.975)), 3)
+    ([-1.96, 1.96], 1.96)
+
+    Column-wise over draws, NaN ignored:
+
+    >>> central_interval(np.array([[0.0, 10.0], [1.0, np.nan], [2.0, 30.0]]))
+    (array([ 0.05, 10.5 ]), array([ 1.95, 29.5 ]))
+    """
     tail = 50.0 * (1.0 - probability)
     lo, hi = np.nanpercentile(values, [tail, 100.0 - tail], axis=axis)
     return lo, hi
