@@ -27,7 +27,43 @@ PURITY_CURVE_RATES = (0.1, 1.0, 5.0)
 
 def plot_rate_vs_purity(ax: Any, purities: Sequence[float] = DEFAULT_PURITIES,
                         c_rates: Sequence[float] | None = None, **predict_kwargs: Any) -> Any:
-    """Capacity (mAh g⁻¹) vs C-rate for several fcc weight fractions, with bands; returns ``ax``."""
+    """Capacity (mAh g⁻¹) vs C-rate for several fcc weight fractions, with bands; returns ``ax``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    purities : sequence of float
+        fcc weight fractions of the cathode's electrolyte, one curve each (σ = 0).
+    c_rates : sequence of float, optional
+        C-rates (default 13 from 0.1 to 10C, log-spaced).
+    **predict_kwargs
+        Passed to :func:`~xrdkit.cell.predict.predict_cell` (e.g. ``cathode``,
+        ``uncertainty``; the default Monte Carlo takes a few seconds per curve).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, with one line and band per purity (log C-rate axis).
+
+    Examples
+    --------
+    Two purities, nominal model (no bands); the phase-pure curve is
+    :func:`~xrdkit.cell.rate.rate_capability` with pure electrolyte at 30 °C:
+
+    >>> from matplotlib.figure import Figure
+    >>> from xrdkit.cell import Electrode, electrolyte_conductivity, rate_capability
+    >>> from xrdkit.cell.plot import plot_rate_vs_purity
+    >>> ax = plot_rate_vs_purity(Figure().add_subplot(), purities=(1.0, 0.5),
+    ...                          c_rates=(0.1, 1.0, 5.0), uncertainty="none")
+    >>> [line.get_label() for line in ax.lines]
+    ['fcc 100 wt %  (σ = 1.5e-03 S/cm)', 'fcc 50 wt %  (σ = 2.5e-04 S/cm)']
+    >>> ax.lines[0].get_ydata().round(1)                                              # mAh/g
+    array([118.2, 116.9,  79.6])
+    >>> rate_capability(Electrode("97:1:2", 7.7), electrolyte_conductivity(1.0, 30.0),
+    ...                 (0.1, 1.0, 5.0)).capacity_mAh_per_g.round(1)
+    array([118.2, 116.9,  79.6])
+    """
     rates = np.geomspace(0.1, 10.0, 13) if c_rates is None else np.asarray(c_rates, float)
     for w in purities:
         pred = predict_cell(w, 0.0, c_rates=rates, **predict_kwargs)
@@ -57,6 +93,35 @@ def plot_capacity_vs_purity(ax: Any, c_rates: Sequence[float] = PURITY_CURVE_RAT
     conductive phase no longer forms a connected path — the physical cause of the fall.
     (φc is a volume fraction; fcc NBH and the precursors have nearly equal densities, so it
     reads directly as a weight fraction.)  Returns ``ax``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    c_rates : sequence of float
+        One curve per C-rate (default 0.1, 1 and 5C).
+    purities : sequence of float, optional
+        fcc weight fractions on the x axis (default 41 from 0 to 1).
+    **predict_kwargs
+        Passed to :func:`~xrdkit.cell.predict.predict_cell`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, with the φc span and line and one curve with band per C-rate.
+
+    Examples
+    --------
+    Three purities, nominal model; the dashed line sits at the documented φc = 0.16:
+
+    >>> from matplotlib.figure import Figure
+    >>> from xrdkit.cell.plot import plot_capacity_vs_purity
+    >>> ax = plot_capacity_vs_purity(Figure().add_subplot(), purities=[0.2, 0.5, 1.0],
+    ...                              uncertainty="none")
+    >>> [line.get_label() for line in ax.lines]
+    ['φc nominal', '0.1C', '1C', '5C']
+    >>> ax.lines[0].get_xdata()[0], ax.lines[3].get_ydata().round(1)     # φc; 5C in mAh/g
+    (0.16, array([ 0. , 51.5, 79.6]))
     """
     ws = np.linspace(0.0, 1.0, 41) if purities is None else np.asarray(purities, float)
     rates = np.asarray(c_rates, float)
@@ -85,7 +150,33 @@ def plot_capacity_vs_purity(ax: Any, c_rates: Sequence[float] = PURITY_CURVE_RAT
 
 
 def plot_conductivity_vs_purity(ax: Any, temperature_C: float = 30.0, **kwargs: Any) -> Any:
-    """Electrolyte conductivity vs fcc weight fraction (log scale, nominal model); returns ``ax``."""
+    """Electrolyte conductivity vs fcc weight fraction (log scale, nominal model); returns ``ax``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    temperature_C : float
+        Temperature of the conductivities (°C).
+    **kwargs
+        Passed to :func:`~xrdkit.cell.conductivity.electrolyte_conductivity` (``params``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, with one curve over 101 purities from 0 to 1.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> from xrdkit.cell import electrolyte_conductivity
+    >>> from xrdkit.cell.plot import plot_conductivity_vs_purity
+    >>> ax = plot_conductivity_vs_purity(Figure().add_subplot(), temperature_C=30.0)
+    >>> ax.get_yscale(), ax.get_ylabel()
+    ('log', 'σ electrolyte at 30 °C (S cm⁻¹)')
+    >>> float(ax.lines[0].get_ydata()[-1]) == electrolyte_conductivity(1.0, 30.0)    # S/cm
+    True
+    """
     w = np.linspace(0.0, 1.0, 101)
     sig = [electrolyte_conductivity(x, temperature_C, **kwargs) for x in w]
     ax.semilogy(w, sig)
@@ -95,7 +186,32 @@ def plot_conductivity_vs_purity(ax: Any, temperature_C: float = 30.0, **kwargs: 
 
 
 def plot_prediction(ax: Any, prediction: CellPrediction) -> Any:
-    """One prediction's rate table with its interval band; returns ``ax``."""
+    """One prediction's rate table with its interval band; returns ``ax``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    prediction : CellPrediction
+        From :func:`~xrdkit.cell.predict.predict_cell`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, with the capacities vs C-rate (log axis) and their interval as a band.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> from xrdkit.cell import predict_cell
+    >>> from xrdkit.cell.plot import plot_prediction
+    >>> cell = predict_cell(0.87, 0.03, c_rates=(0.1, 1.0, 5.0), uncertainty="purity")
+    >>> ax = plot_prediction(Figure().add_subplot(), cell)
+    >>> ax.lines[0].get_label(), ax.lines[0].get_ydata().round(1)                    # mAh/g
+    ('fcc 0.87 ± 0.03', array([118.2, 116.9,  77.4]))
+    >>> len(ax.collections)                                                   # the band
+    1
+    """
     rates = np.array([r.c_rate for r in prediction.rate_table])
     mid = np.array([r.capacity_mAh_per_g for r in prediction.rate_table])
     lo = np.array([r.capacity_mAh_per_g_low for r in prediction.rate_table])
