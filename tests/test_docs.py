@@ -43,7 +43,10 @@ DOCTEST_MODULES = ["xrdkit.data", "xrdkit.readers", "xrdkit.simulate", "xrdkit.s
                    "xrdkit.amorphous", "xrdkit.coordinates", "xrdkit.ponkcs", "xrdkit.analysis",
                    "xrdkit.report",
                    "xrdkit.cell.predict", "xrdkit.cell.conductivity", "xrdkit.cell.electrode",
-                   "xrdkit.cell.fullcell", "xrdkit.cell.rate",
+                   "xrdkit.cell.fullcell", "xrdkit.cell.rate", "xrdkit.cell.constants",
+                   "xrdkit.cell.ocv", "xrdkit.cell.fade", "xrdkit.cell.separator",
+                   "xrdkit.cell.porous", "xrdkit.cell.uncertainty", "xrdkit.cell.calibration",
+                   "xrdkit.cell.plot", "xrdkit.cell.pybamm_backend",
                    "irkit.spectra", "irkit.fit", "irkit.assess", "irkit.batch", "irkit.synthetic",
                    "irkit.ratio", "irkit.baseline", "irkit.templates", "irkit.bands", "irkit.vocabulary"]
 #: Time allowed for one build of the site (it takes ~5–10 s on the CI-class machine).
