@@ -144,7 +144,30 @@ HUMP_REFRESH_SCANS = 8
 
 @dataclass(frozen=True)
 class ResidualPeak:
-    """A peak in the difference curve the model does not explain."""
+    """A peak in the difference curve the model does not explain.
+
+    Attributes
+    ----------
+    two_theta_deg : float
+        Position (deg 2θ).
+    d_spacing_angstrom : float
+        Its d-spacing by Bragg's law at the wavelength given to :func:`find_residual_peaks` (Å).
+    significance_sigma : float
+        Matched-filter significance, area / σ(area), with Poisson σ's.
+    area_counts_deg : float
+        Matched-filter estimate of its area (counts·deg).
+
+    Examples
+    --------
+    :func:`find_residual_peaks` finds them; by hand, a line at 50° 2θ with Cu Kα1:
+
+    >>> import numpy as np
+    >>> peak = ResidualPeak(two_theta_deg=50.0, d_spacing_angstrom=1.8227, significance_sigma=18.5,
+    ...                     area_counts_deg=13.4)
+    >>> wavelength_angstrom = 1.540593
+    >>> round(float(wavelength_angstrom / (2 * np.sin(np.radians(peak.two_theta_deg / 2)))), 4)  # Bragg, Å
+    1.8227
+    """
 
     two_theta_deg: float
     d_spacing_angstrom: float
@@ -154,7 +177,32 @@ class ResidualPeak:
 
 @dataclass(frozen=True)
 class ModelScore:
-    """One candidate phase set and how well it fits."""
+    """One candidate phase set and how well it fits.
+
+    Attributes
+    ----------
+    label : str
+        ``"fcc"``, ``"separate"``, ``"mixed"`` or ``"none"``.
+    phases : tuple of str
+        Its phases (borates and electrode phases).
+    bic : float
+        Bayesian information criterion χ² + P ln N (lower is better; differences matter).
+    rwp : float
+        Weighted-profile R factor (a fraction, not %).
+    gof : float
+        Goodness of fit (≈ 1: the model explains the data to the noise).
+    converged : bool
+        Whether its refinement converged.
+
+    Examples
+    --------
+    >>> fcc = ModelScore("fcc", ("nbh-fcc", "nacro2"), bic=2110.0, rwp=0.081, gof=1.05,
+    ...                  converged=True)
+    >>> mixed = ModelScore("mixed", ("nbh-fcc", "na2b12h12-ht", "nacro2"), bic=2125.0, rwp=0.080,
+    ...                    gof=1.05, converged=True)
+    >>> mixed.bic - fcc.bic   # the extra phase lowers Rwp a little but costs more than it gains
+    15.0
+    """
 
     label: str
     phases: tuple[str, ...]
@@ -166,7 +214,69 @@ class ModelScore:
 
 @dataclass(frozen=True)
 class PhaseVerdict:
-    """The answer for one scan (see module docstring)."""
+    """The answer for one scan (see module docstring).
+
+    Attributes
+    ----------
+    source : str
+        The scan's source.
+    verdict : Verdict
+        ``no-borate``, ``fcc``, ``separate``, ``mixed`` or ``unexplained``.
+    fcc_weight_fraction, fcc_weight_fraction_sigma : float or None
+        Purity of the electrolyte (fcc NBH share of the crystalline closo-borates, 0–1) and its
+        σ; None when there is no borate or the share cannot be quantified.
+    detection_limit : float or None
+        Smallest share of the borates a second (separately crystallised) borate would need to
+        be seen at :data:`DETECTION_SIGMA` σ.
+    detection_limit_basis : str
+        ``"weight_fraction"`` or ``"intensity_share"`` (see :func:`decide_verdict`).
+    models_missing : tuple of str
+        Room-temperature borate models not among the candidates.
+    models : tuple of ModelScore
+        Every model fitted, the base model first.
+    residual_peaks : tuple of ResidualPeak
+        Residual peaks of the chosen model (Poisson significance ≥ :data:`RESIDUAL_PEAK_SIGMA`),
+        strongest first.
+    unexplained_intensity_share : float
+        Share (0–1) of the diffracted intensity in residual peaks no model explains.
+    best : RefinementResult
+        The chosen model's refinement (its phases' sample weight fractions, the fitted pattern).
+    notes : tuple of str
+        What the verdict rests on and what limits it, in words.
+    warm_starts : dict
+        Warm starts by model label and the hump state (:data:`HUMP_STATE_KEY`) for the next
+        scan of a series (``identify(..., start=verdict.warm_starts)``).
+    amorphous_intensity_share : float
+        Share (0–1) of the scattered intensity above the background in the amorphous hump.
+    borate_present : bool
+        Whether any crystalline closo-borate is significantly present.
+    presence : dict of str to dict
+        Per borate phase: the presence test's numbers (:meth:`PresenceEvidence.to_dict`).
+    diagnostic_lines : dict of str to list of float
+        Leftover-salt diagnostic lines seen: phase → 2θ (deg) of the residual peaks.
+    amorphous_hump : dict or None
+        Shape of the amorphous hump (centre, FWHM in deg 2θ); None without one.
+    internal_standard : InternalStandardResult or None
+        Absolute fractions and the amorphous weight fraction from an internal standard
+        (``spike``; :func:`xrdkit.qpa.internal_standard`).
+
+    Examples
+    --------
+    :func:`identify` makes it (its example runs one); by hand, an all-fcc verdict with two
+    models compared (``best`` would be the chosen refinement; :meth:`summary` and
+    :meth:`to_dict` read it, the headline does not):
+
+    >>> from xrdkit.vocabulary import Verdict
+    >>> models = (ModelScore("fcc", ("nbh-fcc",), 2110.0, 0.081, 1.05, True),
+    ...           ModelScore("mixed", ("nbh-fcc", "na2b12h12-ht"), 2125.0, 0.080, 1.05, True))
+    >>> v = PhaseVerdict("scan_01", Verdict.FCC, 1.0, 0.004, 0.012, "weight_fraction",
+    ...                  ("na2b12h12-rt", "na2b10h10-rt"), models, (), 0.0, best=None,
+    ...                  amorphous_intensity_share=0.18)
+    >>> v
+    <PhaseVerdict scan_01: fcc — fcc share of the borates 100.0 ± 0.4 %; amorphous 18 % of the intensity>
+    >>> v.delta_bic, v.amorphous_weight_fraction   # no internal standard: no amorphous wt %
+    ({'fcc': 0.0, 'mixed': 15.0}, None)
+    """
 
     source: str
     verdict: Verdict
@@ -324,13 +434,49 @@ def find_residual_peaks(
     ``A = Σ r p/σ² / Σ p²/σ²`` with σ(A) = ``1/√(Σ p²/σ²)``; a peak is a local maximum of
     ``A/σ(A)`` above ``threshold_sigma``.
 
+    Parameters
+    ----------
+    result : RefinementResult
+        The fit whose weighted difference curve is searched.
+    wavelength_angstrom : float
+        Wavelength (Å) for the peaks' d-spacings (Kα1 for a Kα doublet).
+    fwhm_deg : float, optional
+        FWHM (deg) of the trial line (default: the fitted profile's near the middle of the scan).
+    threshold_sigma : float
+        Smallest significance reported (Poisson σ).
+
     Returns
     -------
     peaks : list of ResidualPeak
+        Local maxima of the significance above ``threshold_sigma``, strongest first.
     min_detectable_area : float
         ``DETECTION_SIGMA · σ(A)`` averaged over the scan (counts·deg).
     peak_area_total : float
         Diffracted (model minus background) area of the fit (counts·deg).
+
+    Examples
+    --------
+    Al simulated with an extra line at 50° 2θ (FWHM 0.12°, 20 counts·deg) that the Al model
+    cannot explain:
+
+    >>> import numpy as np
+    >>> from xrdkit.refine import refine
+    >>> from xrdkit.scans import make_scan
+    >>> from xrdkit.simulate import simulate
+    >>> two_theta_deg = np.arange(35.0, 70.0, 0.02)
+    >>> al = simulate(["al"], [1.0], two_theta_deg, peak_max=2000.0, background=[50.0]).intensity
+    >>> sd_deg = 0.12 / np.sqrt(8 * np.log(2))
+    >>> line = 20.0 * np.exp(-0.5 * ((two_theta_deg - 50.0) / sd_deg) ** 2) / (sd_deg * np.sqrt(2 * np.pi))
+    >>> counts = np.random.default_rng(0).poisson(al + line)
+    >>> result = refine(make_scan(two_theta_deg, counts), ["al"])
+    >>> peaks, min_area, diffracted = find_residual_peaks(result, 1.540593)   # Cu Kα1, Å
+    >>> top = peaks[0]
+    >>> round(top.two_theta_deg, 2), round(top.d_spacing_angstrom, 4), top.significance_sigma > 10
+    (50.0, 1.8227, True)
+    >>> round(float(1.540593 / (2 * np.sin(np.radians(50.0 / 2)))), 4)        # Bragg's law, Å
+    1.8227
+    >>> all(p.significance_sigma < 6 for p in peaks[1:])                      # the rest: noise
+    True
     """
     x = result.two_theta_deg
     r = result.observed - result.calculated
@@ -384,7 +530,51 @@ def _fwhm_at(result: RefinementResult, two_theta_deg: float) -> float:
 
 
 def borate_purity(result: RefinementResult, fcc: str, borates: Sequence[str]) -> tuple[float | None, float | None]:
-    """fcc share of the closo-borates and its σ (from the weight-fraction σs)."""
+    """fcc share of the closo-borates and its σ (from the weight-fraction σs).
+
+    ``P = w_fcc / (w_fcc + Σ w_borate)``, σ by linear propagation of the weight fractions' σ's
+    (their covariances neglected).
+
+    Parameters
+    ----------
+    result : RefinementResult
+        A fit with (some of) these phases.
+    fcc : str
+        Name of the fcc phase (:data:`FCC_PHASE`).
+    borates : sequence of str
+        The separately crystallised borates counted (absent ones are skipped).
+
+    Returns
+    -------
+    purity : float or None
+        fcc share of the borates (0–1); None when the fit has none of them or their weight
+        fractions sum to zero.
+    sigma : float or None
+        Its σ.
+
+    Examples
+    --------
+    60 wt % fcc NBH, 20 % Na2B12H12 (the cubic stand-in) and 20 % Al, simulated and refined: the
+    purity is the fcc share of the borates, 0.6 / (0.6 + 0.2) = 0.75, not the NBH weight
+    fraction:
+
+    >>> import numpy as np
+    >>> from xrdkit.refine import refine
+    >>> from xrdkit.scans import make_scan
+    >>> from xrdkit.simulate import simulate
+    >>> two_theta_deg = np.arange(10.0, 46.0, 0.03)
+    >>> names = ["nbh-fcc", "na2b12h12-ht", "al"]
+    >>> pattern = simulate(names, [0.6, 0.2, 0.2], two_theta_deg, peak_max=3000.0, background=[100.0])
+    >>> result = refine(make_scan(two_theta_deg, np.random.default_rng(0).poisson(pattern.intensity)), names)
+    >>> purity, sigma = borate_purity(result, "nbh-fcc", ["na2b12h12-ht"])
+    >>> w = {p.name: p.weight_fraction for p in result.phases}
+    >>> bool(np.isclose(purity, w["nbh-fcc"] / (w["nbh-fcc"] + w["na2b12h12-ht"])))
+    True
+    >>> round(purity, 2), bool(abs(purity - 0.75) < 3 * sigma)
+    (0.75, True)
+    >>> borate_purity(result, "nbh-fcc", []), borate_purity(result, "no-such-phase", [])
+    ((1.0, 0.0), (None, None))
+    """
     return _borate_purity_of(result.phases, fcc, borates)
 
 
@@ -615,6 +805,27 @@ class PresenceEvidence:
     score_sigma : float or None
         Score-test significance of its own lines in the base model's residual
         (:func:`_score_significance`; separate borates), else None.
+
+    Examples
+    --------
+    A clear phase; a significant scale whose own lines are not in the data (it patches misfit
+    of another phase); a phase whose model was not fitted (only its score test is known):
+
+    >>> nbh = PresenceEvidence(scale_sigma=80.0, line_amplitude=1.0, line_sigma=60.0,
+    ...                        own_lines_only=False)
+    >>> nbh.present, nbh.to_dict()
+    (True, {'present': True, 'scale_sigma': 80.0, 'line_amplitude': 1.0, 'line_sigma': 60.0, 'own_lines_only': False})
+    >>> PresenceEvidence(5.0, 0.2, 1.5, True).present            # lines at 0.2 of their strength
+    False
+    >>> unfitted = PresenceEvidence(score_sigma=1.2)
+    >>> unfitted.fitted, unfitted.present, unfitted.to_dict()
+    (False, False, {'present': False, 'score_sigma': 1.2})
+
+    A separate borate in the mixed model must also show its lines in what the fcc model leaves:
+
+    >>> PresenceEvidence(20.0, 0.9, 15.0, True, fcc_residual_amplitude=0.3,
+    ...                  fcc_residual_sigma=2.0, model="mixed").present
+    False
     """
 
     scale_sigma: float | None = None
@@ -674,6 +885,17 @@ class ResidualFinding:
         2θ distance (deg) to the nearest reflection of the model's phases (inf: none).
     fwhm_deg : float
         Fitted FWHM (deg) at the peak (:func:`_fwhm_at`).
+
+    Examples
+    --------
+    One peak 0.1° and 5.3° from the nearest modelled reflection, with a fitted FWHM of 0.12°
+    (the radius is :data:`MISFIT_RADIUS_FWHM` · FWHM = 0.18°):
+
+    >>> peak = ResidualPeak(50.0, 1.8227, 18.5, 13.4)
+    >>> on = ResidualFinding(peak, honest_sigma=12.0, distance_to_reflection_deg=0.1, fwhm_deg=0.12)
+    >>> off = ResidualFinding(peak, honest_sigma=12.0, distance_to_reflection_deg=5.3, fwhm_deg=0.12)
+    >>> on.off_reflections, off.off_reflections   # misfit of a reflection; a line of its own
+    (False, True)
     """
 
     peak: ResidualPeak
@@ -715,6 +937,23 @@ class ModelFit:
         Diffracted area of its closo-borate phases (counts·deg).
     result : RefinementResult or None
         The fit itself (None in a record built by hand; :func:`decide_verdict` does not read it).
+
+    Examples
+    --------
+    :func:`identify` builds them from its fits; by hand, an fcc model with 12 ± 0.4 wt % NBH
+    beside Al (no residual peak):
+
+    >>> from xrdkit.refine import PhaseResult
+    >>> nbh = PhaseResult("nbh-fcc", "structure", 0.12, 0.004, 1.0, 0.01, {"a": 10.1}, {"a": 1e-4},
+    ...                   1030.3, 2.0, 1.0)
+    >>> al = PhaseResult("al", "structure", 0.88, 0.004, 5.0, 0.02, {"a": 4.05}, {"a": 1e-4},
+    ...                  66.4, 0.8, 1.0)
+    >>> fcc = ModelFit("fcc", (nbh, al), gof=1.1, min_detectable_area=5.0, diffracted_area=2000.0,
+    ...                borate_area=500.0)
+    >>> fcc.residual_peaks, fcc.significance_factor, fcc.result is None
+    ((), 1.0, True)
+    >>> fcc.min_detectable_area / fcc.borate_area   # the intensity-share detection limit
+    0.01
     """
 
     label: str
@@ -745,6 +984,17 @@ class HumpEvidence:
         Label of the model from whose Bragg intensity ``refined`` was found (None: none is).
     refined : Hump or None
         The hump found (or refitted) from that model's Bragg intensity.
+
+    Examples
+    --------
+    In a series, the shape searched three scans ago, kept (only its area refitted; the shape
+    is searched again every :data:`HUMP_REFRESH_SCANS` scans):
+
+    >>> from xrdkit.amorphous import Hump
+    >>> hump = Hump(centre_deg=25.0, fwhm_deg=8.0, area_counts_deg=2000.0, delta_chi2_rel=0.3)
+    >>> ev = HumpEvidence(hump, age=3, shape_reused=True)
+    >>> ev.hump.centre_deg, ev.age < HUMP_REFRESH_SCANS, ev.from_model, ev.refined
+    (25.0, True, None, None)
     """
 
     hump: Hump | None
@@ -792,6 +1042,23 @@ class ModelEvidence:
         Electrode phases the screening fit did not detect.
     amorphous : HumpEvidence or None
         The hump (None: not modelled, ``identify(..., amorphous=False)``).
+
+    Examples
+    --------
+    NBH and the cubic Na2B12H12 stand-in as candidates, only the fcc model fitted (the score
+    test of Na2B12H12's own lines, 0.8σ, did not ask for the competing models):
+
+    >>> fcc = ModelFit("fcc", (), gof=1.2)
+    >>> ev = ModelEvidence(("nbh-fcc", "na2b12h12-ht"), {"fcc": fcc},
+    ...                    score_sigma={"na2b12h12-ht": 0.8})
+    >>> ev.has_fcc, ev.separate, ev.base_label, ev.competing_fitted
+    (True, ('na2b12h12-ht',), 'fcc', False)
+    >>> ev.models_missing       # the room-temperature models are not among the candidates
+    ('na2b12h12-rt', 'na2b10h10-rt')
+    >>> ev.score_sigma["na2b12h12-ht"] = 5.0     # the record is read-only
+    Traceback (most recent call last):
+    ...
+    TypeError: 'mappingproxy' object does not support item assignment
     """
 
     candidates: tuple[str, ...]
@@ -841,6 +1108,7 @@ class VerdictDecision:
     Attributes
     ----------
     verdict : Verdict
+        ``no-borate``, ``fcc``, ``separate``, ``mixed`` or ``unexplained``.
     model : str
         Label of the chosen model (its phases, σ's and residual peaks are reported).
     borate_present : bool
@@ -856,6 +1124,32 @@ class VerdictDecision:
     unexplained_peaks : tuple of ResidualPeak
         Residual peaks of the chosen model that no model explains.
     notes : tuple of str
+        What the decision rests on and what limits it, in words.
+
+    Examples
+    --------
+    NBH and Na2B12H12 both present in the mixed model (60 and 20 wt % of the sample, each
+    ± 1 wt %, beside 20 % Al): the purity is 0.6 / 0.8 and the detection limit
+    3 · 0.01 / 0.8 of the borates:
+
+    >>> from xrdkit.refine import PhaseResult
+    >>> def phase(name, w):
+    ...     return PhaseResult(name, "structure", w, 0.01, 1.0, 0.01, {"a": 10.0}, {"a": 1e-4},
+    ...                        1000.0, 2.0, 1.0)
+    >>> nbh, b12, al = phase("nbh-fcc", 0.6), phase("na2b12h12-ht", 0.2), phase("al", 0.2)
+    >>> ev = ModelEvidence(
+    ...     ("nbh-fcc", "na2b12h12-ht"),
+    ...     {"fcc": ModelFit("fcc", (nbh, al), gof=1.4), "mixed": ModelFit("mixed", (nbh, b12, al), gof=1.05)},
+    ...     presence={"nbh-fcc": PresenceEvidence(60.0, 1.0, 50.0, False),
+    ...               "na2b12h12-ht": PresenceEvidence(20.0, 0.9, 15.0, True, 0.95, 12.0, "mixed")},
+    ...     competing_fitted=True)
+    >>> d = decide_verdict(ev)
+    >>> str(d.verdict), d.model, d.borate_present
+    ('mixed', 'mixed', True)
+    >>> round(d.fcc_weight_fraction, 4), round(d.detection_limit, 4), d.detection_limit_basis
+    (0.75, 0.0375, 'weight_fraction')
+    >>> round(d.fcc_weight_fraction_sigma, 4), d.unexplained_peaks, len(d.notes)  # notes: missing RT models
+    (0.0099, (), 1)
     """
 
     verdict: Verdict
