@@ -297,11 +297,11 @@ def _keep_stored_spellings(fingerprint: dict[str, Any], out: Path) -> dict[str, 
     options mean the same.
     """
     # the store's own reader of the stored configuration (results file, else its journal)
-    from xrdkit.results import FINGERPRINT_KEY, _parts_dir, _stored_config
+    from xrdkit.results import FINGERPRINT_KEY, stored_config
 
     stored = None
     with contextlib.suppress(InputError):  # a damaged file: the results store says so
-        stored = _stored_config(out, _parts_dir(out))
+        stored = stored_config(out)
     theirs = (stored or {}).get(FINGERPRINT_KEY)
     if not isinstance(theirs, dict) or not isinstance(theirs.get("options"), dict):
         return fingerprint

@@ -166,6 +166,7 @@ __all__ = [
     "pack_record",
     "read_summary",
     "read_item",
+    "stored_config",
     "write_table_csv",
 ]
 
@@ -1569,6 +1570,42 @@ def _stored_config(out_path: Path, parts: Path) -> dict[str, Any] | None:
     except ValueError:
         return None
     return config if isinstance(config, dict) else None
+
+
+def stored_config(out_path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The configuration a batch stored with its results (``config=`` of
+    :func:`xrdkit.batch.run_batch`: the command, inputs and fingerprint), read from
+    ``RESULTS.h5``, else from its journal (an interrupted batch); None when neither has one.
+
+    Parameters
+    ----------
+    out_path : str or path
+        The results file (``RESULTS.h5``; its journal is ``RESULTS.h5.parts/``).
+
+    Returns
+    -------
+    dict or None
+
+    Raises
+    ------
+    InputError
+        ``RESULTS.h5`` exists but is damaged or not a closokit results file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from xrdkit.batch import ItemResult, run_batch
+    >>> out = Path(tempfile.mkdtemp()) / "r.h5"
+    >>> _ = run_batch([1.0], lambda x: ItemResult(scalars={"x": x}), out, workers=1, item_id=str,
+    ...               item_source=str, progress=False, config={"command": "demo", "files": []})
+    >>> stored_config(out)["command"]
+    'demo'
+    >>> stored_config(out.with_name("none.h5")) is None
+    True
+    """
+    path = Path(out_path)
+    return _stored_config(path, _parts_dir(path))
 
 
 # --------------------------------------------------------------------------------------------
