@@ -375,23 +375,8 @@ def annotate(results_path: str, *, overwrite: bool = False) -> int:
     ...           "|", f["summary/water_height"].attrs["long_name"], "|", dict(f["summary/my_note"].attrs))
     cm-1 | fitted peak absorbance of the strongest marker band of the water test | {}
     """
-    import h5py
-
     from xrdkit.results import ARRAYS_GROUP, SUMMARY_GROUP
+    from xrdkit.schema import annotate_groups
 
-    n = 0
-    with h5py.File(results_path, "r+") as f:
-        for group_name, lookup in ((SUMMARY_GROUP, describe), (ARRAYS_GROUP, describe_array)):
-            group = f.get(group_name)
-            if group is None:
-                continue
-            for name, ds in group.items():
-                col = lookup(name)
-                if col is None or not isinstance(ds, h5py.Dataset) or (
-                        not overwrite and "long_name" in ds.attrs):
-                    continue
-                ds.attrs["long_name"] = col.long_name
-                if col.unit is not None:
-                    ds.attrs["units"] = col.unit
-                n += 1
-    return n
+    return annotate_groups(results_path, {SUMMARY_GROUP: describe, ARRAYS_GROUP: describe_array},
+                           overwrite=overwrite)

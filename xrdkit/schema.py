@@ -22,6 +22,8 @@ Examples
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "phase_column",
     "phase_of",
     "annotate",
+    "annotate_groups",
 ]
 
 
@@ -300,19 +303,55 @@ def annotate(results_path: str, *, overwrite: bool = False) -> int:
     >>> annotate(path)   # already annotated: nothing to do without overwrite
     0
     """
+    return annotate_groups(results_path, {SUMMARY_GROUP_NAME: describe}, overwrite=overwrite)
+
+
+def annotate_groups(results_path: str | os.PathLike[str],
+                    lookups: Mapping[str, Callable[[str], Column | None]], *, overwrite: bool = False) -> int:
+    """Give the datasets of groups of an HDF5 file the ``units`` and ``long_name`` of their
+    :class:`Column` (what :func:`annotate` and :func:`irkit.vocabulary.annotate` do).
+
+    Parameters
+    ----------
+    results_path : str or path
+        HDF5 file, opened for writing.
+    lookups : mapping of str to callable
+        Group name → ``describe(dataset name) -> Column or None``; datasets it does not know,
+        sub-groups and missing groups are left alone.
+    overwrite : bool
+        Replace attributes already there.
+
+    Returns
+    -------
+    int
+        Datasets annotated.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import h5py
+    >>> path = Path(tempfile.mkdtemp()) / "f.h5"
+    >>> with h5py.File(path, "w") as f:
+    ...     _ = f.create_dataset("table/rwp", data=[0.05])
+    >>> annotate_groups(path, {"table": describe, "absent": describe})
+    1
+    """
     import h5py
 
     n = 0
     with h5py.File(results_path, "r+") as f:
-        group = f.get(SUMMARY_GROUP_NAME)
-        if group is None:
-            return 0
-        for name, ds in group.items():
-            col = describe(name)
-            if col is None or (not overwrite and "long_name" in ds.attrs):
+        for group_name, lookup in lookups.items():
+            group = f.get(group_name)
+            if group is None:
                 continue
-            ds.attrs["long_name"] = col.long_name
-            if col.unit is not None:
-                ds.attrs["units"] = col.unit
-            n += 1
+            for name, ds in group.items():
+                col = lookup(name)
+                if col is None or not isinstance(ds, h5py.Dataset) or (
+                        not overwrite and "long_name" in ds.attrs):
+                    continue
+                ds.attrs["long_name"] = col.long_name
+                if col.unit is not None:
+                    ds.attrs["units"] = col.unit
+                n += 1
     return n
