@@ -77,6 +77,7 @@ from irkit.vocabulary import (
     VERDICT_COLUMNS,
     IRFlag,
 )
+from xrdkit._summary import HtmlSummary
 from xrdkit.errors import InputError
 
 __all__ = ["DETECTION_Z", "DEFAULT_RATIO_CALIBRATION", "SpeciesTest", "RatioEstimate",
@@ -330,7 +331,7 @@ class OrganicTest:
 
 
 @dataclass(frozen=True)
-class IRVerdict:
+class IRVerdict(HtmlSummary):
     """What the IR spectrum says.
 
     A one-screen report: :meth:`summary` (and :meth:`headline`, one line; notebooks show the
@@ -600,11 +601,6 @@ class IRVerdict:
         if test is None:
             return "not judged" + ("" if self.borate_present else " (no closo-borate)")
         return _test_row(test)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 #: How the headline names the anions.

@@ -37,6 +37,7 @@ from irkit.bands import ANION_SPECIES, Band, BandLibrary, load_band_library
 from irkit.baseline import estimate_baseline
 from irkit.shapes import TINY, pseudo_voigt, pseudo_voigt_partials, voigt
 from irkit.spectra import Spectrum, to_absorbance
+from xrdkit._summary import HtmlSummary
 from xrdkit.errors import FitError, InputError
 
 __all__ = ["REGIONS", "BandFit", "FitQuality", "RegionFit", "fit_region", "fit_stretching",
@@ -174,7 +175,7 @@ class ParameterRecord:
 
 
 @dataclass(frozen=True)
-class RegionFit:
+class RegionFit(HtmlSummary):
     """Result of a region fit.
 
     :meth:`summary` is a one-screen report (like lmfit's ``fit_report``); the ``repr`` is one
@@ -369,11 +370,6 @@ class RegionFit:
             lines.append("[[Warnings]]")
             lines += [f"    {w}" for w in self.warnings]
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 #: Longest source name a ``repr`` shows, and the longest ``repr``.

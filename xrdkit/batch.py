@@ -98,6 +98,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from xrdkit._summary import HtmlSummary
 from xrdkit.errors import BatchError, InputError, limit_from_env
 from xrdkit.results import (
     MAX_ERROR_CHARS,
@@ -212,7 +213,7 @@ class Task:
 
 
 @dataclass(frozen=True)
-class BatchSummary:
+class BatchSummary(HtmlSummary):
     """What a :func:`run_batch` call did.
 
     Attributes
@@ -308,11 +309,6 @@ class BatchSummary:
             lines.append(f"    warm start   {self.n_chains} chains, {self.n_replayed} items replayed")
         lines.append(f"    crashes      {self.n_worker_crashes} worker processes died")
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def default_chain_length(n_series_items: int) -> int:

@@ -41,6 +41,7 @@ from types import MappingProxyType
 import numpy as np
 
 from xrdkit._callable import make_callable
+from xrdkit._summary import HtmlSummary
 from xrdkit.amorphous import Hump, estimate_hump, refit_hump
 from xrdkit.errors import InputError
 from xrdkit.instrument import Instrument, load_instrument
@@ -213,7 +214,7 @@ class ModelScore:
 
 
 @dataclass(frozen=True)
-class PhaseVerdict:
+class PhaseVerdict(HtmlSummary):
     """The answer for one scan (see module docstring).
 
     Attributes
@@ -363,11 +364,6 @@ class PhaseVerdict:
             lines.append("[[Notes]]")
             lines += [f"    {n}" for n in self.notes]
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
     @property
     def delta_bic(self) -> dict[str, float]:

@@ -35,6 +35,7 @@ import numpy as np
 
 from xrdkit._callable import make_callable
 from xrdkit._jit import jit
+from xrdkit._summary import HtmlSummary
 from xrdkit.errors import FitError, InputError
 from xrdkit.instrument import Instrument, load_instrument
 from xrdkit.profiles import DEFAULT_WINDOW_FWHM
@@ -365,7 +366,7 @@ class ParameterTable:
 
 
 @dataclass(frozen=True)
-class RefinementResult:
+class RefinementResult(HtmlSummary):
     """Outcome of :func:`refine` (all arrays on the fitted 2θ grid).
 
     ``parameters`` holds every nonlinear and linear parameter with σ and the covariance;
@@ -533,11 +534,6 @@ class RefinementResult:
             lines.append("[[Warnings]]")
             lines += [f"    {w}" for w in self.warnings]
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
     @functools.cached_property
     def params(self) -> lmfit.Parameters:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from xrdkit._summary import HtmlSummary
 from xrdkit.cell.conductivity import ElectrolyteParameters, electrolyte_conductivity
 from xrdkit.cell.constants import material, paper_calibration
 from xrdkit.cell.electrode import Composition, Electrode, parse_composition
@@ -113,7 +114,7 @@ class RateRow:
 
 
 @dataclass(frozen=True)
-class CellPrediction:
+class CellPrediction(HtmlSummary):
     """What a given electrolyte purity means for the cell (units in names).
 
     ``*_low``/``*_high`` bound the central 95 % interval (``uncertainty`` says of what; see the
@@ -384,11 +385,6 @@ class CellPrediction:
                 lines += textwrap.wrap(n, _REPORT_WIDTH, initial_indent="    ",
                                        subsequent_indent="      ", break_on_hyphens=False)
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 #: Longest ``repr`` of a prediction, and the width notes are wrapped to in a summary.
