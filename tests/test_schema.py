@@ -9,7 +9,7 @@ import h5py
 import pytest
 
 from xrdkit import schema
-from xrdkit.results import RESERVED_COLUMNS
+from xrdkit.results import RESERVED_COLUMNS, SUMMARY_GROUP
 
 
 def test_engine_columns_are_the_results_stores_reserved_columns() -> None:
@@ -57,7 +57,7 @@ def results_file(tmp_path_factory) -> Path:
 
 def test_every_column_a_batch_writes_is_described(results_file: Path) -> None:
     with h5py.File(results_file) as f:
-        names = list(f[schema.SUMMARY_GROUP_NAME])
+        names = list(f[SUMMARY_GROUP])
     undescribed = [n for n in names if schema.describe(n) is None]
     assert undescribed == []
     assert {c.name for c in schema.SUMMARY_COLUMNS} <= set(names)
@@ -66,7 +66,7 @@ def test_every_column_a_batch_writes_is_described(results_file: Path) -> None:
 def test_annotate_gives_units_and_long_names(results_file: Path) -> None:
     n = schema.annotate(results_file)
     with h5py.File(results_file) as f:
-        g = f[schema.SUMMARY_GROUP_NAME]
+        g = f[SUMMARY_GROUP]
         assert n == len(g)
         assert g[schema.PURITY.name].attrs["units"] == "1"
         assert g["lattice_a_nbh-fcc"].attrs["units"] == "angstrom"
@@ -74,8 +74,3 @@ def test_annotate_gives_units_and_long_names(results_file: Path) -> None:
         assert "fcc" in g[schema.VERDICT.name].attrs["long_name"]
     assert schema.annotate(results_file) == 0  # already annotated
 
-
-def test_the_group_name_is_the_results_stores() -> None:
-    from xrdkit.results import SUMMARY_GROUP
-
-    assert schema.SUMMARY_GROUP_NAME == SUMMARY_GROUP

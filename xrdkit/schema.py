@@ -171,9 +171,6 @@ TABLE_COLUMNS: tuple[str, ...] = (
     AMORPHOUS_SHARE.name, DETECTION_LIMIT.name,
 )
 
-#: HDF5 group of the summary columns (``xrdkit.results.SUMMARY_GROUP``).
-SUMMARY_GROUP_NAME = "summary"
-
 _BY_NAME = {c.name: c for c in (*ENGINE_COLUMNS, *SUMMARY_COLUMNS)}
 
 
@@ -303,7 +300,9 @@ def annotate(results_path: str, *, overwrite: bool = False) -> int:
     >>> annotate(path)   # already annotated: nothing to do without overwrite
     0
     """
-    return annotate_groups(results_path, {SUMMARY_GROUP_NAME: describe}, overwrite=overwrite)
+    from xrdkit.results import SUMMARY_GROUP
+
+    return annotate_groups(results_path, {SUMMARY_GROUP: describe}, overwrite=overwrite)
 
 
 def annotate_groups(results_path: str | os.PathLike[str],
