@@ -632,18 +632,13 @@ def verdict_to_item(verdict: PhaseVerdict, scan: Scan) -> ItemResult:
         schema.MODELS_MISSING.name: ",".join(verdict.models_missing),
         schema.FIT_TIME.name: best.elapsed_s,
     }
-    lattice_families = {"a": (schema.LATTICE_A, schema.LATTICE_A_SIGMA), "b": (schema.LATTICE_B, schema.LATTICE_B_SIGMA),
-                        "c": (schema.LATTICE_C, schema.LATTICE_C_SIGMA),
-                        "alpha": (schema.LATTICE_ALPHA, schema.LATTICE_ALPHA_SIGMA),
-                        "beta": (schema.LATTICE_BETA, schema.LATTICE_BETA_SIGMA),
-                        "gamma": (schema.LATTICE_GAMMA, schema.LATTICE_GAMMA_SIGMA)}
     for p in best.phases:
         scalars[schema.phase_column(schema.WEIGHT_FRACTION, p.name)] = (
             nan if p.weight_fraction is None else p.weight_fraction)
         scalars[schema.phase_column(schema.WEIGHT_FRACTION_SIGMA, p.name)] = (
             nan if p.weight_fraction_sigma is None else p.weight_fraction_sigma)
         for lk, lv in p.lattice.items():
-            value_col, sigma_col = lattice_families[lk]  # a KeyError here: a column the schema lacks
+            value_col, sigma_col = schema.LATTICE_COLUMNS[lk]  # a KeyError here: a column the schema lacks
             scalars[schema.phase_column(value_col, p.name)] = lv
             scalars[schema.phase_column(sigma_col, p.name)] = p.lattice_sigma.get(lk, nan)
     scalars.update(_scalar_metadata(scan))

@@ -32,6 +32,7 @@ __all__ = [
     "ENGINE_COLUMNS",
     "SUMMARY_COLUMNS",
     "PHASE_COLUMNS",
+    "LATTICE_COLUMNS",
     "TABLE_COLUMNS",
     "describe",
     "phase_column",
@@ -156,11 +157,17 @@ LATTICE_GAMMA_SIGMA = PhaseColumn("lattice_gamma_sigma_", "deg", "σ of the latt
 #: Scan metadata copied from the input (``meta_<key>``; units as the input gave them).
 METADATA = PhaseColumn("meta_", None, "scan metadata {phase} from the input file")
 
+#: The value and σ column families of each lattice parameter (keys as
+#: :attr:`xrdkit.refine.PhaseResult.lattice` names them).
+LATTICE_COLUMNS: dict[str, tuple[PhaseColumn, PhaseColumn]] = {
+    "a": (LATTICE_A, LATTICE_A_SIGMA), "b": (LATTICE_B, LATTICE_B_SIGMA), "c": (LATTICE_C, LATTICE_C_SIGMA),
+    "alpha": (LATTICE_ALPHA, LATTICE_ALPHA_SIGMA), "beta": (LATTICE_BETA, LATTICE_BETA_SIGMA),
+    "gamma": (LATTICE_GAMMA, LATTICE_GAMMA_SIGMA),
+}
+
 #: Per-phase column families (the longest prefix that matches wins in :func:`describe`).
 PHASE_COLUMNS: tuple[PhaseColumn, ...] = (
-    WEIGHT_FRACTION, WEIGHT_FRACTION_SIGMA, LATTICE_A, LATTICE_A_SIGMA, LATTICE_B, LATTICE_B_SIGMA,
-    LATTICE_C, LATTICE_C_SIGMA, LATTICE_ALPHA, LATTICE_ALPHA_SIGMA, LATTICE_BETA, LATTICE_BETA_SIGMA,
-    LATTICE_GAMMA, LATTICE_GAMMA_SIGMA,
+    WEIGHT_FRACTION, WEIGHT_FRACTION_SIGMA, *(family for pair in LATTICE_COLUMNS.values() for family in pair),
 )
 
 #: Leading columns of the CSV table of ``xrdkit batch --table`` (``id`` is written as ``scan``):
