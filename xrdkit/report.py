@@ -87,20 +87,6 @@ MAX_RIETVELD_PLOTS = 3
 MAX_LATTICE_PANELS = 3
 #: Arrays an item must hold for a Rietveld plot.
 FIT_ARRAYS = ("two_theta_deg", "observed", "calculated")
-# Summary columns the report reads: the names xrdkit.schema defines (and
-# :func:`xrdkit.analysis.verdict_to_item` writes).
-VERDICT_COLUMN = schema.VERDICT.name
-PURITY_COLUMN = schema.PURITY.name
-PURITY_SIGMA_COLUMN = schema.PURITY_SIGMA.name
-DETECTION_LIMIT_COLUMN = schema.DETECTION_LIMIT.name
-AMORPHOUS_COLUMN = schema.AMORPHOUS_SHARE.name
-#: Comma-separated names of the refined phases.
-PHASES_COLUMN = schema.PHASES.name
-#: Per-phase columns: ``wt_<phase>``, ``wt_sigma_<phase>``, ``lattice_a_<phase>``, ``lattice_a_sigma_<phase>``.
-WT_PREFIX = schema.WEIGHT_FRACTION.prefix
-WT_SIGMA_PREFIX = schema.WEIGHT_FRACTION_SIGMA.prefix
-LATTICE_A_PREFIX = schema.LATTICE_A.prefix
-LATTICE_A_SIGMA_PREFIX = schema.LATTICE_A_SIGMA.prefix
 #: Temperature columns, first found wins (``xrdkit.analysis`` stores scan metadata as ``meta_*``).
 _TEMPERATURE_COLUMNS = (("temperature", "temperature_units"),
                         ("meta_temperature", "meta_temperature_units"))
@@ -250,7 +236,7 @@ class ResultsTable:
                 phase = schema.phase_of(schema.WEIGHT_FRACTION, col)
                 if v is not None and phase is not None:
                     names.append(phase)
-            listed = row.get(PHASES_COLUMN)
+            listed = row.get(schema.PHASES.name)
             if isinstance(listed, str):
                 names.extend(n for n in (p.strip() for p in listed.split(",")) if n)
         return list(dict.fromkeys(names))
@@ -539,7 +525,7 @@ def summary_figure(table: ResultsTable) -> Figure:
     """fcc weight fraction of the closo-borates ± σ vs temperature (or scan), coloured by verdict.
 
     Scans without a purity (``no-borate``; NaN in the table) are marked at the bottom of the
-    axis, not drawn as a number. When the table has :data:`AMORPHOUS_COLUMN`, a second panel
+    axis, not drawn as a number. When the table has the ``amorphous_intensity_share`` column (:data:`xrdkit.schema.AMORPHOUS_SHARE`), a second panel
     below shows the amorphous share of the scattered intensity on the same x axis.
 
     Parameters
@@ -572,17 +558,17 @@ def summary_figure(table: ResultsTable) -> Figure:
     >>> sorted(fig.axes[0].get_legend_handles_labels()[1])   # the no-borate scan: marked, no number
     ['fcc', 'mixed', 'no-borate (no purity)']
     """
-    has_amorphous = table.has(AMORPHOUS_COLUMN)
+    has_amorphous = table.has(schema.AMORPHOUS_SHARE.name)
     fig = new_figure(figsize=(8, 5.4 if has_amorphous else 3.8))
     if has_amorphous:
         ax, axa = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (2, 1)})
     else:
         ax, axa = fig.add_subplot(), None
     x, xlabel = _x_axis(table)
-    y = 100 * table.column(PURITY_COLUMN)
-    s = 100 * table.column(PURITY_SIGMA_COLUMN)
+    y = 100 * table.column(schema.PURITY.name)
+    s = 100 * table.column(schema.PURITY_SIGMA.name)
     styles = verdict_styles()
-    verdicts = [r.get(VERDICT_COLUMN) for r in table.rows]
+    verdicts = [r.get(schema.VERDICT.name) for r in table.rows]
     for v in dict.fromkeys(verdicts):
         if v is None:
             continue
@@ -596,7 +582,7 @@ def summary_figure(table: ResultsTable) -> Figure:
         if blank.any():  # a verdict without a purity: marked, never plotted as a number
             ax.plot(x[blank], np.full(int(blank.sum()), NO_PURITY_MARK_PCT), style.marker if style.marker != "o"
                     else "v", ms=6, color=style.colour, ls="none", label=f"{v} (no purity)")
-    dl = 100 * table.column(DETECTION_LIMIT_COLUMN)
+    dl = 100 * table.column(schema.DETECTION_LIMIT.name)
     fin = np.isfinite(dl) & np.isfinite(y)
     if fin.any():
         ax.plot(x[fin], 100 - dl[fin], ":", color="0.5", lw=0.8, label="100 % − detection limit")
@@ -608,7 +594,7 @@ def summary_figure(table: ResultsTable) -> Figure:
                  fontsize=10)
     bottom = ax
     if axa is not None:
-        am = 100 * table.column(AMORPHOUS_COLUMN)
+        am = 100 * table.column(schema.AMORPHOUS_SHARE.name)
         ok = np.isfinite(am)
         axa.plot(x[ok], am[ok], "s-", ms=4, lw=0.8, color="tab:brown", label="amorphous share")
         axa.set_ylabel("amorphous (% of\nscattered intensity)", fontsize=8)
@@ -659,7 +645,7 @@ def lattice_figure(table: ResultsTable, phases: Sequence[str] | None = None) -> 
     >>> lattice_figure(table, phases=["nacro2"]) is None        # no lattice_a_nacro2 column
     True
     """
-    names = [p for p in (phases or table.phase_names()) if table.has(f"{LATTICE_A_PREFIX}{p}")]
+    names = [p for p in (phases or table.phase_names()) if table.has(schema.phase_column(schema.LATTICE_A, p))]
     names.sort(key=lambda p: p != "nbh-fcc")
     names = names[:MAX_LATTICE_PANELS]
     if not names:
@@ -668,8 +654,8 @@ def lattice_figure(table: ResultsTable, phases: Sequence[str] | None = None) -> 
     x, xlabel = _x_axis(table)
     for i, p in enumerate(names):
         ax = fig.add_subplot(1, len(names), i + 1)
-        a = table.column(f"{LATTICE_A_PREFIX}{p}")
-        s = table.column(f"{LATTICE_A_SIGMA_PREFIX}{p}")
+        a = table.column(schema.phase_column(schema.LATTICE_A, p))
+        s = table.column(schema.phase_column(schema.LATTICE_A_SIGMA, p))
         m = np.isfinite(a)
         ax.errorbar(x[m], a[m], yerr=np.where(np.isfinite(s[m]), s[m], 0.0), fmt="s-", ms=4,
                     capsize=3, lw=0.8, color=PHASE_COLOURS[i % len(PHASE_COLOURS)])
@@ -751,8 +737,8 @@ def stored_fit_figure(record: ItemRecord, *, title: str | None = None) -> Figure
         stats.append(f"Rwp = {100 * float(sc['rwp']):.2f} %")
     if isinstance(sc.get("gof"), int | float):
         stats.append(f"GOF = {float(sc['gof']):.2f}")
-    if sc.get(VERDICT_COLUMN):
-        stats.append(f"verdict: {sc[VERDICT_COLUMN]}")
+    if sc.get(schema.VERDICT.name):
+        stats.append(f"verdict: {sc[schema.VERDICT.name]}")
     head = title or record.item_id
     ax.set_title(f"{head} — {', '.join(stats)}" if stats else head, fontsize=9)
     axd.plot(x, res, lw=0.6, color="tab:blue")
@@ -1065,8 +1051,8 @@ def _purity_cell(row: Mapping[str, Scalar | None]) -> str:
     """fcc fraction ± σ; a no-borate scan says so instead of a number."""
     from xrdkit.vocabulary import Verdict
 
-    text = _pct_pm(row.get(PURITY_COLUMN), row.get(PURITY_SIGMA_COLUMN))
-    if text == "—" and _verdict_of(row.get(VERDICT_COLUMN)) is Verdict.NO_BORATE:
+    text = _pct_pm(row.get(schema.PURITY.name), row.get(schema.PURITY_SIGMA.name))
+    if text == "—" and _verdict_of(row.get(schema.VERDICT.name)) is Verdict.NO_BORATE:
         return "— (no borate)"
     return text
 
@@ -1083,11 +1069,11 @@ def _scan_table(table: ResultsTable) -> str:
             f"{int(r.get('n_warnings') or 0)} warning(s)" if r.get("n_warnings") else "ok")
         if status == "ok" and r.get("warnings"):
             note = f'<details><summary>{note}</summary>{_text(r["warnings"])}</details>'
-        dl = r.get(DETECTION_LIMIT_COLUMN)
-        am = r.get(AMORPHOUS_COLUMN)
+        dl = r.get(schema.DETECTION_LIMIT.name)
+        am = r.get(schema.AMORPHOUS_SHARE.name)
         rows.append([
             str(i + 1), f'<span class="mono" title="{_text(_source_of(r))}">{_text(short_id(str(r.get("id"))))}</span>',
-            _fmt(float(temps[i]), "{:g}"), _verdict_cell(r.get(VERDICT_COLUMN)), _purity_cell(r),
+            _fmt(float(temps[i]), "{:g}"), _verdict_cell(r.get(schema.VERDICT.name)), _purity_cell(r),
             _fmt(100 * dl if isinstance(dl, int | float) else None, "{:.1f}"),
             _fmt(100 * am if isinstance(am, int | float) else None, "{:.1f}"),
             _fmt(100 * r["rwp"] if isinstance(r.get("rwp"), int | float) else None, "{:.2f}"),
@@ -1100,14 +1086,14 @@ def _scan_table(table: ResultsTable) -> str:
 
 def _phase_table(table: ResultsTable) -> str:
     names = table.phase_names()
-    wt_cols = [p for p in names if table.has(f"{WT_PREFIX}{p}")]
+    wt_cols = [p for p in names if table.has(schema.phase_column(schema.WEIGHT_FRACTION, p))]
     if not wt_cols:
         return ""
     header = ["scan"] + [f"{_text(p)} (wt %)" for p in wt_cols]
     rows = []
     for r in table.rows:
         rows.append([f'<span class="mono">{_text(short_id(str(r.get("id"))))}</span>']
-                    + [_pct_pm(r.get(f"{WT_PREFIX}{p}"), r.get(f"{WT_SIGMA_PREFIX}{p}")) for p in wt_cols])
+                    + [_pct_pm(r.get(schema.phase_column(schema.WEIGHT_FRACTION, p)), r.get(schema.phase_column(schema.WEIGHT_FRACTION_SIGMA, p))) for p in wt_cols])
     return ("<h3>Weight fractions of all refined phases (± 1σ)</h3>"
             + _table(header, rows, numeric=[False] + [True] * len(wt_cols)))
 
@@ -1236,7 +1222,7 @@ def _banner(srcs: Sequence[SourceProvenance]) -> str:
 
 def _verdict_counts(table: ResultsTable) -> str:
     """"fcc: 3, no-borate: 1, …": vocabulary order first, then any unknown strings."""
-    stored = [str(r.get(VERDICT_COLUMN)) for r in table.rows if r.get(VERDICT_COLUMN)]
+    stored = [str(r.get(schema.VERDICT.name)) for r in table.rows if r.get(schema.VERDICT.name)]
     order = [v.value for v in verdict_styles()] + list(dict.fromkeys(stored))
     return ", ".join(f"{v}: {stored.count(v)}" for v in dict.fromkeys(order) if v in stored) or "none"
 
@@ -1332,13 +1318,13 @@ def build_report(
         "<h2>Summary</h2>",
         f"<p>{len(table.rows)} scans; verdicts — {_text(counts)}; {n_err} failed.</p>",
     ]
-    if table.has(PURITY_COLUMN) or table.has(AMORPHOUS_COLUMN) or table.has(VERDICT_COLUMN):
+    if table.has(schema.PURITY.name) or table.has(schema.AMORPHOUS_SHARE.name) or table.has(schema.VERDICT.name):
         body.append(_figure(summary_figure(table),
                             "fcc share of the closo-borate phases (purity) ± 1σ per scan, coloured by "
                             "verdict (scans without crystalline closo-borate have no purity and are marked "
                             "at the bottom); dotted: 100 % minus the detection limit of a second borate "
                             "phase" + ("; lower panel: amorphous share of the scattered intensity."
-                                       if table.has(AMORPHOUS_COLUMN) else "."),
+                                       if table.has(schema.AMORPHOUS_SHARE.name) else "."),
                             "fcc fraction per scan"))
     lat = lattice_figure(table)
     if lat is not None:
