@@ -6,10 +6,10 @@ errors become one line on stderr and exit code 2; ``--debug`` shows the tracebac
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
-from xrdkit.cli import build_parser, run
+from xrdkit.cli import build_parser, run, run_console
 
 #: Sub-command modules of ``irkit``, in help order.
 COMMAND_MODULES = ("fit", "batch")
@@ -22,5 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(argv, parser)
 
 
+def console() -> NoReturn:
+    """The ``irkit`` console script: :func:`main` through :func:`xrdkit.cli.run_console`."""
+    run_console(main)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

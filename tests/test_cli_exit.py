@@ -1,0 +1,77 @@
+"""The console scripts' quick exit (:func:`xrdkit.cli.exit_now`) loses nothing.
+
+Each case runs a child interpreter, because ``exit_now`` ends the process it runs in.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+
+def _child(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_buffered_output_and_atexit_handlers_survive(tmp_path: Path) -> None:
+    code = (
+        "import atexit, logging, sys\n"
+        "from xrdkit.cli import exit_now\n"
+        "logging.basicConfig(filename='log.txt', level=logging.INFO)\n"
+        "atexit.register(lambda: open('atexit.txt', 'w').write('ran'))\n"
+        "for i in range(200000): print(i)\n"
+        "logging.getLogger('x').info('last words')\n"
+        "exit_now(5)\n"
+    )
+    done = _child(code, tmp_path)
+    assert done.returncode == 5, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 200000 and lines[-1] == "199999"
+    assert (tmp_path / "atexit.txt").read_text() == "ran"
+    assert "last words" in (tmp_path / "log.txt").read_text()
+
+
+def test_an_open_hdf5_file_is_closed_properly(tmp_path: Path) -> None:
+    """With a file still open for writing, exit_now falls back to the normal exit, so HDF5
+    writes the file out; os._exit there would leave it truncated or without the dataset."""
+    code = (
+        "import h5py, numpy as np\n"
+        "from xrdkit.cli import exit_now\n"
+        "f = h5py.File('open.h5', 'w')\n"
+        "f.create_dataset('x', data=np.arange(100000.0))\n"
+        "exit_now(0)\n"
+    )
+    done = _child(code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    with h5py.File(tmp_path / "open.h5", "r") as f:
+        np.testing.assert_array_equal(f["x"][()], np.arange(100000.0))
+
+
+def test_console_script_ends_with_the_command_exit_code(tmp_path: Path) -> None:
+    ok = _child("import sys; sys.argv = ['xrdkit', 'phases']; from xrdkit.cli import console; console()",
+                tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert "nbh-fcc" in ok.stdout
+    bad = _child("import sys; sys.argv = ['xrdkit', 'fit', 'missing.xy', '--phase', 'al', '--json', 'o.json']; "
+                 "from xrdkit.cli import console; console()", tmp_path)
+    assert bad.returncode == 2
+    assert "missing.xy" in bad.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """``xrdkit phases | head -1``: the closed pipe ends the command quietly."""
+    script = ("import sys; sys.argv = ['xrdkit', 'phases']; "
+              "from xrdkit.cli import console; console()")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away after one line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert first.startswith(b"name")
+    assert "Traceback" not in err and "BrokenPipe" not in err
