@@ -260,7 +260,23 @@ def _whole_command(table: Table, key: str, label: str, series: Series, src: Path
     return wall
 
 
-def measure_series(series: Series, tmp: Path, dask: bool, small: Path | None) -> None:
+def start_up_bound(fixed_s: float, work_s: float, machine: float) -> float:
+    """The most a whole command can gain from 1 to 2 workers (Amdahl's law).
+
+    ``fixed_s`` is paid once whatever the number of workers (interpreter, imports, compiled
+    code, the first scan's loading, the store, the exit); ``work_s`` is the rest of the
+    1-worker command, which at best runs ``machine`` times faster on two cores.
+
+    >>> round(start_up_bound(0.0, 6.0, 2.0), 2)
+    2.0
+    >>> round(start_up_bound(1.5, 5.0, 1.9), 2)   # 6.5 s ÷ (1.5 + 2.63 s)
+    1.57
+    """
+    return (fixed_s + work_s) / (fixed_s + work_s / machine)
+
+
+def measure_series(series: Series, tmp: Path, dask: bool, small: Path | None,
+                   machine: float | None = None) -> None:
     refs = list_scans(series.path)
     tasks = make_tasks(refs, series.config)
     n = len(tasks)
@@ -297,17 +313,28 @@ def measure_series(series: Series, tmp: Path, dask: bool, small: Path | None) ->
     src = tmp / series.path.name
     if not src.exists():
         src.symlink_to(series.path)
-    for workers in (1, 2):
-        _whole_command(table, f"cmd{workers}", f"whole `xrdkit batch`, {workers} worker(s), start-up incl.",
-                       series, src, n, workers, tmp)
+    command_s = {workers: _whole_command(table, f"cmd{workers}",
+                                         f"whole `xrdkit batch`, {workers} worker(s), start-up incl.",
+                                         series, src, n, workers, tmp)
+                 for workers in (1, 2)}
+    small_s: dict[int, float] = {}
     if small is not None:
         for workers in (1, 2):
-            wall = _whole_command(table, f"small{workers}",
-                                  f"whole `xrdkit batch`, {SMALL_BATCH} scans, {workers} worker(s)",
-                                  series, small, SMALL_BATCH, workers, tmp)
-            print(f"{'':52s} {SMALL_BATCH}-scan batch: {wall:.2f} s wall "
+            small_s[workers] = _whole_command(table, f"small{workers}",
+                                              f"whole `xrdkit batch`, {SMALL_BATCH} scans, {workers} worker(s)",
+                                              series, small, SMALL_BATCH, workers, tmp)
+            print(f"{'':52s} {SMALL_BATCH}-scan batch: {small_s[workers]:.2f} s wall "
                   f"(target ≤ {TARGET_EIGHT_SCANS_S:g} s)")
     p = table.per_s
+    if small_s and machine:
+        # fixed cost of a command: the small 1-worker command less its scans' work at the
+        # in-process warm rate; the rest of the 1-worker command is the work two cores share
+        fixed_s = small_s[1] - SMALL_BATCH / p["warm1"]
+        work_s = command_s[1] - fixed_s
+        print(f"start-up bound: a command pays ≈ {fixed_s:.2f} s once ({SMALL_BATCH}-scan command "
+              f"less its scans' work), the {n}-scan command {work_s:.2f} s of work on top; with "
+              f"two processes scaling {machine:.2f}× here, 1 → 2 workers can reach at most "
+              f"{start_up_bound(fixed_s, work_s, machine):.2f}× for the whole command")
     print(f"scaling 1 → 2 local workers (target ≥ {TARGET_SCALING}): warm "
           f"{p['warm2'] / p['warm1']:.2f}×, cold {p['cold2'] / p['cold1']:.2f}×, whole command "
           f"{p['cmd2'] / p['cmd1']:.2f}×")
@@ -366,9 +393,9 @@ def throughput(tmp: Path, n_scans: int, dask: bool) -> None:
     src = write_electrode_heating(tmp / "electrode_heating.nxs", n_scans)
     small = write_first_scans(src, tmp / "electrode_heating_8.nxs", SMALL_BATCH)
     print(f"electrode heating series written in {time.perf_counter() - t0:.1f} s")
-    machine_scaling(src, min(n_scans - 1, MACHINE_CHECK_SCANS))
+    machine = machine_scaling(src, min(n_scans - 1, MACHINE_CHECK_SCANS))
     measure_series(Series("electrode heating series (NBH + NaCrO2, NBH expanding)", src,
-                          ("--phase", "nacro2")), tmp, dask, small)
+                          ("--phase", "nacro2")), tmp, dask, small, machine)
     demo = tmp / "demo"
     demo.mkdir()
     measure_series(Series("the demo's heating series (bundled heating_stack.h5)", DEMO_HEATING,
