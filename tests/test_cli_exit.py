@@ -52,6 +52,29 @@ def test_an_open_hdf5_file_is_closed_properly(tmp_path: Path) -> None:
         np.testing.assert_array_equal(f["x"][()], np.arange(100000.0))
 
 
+_TEARDOWN_MARK = (
+    "class Mark:\n"
+    "    def __del__(self, _open=open):  # builtins are gone by then\n"
+    "        _open('torn_down.txt', 'w').write('yes')\n"
+    "mark = Mark()\n"
+)
+
+
+def test_the_teardown_is_skipped_with_read_only_files_open(tmp_path: Path) -> None:
+    """A batch keeps its input file open read-only (the reader's cache): that must not cost
+    the interpreter's teardown. The marker object's ``__del__`` runs only in a teardown."""
+    with h5py.File(tmp_path / "in.h5", "w") as f:
+        f["x"] = np.arange(3.0)
+    quick = _child(_TEARDOWN_MARK + "import h5py\nfrom xrdkit.cli import exit_now\n"
+                   "f = h5py.File('in.h5', 'r')\nexit_now(0)\n", tmp_path)
+    assert quick.returncode == 0, quick.stderr
+    assert not (tmp_path / "torn_down.txt").exists()
+    normal = _child(_TEARDOWN_MARK + "import h5py\nfrom xrdkit.cli import exit_now\n"
+                    "f = h5py.File('out.h5', 'w')\nexit_now(0)\n", tmp_path)
+    assert normal.returncode == 0, normal.stderr
+    assert (tmp_path / "torn_down.txt").read_text() == "yes"  # the control: a teardown ran
+
+
 def test_console_script_ends_with_the_command_exit_code(tmp_path: Path) -> None:
     ok = _child("import sys; sys.argv = ['xrdkit', 'phases']; from xrdkit.cli import console; console()",
                 tmp_path)
