@@ -65,3 +65,42 @@ def test_the_memo_is_bounded(tmp_path: Path, probes: list, monkeypatch) -> None:
     assert len(hdf5._PROBED) == 2
     read_scan(f"{files[0]}::/electrode_01/data")  # forgotten: probed again
     assert len(probes) == 4
+
+
+def test_a_background_probe_is_taken_not_repeated(tmp_path: Path, probes: list) -> None:
+    """list_scans called while probe_in_background is still reading the file waits for that
+    probe and returns the same scans as a probe of its own; one child in all."""
+    f = tmp_path / "stack.h5"
+    shutil.copy(example_file("heating_stack.h5"), f)
+    thread = hdf5.probe_in_background([f, tmp_path / "missing.h5", tmp_path / "scan.xy"])
+    refs = hdf5.list_scans(f)  # most likely while the child still runs
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert len(probes) == 1  # missing and non-HDF5 files are skipped, the stack probed once
+    assert not hdf5._IN_FLIGHT
+    hdf5._PROBED.clear()
+    assert hdf5.list_scans(f) == refs  # a probe of its own gives the same answer
+    assert len(probes) == 2
+
+
+def test_a_background_probe_leaves_errors_to_the_caller(tmp_path: Path, probes: list) -> None:
+    bad = tmp_path / "broken.h5"
+    bad.write_bytes(b"not an HDF5 file at all")
+    hdf5.probe_in_background([bad]).join(timeout=120)  # raises nothing
+    with pytest.raises(Exception, match="broken.h5"):
+        hdf5.list_scans(bad)
+    assert len(probes) == 2  # the failure was not remembered: the caller's read probed again
+
+
+def test_every_spelling_of_a_file_shares_one_probe(tmp_path: Path, probes: list) -> None:
+    """``xrdkit batch link.h5`` probes the name given, the batch then lists the canonical path:
+    one probe serves both, and each caller sees its own spelling in the refs."""
+    f = tmp_path / "stack.h5"
+    shutil.copy(example_file("heating_stack.h5"), f)
+    link = tmp_path / "link.h5"
+    link.symlink_to(f)
+    via_link = hdf5.list_scans(link)
+    direct = hdf5.list_scans(f)
+    assert len(probes) == 1
+    assert {r.file for r in via_link} == {str(link)} and {r.file for r in direct} == {str(f)}
+    assert [r.path for r in via_link] == [r.path for r in direct]

@@ -43,6 +43,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ __all__ = [
     "check_wavelength_arg",
     "wavelength_to_angstrom",
     "HDF5_SUFFIXES",
+    "probe_in_background",
 ]
 
 logger = logging.getLogger(__name__)
@@ -1095,19 +1097,27 @@ def find_1d_series(file: str | Path, *, timeout_s: float | None = None) -> list[
     return _order(refs)
 
 
-def _probe_in_subprocess(file: str, timeout_s: float) -> list[SeriesRef]:
+def _probe_in_subprocess(file: str, timeout_s: float, *, background: bool = False) -> list[SeriesRef]:
     """Run :func:`find_1d_series` in a fresh interpreter; damaged files cannot hang us.
 
     The child runs isolated (``python -I``: neither the current directory nor ``PYTHON*``
     variables nor the user's site-packages are on its path, so a planted ``h5py.py`` is never
     imported) in the folder of this package, with this package's root first on its path.
+    A call waits for a :func:`probe_in_background` of the same file and takes its answer;
+    ``background=True`` marks that background probe itself.
     """
     absolute = os.path.abspath(file)  # the child is given this; callers see their spelling
-    key = _probe_key(absolute)
-    cached = _PROBED.get(key) if key is not None else None
+    real = os.path.realpath(absolute)  # the memo's spelling: one entry for every spelling
+    key = _probe_key(real)
+    running = _IN_FLIGHT.get(key) if key is not None and not background else None
+    if running is not None:  # a background probe of this file is under way: take its answer
+        running.wait(timeout_s)
+    with _PROBED_LOCK:
+        cached = _PROBED.get(key) if key is not None else None
+        if cached is not None:
+            _PROBED.move_to_end(key)
     if cached is not None:
-        _PROBED.move_to_end(key)
-        return [dataclasses.replace(r, file=file if r.file == absolute else r.file, metadata=dict(r.metadata))
+        return [dataclasses.replace(r, file=file if r.file == real else r.file, metadata=dict(r.metadata))
                 for r in cached]
     package_root = str(Path(__file__).resolve().parent.parent)
     code = ("import sys; sys.path.insert(0, sys.argv[1]); from xrdkit.hdf5 import _probe_main; "
@@ -1132,10 +1142,12 @@ def _probe_in_subprocess(file: str, timeout_s: float) -> list[SeriesRef]:
         )
     status, payload = pickle.loads(proc.stdout)  # our own child's output
     if status == "ok":
-        if key is not None and _probe_key(absolute) == key:  # unchanged while it was probed
-            _PROBED[key] = tuple(dataclasses.replace(r, metadata=dict(r.metadata)) for r in payload)
-            while len(_PROBED) > PROBE_MEMO_SIZE:
-                _PROBED.popitem(last=False)
+        if key is not None and _probe_key(real) == key:  # unchanged while it was probed
+            with _PROBED_LOCK:
+                _PROBED[key] = tuple(dataclasses.replace(r, file=real if r.file == absolute else r.file,
+                                                         metadata=dict(r.metadata)) for r in payload)
+                while len(_PROBED) > PROBE_MEMO_SIZE:
+                    _PROBED.popitem(last=False)
         return [dataclasses.replace(r, file=file) if r.file == absolute else r for r in payload]
     problem, source = payload
     if isinstance(source, str) and source.startswith(absolute):
@@ -1148,11 +1160,80 @@ def _probe_in_subprocess(file: str, timeout_s: float) -> list[SeriesRef]:
 _PROBED: OrderedDict[tuple[str, int, int, int, int], tuple[SeriesRef, ...]] = OrderedDict()
 #: Most files remembered by the probe memo.
 PROBE_MEMO_SIZE = 64
+#: Guards :data:`_PROBED` (a background probe fills it from another thread).
+_PROBED_LOCK = threading.Lock()
+#: Files a :func:`probe_in_background` thread is reading, by identity: set when it is done.
+_IN_FLIGHT: dict[tuple[str, int, int, int, int], threading.Event] = {}
+
+
+def probe_in_background(files: Iterable[str | Path], *,
+                        timeout_s: float = PROBE_TIMEOUT_S) -> threading.Thread:
+    """Start reading the scan structure of ``files`` while the caller goes on.
+
+    The structure probe (a child interpreter, ≈ 0.15 s per file) runs from a daemon thread,
+    which mostly waits on the child, so the caller's own work (importing the fitting code, say)
+    proceeds meanwhile on the other core. The answers fill the probe memo: a later
+    :func:`list_scans` or :func:`~xrdkit.readers.read_scan` of an unchanged file returns them
+    at once, and one made while the probe is still running waits for it instead of starting a
+    second one. Errors are not raised here: the later call meets and reports them. Files that
+    cannot be stat'ed, and non-HDF5 names, are skipped.
+
+    Parameters
+    ----------
+    files : iterable of str or Path
+        Files to probe, in order.
+    timeout_s : float
+        Seconds each probe may take (default :data:`PROBE_TIMEOUT_S`).
+
+    Returns
+    -------
+    threading.Thread
+        The started thread; ``join()`` it to wait for every probe.
+
+    Examples
+    --------
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import list_scans, probe_in_background
+    >>> stack = example_file("heating_stack.h5")
+    >>> probing = probe_in_background([stack])
+    >>> len(list_scans(stack))   # waits for the background probe, does not start another
+    24
+    >>> probing.join()
+    """
+    todo: list[tuple[str, threading.Event]] = []
+    for f in files:
+        name = str(f).split("::", 1)[0]
+        if Path(name).suffix.lower() not in HDF5_SUFFIXES:
+            continue
+        key = _probe_key(os.path.realpath(name))
+        if key is None or key in _IN_FLIGHT:
+            continue
+        with _PROBED_LOCK:
+            if key in _PROBED:
+                continue
+        done = threading.Event()
+        _IN_FLIGHT[key] = done
+        todo.append((name, done))
+
+    def probe_all() -> None:
+        for name, done in todo:
+            try:
+                _probe_in_subprocess(name, timeout_s, background=True)
+            except Exception as exc:  # the caller's own read meets it again and reports it
+                logger.debug("background probe of %s: %s", name, exc)
+            finally:
+                _IN_FLIGHT.pop(_probe_key(os.path.realpath(name)), None)
+                done.set()
+
+    thread = threading.Thread(target=probe_all, name="closokit-hdf5-probe", daemon=True)
+    thread.start()
+    return thread
 
 
 def _probe_key(absolute: str) -> tuple[str, int, int, int, int] | None:
-    """Identity of a file's current contents: path, device, inode, size and modification time
-    (any rewrite changes one of them); None when it cannot be stat'ed."""
+    """Identity of a file's current contents: path (canonical, :func:`os.path.realpath`, when
+    callers pass it so), device, inode, size and modification time (any rewrite changes one of
+    them); None when it cannot be stat'ed."""
     try:
         st = os.stat(absolute)
     except OSError:

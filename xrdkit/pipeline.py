@@ -521,18 +521,21 @@ def analyse_files(
     >>> [row["verdict"] for row in read_summary(out)]
     ['fcc', 'fcc', 'mixed', 'mixed', 'mixed']
     """
+    from xrdkit.hdf5 import list_scans, probe_in_background
+
+    given = _as_paths(files, "files")
+    if not given:
+        raise InputError("no input files given", source="files")
+    probing = probe_in_background(given)  # the files' structure is read while the fitting code loads
+
     from xrdkit.analysis import AnalysisConfig, analyse_scan, make_tasks
     from xrdkit.batch import run_batch
     from xrdkit.errors import BatchError, check_output_paths
-    from xrdkit.hdf5 import list_scans
     from xrdkit.instrument import load_instrument
     from xrdkit.phases import read_cif
     from xrdkit.refine import RefineOptions
     from xrdkit.results import write_table_csv
 
-    given = _as_paths(files, "files")
-    if not given:
-        raise InputError("no input files given", source="files")
     cif_paths = _as_paths(cifs, "cifs")
     # phase names are lower case (as the library and --cif name them): "NaCrO2" is nacro2
     electrode_phases = tuple(str(n).lower() for n in electrode_phases)
@@ -585,6 +588,7 @@ def analyse_files(
     refs = []
     for f in input_paths:
         refs.extend(list_scans(f))
+    probing.join()  # done by now (list_scans waited for it); no thread is left when workers fork
     tasks = make_tasks(refs, config)
     chunk = None
     if warm_start and scheduler is None:

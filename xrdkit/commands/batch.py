@@ -98,6 +98,9 @@ def analyse_files_kwargs(args: argparse.Namespace) -> dict:
 def run_files(args: argparse.Namespace):
     """Apply ``--recipe``, run :func:`xrdkit.pipeline.analyse_files` with the flags; returns
     its BatchSummary."""
+    from xrdkit.hdf5 import probe_in_background
+
+    probe_in_background(args.files)  # read the files' structure while the fitting code loads
     from xrdkit.commands._common import apply_recipe
     from xrdkit.pipeline import analyse_files
 
