@@ -41,7 +41,7 @@ DOCTEST_MODULES = ["xrdkit.data", "xrdkit.readers", "xrdkit.simulate", "xrdkit.s
                    "xrdkit.refine", "xrdkit.identify", "xrdkit.session", "xrdkit.batch", "xrdkit.schema",
                    "xrdkit.scans", "xrdkit.errors", "xrdkit.vocabulary", "xrdkit.hdf5",
                    "xrdkit.amorphous", "xrdkit.coordinates", "xrdkit.ponkcs", "xrdkit.analysis",
-                   "xrdkit.report", "xrdkit.cli",
+                   "xrdkit.report",
                    "xrdkit.cell.predict", "xrdkit.cell.conductivity", "xrdkit.cell.electrode",
                    "xrdkit.cell.fullcell", "xrdkit.cell.rate", "xrdkit.cell.constants",
                    "xrdkit.cell.ocv", "xrdkit.cell.fade", "xrdkit.cell.separator",

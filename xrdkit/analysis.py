@@ -58,6 +58,7 @@ from xrdkit.session import FitSession, default_session
 __all__ = [
     "AnalysisConfig", "ScanTask", "UserCif", "analyse_scan", "verdict_to_item", "make_tasks",
     "reflection_cache_dir",
+    "close_input_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -531,6 +532,30 @@ def _warm_up(task: ScanTask) -> None:
 
 
 analyse_scan.warm_up = _warm_up  # type: ignore[attr-defined]
+
+
+def close_input_file() -> None:
+    """Close this process's cached read handle on an input file (see ``_open_for_reading``).
+
+    :func:`xrdkit.pipeline.analyse_files` calls it when a batch ends, so no HDF5 file of the
+    batch stays open after it. A handle inherited through fork belongs to the parent and is
+    only forgotten, not closed.
+
+    Examples
+    --------
+    >>> from xrdkit.analysis import _open_for_reading, close_input_file
+    >>> from xrdkit.data import example_file
+    >>> handle = _open_for_reading(example_file("heating_stack.h5"))
+    >>> bool(handle)
+    True
+    >>> close_input_file()
+    >>> bool(handle)      # an h5py File is falsy once closed
+    False
+    """
+    held = _OPEN_FILE[0]
+    _OPEN_FILE[0] = None
+    if held is not None and held[0][0] == os.getpid():
+        held[1].close()
 
 
 def _open_for_reading(file: str) -> h5py.File | None:

@@ -153,16 +153,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(argv, build_parser(argv=argv))
 
 
-def _hdf5_files_open_for_writing() -> int:
-    """How many HDF5 files h5py has open for writing in this process (0 without h5py).
+def _open_hdf5_files() -> int:
+    """How many HDF5 files h5py has open in this process (0 if h5py was never imported).
 
-    Files open read-only (a reader's cache of the input file) need nothing written back."""
+    Only counted, never inspected one by one: asking a file left broken by a full disk for its
+    access mode crashes the HDF5 library."""
     h5f = sys.modules.get("h5py.h5f")
     if h5f is None:
         return 0
     try:
-        return sum(fid.get_intent() != h5f.ACC_RDONLY for fid in h5f.get_obj_ids(types=h5f.OBJ_FILE))
-    except Exception:  # an h5py without these calls: count one, so the caller stays safe
+        return int(h5f.get_obj_count(h5f.OBJ_ALL, h5f.OBJ_FILE))
+    except Exception:  # an h5py without this call: count one, so the caller stays safe
         return 1
 
 
@@ -172,8 +173,9 @@ def exit_now(code: int) -> NoReturn:
     Runs the ``atexit`` handlers (logging, multiprocessing and the libraries' own clean-up),
     flushes ``stdout`` and ``stderr``, then calls :func:`os._exit`, which skips freeing every
     module and object one by one: about 0.3 s after a batch has loaded scipy, numba and
-    pymatgen. If h5py still has an HDF5 file open for writing, the normal :func:`sys.exit` is
-    used instead, so HDF5 flushes and closes it (files open read-only do not hold it back).
+    pymatgen. If h5py still has an HDF5 file open, the normal :func:`sys.exit` is used
+    instead, so HDF5 flushes and closes it (a batch closes its input and output files before
+    it returns, :func:`xrdkit.analysis.close_input_file`).
 
     Parameters
     ----------
@@ -194,7 +196,7 @@ def exit_now(code: int) -> NoReturn:
     (3, 'buffered handler ran\\n')
     """
     atexit._run_exitfuncs()
-    if _hdf5_files_open_for_writing():
+    if _open_hdf5_files():
         sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         try:

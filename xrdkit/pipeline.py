@@ -528,7 +528,7 @@ def analyse_files(
         raise InputError("no input files given", source="files")
     probing = probe_in_background(given)  # the files' structure is read while the fitting code loads
 
-    from xrdkit.analysis import AnalysisConfig, analyse_scan, make_tasks
+    from xrdkit.analysis import AnalysisConfig, analyse_scan, close_input_file, make_tasks
     from xrdkit.batch import run_batch
     from xrdkit.errors import BatchError, check_output_paths
     from xrdkit.instrument import load_instrument
@@ -597,14 +597,17 @@ def analyse_files(
         n_workers = workers or os.cpu_count() or 1
         longest = max(Counter(t.ref.file for t in tasks).values(), default=1)
         chunk = max(1, min(MAX_SERIES_CHUNK, math.ceil(longest / n_workers)))
-    summary = run_batch(
-        tasks, analyse_scan, out, workers=workers, scheduler=scheduler, chunk_size=chunk,
-        resume=resume, overwrite=overwrite, warm_start=warm_start, series_key=_series_of,
-        progress=progress, item_timeout_s=item_timeout_s,
-        config={"command": command or "xrdkit.analyse_files", "files": input_paths,
-                "phases": list(electrode_phases), "borates": list(used_borates or []),
-                "instrument": inst.name, "fingerprint": fingerprint},
-    )
+    try:
+        summary = run_batch(
+            tasks, analyse_scan, out, workers=workers, scheduler=scheduler, chunk_size=chunk,
+            resume=resume, overwrite=overwrite, warm_start=warm_start, series_key=_series_of,
+            progress=progress, item_timeout_s=item_timeout_s,
+            config={"command": command or "xrdkit.analyse_files", "files": input_paths,
+                    "phases": list(electrode_phases), "borates": list(used_borates or []),
+                    "instrument": inst.name, "fingerprint": fingerprint},
+        )
+    finally:
+        close_input_file()  # the in-process analysis's read handle: no input file stays open
     changed = [f["path"] for f in fingerprint["inputs"] if _stat_key(f["path"]) != (f["size"], f["mtime_ns"])]
     if changed:
         raise BatchError(
