@@ -13,9 +13,8 @@ pymatgen, scipy and numba take to import.
 
 Exit: the console scripts (:func:`console`, :func:`irkit.cli.console`) end through
 :func:`exit_now`, which runs the ``atexit`` handlers, flushes the standard streams and leaves
-without the interpreter's teardown of every loaded module (≈ 0.3 s after a batch, measured:
-a third of the start-up cost a batch pays once). :func:`main` itself only returns the exit
-code, so it can be called from Python.
+without the interpreter's teardown of every loaded module (≈ 0.3 s after a batch, measured).
+:func:`main` itself only returns the exit code, so it can be called from Python.
 """
 
 from __future__ import annotations
