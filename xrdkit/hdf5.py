@@ -1200,7 +1200,7 @@ def probe_in_background(files: Iterable[str | Path], *,
     24
     >>> probing.join()
     """
-    todo: list[tuple[str, threading.Event]] = []
+    todo: list[tuple[str, tuple[str, int, int, int, int], threading.Event]] = []
     for f in files:
         name = str(f).split("::", 1)[0]
         if Path(name).suffix.lower() not in HDF5_SUFFIXES:
@@ -1213,16 +1213,16 @@ def probe_in_background(files: Iterable[str | Path], *,
                 continue
         done = threading.Event()
         _IN_FLIGHT[key] = done
-        todo.append((name, done))
+        todo.append((name, key, done))
 
     def probe_all() -> None:
-        for name, done in todo:
+        for name, key, done in todo:
             try:
                 _probe_in_subprocess(name, timeout_s, background=True)
             except Exception as exc:  # the caller's own read meets it again and reports it
                 logger.debug("background probe of %s: %s", name, exc)
             finally:
-                _IN_FLIGHT.pop(_probe_key(os.path.realpath(name)), None)
+                _IN_FLIGHT.pop(key, None)
                 done.set()
 
     thread = threading.Thread(target=probe_all, name="closokit-hdf5-probe", daemon=True)
