@@ -90,3 +90,70 @@ def test_the_timer_is_cleared_after_every_item(tmp_path: Path) -> None:
     run_batch(h.make_items(3), h.square, tmp_path / "r.h5", workers=1, progress=False, item_timeout_s=5.0)
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     assert signal.getsignal(signal.SIGALRM) is handler
+
+
+def _in_a_thread(fn) -> dict:
+    """Run ``fn`` in a non-main thread (as a Dask worker runs tasks); what it raised or returned."""
+    import threading
+
+    out: dict = {}
+
+    def body() -> None:
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+            out["raised"] = exc
+
+    t = threading.Thread(target=body)
+    t.start()
+    t.join(timeout=2 * h.HANG_S)
+    assert not t.is_alive()
+    return out
+
+
+def test_the_deadline_interrupts_a_thread_that_is_not_the_main_one() -> None:
+    def endless() -> str:
+        with batch._deadline(0.3):
+            t_end = time.monotonic() + h.HANG_S
+            while time.monotonic() < t_end:
+                try:
+                    time.sleep(0.05)
+                except Exception:  # the analysis swallowing errors cannot swallow the timeout
+                    pass
+        return "ran to the end"
+
+    t0 = time.perf_counter()
+    out = _in_a_thread(endless)
+    assert time.perf_counter() - t0 < 5.0
+    assert isinstance(out.get("raised"), batch.ItemTimeout)
+    assert str(out["raised"]).startswith("analysis did not finish within 0.3 s")
+
+
+def test_a_deadline_that_was_met_never_fires_later() -> None:
+    def quick_then_wait() -> str:
+        with batch._deadline(0.2):
+            pass
+        time.sleep(0.6)  # well past the deadline: nothing may arrive now
+        return "done"
+
+    assert _in_a_thread(quick_then_wait) == {"value": "done"}
+
+
+def test_an_item_that_never_ends_on_a_dask_cluster_is_an_error(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    items = h.make_items(8)
+    items[5] = h.Item("endless", 1.0, fail="hang")
+    out = tmp_path / "r.h5"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        t0 = time.perf_counter()
+        s = run_batch(items, h.square, out, scheduler=client, chunk_size=4, progress=False,
+                      item_timeout_s=1.0)
+        assert time.perf_counter() - t0 < h.HANG_S  # interrupted, not waited for
+    assert (s.backend, s.n_ok, s.n_error) == ("dask", 7, 1)
+    rows = _rows(out)
+    assert rows["endless"]["error"].startswith("ItemTimeout: analysis did not finish within 1 s")
+    for it in items:
+        if not it.fail:
+            assert rows[it.id]["status"] == "ok" and rows[it.id]["square"] == it.value**2

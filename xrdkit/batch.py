@@ -478,36 +478,73 @@ class ItemTimeout(BaseException):
 def _deadline(timeout_s: float | None) -> Iterator[None]:
     """Raise :class:`ItemTimeout` in this thread when the block runs longer than ``timeout_s``.
 
-    Uses ``SIGALRM`` (``signal.setitimer``), so it works in the main thread of a process (the
-    in-process batch, local pool workers) on POSIX systems; elsewhere (Dask worker threads,
-    Windows) and while another interval timer is running (e.g. a test harness's) it does
-    nothing. Python code is interrupted at once; a call into compiled code is interrupted when
-    it returns — a local worker stuck inside one is killed by the parent instead (see
-    :func:`run_batch`).
+    In the main thread of a process (the in-process batch, local pool workers) on POSIX it
+    uses ``SIGALRM`` (``signal.setitimer``). In any other thread (Dask worker threads), and in
+    a main thread whose interval timer is already in use (e.g. by a test harness), a watchdog
+    timer schedules the exception in this thread instead (:func:`_raise_in_thread`, CPython).
+    Either way Python code is interrupted at once and a call into compiled code when it
+    returns — a local worker stuck inside one is killed by the parent instead (see
+    :func:`run_batch`). Elsewhere (Windows main thread on another Python) nothing is done.
     """
     import signal
 
-    usable = (
-        timeout_s is not None and math.isfinite(timeout_s) and timeout_s > 0
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    )
-    if not usable:
+    if timeout_s is None or not math.isfinite(timeout_s) or not timeout_s > 0:
         yield
         return
+    message = (f"analysis did not finish within {timeout_s:g} s (the batch's item_timeout_s, "
+               f"environment {ITEM_TIMEOUT_ENV})")
+    alarm = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+             and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0))
+    if alarm:
+        def expired(signum: int, frame: Any) -> None:
+            raise ItemTimeout(message)
 
-    def expired(signum: int, frame: Any) -> None:
-        raise ItemTimeout(f"analysis did not finish within {timeout_s:g} s (the batch's item_timeout_s, "
-                          f"environment {ITEM_TIMEOUT_ENV})")
+        previous = signal.signal(signal.SIGALRM, expired)
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0.0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    if sys.implementation.name != "cpython":
+        yield
+        return
+    # the exception is raised by class (CPython instantiates it without arguments): a subclass
+    # that carries this deadline's message
+    expired_type = type("ItemTimeout", (ItemTimeout,),
+                        {"__init__": lambda self, *args: ItemTimeout.__init__(self, *(args or (message,))),
+                         "__module__": __name__})
+    target = threading.get_ident()
+    guard = threading.Lock()
+    state = {"active": True, "fired": False}
 
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    def fire() -> None:
+        with guard:
+            if state["active"]:
+                state["fired"] = True
+                _raise_in_thread(target, expired_type)
+
+    watchdog = threading.Timer(timeout_s, fire)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0.0)
-        signal.signal(signal.SIGALRM, previous)
+        watchdog.cancel()
+        with guard:
+            state["active"] = False
+            if state["fired"]:  # fired as the block ended: drop it if it has not been raised yet
+                _raise_in_thread(target, None)
+
+
+def _raise_in_thread(ident: int, exc_type: type[BaseException] | None) -> None:
+    """Have thread ``ident`` raise ``exc_type`` at its next Python instruction; None cancels
+    one not yet raised (CPython's ``PyThreadState_SetAsyncExc``)."""
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(ident), ctypes.py_object(exc_type) if exc_type is not None else None)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -1237,7 +1274,9 @@ def run_batch(
         interrupted by ``SIGALRM`` (POSIX); a local worker stuck in compiled code that does
         not return is killed after ``item_timeout_s`` + :data:`ITEM_KILL_GRACE_S` without any
         item finishing, and the items in flight are re-run one at a time. On a Dask cluster
-        tasks run in worker threads, where no timer can interrupt them: not applied there.
+        tasks run in worker threads: a watchdog timer raises the timeout in that thread
+        (CPython), which interrupts Python code; a Dask task stuck in compiled code that never
+        returns is not interrupted (its worker stays busy).
 
     Returns
     -------
