@@ -75,6 +75,7 @@ __all__ = [
     "wavelength_to_angstrom",
     "HDF5_SUFFIXES",
     "probe_in_background",
+    "join_background_probes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -1227,7 +1228,37 @@ def probe_in_background(files: Iterable[str | Path], *,
 
     thread = threading.Thread(target=probe_all, name="closokit-hdf5-probe", daemon=True)
     thread.start()
+    _BACKGROUND_PROBES[:] = [t for t in _BACKGROUND_PROBES if t.is_alive()] + [thread]
     return thread
+
+
+def join_background_probes(timeout_s: float | None = None) -> None:
+    """Wait for every :func:`probe_in_background` thread of this process to end.
+
+    :func:`xrdkit.pipeline.analyse_files` calls it before local workers are forked, so no
+    thread is left running in the process being forked.
+
+    Parameters
+    ----------
+    timeout_s : float or None
+        Longest wait for each thread (None: as long as it takes).
+
+    Examples
+    --------
+    >>> from xrdkit.data import example_file
+    >>> from xrdkit.hdf5 import join_background_probes, probe_in_background
+    >>> probing = probe_in_background([example_file("electrodes.h5")])
+    >>> join_background_probes()
+    >>> probing.is_alive()
+    False
+    """
+    for thread in list(_BACKGROUND_PROBES):
+        thread.join(timeout_s)
+    _BACKGROUND_PROBES[:] = [t for t in _BACKGROUND_PROBES if t.is_alive()]
+
+
+#: Threads started by :func:`probe_in_background` that may still run.
+_BACKGROUND_PROBES: list[threading.Thread] = []
 
 
 def _probe_key(absolute: str) -> tuple[str, int, int, int, int] | None:

@@ -521,12 +521,12 @@ def analyse_files(
     >>> [row["verdict"] for row in read_summary(out)]
     ['fcc', 'fcc', 'mixed', 'mixed', 'mixed']
     """
-    from xrdkit.hdf5 import list_scans, probe_in_background
+    from xrdkit.hdf5 import join_background_probes, list_scans, probe_in_background
 
     given = _as_paths(files, "files")
     if not given:
         raise InputError("no input files given", source="files")
-    probing = probe_in_background(given)  # the files' structure is read while the fitting code loads
+    probe_in_background(given)  # the files' structure is read while the fitting code loads
 
     from xrdkit.analysis import AnalysisConfig, analyse_scan, close_input_file, make_tasks
     from xrdkit.batch import run_batch
@@ -588,7 +588,7 @@ def analyse_files(
     refs = []
     for f in input_paths:
         refs.extend(list_scans(f))
-    probing.join()  # done by now (list_scans waited for it); no thread is left when workers fork
+    join_background_probes()  # done by now (list_scans waited for them): no thread left when workers fork
     tasks = make_tasks(refs, config)
     chunk = None
     if warm_start and scheduler is None:
