@@ -12,6 +12,11 @@ installing or after editing a compiled function compiles what a scan uses (about
 2-core CI machine, mostly the variable-projection solver); later runs load it (about 0.4 s per
 process). Ahead-of-time compilation (``numba.pycc``) is deprecated and would tie wheels to one
 CPU; the disk cache does the same job after the first run.
+
+So that the first run's wait is not a silent one, the first compilation of a closokit
+function in a process (a disk-cache miss: numba's ``"numba:compile"`` event, which loading
+from the cache does not send) logs one WARNING saying what is happening and that it happens
+once.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import os
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["HAVE_NUMBA", "jit", "numba"]
+__all__ = ["COMPILING_MESSAGE", "HAVE_NUMBA", "jit", "numba"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,46 @@ except ImportError as _exc:  # pragma: no cover
     numba = None
     HAVE_NUMBA = False
     log.info("numba not available (%s): xrdkit runs its loops in numpy (slower)", _exc)
+
+
+#: The WARNING logged when numba first compiles a closokit function in a process.
+COMPILING_MESSAGE = (
+    "compiling closokit's numerical code (%s first): the first run after installing or upgrading "
+    "takes about 40 s longer on 2 cores; later runs load the compiled code from numba's disk cache"
+)
+
+
+def _compiled_by_us(dispatcher: object) -> str | None:
+    """``module.function`` of a numba dispatcher's Python function when it is closokit's."""
+    func = getattr(dispatcher, "py_func", None)
+    module = getattr(func, "__module__", "") or ""
+    if module.split(".", 1)[0] in ("xrdkit", "irkit"):
+        return f"{module}.{getattr(func, '__name__', '?')}"
+    return None
+
+
+if numba is not None:
+    from numba.core import event as _event
+
+    class _FirstCompileNotice(_event.Listener):
+        """Logs :data:`COMPILING_MESSAGE` once per process, at the first compilation (not
+        cache load) of a closokit function."""
+
+        def __init__(self) -> None:
+            self.told = False
+
+        def on_start(self, event: _event.Event) -> None:
+            if self.told:
+                return
+            name = _compiled_by_us((event.data or {}).get("dispatcher"))
+            if name is not None:
+                self.told = True
+                log.warning(COMPILING_MESSAGE, name)
+
+        def on_end(self, event: _event.Event) -> None:
+            pass
+
+    _event.register("numba:compile", _FirstCompileNotice())
 
 
 def jit(func: F) -> F:
