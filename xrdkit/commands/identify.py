@@ -43,6 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from xrdkit.hdf5 import probe_in_background
+
+    probe_in_background([args.scan])  # an HDF5 file's structure is read while the fitting code loads
     from xrdkit.commands._common import check_command_outputs
     from xrdkit.identify import identify
     from xrdkit.readers import read_scan
