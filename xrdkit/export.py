@@ -136,7 +136,7 @@ def write_refined_cif(result: RefinementResult, name: str, structure, path: str 
     """
     from pymatgen.io.cif import CifWriter
 
-    phase = next(p for p in result.phases if p.name == name) if any(p.name == name for p in result.phases) else None
+    phase = next((p for p in result.phases if p.name == name), None)
     refined = refined_structure(result, name, structure)
     header = [f"# refined by closokit (xrdkit) from {result.source}",
               f"# phase {name}: lattice " + ", ".join(
